@@ -1,0 +1,39 @@
+"""Command line: `playground` opens the GUI; `train`, `sample` and `info` work headlessly."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import info, sample, train
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="playground",
+        description="Explore generative models by hand. With no command, opens the app.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    gui = commands.add_parser("gui", help="open the app (the default)")
+    gui.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    gui.add_argument("--checkpoint", help="open this checkpoint at start")
+    train.add_parser(commands)
+    sample.add_parser(commands)
+    info.add_parser(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command in (None, "gui"):
+        from ..gui.app import run_app  # Qt is imported only when the window is wanted
+
+        return run_app(device=getattr(args, "device", "auto"), checkpoint=getattr(args, "checkpoint", None))
+    try:
+        return int(args.run(args) or 0)
+    except (ValueError, OSError, KeyError) as exc:  # bad input: one clear line, no traceback
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"playground {args.command}: error: {message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,27 @@
+"""`playground info`: shipped models and the device the app would use."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from ..core.assets import assets_dir, list_shipped
+from ..core.device import describe_device, pick_device
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("info", help="list shipped models and the device")
+    parser.add_argument("--device", default="auto")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    device = pick_device(args.device)
+    print(f"playground: torch {torch.__version__}, device {describe_device(device)}")
+    print(f"shipped checkpoints in {assets_dir()}:")
+    for item in list_shipped():
+        m = item.meta
+        metrics = ", ".join(f"{k} {v:.4g}" for k, v in m.metrics.items())
+        print(f"  {item.name:<20} {m.family:<8} data {m.data:<8} {m.steps:>6} steps  {metrics}")
+    return 0

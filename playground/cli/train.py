@@ -1,0 +1,130 @@
+"""`playground train FAMILY --data shapes|digits|PATH --steps N --out DIR`.
+
+Each family registers how to build its task from the arguments and its own defaults;
+the shared `Trainer` does the rest. Re-running the same command with the same --out
+resumes where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from ..core.data import load_dataset
+from ..core.device import pick_device, seed_everything
+from ..core.training.loop import TrainConfig, Trainer, TrainingTask
+
+
+@dataclass(frozen=True)
+class TrainRecipe:
+    """How a family is trained from the command line."""
+
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    make_task: Callable[[argparse.Namespace], TrainingTask]
+    defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides
+
+
+def _vae_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--latent-dim", type=int, default=16)
+    parser.add_argument("--beta", type=float, default=1.0, help="KL weight (VAE only)")
+    parser.add_argument("--channels", default="32,64,128", help="channels per resolution level")
+
+
+def _vae_task(variational: bool) -> Callable[[argparse.Namespace], TrainingTask]:
+    def make(args: argparse.Namespace) -> TrainingTask:
+        from ..core.models.vae import VAEConfig
+        from ..core.training.vae_task import VAETask
+
+        config = VAEConfig(
+            latent_dim=args.latent_dim, beta=args.beta, variational=variational,
+            channels=tuple(int(c) for c in args.channels.split(",")),
+        )
+        return VAETask(config)
+
+    return make
+
+
+def _ddpm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
+    parser.add_argument("--base-channels", type=int, default=32)
+    parser.add_argument("--channel-mults", default="1,2,2")
+
+
+def _ddpm_task(args: argparse.Namespace) -> TrainingTask:
+    from ..core.models.diffusion_model import DDPMConfig
+    from ..core.training.ddpm_task import DDPMTask
+
+    return DDPMTask(DDPMConfig(
+        schedule=args.schedule, base_channels=args.base_channels,
+        channel_mults=tuple(int(c) for c in args.channel_mults.split(",")),
+    ))
+
+
+RECIPES: dict[str, TrainRecipe] = {
+    "vae": TrainRecipe(_vae_arguments, _vae_task(True), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
+    "ae": TrainRecipe(_vae_arguments, _vae_task(False), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
+    "ddpm": TrainRecipe(_ddpm_arguments, _ddpm_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
+}
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("train", help="train a model headlessly")
+    families = parser.add_subparsers(dest="family", metavar="FAMILY", required=True)
+    for name, recipe in RECIPES.items():
+        sub = families.add_parser(name, help=f"train a {name}")
+        sub.add_argument("--data", default="shapes", help="shapes, digits or a folder of images")
+        sub.add_argument("--data-size", type=int, default=None, help="number of shapes to generate (default 20000)")
+        sub.add_argument("--steps", type=int, required=True)
+        sub.add_argument("--out", required=True, help="output folder (resumes if it holds a run)")
+        sub.add_argument("--batch-size", type=int, default=recipe.defaults.get("batch_size", 128))
+        sub.add_argument("--lr", type=float, default=recipe.defaults.get("lr", 2e-3))
+        sub.add_argument("--ema", type=float, default=recipe.defaults.get("ema_decay"), help="EMA decay, e.g. 0.999")
+        sub.add_argument("--precision", choices=("fp32", "bf16"), default=recipe.defaults.get("precision", "fp32"))
+        sub.add_argument("--checkpoint-every", type=int, default=500)
+        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--device", default="auto")
+        sub.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+        sub.add_argument("--fresh", action="store_true", help="ignore an earlier run in --out")
+        sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        recipe.add_arguments(sub)
+        sub.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    seed_everything(args.seed)
+    data = load_dataset(args.data, n=args.data_size, seed=args.seed)
+    task = RECIPES[args.family].make_task(args)
+    config = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, ema_decay=args.ema,
+        precision=args.precision, checkpoint_every=args.checkpoint_every, seed=args.seed,
+        **{k: v for k, v in RECIPES[args.family].defaults.items()
+           if k not in ("batch_size", "lr", "ema_decay", "precision")},
+    )
+    trainer = Trainer(task, data, config, args.out, device=device, command=_reconstruct(args))
+    if not args.fresh and trainer.try_resume():
+        print(f"resuming {args.out} from step {trainer.step}", file=sys.stderr)
+    n_params = sum(p.numel() for p in task.model.parameters())
+    print(f"training {args.family} ({n_params / 1e6:.2f}M parameters) on {data.name} "
+          f"({len(data)} images) on {device}", file=sys.stderr)
+    path = trainer.run(progress=not args.quiet)
+    print(f"saved {path}")
+    return 0
+
+
+def _reconstruct(args: argparse.Namespace) -> str:
+    skip = {"command", "family", "run", "fresh", "quiet", "threads"}
+    parts = ["playground", "train", args.family]
+    for key, value in vars(args).items():
+        if key in skip or value is None or value is False:
+            continue
+        flag = "--" + key.replace("_", "-")
+        parts += [flag] if value is True else [flag, shlex.quote(str(value))]
+    return " ".join(parts)

@@ -1,0 +1,44 @@
+"""A folder of the user's own images, resized and centre-cropped to the model's size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
+
+
+class ImageFileError(ValueError):
+    """An image file that cannot be read; the message names the file."""
+
+
+def load_image_file(path: str | Path, size: int = 32) -> np.ndarray:
+    """Read one image as (size, size, 3) uint8: shorter side scaled to size, centre-cropped."""
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            img = img.convert("RGB")
+            w, h = img.size
+            scale = size / min(w, h)
+            new_w, new_h = max(size, round(w * scale)), max(size, round(h * scale))
+            img = img.resize((new_w, new_h), Image.BICUBIC)
+            left, top = (new_w - size) // 2, (new_h - size) // 2
+            img = img.crop((left, top, left + size, top + size))
+            return np.asarray(img, dtype=np.uint8).copy()
+    except FileNotFoundError as exc:
+        raise ImageFileError(f"{path}: no such file") from exc
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ImageFileError(f"{path}: not a readable image ({exc})") from exc
+
+
+def load_image_folder(folder: str | Path, size: int = 32) -> tuple[np.ndarray, list[str]]:
+    """Every png/jpg/webp image directly inside folder, sorted by name, and the file names."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ImageFileError(f"{folder}: not a folder of images")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ImageFileError(f"{folder}: no .png, .jpg or .webp images in this folder")
+    return np.stack([load_image_file(p, size) for p in files]), [p.name for p in files]

@@ -1,0 +1,48 @@
+"""Model families by name: the only way a checkpoint's JSON chooses a class.
+
+A plain dict, never an import path read from a file, so a checkpoint cannot make the
+loader import or run anything it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    config_class: type
+    build: Callable[[Any], nn.Module]
+    description: str
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register(family: Family) -> None:
+    FAMILIES[family.name] = family
+
+
+def get_family(name: str) -> Family:
+    _load_builtin_families()
+    try:
+        return FAMILIES[name]
+    except KeyError:
+        raise KeyError(f"unknown model family {name!r}; known: {', '.join(sorted(FAMILIES))}") from None
+
+
+def _load_builtin_families() -> None:
+    if FAMILIES:
+        return
+    from .vae import VAE, VAEConfig
+
+    register(Family("vae", VAEConfig, VAE, "variational autoencoder"))
+    register(Family("ae", VAEConfig, VAE, "plain autoencoder (same architecture, no KL)"))
+
+    from .diffusion_model import DDPMConfig, DiffusionModel
+
+    register(Family("ddpm", DDPMConfig, DiffusionModel, "denoising diffusion model (U-Net + noise schedule)"))

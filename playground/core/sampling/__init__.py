@@ -1,0 +1,1 @@
+"""Sampling and inference helpers shared by the GUI and the command line."""

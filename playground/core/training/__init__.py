@@ -1,0 +1,1 @@
+"""The shared training loop and the per-family training tasks that plug into it."""

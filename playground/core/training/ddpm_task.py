@@ -1,0 +1,35 @@
+"""Training task for the DDPM denoiser: the simple loss ||eps - eps_theta(x_t, t)||^2 (Ho et al. eq. 14)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..models.diffusion_model import DDPMConfig, DiffusionModel
+from .loop import Batch, TrainingTask
+
+
+class DDPMTask(TrainingTask):
+    def __init__(self, config: DDPMConfig):
+        self.model_config = config
+        self.family = "ddpm"
+        self.model = DiffusionModel(config)
+        self.schedule = self.model.noise_schedule
+
+    def noisy_batch(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(x_t, t, eps) for uniformly drawn t."""
+        t = torch.randint(0, self.schedule.num_train_timesteps, (x0.shape[0],), generator=generator).to(x0.device)
+        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+        return self.schedule.add_noise(x0, noise, t), t, noise
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        x_t, t, noise = self.noisy_batch(batch.x)
+        loss = (self.model(x_t, t).float() - noise).pow(2).mean()
+        return loss, {"loss": loss.item()}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, validation: Batch) -> dict[str, float]:
+        generator = torch.Generator().manual_seed(1234)
+        x0 = validation.x[:512]
+        x_t, t, noise = self.noisy_batch(x0, generator)
+        return {"val_eps_mse": (model(x_t, t).float() - noise).pow(2).mean().item()}
