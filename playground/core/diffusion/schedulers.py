@@ -1,0 +1,302 @@
+"""Schedulers: the update rule from x_t to x_{t-1}, kept apart from the network.
+
+A scheduler owns a `NoiseSchedule` and a list of inference timesteps and knows nothing
+of the U-Net: `step` is handed the model's output for x_t (one U-Net, many samplers).
+The arithmetic follows diffusers' DDPMScheduler / DDIMScheduler operation for operation
+in float32 (tests compare the two to float32 precision), but every per-step coefficient
+is computed once in `set_timesteps`, so a step is a handful of elementwise tensor ops.
+
+Notation: alpha-bar_t is `schedule.alphas_cumprod[t]`; the DDIM paper writes it alpha_t.
+Only epsilon prediction is supported, the only kind the models here are trained for.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+from .schedules import NoiseSchedule
+
+TimestepSpacing = Literal["leading", "trailing", "linspace"]
+DDPMVariance = Literal["posterior", "beta"]
+SchedulerKind = Literal["ddpm", "ddim"]
+SCHEDULER_KINDS: tuple[str, ...] = ("ddpm", "ddim")
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """What one step from x_t produced.
+
+    `noise` is the standard-normal draw z of this step (None when the step adds none);
+    the noise actually added to x_{t-1} is `std * noise`. Passing the same z back to
+    `step` repeats the step exactly.
+    """
+
+    prev_sample: torch.Tensor           # x_{t-1}
+    pred_original_sample: torch.Tensor  # x0 predicted from x_t and the model's epsilon
+    noise: torch.Tensor | None = None
+    std: float = 0.0                    # sigma_t of this step
+
+
+@dataclass(frozen=True)
+class _Coefficients:
+    """Per-timestep scalars, float32 values held as Python floats."""
+
+    t: int
+    t_prev: int                 # -1 after the last step
+    sqrt_alpha_bar: float       # sqrt(alpha-bar_t)
+    sqrt_one_minus_alpha_bar: float
+    x0_coef: float              # weight of predicted x0 in x_{t-1}
+    second_coef: float          # DDPM: weight of x_t; DDIM: weight of epsilon
+    std: float                  # sigma_t
+    draws_noise: bool           # whether a step at t consumes a noise draw
+
+
+def inference_timesteps(num_train_timesteps: int, num_inference_steps: int, spacing: TimestepSpacing = "leading") -> np.ndarray:
+    """Descending timesteps for a run of `num_inference_steps` (diffusers' three spacings).
+
+    "leading" (diffusers' default): 0, k, 2k, ... with k = T // n, so the last step is at t = 0;
+    "trailing": ends at t = k - 1 and starts at T - 1; "linspace": rounded linspace(0, T - 1, n).
+    """
+    T, n = num_train_timesteps, num_inference_steps
+    if not 1 <= n <= T:
+        raise ValueError(f"the number of inference steps must be between 1 and {T}, not {n}")
+    if spacing == "leading":
+        ratio = T // n
+        steps = (np.arange(0, n) * ratio).round()[::-1].copy().astype(np.int64)
+    elif spacing == "trailing":
+        ratio = T / n
+        steps = np.round(np.arange(T, 0, -ratio)).astype(np.int64) - 1
+    elif spacing == "linspace":
+        steps = np.linspace(0, T - 1, n).round()[::-1].copy().astype(np.int64)
+    else:
+        raise ValueError(f"timestep spacing must be 'leading', 'trailing' or 'linspace', not {spacing!r}")
+    return steps
+
+
+def _draw_noise(like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise shaped like `like`, drawn on the generator's device (CPU by default)."""
+    device = generator.device if generator is not None else like.device
+    return torch.randn(like.shape, generator=generator, device=device, dtype=like.dtype).to(like.device)
+
+
+class Scheduler(ABC):
+    """The interface every sampler shares: set_timesteps, timesteps, step, add_noise.
+
+    The model is never owned: the caller evaluates it at x_t and passes its output in.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, *, clip_x0: bool = False, clip_range: float = 1.0,
+                 spacing: TimestepSpacing = "leading"):
+        self.schedule = schedule
+        self.clip_x0 = clip_x0          # diffusers' clip_sample (which defaults to True there)
+        self.clip_range = clip_range
+        self.spacing = spacing
+        self.alphas_cumprod = schedule.alphas_cumprod          # float32, as in diffusers
+        self._sqrt_alphas_cumprod = self.alphas_cumprod ** 0.5
+        self._sqrt_one_minus_alphas_cumprod = (1 - self.alphas_cumprod) ** 0.5
+        self.num_inference_steps = 0
+        self.timesteps = torch.empty(0, dtype=torch.int64)
+        self._by_t: dict[int, _Coefficients] = {}
+        self.set_timesteps(schedule.num_train_timesteps)
+
+    @property
+    def num_train_timesteps(self) -> int:
+        return self.schedule.num_train_timesteps
+
+    def set_timesteps(self, num_inference_steps: int) -> None:
+        """Choose the steps of a run and precompute each step's coefficients."""
+        steps = inference_timesteps(self.num_train_timesteps, num_inference_steps, self.spacing)
+        self.num_inference_steps = int(num_inference_steps)
+        self.timesteps = torch.from_numpy(steps)
+        prevs = list(steps[1:]) + [-1]
+        self._by_t = {int(t): self._coefficients(int(t), int(p)) for t, p in zip(steps, prevs)}
+
+    def _at(self, t: int | torch.Tensor) -> _Coefficients:
+        try:
+            return self._by_t[int(t)]
+        except KeyError:
+            raise ValueError(f"t = {int(t)} is not one of this scheduler's {self.num_inference_steps} timesteps") from None
+
+    def _alpha_bar(self, t: int) -> torch.Tensor:
+        """alpha-bar_t as a float32 scalar tensor; alpha-bar_{-1} = 1 (nothing left to remove)."""
+        return self.alphas_cumprod[t] if t >= 0 else torch.tensor(1.0)
+
+    def previous_timestep(self, t: int | torch.Tensor) -> int:
+        """The timestep the step from t lands on (-1 after the last one)."""
+        return self._at(t).t_prev
+
+    def draws_noise(self, t: int | torch.Tensor) -> bool:
+        """Whether a step at t consumes a noise draw (so a sampler can replay its noise stream)."""
+        return self._at(t).draws_noise
+
+    def noise_std(self, t: int | torch.Tensor) -> float:
+        """sigma_t: the standard deviation of the noise the step at t adds."""
+        return self._at(t).std
+
+    def add_noise(self, x0: torch.Tensor, noise: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """The forward process q(x_t | x_0) = N(sqrt(alpha-bar_t) x_0, (1 - alpha-bar_t) I) (DDPM eq. 4).
+
+        `t` is one timestep or one per image.
+        """
+        a, b = self._per_image(self._sqrt_alphas_cumprod, t, x0), self._per_image(self._sqrt_one_minus_alphas_cumprod, t, x0)
+        return a * x0 + b * noise
+
+    def predict_x0(self, x_t: torch.Tensor, eps: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """x0 from x_t and its noise: (x_t - sqrt(1 - alpha-bar_t) eps) / sqrt(alpha-bar_t) (DDPM eq. 15)."""
+        a, b = self._per_image(self._sqrt_alphas_cumprod, t, x_t), self._per_image(self._sqrt_one_minus_alphas_cumprod, t, x_t)
+        return (x_t - b * eps) / a
+
+    def predict_eps(self, x_t: torch.Tensor, x0: torch.Tensor, t: int | torch.Tensor) -> torch.Tensor:
+        """The noise that takes x0 to x_t: eq. 4 solved for eps (the 'perfect denoiser')."""
+        a, b = self._per_image(self._sqrt_alphas_cumprod, t, x_t), self._per_image(self._sqrt_one_minus_alphas_cumprod, t, x_t)
+        return (x_t - a * x0) / b
+
+    @staticmethod
+    def _per_image(table: torch.Tensor, t: int | torch.Tensor, like: torch.Tensor) -> torch.Tensor | float:
+        if isinstance(t, int) or (isinstance(t, torch.Tensor) and t.ndim == 0):
+            return float(table[int(t)])
+        values = table.to(like.device, like.dtype)[t.to(like.device)]
+        return values.reshape((-1,) + (1,) * (like.ndim - 1))
+
+    def _predict_x0(self, c: _Coefficients, model_output: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
+        x0 = (x_t - c.sqrt_one_minus_alpha_bar * model_output) / c.sqrt_alpha_bar  # DDPM eq. 15
+        if self.clip_x0:
+            x0 = x0.clamp(-self.clip_range, self.clip_range)
+        return x0
+
+    def _noise_for(self, c: _Coefficients, like: torch.Tensor, noise: torch.Tensor | None,
+                   generator: torch.Generator | None) -> torch.Tensor | None:
+        if not c.draws_noise:
+            return None
+        return noise if noise is not None else _draw_noise(like, generator)
+
+    @abstractmethod
+    def _coefficients(self, t: int, t_prev: int) -> _Coefficients:
+        """The scalars of the step from t to t_prev."""
+
+    @abstractmethod
+    def step(self, model_output: torch.Tensor, t: int | torch.Tensor, x_t: torch.Tensor,
+             noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> StepResult:
+        """x_{t-1} from x_t and the model's predicted noise at t.
+
+        `noise` is the standard-normal z to inject (drawn from `generator` when None and
+        the step is stochastic).
+        """
+
+
+class DDPMScheduler(Scheduler):
+    """Ancestral sampling (Ho et al. 2020, Algorithm 2), also on a subset of the timesteps.
+
+    variance "posterior" is beta-tilde_t, the variance of q(x_{t-1} | x_t, x_0) (diffusers'
+    "fixed_small"); "beta" is beta_t itself (diffusers' "fixed_large"). With fewer steps
+    than T, the step from t to t' uses alpha_t = alpha-bar_t / alpha-bar_t', as diffusers does.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, *, variance: DDPMVariance = "posterior", clip_x0: bool = False,
+                 clip_range: float = 1.0, spacing: TimestepSpacing = "leading"):
+        if variance not in ("posterior", "beta"):
+            raise ValueError(f"DDPM variance must be 'posterior' or 'beta', not {variance!r}")
+        self.variance = variance
+        super().__init__(schedule, clip_x0=clip_x0, clip_range=clip_range, spacing=spacing)
+
+    def _coefficients(self, t: int, t_prev: int) -> _Coefficients:
+        alpha_bar_t, alpha_bar_prev = self._alpha_bar(t), self._alpha_bar(t_prev)
+        beta_bar_t, beta_bar_prev = 1 - alpha_bar_t, 1 - alpha_bar_prev
+        alpha_t = alpha_bar_t / alpha_bar_prev
+        beta_t = 1 - alpha_t
+        # DDPM eq. 7: mu-tilde = sqrt(alpha-bar_{t-1}) beta_t / (1 - alpha-bar_t) x0 + sqrt(alpha_t) (1 - alpha-bar_{t-1}) / (1 - alpha-bar_t) x_t
+        x0_coef = alpha_bar_prev ** 0.5 * beta_t / beta_bar_t
+        xt_coef = alpha_t ** 0.5 * beta_bar_prev / beta_bar_t
+        if self.variance == "posterior":
+            variance = torch.clamp(beta_bar_prev / beta_bar_t * beta_t, min=1e-20)  # DDPM eq. 7: beta-tilde_t
+        else:
+            variance = beta_t                                                        # sigma_t^2 = beta_t (section 3.2)
+        std = float(variance ** 0.5) if t > 0 else 0.0
+        return _Coefficients(t, t_prev, float(alpha_bar_t ** 0.5), float(beta_bar_t ** 0.5),
+                             float(x0_coef), float(xt_coef), std, t > 0)
+
+    def step(self, model_output: torch.Tensor, t: int | torch.Tensor, x_t: torch.Tensor,
+             noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> StepResult:
+        c = self._at(t)
+        x0 = self._predict_x0(c, model_output, x_t)
+        mean = c.x0_coef * x0 + c.second_coef * x_t          # DDPM eq. 7: mu-tilde_t(x_t, x0)
+        z = self._noise_for(c, model_output, noise, generator)
+        prev = mean + c.std * z if z is not None else mean  # DDPM eq. 6: x_{t-1} ~ N(mu-tilde, sigma_t^2 I)
+        return StepResult(prev, x0, z, c.std)
+
+
+class DDIMScheduler(Scheduler):
+    """DDIM (Song et al. 2021): any number of steps, eta from 0 (deterministic) to 1.
+
+    `final_alpha_one` is diffusers' `set_alpha_to_one` (default True): the last step lands
+    on alpha-bar = 1, a clean image, rather than on alpha-bar_0.
+    """
+
+    def __init__(self, schedule: NoiseSchedule, *, eta: float = 0.0, clip_x0: bool = False, clip_range: float = 1.0,
+                 spacing: TimestepSpacing = "leading", final_alpha_one: bool = True):
+        if not 0.0 <= eta <= 1.0:
+            raise ValueError(f"DDIM eta must be between 0 and 1, not {eta}")
+        self._eta = float(eta)
+        self.final_alpha_one = final_alpha_one
+        super().__init__(schedule, clip_x0=clip_x0, clip_range=clip_range, spacing=spacing)
+
+    @property
+    def eta(self) -> float:
+        return self._eta
+
+    @eta.setter
+    def eta(self, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"DDIM eta must be between 0 and 1, not {value}")
+        self._eta = float(value)
+        self.set_timesteps(self.num_inference_steps)
+
+    def _alpha_bar(self, t: int) -> torch.Tensor:
+        if t >= 0:
+            return self.alphas_cumprod[t]
+        return torch.tensor(1.0) if self.final_alpha_one else self.alphas_cumprod[0]
+
+    def _coefficients(self, t: int, t_prev: int) -> _Coefficients:
+        alpha_bar_t, alpha_bar_prev = self._alpha_bar(t), self._alpha_bar(t_prev)
+        beta_bar_t, beta_bar_prev = 1 - alpha_bar_t, 1 - alpha_bar_prev
+        # DDIM eq. 16: sigma_t(eta)^2 = eta^2 (1 - alpha_{t-1}) / (1 - alpha_t) (1 - alpha_t / alpha_{t-1})
+        variance = (beta_bar_prev / beta_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)
+        std = self._eta * variance ** 0.5
+        direction = torch.clamp(1 - alpha_bar_prev - std ** 2, min=0.0) ** 0.5  # sqrt(1 - alpha_{t-1} - sigma_t^2)
+        return _Coefficients(t, t_prev, float(alpha_bar_t ** 0.5), float(beta_bar_t ** 0.5),
+                             float(alpha_bar_prev ** 0.5), float(direction), float(std), self._eta > 0)
+
+    def step(self, model_output: torch.Tensor, t: int | torch.Tensor, x_t: torch.Tensor,
+             noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> StepResult:
+        c = self._at(t)
+        x0 = self._predict_x0(c, model_output, x_t)            # DDIM eq. 12, "predicted x0"
+        # DDIM eq. 12: x_{t-1} = sqrt(alpha_{t-1}) x0 + sqrt(1 - alpha_{t-1} - sigma_t^2) eps + sigma_t z
+        prev = c.x0_coef * x0 + c.second_coef * model_output
+        z = self._noise_for(c, model_output, noise, generator)
+        if z is not None:
+            prev = prev + c.std * z
+        if c.std == 0.0:
+            z = None  # drawn (to keep the noise stream in step with diffusers) but nothing was added
+        return StepResult(prev, x0, z, c.std)
+
+
+def make_scheduler(kind: SchedulerKind, schedule: NoiseSchedule, num_inference_steps: int | None = None, *,
+                   eta: float = 0.0, variance: DDPMVariance = "posterior", clip_x0: bool = False) -> Scheduler:
+    """A scheduler by name, set to `num_inference_steps` (default: all T for DDPM, 50 for DDIM)."""
+    if kind == "ddpm":
+        if eta != 0.0:
+            raise ValueError("eta is a DDIM setting; DDPM's noise is set by its variance ('posterior' or 'beta')")
+        scheduler: Scheduler = DDPMScheduler(schedule, variance=variance, clip_x0=clip_x0)
+        default_steps = schedule.num_train_timesteps
+    elif kind == "ddim":
+        scheduler = DDIMScheduler(schedule, eta=eta, clip_x0=clip_x0)
+        default_steps = min(50, schedule.num_train_timesteps)
+    else:
+        raise ValueError(f"unknown sampler {kind!r}; known: {', '.join(SCHEDULER_KINDS)}")
+    scheduler.set_timesteps(num_inference_steps or default_steps)
+    return scheduler
