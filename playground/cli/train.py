@@ -30,7 +30,7 @@ class TrainRecipe:
 def _vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, default=16)
     parser.add_argument("--beta", type=float, default=1.0, help="KL weight (VAE only)")
-    parser.add_argument("--channels", default="32,64,128", help="channels per resolution level")
+    parser.add_argument("--channels", default="16,32,64", help="channels per resolution level")
 
 
 def _vae_task(variational: bool) -> Callable[[argparse.Namespace], TrainingTask]:
@@ -63,10 +63,30 @@ def _ddpm_task(args: argparse.Namespace) -> TrainingTask:
     ))
 
 
+def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--codebook-size", type=int, default=128, help="number of codes K")
+    parser.add_argument("--code-dim", type=int, default=32, help="dimension D of each code")
+    parser.add_argument("--channels", default="32,64", help="channels per level; 2 levels give an 8x8 grid")
+    parser.add_argument("--commitment-cost", type=float, default=0.25, help="beta of the commitment loss")
+    parser.add_argument("--codebook-decay", type=float, default=0.99, help="EMA decay of the codebook")
+
+
+def _vqvae_task(args: argparse.Namespace) -> TrainingTask:
+    from ..core.models.vqvae import VQVAEConfig
+    from ..core.training.vqvae_task import VQVAETask
+
+    return VQVAETask(VQVAEConfig(
+        codebook_size=args.codebook_size, code_dim=args.code_dim,
+        channels=tuple(int(c) for c in args.channels.split(",")),
+        commitment_cost=args.commitment_cost, codebook_decay=args.codebook_decay,
+    ))
+
+
 RECIPES: dict[str, TrainRecipe] = {
     "vae": TrainRecipe(_vae_arguments, _vae_task(True), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "ae": TrainRecipe(_vae_arguments, _vae_task(False), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "ddpm": TrainRecipe(_ddpm_arguments, _ddpm_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
+    "vqvae": TrainRecipe(_vqvae_arguments, _vqvae_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
 }
 
 

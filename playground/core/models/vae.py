@@ -17,7 +17,7 @@ from .blocks import ConvDecoder, ConvEncoder
 @dataclass(frozen=True)
 class VAEConfig:
     latent_dim: int = 16
-    channels: tuple[int, ...] = (32, 64, 128)
+    channels: tuple[int, ...] = (16, 32, 64)
     image_size: int = 32
     beta: float = 1.0
     variational: bool = True

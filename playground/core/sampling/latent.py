@@ -71,3 +71,33 @@ def interpolate(z0: np.ndarray, z1: np.ndarray, t: float | np.ndarray, mode: str
         raise ValueError(f"interpolation mode must be 'linear' or 'spherical', not {mode!r}")
     out = out.astype(np.float32)
     return out[0] if np.ndim(t) == 0 else out
+
+
+class Projection2D:
+    """PCA of latents onto their two main axes, and back (for the clickable latent map).
+
+    `inverse` maps a point of the plane to the latent at the data mean plus that point
+    along the two principal axes, so every point of the map decodes to something.
+    """
+
+    def __init__(self, latents: np.ndarray):
+        latents = np.asarray(latents, np.float64)
+        self.mean = latents.mean(axis=0)
+        _, singular, vt = np.linalg.svd(latents - self.mean, full_matrices=False)
+        self.components = vt[:2]
+        total = float((singular**2).sum()) or 1.0
+        self.explained = (singular[:2] ** 2) / total
+        self.coords = ((latents - self.mean) @ self.components.T).astype(np.float32)
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        return ((np.asarray(z, np.float64) - self.mean) @ self.components.T).astype(np.float32)
+
+    def inverse(self, xy: np.ndarray) -> np.ndarray:
+        return (self.mean + np.asarray(xy, np.float64) @ self.components).astype(np.float32)
+
+
+def latent_order(usage: list[float] | np.ndarray | None, latent_dim: int) -> list[int]:
+    """Dimensions sorted by how much they are used (KL per dimension), most used first."""
+    if usage is None or len(usage) != latent_dim:
+        return list(range(latent_dim))
+    return [int(i) for i in np.argsort(-np.asarray(usage), kind="stable")]

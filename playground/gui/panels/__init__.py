@@ -1,0 +1,1 @@
+"""One widget class per model family's panel; the main window assembles them."""

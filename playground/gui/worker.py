@@ -1,0 +1,212 @@
+"""The one mechanism every panel uses to call a model without blocking the window.
+
+A `ModelWorker` owns a background thread. Panels `submit` plain functions tagged with a
+channel ("decode", "sample", ...). Requests coalesce per channel: a request that is still
+waiting when a newer one arrives on the same channel is dropped, so while a slider is
+dragged only the newest value is computed. Results come back to the GUI thread by signal;
+a cancelled job's result is dropped. The work function never touches a widget: it gets a
+`JobContext` to report progress and to check for cancellation.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import traceback
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+
+class Cancelled(Exception):
+    """Raised inside a job by `JobContext.check()` once the job was cancelled."""
+
+
+@dataclass
+class JobContext:
+    """What a work function may use: progress reports and cancellation checks."""
+
+    job: "Job"
+
+    @property
+    def cancelled(self) -> bool:
+        return self.job.cancel_event.is_set()
+
+    def check(self) -> None:
+        """Stop the job here if it was cancelled (call it once per step of long work)."""
+        if self.cancelled:
+            raise Cancelled()
+
+    def progress(self, done: int, total: int, payload: Any = None) -> None:
+        """Report progress; `payload` (e.g. a preview image) reaches the job's on_progress."""
+        self.check()
+        self.job.worker._progress.emit(self.job.id, int(done), int(total), payload)
+
+
+@dataclass
+class Job:
+    id: int
+    channel: str
+    label: str
+    fn: Callable[[JobContext], Any]
+    worker: "ModelWorker"
+    on_result: Callable[[Any], None] | None = None
+    on_error: Callable[[str], None] | None = None
+    on_progress: Callable[[int, int, Any], None] | None = None
+    cancel_event: threading.Event = field(default_factory=threading.Event)
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+
+class ModelWorker(QObject):
+    """A background thread that runs submitted jobs one at a time, newest-per-channel."""
+
+    # Internal hand-over from the worker thread to the GUI thread (queued connections).
+    _delivered = Signal(int, object)
+    _failed = Signal(int, str, str)
+    _progress = Signal(int, int, int, object)
+    _ended = Signal(int)
+
+    # Public, for the status bar.
+    job_started = Signal(str)  # label of a job that reports progress
+    job_progress = Signal(str, int, int)
+    job_ended = Signal(str)
+    error = Signal(str)
+
+    def __init__(self, name: str = "model-worker", parent: QObject | None = None):
+        super().__init__(parent)
+        self.name = name
+        self._ids = itertools.count(1)
+        self._pending: OrderedDict[str, Job] = OrderedDict()
+        self._jobs: dict[int, Job] = {}
+        self._running: Job | None = None
+        self._condition = threading.Condition()
+        self._stopping = False
+        self._delivered.connect(self._on_delivered)
+        self._failed.connect(self._on_failed)
+        self._progress.connect(self._on_progress)
+        self._ended.connect(self._on_ended)
+        self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self._thread.start()
+
+    # --- GUI-thread API -------------------------------------------------------------------
+
+    def submit(
+        self,
+        fn: Callable[[JobContext], Any],
+        *,
+        channel: str = "default",
+        label: str = "",
+        on_result: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        on_progress: Callable[[int, int, Any], None] | None = None,
+        cancel_running: bool = False,
+    ) -> Job:
+        """Queue fn(context) on `channel`, replacing a request still waiting there.
+
+        With `cancel_running`, a job of the same channel already running is cancelled too
+        (for long work such as sampling, where the old run is no longer wanted).
+        """
+        job = Job(next(self._ids), channel, label, fn, self, on_result, on_error, on_progress)
+        with self._condition:
+            if self._stopping:
+                raise RuntimeError(f"{self.name} is shut down")
+            replaced = self._pending.pop(channel, None)
+            if replaced is not None:
+                self._jobs.pop(replaced.id, None)
+            if cancel_running and self._running is not None and self._running.channel == channel:
+                self._running.cancel()
+            self._jobs[job.id] = job
+            self._pending[channel] = job
+            self._condition.notify()
+        return job
+
+    def cancel(self, channel: str | None = None) -> None:
+        """Cancel the waiting and running jobs of `channel` (all channels if None)."""
+        with self._condition:
+            for key in [k for k in self._pending if channel is None or k == channel]:
+                job = self._pending.pop(key)
+                self._jobs.pop(job.id, None)
+            if self._running is not None and (channel is None or self._running.channel == channel):
+                self._running.cancel()
+
+    def is_busy(self, channel: str | None = None) -> bool:
+        with self._condition:
+            jobs = list(self._pending.values()) + ([self._running] if self._running else [])
+        return any(channel is None or j.channel == channel for j in jobs)
+
+    def shutdown(self, timeout: float = 10.0) -> bool:
+        """Cancel everything and stop the thread; returns whether it ended in time."""
+        with self._condition:
+            self._stopping = True
+            self._pending.clear()
+            if self._running is not None:
+                self._running.cancel()
+            self._condition.notify_all()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- worker thread --------------------------------------------------------------------
+
+    def _loop(self) -> None:
+        while True:
+            with self._condition:
+                while not self._pending and not self._stopping:
+                    self._condition.wait()
+                if self._stopping:
+                    return
+                _, job = self._pending.popitem(last=False)
+                self._running = job
+            try:
+                result = job.fn(JobContext(job))
+            except Cancelled:
+                pass
+            except Exception as exc:  # a model error must never kill the thread or the app
+                if not job.cancel_event.is_set():
+                    message = f"{job.label or job.channel}: {type(exc).__name__}: {exc}"
+                    self._failed.emit(job.id, message, traceback.format_exc())
+            else:
+                if not job.cancel_event.is_set():
+                    self._delivered.emit(job.id, result)
+            finally:
+                with self._condition:
+                    self._running = None
+                self._ended.emit(job.id)
+
+    # --- back on the GUI thread -------------------------------------------------------------
+
+    @Slot(int, object)
+    def _on_delivered(self, job_id: int, result: Any) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.cancel_event.is_set() or job.on_result is None:
+            return
+        job.on_result(result)
+
+    @Slot(int, str, str)
+    def _on_failed(self, job_id: int, message: str, details: str) -> None:
+        job = self._jobs.get(job_id)
+        if job is not None and job.on_error is not None:
+            job.on_error(message)
+        else:
+            self.error.emit(message)
+
+    @Slot(int, int, int, object)
+    def _on_progress(self, job_id: int, done: int, total: int, payload: Any) -> None:
+        job = self._jobs.get(job_id)
+        if job is None or job.cancel_event.is_set():
+            return
+        if job.on_progress is not None:
+            job.on_progress(done, total, payload)
+        if job.label:
+            if done <= 1:
+                self.job_started.emit(job.label)
+            self.job_progress.emit(job.label, done, total)
+
+    @Slot(int)
+    def _on_ended(self, job_id: int) -> None:
+        job = self._jobs.pop(job_id, None)
+        if job is not None and job.label:
+            self.job_ended.emit(job.label)

@@ -1,0 +1,108 @@
+"""The shared worker: coalescing, ordering, errors, cancellation, shutdown."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from playground.gui.worker import ModelWorker
+
+
+def test_waiting_requests_coalesce_to_the_newest(qtbot):
+    worker = ModelWorker("test")
+    gate, started = threading.Event(), threading.Event()
+    ran: list[int] = []
+    shown: list[int] = []
+
+    def job(value):
+        def fn(ctx):
+            if value == 0:
+                started.set()
+                gate.wait(5)
+            ran.append(value)
+            return value
+        return fn
+
+    worker.submit(job(0), channel="decode", on_result=shown.append)
+    assert started.wait(5)
+    for value in range(1, 20):  # job 0 blocks; 1..19 pile up on the same channel
+        worker.submit(job(value), channel="decode", on_result=shown.append)
+    gate.set()
+    qtbot.waitUntil(lambda: bool(shown) and shown[-1] == 19, timeout=5000)
+    assert ran == [0, 19], "only the running request and the newest waiting one are computed"
+    assert shown == [0, 19]
+    assert worker.shutdown()
+
+
+def test_channels_do_not_replace_each_other(qtbot):
+    worker = ModelWorker("test")
+    results = []
+    worker.submit(lambda ctx: "a", channel="one", on_result=results.append)
+    worker.submit(lambda ctx: "b", channel="two", on_result=results.append)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=5000)
+    assert sorted(results) == ["a", "b"]
+    assert worker.shutdown()
+
+
+def test_an_error_is_reported_and_the_worker_keeps_working(qtbot):
+    worker = ModelWorker("test")
+    errors, results = [], []
+
+    def broken(ctx):
+        raise RuntimeError("the model exploded")
+
+    worker.submit(broken, channel="x", on_error=errors.append)
+    qtbot.waitUntil(lambda: len(errors) > 0, timeout=5000)
+    assert "the model exploded" in errors[0]
+    worker.submit(lambda ctx: 42, channel="x", on_result=results.append)
+    qtbot.waitUntil(lambda: results == [42], timeout=5000)
+    assert worker.shutdown()
+
+
+def test_errors_without_a_handler_reach_the_error_signal(qtbot):
+    worker = ModelWorker("test")
+    with qtbot.waitSignal(worker.error, timeout=5000) as blocker:
+        worker.submit(lambda ctx: 1 / 0, channel="x")
+    assert "ZeroDivisionError" in blocker.args[0]
+    assert worker.shutdown()
+
+
+def test_cancel_stops_long_work_within_a_step_and_drops_its_result(qtbot):
+    worker = ModelWorker("test")
+    steps, results, progress = [], [], []
+
+    def long_job(ctx):
+        for i in range(1000):
+            ctx.check()
+            time.sleep(0.005)
+            steps.append(i)
+            ctx.progress(i + 1, 1000)
+        return "finished"
+
+    worker.submit(long_job, channel="sample", label="sampling", on_result=results.append,
+                  on_progress=lambda d, t, p: progress.append(d))
+    qtbot.waitUntil(lambda: len(progress) >= 3, timeout=5000)
+    worker.cancel("sample")
+    n_at_cancel = len(steps)
+    qtbot.waitUntil(lambda: not worker.is_busy(), timeout=5000)
+    assert len(steps) <= n_at_cancel + 1, "cancelling takes effect within one step"
+    assert results == []
+    worker.submit(lambda ctx: "again", channel="sample", on_result=results.append)
+    qtbot.waitUntil(lambda: results == ["again"], timeout=5000)
+    assert worker.shutdown()
+
+
+def test_shutdown_cancels_running_work_and_joins_the_thread(qtbot):
+    worker = ModelWorker("test")
+    started = threading.Event()
+
+    def endless(ctx):
+        started.set()
+        while True:
+            ctx.check()
+            time.sleep(0.01)
+
+    worker.submit(endless, channel="x")
+    assert started.wait(5)
+    assert worker.shutdown(timeout=5)
+    assert not worker._thread.is_alive()
