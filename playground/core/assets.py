@@ -13,6 +13,7 @@ DEFAULT_CHECKPOINTS = {
     "vae": "vae-shapes",
     "ae": "ae-shapes",
     "ddpm": "ddpm-shapes",
+    "vqvae": "vqvae-shapes",
 }
 
 

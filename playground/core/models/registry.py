@@ -46,3 +46,7 @@ def _load_builtin_families() -> None:
     from .diffusion_model import DDPMConfig, DiffusionModel
 
     register(Family("ddpm", DDPMConfig, DiffusionModel, "denoising diffusion model (U-Net + noise schedule)"))
+
+    from .vqvae import VQVAE, VQVAEConfig
+
+    register(Family("vqvae", VQVAEConfig, VQVAE, "vector-quantised autoencoder (token grid + EMA codebook)"))
