@@ -112,9 +112,9 @@ class Scheduler(ABC):
         """Choose the steps of a run and precompute each step's coefficients."""
         steps = inference_timesteps(self.num_train_timesteps, num_inference_steps, self.spacing)
         self.num_inference_steps = int(num_inference_steps)
-        self.timesteps = torch.from_numpy(steps)
-        prevs = list(steps[1:]) + [-1]
-        self._by_t = {int(t): self._coefficients(int(t), int(p)) for t, p in zip(steps, prevs)}
+        self.timesteps = t = torch.from_numpy(steps)
+        t_prev = torch.cat([t[1:], torch.tensor([-1])])  # each step lands on the next timestep of the run
+        self._by_t = {c.t: c for c in self._coefficients(t, t_prev)}
 
     def _at(self, t: int | torch.Tensor) -> _Coefficients:
         try:
@@ -122,9 +122,13 @@ class Scheduler(ABC):
         except KeyError:
             raise ValueError(f"t = {int(t)} is not one of this scheduler's {self.num_inference_steps} timesteps") from None
 
-    def _alpha_bar(self, t: int) -> torch.Tensor:
-        """alpha-bar_t as a float32 scalar tensor; alpha-bar_{-1} = 1 (nothing left to remove)."""
-        return self.alphas_cumprod[t] if t >= 0 else torch.tensor(1.0)
+    def _final_alpha_bar(self) -> torch.Tensor:
+        """alpha-bar after the last step: 1, a clean image with nothing left to remove."""
+        return torch.tensor(1.0)
+
+    def _alpha_bar(self, t: torch.Tensor) -> torch.Tensor:
+        """alpha-bar at each of `t` (float32), the final alpha-bar where t = -1."""
+        return torch.where(t >= 0, self.alphas_cumprod[t.clamp(min=0)], self._final_alpha_bar())
 
     def previous_timestep(self, t: int | torch.Tensor) -> int:
         """The timestep the step from t lands on (-1 after the last one)."""
@@ -176,8 +180,12 @@ class Scheduler(ABC):
         return noise if noise is not None else _draw_noise(like, generator)
 
     @abstractmethod
-    def _coefficients(self, t: int, t_prev: int) -> _Coefficients:
-        """The scalars of the step from t to t_prev."""
+    def _coefficients(self, t: torch.Tensor, t_prev: torch.Tensor) -> list[_Coefficients]:
+        """The scalars of the steps from each t to its t_prev, computed for all steps at once.
+
+        Elementwise float32 arithmetic in diffusers' order of operations, so each value is
+        the float32 number diffusers computes with 0-d tensors inside its step.
+        """
 
     @abstractmethod
     def step(self, model_output: torch.Tensor, t: int | torch.Tensor, x_t: torch.Tensor,
@@ -204,7 +212,7 @@ class DDPMScheduler(Scheduler):
         self.variance = variance
         super().__init__(schedule, clip_x0=clip_x0, clip_range=clip_range, spacing=spacing)
 
-    def _coefficients(self, t: int, t_prev: int) -> _Coefficients:
+    def _coefficients(self, t: torch.Tensor, t_prev: torch.Tensor) -> list[_Coefficients]:
         alpha_bar_t, alpha_bar_prev = self._alpha_bar(t), self._alpha_bar(t_prev)
         beta_bar_t, beta_bar_prev = 1 - alpha_bar_t, 1 - alpha_bar_prev
         alpha_t = alpha_bar_t / alpha_bar_prev
@@ -216,9 +224,12 @@ class DDPMScheduler(Scheduler):
             variance = torch.clamp(beta_bar_prev / beta_bar_t * beta_t, min=1e-20)  # DDPM eq. 7: beta-tilde_t
         else:
             variance = beta_t                                                        # sigma_t^2 = beta_t (section 3.2)
-        std = float(variance ** 0.5) if t > 0 else 0.0
-        return _Coefficients(t, t_prev, float(alpha_bar_t ** 0.5), float(beta_bar_t ** 0.5),
-                             float(x0_coef), float(xt_coef), std, t > 0)
+        std = torch.where(t > 0, variance ** 0.5, 0.0)                              # no noise into x_0 (Algorithm 2)
+        return [
+            _Coefficients(*row, row[0] > 0)
+            for row in zip(t.tolist(), t_prev.tolist(), (alpha_bar_t ** 0.5).tolist(), (beta_bar_t ** 0.5).tolist(),
+                           x0_coef.tolist(), xt_coef.tolist(), std.tolist())
+        ]
 
     def step(self, model_output: torch.Tensor, t: int | torch.Tensor, x_t: torch.Tensor,
              noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> StepResult:
@@ -234,7 +245,9 @@ class DDIMScheduler(Scheduler):
     """DDIM (Song et al. 2021): any number of steps, eta from 0 (deterministic) to 1.
 
     `final_alpha_one` is diffusers' `set_alpha_to_one` (default True): the last step lands
-    on alpha-bar = 1, a clean image, rather than on alpha-bar_0.
+    on alpha-bar = 1, a clean image, rather than on alpha-bar_0. A step lands on the next
+    timestep of the run; diffusers lands on t - T // n, the same for "leading" spacing (its
+    default) and for "trailing" when n divides T.
     """
 
     def __init__(self, schedule: NoiseSchedule, *, eta: float = 0.0, clip_x0: bool = False, clip_range: float = 1.0,
@@ -256,20 +269,21 @@ class DDIMScheduler(Scheduler):
         self._eta = float(value)
         self.set_timesteps(self.num_inference_steps)
 
-    def _alpha_bar(self, t: int) -> torch.Tensor:
-        if t >= 0:
-            return self.alphas_cumprod[t]
+    def _final_alpha_bar(self) -> torch.Tensor:
         return torch.tensor(1.0) if self.final_alpha_one else self.alphas_cumprod[0]
 
-    def _coefficients(self, t: int, t_prev: int) -> _Coefficients:
+    def _coefficients(self, t: torch.Tensor, t_prev: torch.Tensor) -> list[_Coefficients]:
         alpha_bar_t, alpha_bar_prev = self._alpha_bar(t), self._alpha_bar(t_prev)
         beta_bar_t, beta_bar_prev = 1 - alpha_bar_t, 1 - alpha_bar_prev
         # DDIM eq. 16: sigma_t(eta)^2 = eta^2 (1 - alpha_{t-1}) / (1 - alpha_t) (1 - alpha_t / alpha_{t-1})
         variance = (beta_bar_prev / beta_bar_t) * (1 - alpha_bar_t / alpha_bar_prev)
         std = self._eta * variance ** 0.5
         direction = torch.clamp(1 - alpha_bar_prev - std ** 2, min=0.0) ** 0.5  # sqrt(1 - alpha_{t-1} - sigma_t^2)
-        return _Coefficients(t, t_prev, float(alpha_bar_t ** 0.5), float(beta_bar_t ** 0.5),
-                             float(alpha_bar_prev ** 0.5), float(direction), float(std), self._eta > 0)
+        return [
+            _Coefficients(*row, self._eta > 0)
+            for row in zip(t.tolist(), t_prev.tolist(), (alpha_bar_t ** 0.5).tolist(), (beta_bar_t ** 0.5).tolist(),
+                           (alpha_bar_prev ** 0.5).tolist(), direction.tolist(), std.tolist())
+        ]
 
     def step(self, model_output: torch.Tensor, t: int | torch.Tensor, x_t: torch.Tensor,
              noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> StepResult:
