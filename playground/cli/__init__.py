@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import info, sample, train
+from . import evaluate, info, sample, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_parser(commands)
     sample.add_parser(commands)
     info.add_parser(commands)
+    evaluate.add_parser(commands)
     return parser
 
 

@@ -1,0 +1,44 @@
+"""Tokenizing shapes prompts for the text encoder.
+
+Prompts are parsed by the shapes language (`data.shapes.parse_prompt`, which refuses
+unknown words with the vocabulary) and re-spelled canonically before tokenizing, so
+"Red  CIRCLE" and "a red circle" condition the model identically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data.shapes import ATTRIBUTES, VOCABULARY, Prompt, parse_prompt
+
+PAD = 0
+MAX_TOKENS = 8  # "large red circle at the bottom right" is 7 words
+TOKEN_IDS = {word: i + 1 for i, word in enumerate(VOCABULARY)}
+VOCAB_SIZE = len(VOCABULARY) + 1
+
+
+def tokenize(prompt: str | Prompt) -> list[int]:
+    """Token ids of the prompt's canonical spelling, padded to MAX_TOKENS (PromptError on bad words)."""
+    parsed = prompt if isinstance(prompt, Prompt) else parse_prompt(prompt)
+    words = parsed.text().split()
+    ids = [TOKEN_IDS[w] for w in words]
+    return ids + [PAD] * (MAX_TOKENS - len(ids))
+
+
+def tokenize_batch(prompts: list[str | Prompt]) -> torch.Tensor:
+    return torch.tensor([tokenize(p) for p in prompts], dtype=torch.int64)
+
+
+def prompts_from_labels(labels: np.ndarray, rng: np.random.Generator, keep_probability: float = 0.7) -> list[Prompt]:
+    """Training prompts: each attribute of each item kept with `keep_probability`.
+
+    Dropping attributes at random puts partial prompts ("red", "circle at the top") in
+    the training distribution, so they mean "any value of the rest".
+    """
+    keep = rng.random((len(labels), len(ATTRIBUTES))) < keep_probability
+    prompts = []
+    for row, mask in zip(labels, keep):
+        values = [int(v) if m else None for v, m in zip(row, mask)]
+        prompts.append(Prompt(shape=values[0], color=values[1], size=values[2], position=values[3]))
+    return prompts

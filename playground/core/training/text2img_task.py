@@ -1,0 +1,46 @@
+"""Training the text-to-image model for classifier-free guidance (Ho & Salimans 2022, Alg. 1)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..models.text2img import Text2ImgConfig, TextToImageModel
+from ..text import tokenize_batch, prompts_from_labels
+from .ddpm_task import DDPMTask
+from .loop import Batch
+
+
+class Text2ImgTask(DDPMTask):
+    def __init__(self, config: Text2ImgConfig, seed: int = 0):
+        self.model_config = config
+        self.family = "text2img"
+        self.model = TextToImageModel(config)
+        self.schedule = self.model.noise_schedule
+        self.rng = np.random.default_rng(seed)
+
+    def conditions(self, labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+        """Pooled embeddings: partial prompts from the labels, and the null embedding for a share."""
+        tokens = tokenize_batch(prompts_from_labels(labels.cpu().numpy(), rng)).to(labels.device)
+        emb = self.model.embed(tokens)
+        dropped = torch.from_numpy(rng.random(len(labels)) < self.model_config.condition_dropout).to(labels.device)
+        return torch.where(dropped[:, None], self.model.null_embedding.expand_as(emb), emb)
+
+    def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
+        x_t, t, noise = self.noisy_batch(batch.x)
+        cond = self.conditions(batch.labels, self.rng)
+        loss = (self.model(x_t, t, cond=cond).float() - noise).pow(2).mean()
+        return loss, {"loss": loss.item()}
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, validation: Batch) -> dict[str, float]:
+        generator = torch.Generator().manual_seed(1234)
+        x0, labels = validation.x[:512], validation.labels[:512]
+        x_t, t, noise = self.noisy_batch(x0, generator)
+        full = model.embed(tokenize_batch(prompts_from_labels(labels.cpu().numpy(), np.random.default_rng(0), 1.0)).to(x0.device))
+        null = model.embed(None, len(x0))
+        return {
+            "val_eps_mse_prompt": (model(x_t, t, cond=full).float() - noise).pow(2).mean().item(),
+            "val_eps_mse_null": (model(x_t, t, cond=null).float() - noise).pow(2).mean().item(),
+        }
