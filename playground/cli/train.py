@@ -82,9 +82,36 @@ def _vqvae_task(args: argparse.Namespace) -> TrainingTask:
     ))
 
 
+def _classifier_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channels", default="16,32,64", help="channels per resolution level")
+
+
+def _classifier_task(args: argparse.Namespace) -> TrainingTask:
+    from ..core.models.attribute_classifier import AttributeClassifierConfig
+    from ..core.training.classifier_task import ClassifierTask
+
+    if args.data != "shapes":
+        raise ValueError("the attribute classifier reads shapes attributes: use --data shapes")
+    return ClassifierTask(AttributeClassifierConfig(channels=tuple(int(c) for c in args.channels.split(","))))
+
+
+def _text2img_task(args: argparse.Namespace) -> TrainingTask:
+    from ..core.models.text2img import Text2ImgConfig
+    from ..core.training.text2img_task import Text2ImgTask
+
+    if args.data != "shapes":
+        raise ValueError("text-to-image trains on captioned data: use --data shapes")
+    return Text2ImgTask(Text2ImgConfig(
+        schedule=args.schedule, base_channels=args.base_channels,
+        channel_mults=tuple(int(c) for c in args.channel_mults.split(",")),
+    ), seed=args.seed)
+
+
 RECIPES: dict[str, TrainRecipe] = {
     "vae": TrainRecipe(_vae_arguments, _vae_task(True), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "ae": TrainRecipe(_vae_arguments, _vae_task(False), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
+    "text2img": TrainRecipe(_ddpm_arguments, _text2img_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
+    "classifier": TrainRecipe(_classifier_arguments, _classifier_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "ddpm": TrainRecipe(_ddpm_arguments, _ddpm_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
     "vqvae": TrainRecipe(_vqvae_arguments, _vqvae_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
 }

@@ -12,6 +12,7 @@ from .checkpoints import CheckpointError, CheckpointMeta, WEIGHTS_NAME, read_met
 DEFAULT_CHECKPOINTS = {
     "vae": "vae-shapes",
     "ae": "ae-shapes",
+    "classifier": "classifier-shapes",
     "ddpm": "ddpm-shapes",
     "vqvae": "vqvae-shapes",
 }

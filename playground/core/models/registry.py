@@ -43,9 +43,17 @@ def _load_builtin_families() -> None:
     register(Family("vae", VAEConfig, VAE, "variational autoencoder"))
     register(Family("ae", VAEConfig, VAE, "plain autoencoder (same architecture, no KL)"))
 
+    from .attribute_classifier import AttributeClassifier, AttributeClassifierConfig
+
+    register(Family("classifier", AttributeClassifierConfig, AttributeClassifier, "shapes attribute classifier"))
+
     from .diffusion_model import DDPMConfig, DiffusionModel
 
     register(Family("ddpm", DDPMConfig, DiffusionModel, "denoising diffusion model (U-Net + noise schedule)"))
+
+    from .text2img import Text2ImgConfig, TextToImageModel
+
+    register(Family("text2img", Text2ImgConfig, TextToImageModel, "prompt-conditioned diffusion (classifier-free guidance)"))
 
     from .vqvae import VQVAE, VQVAEConfig
 
