@@ -11,7 +11,7 @@ import numpy as np
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
 from ..core.device import pick_device
-from ..core.images import make_grid, save_png, upscale
+from ..core.images import make_grid, save_gif, save_png, upscale
 
 # family -> (add its options, make (images, recipes) from the loaded model and args)
 Sampler = Callable[[LoadedModel, argparse.Namespace], tuple[np.ndarray, list[dict[str, Any]]]]
@@ -39,6 +39,98 @@ SAMPLERS["vae"] = (_latent_arguments, _sample_latent_model)
 SAMPLERS["ae"] = (_latent_arguments, _sample_latent_model)
 
 
+def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tokens", help="decode this token grid JSON (from `playground encode vqvae` or the GUI)")
+    parser.add_argument("--n", type=int, default=16,
+                        help="without --tokens: grids with each cell drawn from the codebook usage (no learned prior)")
+
+
+def _sample_vqvae(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    import sys
+
+    from ..core.sampling.codebook import decode_tokens, sample_unigram_tokens
+    from ..core.token_grid import load_token_grid
+
+    model = loaded.model
+    recipe = {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path)}
+    if args.tokens:
+        grid = load_token_grid(args.tokens, grid_size=model.grid_size, codebook_size=model.codebook_size)
+        if grid.model and grid.model != loaded.name:
+            print(f"warning: {args.tokens} was made with {grid.model!r}, decoding with {loaded.name!r}", file=sys.stderr)
+        tokens, recipe["tokens_file"] = grid.indices[None], str(args.tokens)
+    else:
+        usage = loaded.meta.extra.get("codebook_usage") or [1] * model.codebook_size
+        tokens = sample_unigram_tokens(np.asarray(usage), args.n, model.grid_size, args.seed)
+        recipe |= {"prior": "unigram codebook usage", "seed": args.seed}
+    images = decode_tokens(model, tokens)
+    # The token grid is the VQ-VAE's latent: stored under the same key as a VAE's latent vector.
+    return images, [recipe | {"index": i, "latent": tokens[i].tolist()} for i in range(len(images))]
+
+
+SAMPLERS["vqvae"] = (_vqvae_arguments, _sample_vqvae)
+
+TRAJECTORY_MAX_FRAMES = 60  # a GIF of every step of DDPM-1000 would be tens of megabytes
+
+
+def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
+    parser.add_argument("--steps", type=int, default=None, help="inference steps (default: 1000 for ddpm, 50 for ddim)")
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
+    parser.add_argument("--variance", choices=("posterior", "beta"), default="posterior",
+                        help="DDPM step noise: the posterior's beta-tilde_t (default) or beta_t")
+    parser.add_argument("--clip", action="store_true", help="clip the predicted x0 to [-1, 1] at every step")
+    parser.add_argument("--n", type=int, default=16, help="number of samples (image i is seeded seed + i)")
+    parser.add_argument("--trajectory", help="also write an animated GIF of x_t beside the predicted x0")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    import torch
+    from tqdm import tqdm
+
+    from ..core.data import to_uint8
+    from ..core.diffusion.sampling import sample_steps
+    from ..core.diffusion.schedulers import make_scheduler
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.sampler == "ddpm" and args.eta:
+        raise ValueError("--eta is a DDIM setting; DDPM's noise is chosen with --variance")
+    scheduler = make_scheduler(args.sampler, loaded.model.noise_schedule, args.steps, eta=args.eta,
+                               variance=args.variance, clip_x0=args.clip)
+    steps = scheduler.num_inference_steps
+    every = -(-steps // TRAJECTORY_MAX_FRAMES)
+    frames, final = [], None
+    records = sample_steps(loaded.model, scheduler, n=args.n, seed=args.seed)
+    for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps}", unit="step", disable=None):
+        if args.trajectory and (record.index % every == 0 or record.is_last):
+            frames.append(_trajectory_frame(to_uint8(record.x_t), to_uint8(record.pred_x0), args.scale))
+        final = record.x_prev
+    images = to_uint8(final)
+    if args.trajectory:
+        frames.append(_trajectory_frame(images, images, args.scale))
+        save_gif(args.trajectory, frames, [80] * (len(frames) - 1) + [1500])
+        print(f"wrote {args.trajectory} ({len(frames)} frames: x_t | predicted x0)")
+    config = loaded.config
+    recipe = {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path),
+              "schedule": config.schedule, "sampler": args.sampler, "steps": steps,
+              "eta": args.eta if args.sampler == "ddim" else None,
+              "variance": args.variance if args.sampler == "ddpm" else None, "clip": args.clip,
+              "seed": args.seed, "n": args.n}
+    recipes = [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
+    return images, recipes
+
+
+def _trajectory_frame(x_t: np.ndarray, x0: np.ndarray, scale: int) -> np.ndarray:
+    """One GIF frame: the grid of x_t, a gap, the grid of predicted x0."""
+    left, right = make_grid(x_t), make_grid(x0)
+    gap = np.zeros((left.shape[0], 6, 3), np.uint8)
+    return upscale(np.concatenate([left, gap, right], axis=1), scale)
+
+
+SAMPLERS["ddpm"] = (_diffusion_arguments, _sample_diffusion)
+
+
 def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("sample", help="sample a model to PNG files")
     families = parser.add_subparsers(dest="family", metavar="FAMILY", required=True)
@@ -64,7 +156,8 @@ def run(args: argparse.Namespace) -> int:
     images, recipes = SAMPLERS[args.family][1](loaded, args)
     if args.out:
         grid = upscale(make_grid(images), args.scale)
-        save_png(args.out, grid, {"grid_of": recipes[0] | {"index": None, "latent": None}, "n": len(recipes)})
+        per_sample = {key: None for key in ("index", "latent", "image_seed") if key in recipes[0]}
+        save_png(args.out, grid, {"grid_of": recipes[0] | per_sample, "n": len(recipes)})
         print(f"wrote {args.out} ({len(images)} samples)")
     else:
         for i, (image, recipe) in enumerate(zip(images, recipes)):
