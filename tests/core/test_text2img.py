@@ -1,0 +1,63 @@
+"""Prompt tokenizing and the text-conditioned model's pieces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from playground.core.data import to_tensor
+from playground.core.data.shapes import PromptError, generate, parse_prompt
+from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
+from playground.core.text import MAX_TOKENS, PAD, prompts_from_labels, tokenize, tokenize_batch
+from playground.core.training.loop import Batch
+from playground.core.training.text2img_task import Text2ImgTask
+
+TINY = Text2ImgConfig(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), text_dim=16, text_layers=1, cond_dim=16)
+
+
+def test_equivalent_spellings_tokenize_the_same():
+    assert tokenize("a large red circle at the top left") == tokenize("  Large RED circle top left ")
+    assert tokenize("") == [PAD] * MAX_TOKENS
+    assert len(tokenize("large red circle at the bottom right")) == MAX_TOKENS
+
+
+def test_unknown_words_are_refused_with_the_vocabulary():
+    with pytest.raises(PromptError, match="'dog'.*vocabulary.*circle"):
+        tokenize("a red dog")
+
+
+def test_training_prompts_drop_attributes_but_never_invent_them():
+    labels = np.array([[0, 1, 1, 4]] * 3000)
+    prompts = prompts_from_labels(labels, np.random.default_rng(0), keep_probability=0.7)
+    kept = np.array([[v is not None for v in p.labels] for p in prompts])
+    assert 0.6 < kept.mean() < 0.8
+    assert all(p.labels[k] in (None, labels[0, k]) for p in prompts for k in range(4))
+    texts = {p.text() for p in prompts}
+    assert "green" in texts and "" in texts and "large green circle at the center" in texts
+    assert all(parse_prompt(t) == p for t, p in ((p.text(), p) for p in prompts))
+
+
+def test_empty_prompt_is_the_null_embedding_and_prompts_differ():
+    torch.manual_seed(0)
+    model = TextToImageModel(TINY).eval()
+    emb = model.embed(tokenize_batch(["", "red", "blue circle"]))
+    torch.testing.assert_close(emb[0], model.null_embedding)
+    assert not torch.allclose(emb[1], emb[2])
+    x = torch.randn(3, 3, 32, 32)
+    t = torch.tensor([10, 10, 10])
+    out = model(x, t, cond=emb)
+    assert out.shape == x.shape
+    torch.testing.assert_close(model.embed(None, 3), model.null_embedding.expand(3, -1))
+
+
+def test_a_training_step_reaches_the_prompt_encoder_and_the_null_embedding():
+    torch.manual_seed(0)
+    task = Text2ImgTask(TINY, seed=0)
+    data = generate(32, seed=0)
+    batch = Batch(x=to_tensor(data.images), labels=torch.from_numpy(data.labels))
+    loss, metrics = task.loss(batch)
+    loss.backward()
+    assert np.isfinite(metrics["loss"])
+    assert task.model.null_embedding.grad is not None and task.model.null_embedding.grad.abs().sum() > 0
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in task.model.prompt_encoder.parameters())
