@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import evaluate, info, sample, train
+from . import codebook, encode, evaluate, info, sample, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_parser(commands)
     info.add_parser(commands)
     evaluate.add_parser(commands)
+    encode.add_parser(commands)
+    codebook.add_parser(commands)
     return parser
 
 

@@ -39,6 +39,37 @@ SAMPLERS["vae"] = (_latent_arguments, _sample_latent_model)
 SAMPLERS["ae"] = (_latent_arguments, _sample_latent_model)
 
 
+def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tokens", help="decode this token grid JSON (from `playground encode vqvae` or the GUI)")
+    parser.add_argument("--n", type=int, default=16,
+                        help="without --tokens: grids with each cell drawn from the codebook usage (no learned prior)")
+
+
+def _sample_vqvae(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    import sys
+
+    from ..core.sampling.codebook import decode_tokens, sample_unigram_tokens
+    from ..core.token_grid import load_token_grid
+
+    model = loaded.model
+    recipe = {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path)}
+    if args.tokens:
+        grid = load_token_grid(args.tokens, grid_size=model.grid_size, codebook_size=model.codebook_size)
+        if grid.model and grid.model != loaded.name:
+            print(f"warning: {args.tokens} was made with {grid.model!r}, decoding with {loaded.name!r}", file=sys.stderr)
+        tokens, recipe["tokens_file"] = grid.indices[None], str(args.tokens)
+    else:
+        usage = loaded.meta.extra.get("codebook_usage") or [1] * model.codebook_size
+        tokens = sample_unigram_tokens(np.asarray(usage), args.n, model.grid_size, args.seed)
+        recipe |= {"prior": "unigram codebook usage", "seed": args.seed}
+    images = decode_tokens(model, tokens)
+    # The token grid is the VQ-VAE's latent: stored under the same key as a VAE's latent vector.
+    return images, [recipe | {"index": i, "latent": tokens[i].tolist()} for i in range(len(images))]
+
+
+SAMPLERS["vqvae"] = (_vqvae_arguments, _sample_vqvae)
+
+
 TRAJECTORY_MAX_FRAMES = 60  # a GIF of every step of DDPM-1000 would be tens of megabytes
 
 

@@ -57,8 +57,8 @@ def save_token_grid(path: str | Path, grid: TokenGrid) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = grid.to_json()
     rows = ",\n    ".join(json.dumps(row) for row in data.pop("indices"))
-    head = json.dumps(data, indent=2)[:-2]  # drop the closing "\n}"
-    path.write_text(f"{head},\n  \"indices\": [\n    {rows}\n  ]\n}}\n")
+    head = "".join(f"  {json.dumps(key)}: {json.dumps(value)},\n" for key, value in data.items())
+    path.write_text(f"{{\n{head}  \"indices\": [\n    {rows}\n  ]\n}}\n")
     return path
 
 
