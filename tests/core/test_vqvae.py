@@ -10,8 +10,8 @@ from playground.core.checkpoints import load_checkpoint, save_checkpoint
 from playground.core.data import load_dataset
 from playground.core.models.vqvae import VectorQuantizer, VQVAE, VQVAEConfig, vqvae_loss
 from playground.core.sampling.codebook import (
-    code_vectors, codebook_atlas, codebook_usage, decode_tokens, encode_tokens, nearest_codes,
-    perplexity, sample_unigram_tokens, top_items_for_code,
+    code_vectors, codebook_atlas, codebook_usage, decode_tokens, encode_tokens, encode_tokens_progressive,
+    nearest_codes, perplexity, sample_unigram_tokens, top_items_for_code,
 )
 from playground.core.training.loop import TrainConfig, Trainer
 from playground.core.training.vqvae_task import VQVAETask
@@ -145,6 +145,8 @@ def test_token_grid_encode_decode_round_trips():
     data = load_dataset("shapes", n=4, seed=0)
     grids = encode_tokens(model, data.images)
     assert grids.shape == (4, TINY.grid_size, TINY.grid_size) and grids.dtype == np.int64
+    steps = list(encode_tokens_progressive(model, data.images, batch_size=3))
+    assert [done for done, _ in steps] == [3, 4] and np.array_equal(np.concatenate([b for _, b in steps]), grids)
     assert np.array_equal(decode_tokens(model, grids), decode_tokens(model, grids.copy()))
 
 

@@ -8,6 +8,8 @@ a millisecond on one CPU thread (benchmarks/bench_vqvae.py).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import torch
 
@@ -30,14 +32,22 @@ def _as_index_tensor(tokens: np.ndarray | torch.Tensor, model: VQVAE) -> torch.T
     return tokens.long().to(model_device(model))
 
 
-@torch.inference_mode()
-def encode_tokens(model: VQVAE, images: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """uint8 images (N, H, W, 3) to token grids (N, h, w) int64: each cell's nearest code."""
+def encode_tokens_progressive(model: VQVAE, images: np.ndarray, batch_size: int = 256) -> Iterator[tuple[int, np.ndarray]]:
+    """Encode batch by batch, yielding (images done so far, this batch's token grids).
+
+    A data set takes seconds on one thread: a GUI worker reports progress and checks for
+    cancellation between batches; `encode_tokens` just collects them.
+    """
     device = model_device(model)
-    grids = [
-        model.encode_indices(to_tensor(images[start:start + batch_size]).to(device)).cpu().numpy()
-        for start in range(0, len(images), batch_size)
-    ]
+    for start in range(0, len(images), batch_size):
+        with torch.inference_mode():
+            grids = model.encode_indices(to_tensor(images[start:start + batch_size]).to(device)).cpu().numpy()
+        yield min(start + batch_size, len(images)), grids
+
+
+def encode_tokens(model: VQVAE, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """uint8 images (N, H, W, 3) to token grids (N, h, w) int64: each cell's nearest code."""
+    grids = [batch for _, batch in encode_tokens_progressive(model, images, batch_size)]
     if not grids:
         return np.zeros((0, model.grid_size, model.grid_size), np.int64)
     return np.concatenate(grids)
