@@ -6,6 +6,7 @@ loader import or run anything it names.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -35,9 +36,23 @@ def get_family(name: str) -> Family:
         raise KeyError(f"unknown model family {name!r}; known: {', '.join(sorted(FAMILIES))}") from None
 
 
+_builtins_lock = threading.Lock()
+_builtins_loaded = False
+
+
 def _load_builtin_families() -> None:
-    if FAMILIES:
+    """Register the built-in families once. Under a lock: the GUI's panels load checkpoints from
+    several worker threads at once, and a thread must not see a half-filled registry."""
+    global _builtins_loaded
+    if _builtins_loaded:
         return
+    with _builtins_lock:
+        if not _builtins_loaded:
+            _register_builtin_families()
+            _builtins_loaded = True
+
+
+def _register_builtin_families() -> None:
     from .vae import VAE, VAEConfig
 
     register(Family("vae", VAEConfig, VAE, "variational autoencoder"))
