@@ -53,10 +53,18 @@ def test_encode_then_sample_round_trip(tmp_path, checkpoint, image_file):
 
 
 def test_encode_by_index_and_unigram_samples(tmp_path, checkpoint):
-    grid_path = tmp_path / "grid.json"
-    assert main(["encode", "vqvae", "--index", "5", "--out", str(grid_path),
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, image in enumerate(load_dataset("shapes", n=3, seed=0).images):
+        Image.fromarray(image).save(folder / f"{i}.png")
+    grid_path, direct_path = tmp_path / "grid.json", tmp_path / "direct.json"
+    assert main(["encode", "vqvae", "--data", str(folder), "--index", "2", "--out", str(grid_path),
                  "--checkpoint", str(checkpoint), "--device", "cpu"]) == 0
-    assert load_token_grid(grid_path).grid_size == (8, 8)
+    assert main(["encode", "vqvae", "--image", str(folder / "2.png"), "--out", str(direct_path),
+                 "--checkpoint", str(checkpoint), "--device", "cpu"]) == 0
+    assert np.array_equal(load_token_grid(grid_path).indices, load_token_grid(direct_path).indices)
+    assert main(["encode", "vqvae", "--data", str(folder), "--index", "3", "--out", str(grid_path),
+                 "--checkpoint", str(checkpoint), "--device", "cpu"]) == 2
     out_dir = tmp_path / "samples"
     assert main(["sample", "vqvae", "--n", "3", "--out-dir", str(out_dir),
                  "--checkpoint", str(checkpoint), "--device", "cpu"]) == 0
