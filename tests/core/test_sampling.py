@@ -137,6 +137,14 @@ def test_same_seed_same_images_and_image_i_is_seed_plus_i(kind: str, eta: float)
     assert not torch.allclose(batch, sample(DummyEps(), sched, n=3, seed=21, shape=SHAPE))
 
 
+def test_ddpm_and_ddim_runs_of_a_seed_start_from_the_same_noise() -> None:
+    """So DDPM-1000 and DDIM-n can be compared image for image."""
+    ddpm, ddim = scheduler("ddpm", 1000), scheduler("ddim", 10)
+    first_ddpm = next(sample_steps(DummyEps(), ddpm, n=2, seed=9, shape=SHAPE))
+    first_ddim = next(sample_steps(DummyEps(), ddim, n=2, seed=9, shape=SHAPE))
+    assert torch.equal(first_ddpm.x_t, first_ddim.x_t)
+
+
 def test_stopping_the_iteration_cancels() -> None:
     model = DummyEps()
     steps = sample_steps(model, scheduler("ddpm", 1000), n=1, seed=0, shape=SHAPE)
