@@ -37,6 +37,7 @@ def _sample_latent_model(loaded: LoadedModel, args: argparse.Namespace) -> tuple
 
 SAMPLERS["vae"] = (_latent_arguments, _sample_latent_model)
 SAMPLERS["ae"] = (_latent_arguments, _sample_latent_model)
+SAMPLERS["gan"] = (_latent_arguments, _sample_latent_model)  # a GAN generator decodes z like a VAE decoder
 
 
 def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:

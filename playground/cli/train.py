@@ -25,6 +25,7 @@ class TrainRecipe:
     add_arguments: Callable[[argparse.ArgumentParser], None]
     make_task: Callable[[argparse.Namespace], TrainingTask]
     defaults: dict[str, Any] = field(default_factory=dict)  # TrainConfig overrides
+    sizes: dict[str, tuple[str, ...]] = field(default_factory=dict)  # model size name -> its arguments (GUI)
 
 
 def _vae_arguments(parser: argparse.ArgumentParser) -> None:
@@ -107,6 +108,19 @@ def _text2img_task(args: argparse.Namespace) -> TrainingTask:
     ), seed=args.seed)
 
 
+def _gan_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--latent-dim", type=int, default=32)
+    parser.add_argument("--channels", default="16,32,64,128",
+                        help="feature widths at 32, 16, 8 and 4 pixels (both networks)")
+
+
+def _gan_task(args: argparse.Namespace) -> TrainingTask:
+    from ..core.models.gan import GANConfig
+    from ..core.training.gan_task import GANTask
+
+    return GANTask(GANConfig(latent_dim=args.latent_dim, channels=tuple(int(c) for c in args.channels.split(","))))
+
+
 RECIPES: dict[str, TrainRecipe] = {
     "vae": TrainRecipe(_vae_arguments, _vae_task(True), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "ae": TrainRecipe(_vae_arguments, _vae_task(False), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
@@ -114,6 +128,13 @@ RECIPES: dict[str, TrainRecipe] = {
     "classifier": TrainRecipe(_classifier_arguments, _classifier_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "ddpm": TrainRecipe(_ddpm_arguments, _ddpm_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
     "vqvae": TrainRecipe(_vqvae_arguments, _vqvae_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
+    # --lr is the generator's; the discriminator learns 2x faster (gan_task.py). No clipping: SN bounds D.
+    "gan": TrainRecipe(
+        _gan_arguments, _gan_task,
+        {"batch_size": 64, "lr": 2e-4, "precision": "bf16", "ema_decay": 0.999, "grad_clip": None},
+        sizes={"small": ("--channels", "8,16,32,64"), "medium": ("--channels", "16,32,64,128"),
+               "large": ("--channels", "32,64,128,256")},
+    ),
 }
 
 
@@ -140,11 +161,19 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         sub.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    import torch
+def parse_train_args(argv: list[str]) -> argparse.Namespace:
+    """Parse `FAMILY --flag ...` exactly as `playground train` does.
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    The GUI's Train panel builds its runs through this, so a run started there and the
+    command written into its model.json are the same training.
+    """
+    parser = argparse.ArgumentParser(prog="playground")
+    add_parser(parser.add_subparsers(dest="command"))
+    return parser.parse_args(["train", *argv])
+
+
+def build_trainer(args: argparse.Namespace) -> Trainer:
+    """Data, task and Trainer for parsed arguments; resumes from --out unless --fresh."""
     device = pick_device(args.device)
     seed_everything(args.seed)
     data = load_dataset(args.data, n=args.data_size, seed=args.seed)
@@ -156,11 +185,22 @@ def run(args: argparse.Namespace) -> int:
            if k not in ("batch_size", "lr", "ema_decay", "precision")},
     )
     trainer = Trainer(task, data, config, args.out, device=device, command=_reconstruct(args))
-    if not args.fresh and trainer.try_resume():
+    if not args.fresh:
+        trainer.try_resume()
+    return trainer
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    trainer = build_trainer(args)
+    if trainer.step:
         print(f"resuming {args.out} from step {trainer.step}", file=sys.stderr)
-    n_params = sum(p.numel() for p in task.model.parameters())
-    print(f"training {args.family} ({n_params / 1e6:.2f}M parameters) on {data.name} "
-          f"({len(data)} images) on {device}", file=sys.stderr)
+    n_params = sum(p.numel() for p in trainer.task.model.parameters())
+    print(f"training {args.family} ({n_params / 1e6:.2f}M parameters) on {trainer.data_name} "
+          f"({len(trainer.train_images) + len(trainer.validation.x)} images) on {trainer.device}", file=sys.stderr)
     path = trainer.run(progress=not args.quiet)
     print(f"saved {path}")
     return 0

@@ -73,3 +73,7 @@ def _register_builtin_families() -> None:
     from .vqvae import VQVAE, VQVAEConfig
 
     register(Family("vqvae", VQVAEConfig, VQVAE, "vector-quantised autoencoder (token grid + EMA codebook)"))
+
+    from .gan import GAN, GANConfig
+
+    register(Family("gan", GANConfig, GAN, "DCGAN-style generator + spectral-norm discriminator (hinge loss)"))

@@ -1,0 +1,145 @@
+"""A DCGAN-style GAN for 32x32 RGB (Radford et al. 2016), stabilised for a few CPU minutes.
+
+Stabilisers, and why these:
+
+- **Spectral norm on every discriminator layer** (Miyato et al. 2018) bounds D's
+  Lipschitz constant with one power iteration per layer and step. A gradient penalty
+  (WGAN-GP, R1) does the same job with a second backward pass, which roughly doubles the
+  discriminator's cost on a CPU.
+- **Hinge loss** (Lim & Ye 2017; the SNGAN/SAGAN/BigGAN choice): D stops pushing samples
+  it already separates by a margin, so it cannot run away from G.
+- **GroupNorm in the generator** instead of DCGAN's BatchNorm: per-sample, so decoding one
+  latent on a slider gives exactly the image it gives in a batch, and the EMA weights need
+  no re-estimated batch statistics.
+- **EMA of the weights** (the Trainer's `--ema`): averaging smooths G's oscillation
+  around the equilibrium at no training cost (Yazici et al. 2019).
+
+The generator exposes `latent_dim` and `decode(z)` like the VAE, so every latent tool works
+on it unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .blocks import Downsample, Upsample, group_norm
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """`channels` are the feature widths at each resolution, finest first: (16, 32, 64, 128)
+    means 16 channels at 32x32, 32 at 16x16, 64 at 8x8 and 128 at 4x4, in both networks."""
+
+    latent_dim: int = 32
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    image_size: int = 32
+
+    @property
+    def family(self) -> str:
+        return "gan"
+
+    @property
+    def levels(self) -> int:
+        """Number of 2x resolution changes."""
+        return len(self.channels) - 1
+
+
+class Generator(nn.Module):
+    """z -> 4x4 feature map (linear) -> (nearest upsample, 3x3 conv, GroupNorm, ReLU) per level -> tanh."""
+
+    def __init__(self, config: GANConfig):
+        super().__init__()
+        rev = tuple(reversed(config.channels))
+        self.base_size = config.image_size // 2**config.levels
+        self.base_channels = rev[0]
+        self.project = nn.Linear(config.latent_dim, rev[0] * self.base_size**2)
+        self.project_norm = group_norm(rev[0])
+        blocks = []
+        for in_ch, out_ch in zip(rev, rev[1:]):
+            blocks.append(nn.Sequential(Upsample(in_ch, out_ch), group_norm(out_ch), nn.ReLU()))
+        self.blocks = nn.ModuleList(blocks)
+        self.head = nn.Conv2d(rev[-1], 3, 3, padding=1)
+
+    def early_features(self, z: torch.Tensor, layer: int = 1) -> torch.Tensor:
+        """Activations after `layer` blocks (0: the projected 4x4 map), for GANSpace's PCA."""
+        h = F.relu(self.project_norm(self.project(z).reshape(-1, self.base_channels, self.base_size, self.base_size)))
+        for block in self.blocks[:layer]:
+            h = block(h)
+        return h
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        h = self.early_features(z, layer=len(self.blocks))
+        return torch.tanh(self.head(h))
+
+
+class Discriminator(nn.Module):
+    """Image -> 3x3 stem -> (stride-2 conv, LeakyReLU, 3x3 conv, LeakyReLU) per level -> linear score.
+
+    Downsampling comes first in each level so that the only full-resolution layer is the
+    3-channel stem: the discriminator runs on twice the batch and twice per step, so its
+    32x32 layers would dominate a CPU step. Every layer carries spectral norm; no
+    normalisation layers (batch statistics would mix real and fake).
+    """
+
+    def __init__(self, config: GANConfig):
+        super().__init__()
+        ch = config.channels[0]
+        layers: list[nn.Module] = [spectral_norm(nn.Conv2d(3, ch, 3, padding=1)), nn.LeakyReLU(0.2)]
+        for out_ch in config.channels[1:]:
+            layers += [
+                _spectral_downsample(ch, out_ch), nn.LeakyReLU(0.2),
+                spectral_norm(nn.Conv2d(out_ch, out_ch, 3, padding=1)), nn.LeakyReLU(0.2),
+            ]
+            ch = out_ch
+        self.body = nn.Sequential(*layers)
+        final = config.image_size // 2**config.levels
+        self.score = spectral_norm(nn.Linear(ch * final**2, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """One unbounded realness score per image, (N,)."""
+        return self.score(self.body(x).flatten(1)).squeeze(1)
+
+
+def _spectral_downsample(in_ch: int, out_ch: int) -> Downsample:
+    block = Downsample(in_ch, out_ch)
+    block.conv = spectral_norm(block.conv)
+    return block
+
+
+class GAN(nn.Module):
+    """Generator and discriminator in one module, so one checkpoint (and one resume state) holds both.
+
+    Inference uses only the generator: `decode(z)` maps (N, latent_dim) noise to (N, 3, 32, 32)
+    images in [-1, 1].
+    """
+
+    def __init__(self, config: GANConfig):
+        super().__init__()
+        self.config = config
+        self.generator = Generator(config)
+        self.discriminator = Discriminator(config)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.generator(z)
+
+
+def discriminator_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))] (Lim & Ye 2017, eq. 4)."""
+    return F.relu(1.0 - real_scores).mean() + F.relu(1.0 + fake_scores).mean()
+
+
+def generator_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """L_G = -E[D(G(z))]: G raises the score of its samples."""
+    return -fake_scores.mean()

@@ -1,0 +1,87 @@
+"""Training task for the GAN: alternating discriminator and generator steps with two optimizers.
+
+Adam with beta1 = 0 and the two-time-scale rule (D learns faster than G; Heusel et al.
+2017, as in SAGAN), one D step per G step: with spectral norm, more D steps buy little.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import torch
+from torch import nn
+
+from ..models.gan import GAN, GANConfig, discriminator_hinge_loss, generator_hinge_loss
+from .loop import Batch, TrainConfig, TrainingTask
+
+BETAS = (0.0, 0.9)
+DISCRIMINATOR_LR_RATIO = 2.0  # lr_D = 2 * lr_G  (the --lr flag sets lr_G)
+
+
+class GANTask(TrainingTask):
+    # which metrics the live view plots together
+    metric_groups = {"losses": ("d_loss", "g_loss"), "D output (real vs fake)": ("d_real", "d_fake")}
+
+    def __init__(self, config: GANConfig):
+        self.model_config = config
+        self.family = "gan"
+        self.model = GAN(config)
+
+    def make_optimizers(self, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+        return {
+            "generator": torch.optim.Adam(self.model.generator.parameters(), lr=config.lr, betas=BETAS),
+            "discriminator": torch.optim.Adam(
+                self.model.discriminator.parameters(), lr=config.lr * DISCRIMINATOR_LR_RATIO, betas=BETAS),
+        }
+
+    def train_step(
+        self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], config: TrainConfig,
+        autocast: Callable[[], Any],
+    ) -> dict[str, float]:
+        """One discriminator step on (real, fresh fake), then one generator step on new noise."""
+        generator, discriminator = self.model.generator, self.model.discriminator
+        n = batch.x.shape[0]
+        z = torch.randn(n, self.model_config.latent_dim, device=batch.x.device)
+
+        with autocast():
+            with torch.no_grad():
+                fake = generator(z)
+            scores = discriminator(torch.cat([batch.x, fake.to(batch.x.dtype)])).float()
+            real_scores, fake_scores = scores[:n], scores[n:]
+            d_loss = discriminator_hinge_loss(real_scores, fake_scores)
+        optimizers["discriminator"].zero_grad(set_to_none=True)
+        d_loss.backward()
+        optimizers["discriminator"].step()
+
+        discriminator.requires_grad_(False)  # G's step needs D's input gradient, not its weight gradients
+        try:
+            z = torch.randn(n, self.model_config.latent_dim, device=batch.x.device)
+            with autocast():
+                g_loss = generator_hinge_loss(discriminator(generator(z)).float())
+            optimizers["generator"].zero_grad(set_to_none=True)
+            g_loss.backward()
+            optimizers["generator"].step()
+        finally:
+            discriminator.requires_grad_(True)
+
+        return {
+            "d_loss": d_loss.item(), "g_loss": g_loss.item(),
+            "d_real": real_scores.detach().mean().item(), "d_fake": fake_scores.detach().mean().item(),
+        }
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module, validation: Batch) -> dict[str, float]:
+        """D's mean score on held-out real images and on fresh samples, and the samples' spread.
+
+        `val_d_real` far above the training `d_real` would mean D memorised its training set;
+        `sample_std` (per-pixel std over samples) near 0 would mean G collapsed to one image.
+        """
+        x = validation.x[:512]
+        generator = torch.Generator().manual_seed(1234)
+        z = torch.randn(len(x), self.model_config.latent_dim, generator=generator).to(x.device)
+        fake = model.generator(z)
+        return {
+            "val_d_real": model.discriminator(x).mean().item(),
+            "val_d_fake": model.discriminator(fake).mean().item(),
+            "sample_std": fake.std(dim=0).mean().item(),
+        }
