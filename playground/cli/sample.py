@@ -80,7 +80,9 @@ def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
     parser.add_argument("--variance", choices=("posterior", "beta"), default="posterior",
                         help="DDPM step noise: the posterior's beta-tilde_t (default) or beta_t")
-    parser.add_argument("--clip", action="store_true", help="clip the predicted x0 to [-1, 1] at every step")
+    parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
+                        help="clip the predicted x0 to [-1, 1] at every step (default on, as in diffusers and "
+                             "the DDPM paper's code; the cosine schedule's first step amplifies errors ~30x without it)")
     parser.add_argument("--n", type=int, default=16, help="number of samples (image i is seeded seed + i)")
     parser.add_argument("--trajectory", help="also write an animated GIF of x_t beside the predicted x0")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
