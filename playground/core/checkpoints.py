@@ -92,10 +92,16 @@ def config_from_dict(config_class: type, values: dict[str, Any], source: str = "
             value = tuple(value)
         elif hint is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        elif hint in (int, float, bool, str) and not isinstance(value, hint):
+        elif hint in (int, float, bool, str) and not _is_json_type(value, hint):
             raise CheckpointError(f"{where}config field {name!r} must be {hint.__name__}, got {value!r}")
         kwargs[name] = value
     return config_class(**kwargs)
+
+
+def _is_json_type(value: Any, hint: type) -> bool:
+    if isinstance(value, bool):  # JSON true/false is a bool, never an int (Python says it is)
+        return hint is bool
+    return isinstance(value, hint)
 
 
 def resolve_paths(path: str | Path) -> tuple[Path, Path]:
