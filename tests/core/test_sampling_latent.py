@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import torch
 import pytest
 from PIL import Image
 
@@ -188,3 +189,11 @@ def test_cli_info_runs_with_the_default_assets(capsys):
 def test_cli_unknown_device_is_a_one_line_error(capsys):
     assert main(["info", "--device", "tpu"]) == 2
     assert "tpu" in _one_line_error(capsys)
+
+
+def test_latent_i_of_a_seed_is_the_single_latent_of_seed_plus_i():
+    from playground.core.sampling.latent import prior_latents
+
+    many = prior_latents(5, 6, seed=9)
+    for i in range(6):
+        torch.testing.assert_close(many[i], prior_latents(5, 1, seed=9 + i)[0])

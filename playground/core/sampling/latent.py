@@ -15,8 +15,13 @@ def model_device(model: nn.Module) -> torch.device:
 
 
 def prior_latents(latent_dim: int, n: int, seed: int, temperature: float = 1.0) -> torch.Tensor:
-    """n latents from N(0, temperature^2 I), the same for a seed on every device."""
-    return seeded_normal((n, latent_dim), seed) * temperature
+    """n latents from N(0, temperature^2 I), the same for a seed on every device.
+
+    Latent i is drawn from its own seed, seed + i (as the diffusion sampler does), so
+    sample i of `--seed s` is the GUI's sample for seed s + i, whatever n is.
+    """
+    rows = [seeded_normal((latent_dim,), seed + i) for i in range(n)]
+    return torch.stack(rows) * temperature if rows else torch.zeros(0, latent_dim)
 
 
 @torch.inference_mode()
