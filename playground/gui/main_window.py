@@ -16,11 +16,12 @@ from ..core.assets import DEFAULT_CHECKPOINTS, list_shipped
 from ..core.checkpoints import LoadedModel, load_checkpoint, read_meta
 from ..core.device import describe_device
 from .panels.base import Panel
+from .panels.diffusion_panel import DiffusionPanel
 from .panels.latent_panel import LatentPanel
 from .worker import JobContext, ModelWorker
 
 OPEN_ITEM = "Open checkpoint…"
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel]
 
 
 class MainWindow(QMainWindow):

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from playground.core.checkpoints import save_checkpoint
+from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
 from playground.core.models.vae import VAE, VAEConfig
 
 
@@ -20,15 +21,27 @@ def _tiny_vae(variational: bool) -> tuple[VAE, VAEConfig]:
     return VAE(config), config
 
 
+def _tiny_ddpm() -> tuple[DiffusionModel, DDPMConfig]:
+    """A small U-Net with T = 100 (DDPM runs stay short); its zero-initialised output layer gets
+    random weights so that the predicted noise is not all zeros."""
+    torch.manual_seed(0)
+    config = DDPMConfig(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), num_train_timesteps=100)
+    model = DiffusionModel(config)
+    torch.nn.init.normal_(model.out.weight, std=0.05)
+    return model, config
+
+
 @pytest.fixture(scope="session")
 def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
-    """An assets folder with an untrained tiny VAE and AE (fast to load, deterministic)."""
+    """An assets folder with an untrained tiny VAE, AE and DDPM (fast to load, deterministic)."""
     root = tmp_path_factory.mktemp("assets")
     for family, variational in (("vae", True), ("ae", False)):
         model, config = _tiny_vae(variational)
         usage = [0.9, 0.01, 2.0, 0.5, 0.0, 1.2]
         save_checkpoint(root / f"{family}-tiny" / "model.safetensors", model, config, family, data="shapes",
                         steps=0, extra={"latent_usage": usage})
+    model, config = _tiny_ddpm()
+    save_checkpoint(root / "ddpm-tiny" / "model.safetensors", model, config, "ddpm", data="shapes", steps=0)
     return root
 
 
