@@ -108,6 +108,23 @@ def _text2img_task(args: argparse.Namespace) -> TrainingTask:
     ), seed=args.seed)
 
 
+def _noisy_classifier_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channels", default="32,64,64", help="channels per resolution level")
+    parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine",
+                        help="the noise schedule of the diffusion models it will guide")
+
+
+def _noisy_classifier_task(args: argparse.Namespace) -> TrainingTask:
+    from ..core.models.noisy_classifier import NoisyClassifierConfig
+    from ..core.training.noisy_classifier_task import NoisyClassifierTask
+
+    if args.data != "shapes":
+        raise ValueError("the noisy classifier reads shapes attributes: use --data shapes")
+    return NoisyClassifierTask(NoisyClassifierConfig(
+        channels=tuple(int(c) for c in args.channels.split(",")), schedule=args.schedule,
+    ))
+
+
 def _gan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--channels", default="16,32,64,128",
@@ -126,6 +143,8 @@ RECIPES: dict[str, TrainRecipe] = {
     "ae": TrainRecipe(_vae_arguments, _vae_task(False), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "text2img": TrainRecipe(_ddpm_arguments, _text2img_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
     "classifier": TrainRecipe(_classifier_arguments, _classifier_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
+    "noisy-classifier": TrainRecipe(_noisy_classifier_arguments, _noisy_classifier_task,
+                                    {"batch_size": 128, "lr": 2e-3, "precision": "bf16", "ema_decay": 0.999}),
     "ddpm": TrainRecipe(_ddpm_arguments, _ddpm_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
     "vqvae": TrainRecipe(_vqvae_arguments, _vqvae_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     # --lr is the generator's; the discriminator learns 2x faster (gan_task.py). No clipping: SN bounds D.

@@ -70,6 +70,11 @@ def _register_builtin_families() -> None:
 
     register(Family("text2img", Text2ImgConfig, TextToImageModel, "prompt-conditioned diffusion (classifier-free guidance)"))
 
+    from .noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
+
+    register(Family("noisy-classifier", NoisyClassifierConfig, NoisyAttributeClassifier,
+                    "shapes attributes from noisy x_t (classifier guidance)"))
+
     from .vqvae import VQVAE, VQVAEConfig
 
     register(Family("vqvae", VQVAEConfig, VQVAE, "vector-quantised autoencoder (token grid + EMA codebook)"))

@@ -1,0 +1,136 @@
+"""Text-to-image sampling as the command line, the evaluation and the GUI all do it.
+
+`GuidedSettings` is everything that decides an image besides the weights (prompt,
+negative prompt, guidance scale and range, classifier guidance, sampler, steps, seed),
+and it is also the recipe written into every exported PNG: `to_recipe` and
+`from_recipe` round-trip it, so loading a PNG restores the run that made it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..data import to_uint8
+from ..data.shapes import parse_prompt
+from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance, GuidanceSchedule
+from ..diffusion.sampling import EpsModel, StepRecord, sample_steps
+from ..diffusion.schedulers import Scheduler, SchedulerKind, make_scheduler
+
+RECIPE_KIND = "text2img"
+
+
+@dataclass(frozen=True)
+class GuidedSettings:
+    """One text-guided run. `guidance_start`/`guidance_stop` bound where guidance is on
+    (fractions of the way from noise to image, see `GuidanceSchedule`); `classifier_scale`
+    adds classifier guidance toward the prompt's attributes on top (0: off)."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    guidance_scale: float = 3.0
+    guidance_start: float = 0.0
+    guidance_stop: float = 1.0
+    classifier_scale: float = 0.0
+    sampler: SchedulerKind = "ddim"
+    steps: int = 50
+    eta: float = 0.0
+    clip: bool = True  # clip the predicted x0 to [-1, 1] (large w overshoots without it)
+    seed: int = 0
+
+    def validate(self) -> "GuidedSettings":
+        """Raise PromptError / ValueError for bad input, before any model call."""
+        parse_prompt(self.prompt)
+        parse_prompt(self.negative_prompt)
+        self.schedule
+        if self.sampler not in ("ddpm", "ddim"):
+            raise ValueError(f"unknown sampler {self.sampler!r}; known: ddpm, ddim")
+        if self.steps < 1:
+            raise ValueError(f"steps must be at least 1, not {self.steps}")
+        if self.classifier_scale < 0:
+            raise ValueError(f"the classifier guidance scale must be >= 0, not {self.classifier_scale}")
+        return self
+
+    @property
+    def schedule(self) -> GuidanceSchedule:
+        return GuidanceSchedule(self.guidance_start, self.guidance_stop)
+
+    def make_scheduler(self, model: nn.Module) -> Scheduler:
+        eta = self.eta if self.sampler == "ddim" else 0.0
+        return make_scheduler(self.sampler, model.noise_schedule, self.steps, eta=eta, clip_x0=self.clip)
+
+    def replace(self, **changes: Any) -> "GuidedSettings":
+        return dataclasses.replace(self, **changes)
+
+    def to_recipe(self, model_name: str | None = None) -> dict[str, Any]:
+        """The JSON recipe for a PNG's metadata (prompt text as typed, canonical spelling beside it)."""
+        recipe: dict[str, Any] = {"kind": RECIPE_KIND, "model": model_name, "family": "text2img"}
+        recipe |= dataclasses.asdict(self)
+        recipe["prompt_canonical"] = parse_prompt(self.prompt).text()
+        return recipe
+
+    @classmethod
+    def from_recipe(cls, recipe: dict[str, Any]) -> "GuidedSettings":
+        """Settings back from a recipe; fields it lacks keep their defaults, unknown keys are ignored."""
+        if recipe.get("kind") not in (None, RECIPE_KIND):
+            raise ValueError(f"this recipe is for {recipe.get('kind')!r}, not a text-to-image run")
+        types = {f.name: f.type for f in dataclasses.fields(cls)}
+        values: dict[str, Any] = {}
+        for name in types:
+            if name in recipe and recipe[name] is not None:
+                value = recipe[name]
+                default = getattr(cls(), name)
+                values[name] = type(default)(value) if not isinstance(default, str) else str(value)
+        return cls(**values).validate()
+
+
+def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Module | None = None) -> EpsModel:
+    """The model function a sampler runs: classifier-free guidance, plus classifier guidance if asked."""
+    schedule = settings.schedule
+    denoiser: EpsModel = ClassifierFreeGuidance.for_prompt(
+        model, settings.prompt, settings.guidance_scale, negative_prompt=settings.negative_prompt, schedule=schedule)
+    if settings.classifier_scale > 0:
+        if classifier is None:
+            raise ValueError("classifier guidance needs a noisy classifier (--classifier)")
+        check_classifier_matches(classifier, model)
+        denoiser = ClassifierGuidance(denoiser, classifier, settings.prompt, settings.classifier_scale,
+                                      model.noise_schedule.alphas_cumprod, schedule)
+    return denoiser
+
+
+def check_classifier_matches(classifier: nn.Module, model: nn.Module) -> None:
+    """A noisy classifier knows only the noise levels of the schedule it was trained on."""
+    ours, theirs = classifier.noise_schedule, model.noise_schedule
+    if (ours.name, ours.num_train_timesteps) != (theirs.name, theirs.num_train_timesteps):
+        raise ValueError(f"the classifier was trained on the {ours.name} schedule with T = {ours.num_train_timesteps}, "
+                         f"the diffusion model uses {theirs.name} with T = {theirs.num_train_timesteps}")
+
+
+def model_device(model: nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def image_shape(model: nn.Module) -> tuple[int, int, int]:
+    config = model.config
+    return (config.in_channels, config.image_size, config.image_size)
+
+
+def guided_steps(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None,
+                 **kwargs: Any) -> Iterator[StepRecord]:
+    """`sample_steps` for a guided run: image i is seeded settings.seed + i."""
+    settings.validate()
+    return sample_steps(make_denoiser(model, settings, classifier), settings.make_scheduler(model), n=n,
+                        seed=settings.seed, shape=image_shape(model), device=model_device(model), **kwargs)
+
+
+def generate(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None) -> np.ndarray:
+    """n images (N, H, W, 3) uint8 for the settings; the same settings give the same images."""
+    last = None
+    for last in guided_steps(model, settings, n, classifier):
+        pass
+    return to_uint8(last.x_prev)

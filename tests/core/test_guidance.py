@@ -1,0 +1,151 @@
+"""Classifier-free and classifier guidance, the guidance schedule, and text-to-image runs (tiny models)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from playground.core.data.shapes import PromptError
+from playground.core.diffusion.guidance import (
+    ClassifierFreeGuidance, ClassifierGuidance, GuidanceSchedule, cfg_combine, prompt_embedding,
+)
+from playground.core.images import read_recipe, save_png
+from playground.core.models.noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
+from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
+from playground.core.sampling.text2img import GuidedSettings, generate, guided_steps, make_denoiser
+
+TINY = Text2ImgConfig(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), text_dim=16, text_layers=1,
+                      cond_dim=16, num_train_timesteps=100)
+TINY_CLASSIFIER = NoisyClassifierConfig(channels=(8, 8, 8), num_train_timesteps=100)
+
+
+@pytest.fixture(scope="module")
+def model() -> TextToImageModel:
+    torch.manual_seed(0)
+    model = TextToImageModel(TINY)
+    torch.nn.init.normal_(model.out.weight, std=0.05)  # the zero-initialised output would make every branch equal
+    return model.eval().requires_grad_(False)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> NoisyAttributeClassifier:
+    torch.manual_seed(1)
+    return NoisyAttributeClassifier(TINY_CLASSIFIER).eval().requires_grad_(False)
+
+
+def _inputs(n: int = 3, t: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.randn(n, 3, 32, 32, generator=torch.Generator().manual_seed(7))
+    return x, torch.full((n,), t, dtype=torch.int64)
+
+
+def _branch(model, x, t, prompt):
+    return model(x, t, cond=prompt_embedding(model, prompt).expand(len(x), -1))
+
+
+@torch.no_grad()
+def test_guided_prediction_is_the_formula(model):
+    x, t = _inputs()
+    uncond, cond = _branch(model, x, t, None), _branch(model, x, t, "a large red circle at the top left")
+    assert not torch.allclose(uncond, cond)
+    for w in (0.5, 2.0, 7.5):
+        guided = ClassifierFreeGuidance.for_prompt(model, "a large red circle at the top left", w)(x, t)
+        torch.testing.assert_close(guided, uncond + w * (cond - uncond), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(guided, cfg_combine(uncond, cond, w), atol=1e-5, rtol=1e-5)
+
+
+@torch.no_grad()
+def test_scale_zero_is_the_unconditional_model_and_one_the_conditional(model):
+    x, t = _inputs()
+    zero = ClassifierFreeGuidance.for_prompt(model, "blue square", 0.0)(x, t)
+    torch.testing.assert_close(zero, model(x, t, cond=model.embed(None, len(x))), atol=1e-6, rtol=0)
+    one = ClassifierFreeGuidance.for_prompt(model, "blue square", 1.0)(x, t)
+    torch.testing.assert_close(one, _branch(model, x, t, "blue square"), atol=1e-6, rtol=0)
+    # the decomposition's parts are the same numbers the sampler uses
+    parts = ClassifierFreeGuidance.for_prompt(model, "blue square", 4.0).parts(x, t)
+    torch.testing.assert_close(parts.uncond, zero, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(parts.guided, parts.uncond + 4.0 * (parts.cond - parts.uncond))
+
+
+@torch.no_grad()
+def test_a_negative_prompt_replaces_the_unconditional_branch(model):
+    x, t = _inputs()
+    guidance = ClassifierFreeGuidance.for_prompt(model, "red circle", 3.0, negative_prompt="blue")
+    parts = guidance.parts(x, t)
+    torch.testing.assert_close(parts.uncond, _branch(model, x, t, "blue"), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(parts.cond, _branch(model, x, t, "red circle"), atol=1e-5, rtol=1e-5)
+    plain = ClassifierFreeGuidance.for_prompt(model, "red circle", 3.0)(x, t)
+    assert not torch.allclose(guidance(x, t), plain)
+
+
+def test_the_guidance_schedule_turns_guidance_on_only_in_its_range(model):
+    schedule = GuidanceSchedule(0.0, 0.5)  # the noisy first half of the run
+    T = TINY.num_train_timesteps
+    assert schedule.is_active(T - 1, T) and schedule.is_active(50, T) and not schedule.is_active(10, T)
+    x, _ = _inputs()
+    guidance = ClassifierFreeGuidance.for_prompt(model, "green", 5.0, schedule=schedule)
+    with torch.no_grad():
+        for t_value in (90, 10):
+            t = torch.full((len(x),), t_value)
+            full = ClassifierFreeGuidance.for_prompt(model, "green", 5.0)(x, t)
+            expected = full if t_value == 90 else _branch(model, x, t, "green")  # off: plain conditional (w = 1)
+            torch.testing.assert_close(guidance(x, t), expected, atol=1e-5, rtol=1e-5)
+    with pytest.raises(ValueError, match="start <= stop"):
+        GuidanceSchedule(0.6, 0.2)
+
+
+def test_classifier_guidance_shifts_eps_by_the_scaled_gradient(model, classifier):
+    x, t = _inputs(2, 30)
+    base = ClassifierFreeGuidance.for_prompt(model, "", 0.0)
+    alphas_cumprod = model.noise_schedule.alphas_cumprod
+    guided = ClassifierGuidance(base, classifier, "red circle", 2.0, alphas_cumprod)
+    with torch.inference_mode():  # as inside the sampler: the gradient must still be computed
+        eps = guided(x, t)
+        plain = base(x, t)
+    xg = x.clone().requires_grad_(True)
+    logits = classifier(xg, t)
+    log_p = torch.log_softmax(logits[0], 1)[:, 0] + torch.log_softmax(logits[1], 1)[:, 0]  # circle, red
+    (grad,) = torch.autograd.grad(log_p.sum(), xg)
+    sigma = (1 - alphas_cumprod[30]).sqrt()
+    torch.testing.assert_close(eps, plain - 2.0 * sigma * grad, atol=1e-5, rtol=1e-4)
+    # nothing named, or scale 0: no change
+    with torch.inference_mode():
+        torch.testing.assert_close(ClassifierGuidance(base, classifier, "", 2.0, alphas_cumprod)(x, t), plain)
+        torch.testing.assert_close(ClassifierGuidance(base, classifier, "red", 0.0, alphas_cumprod)(x, t), plain)
+
+
+def test_an_unknown_word_is_refused_with_the_vocabulary_before_any_model_call(model):
+    with pytest.raises(PromptError, match=r"'dog'.*vocabulary is: a, at, the, small, large, red"):
+        generate(model, GuidedSettings(prompt="a red dog", steps=2))
+    with pytest.raises(PromptError, match="'sky'"):
+        GuidedSettings(prompt="red", negative_prompt="sky").validate()
+
+
+def test_the_same_seed_gives_the_same_image(model):
+    settings = GuidedSettings(prompt="a small yellow triangle", guidance_scale=3.0, steps=4, seed=11)
+    a, b = generate(model, settings, n=2), generate(model, settings, n=2)
+    assert a.shape == (2, 32, 32, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(generate(model, settings.replace(seed=12))[0], a[1])  # image i is seed + i
+    assert not np.array_equal(generate(model, settings.replace(seed=13))[0], a[0])
+
+
+def test_classifier_guidance_runs_inside_the_sampler(model, classifier):
+    settings = GuidedSettings(prompt="red circle", guidance_scale=0.0, classifier_scale=5.0, steps=3, seed=2)
+    records = list(guided_steps(model, settings, classifier=classifier))
+    plain = list(guided_steps(model, settings.replace(classifier_scale=0.0)))
+    assert len(records) == 3 and not torch.allclose(records[-1].x_prev, plain[-1].x_prev)
+    with pytest.raises(ValueError, match="noisy classifier"):
+        make_denoiser(model, settings)
+
+
+def test_the_recipe_round_trips_through_png_metadata(tmp_path):
+    settings = GuidedSettings(prompt="A large red circle at the top left", negative_prompt="blue", guidance_scale=4.25,
+                              guidance_start=0.1, guidance_stop=0.8, classifier_scale=1.5, sampler="ddpm", steps=100,
+                              seed=42, clip=False)
+    path = save_png(tmp_path / "x.png", np.zeros((32, 32, 3), np.uint8), settings.to_recipe("text2img-shapes"))
+    recipe = read_recipe(path)
+    assert recipe["model"] == "text2img-shapes" and recipe["prompt_canonical"] == "large red circle at the top left"
+    assert GuidedSettings.from_recipe(recipe) == settings
+    with pytest.raises(ValueError, match="not a text-to-image"):
+        GuidedSettings.from_recipe({"kind": "vae"})
