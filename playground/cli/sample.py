@@ -12,6 +12,10 @@ from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
 from ..core.device import pick_device
 from ..core.images import make_grid, save_gif, save_png, upscale
+from .sample_text2img import (
+    add_classifier_guidance_arguments, add_guidance_schedule_arguments, classifier_guided, sample_text2img,
+    text2img_arguments,
+)
 
 # family -> (add its options, make (images, recipes) from the loaded model and args)
 Sampler = Callable[[LoadedModel, argparse.Namespace], tuple[np.ndarray, list[dict[str, Any]]]]
@@ -86,6 +90,9 @@ def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=16, help="number of samples (image i is seeded seed + i)")
     parser.add_argument("--trajectory", help="also write an animated GIF of x_t beside the predicted x0")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--prompt", default="", help="with --classifier-guidance: the attributes to steer toward")
+    add_classifier_guidance_arguments(parser)
+    add_guidance_schedule_arguments(parser)
 
 
 def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -105,7 +112,9 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
     steps = scheduler.num_inference_steps
     every = -(-steps // TRAJECTORY_MAX_FRAMES)
     frames, final = [], None
-    records = sample_steps(loaded.model, scheduler, n=args.n, seed=args.seed)
+    device = next(loaded.model.parameters()).device
+    model_fn, guidance_recipe = classifier_guided(loaded.model, args, device)
+    records = sample_steps(model_fn, scheduler, n=args.n, seed=args.seed, device=device)
     for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps}", unit="step", disable=None):
         if args.trajectory and (record.index % every == 0 or record.is_last):
             frames.append(_trajectory_frame(to_uint8(record.x_t), to_uint8(record.pred_x0), args.scale))
@@ -120,7 +129,7 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
               "schedule": config.schedule, "sampler": args.sampler, "steps": steps,
               "eta": args.eta if args.sampler == "ddim" else None,
               "variance": args.variance if args.sampler == "ddpm" else None, "clip": args.clip,
-              "seed": args.seed, "n": args.n}
+              "seed": args.seed, "n": args.n, **guidance_recipe}
     recipes = [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
     return images, recipes
 
@@ -133,6 +142,7 @@ def _trajectory_frame(x_t: np.ndarray, x0: np.ndarray, scale: int) -> np.ndarray
 
 
 SAMPLERS["ddpm"] = (_diffusion_arguments, _sample_diffusion)
+SAMPLERS["text2img"] = (text2img_arguments, sample_text2img)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:

@@ -1,0 +1,109 @@
+"""`playground sample text2img --prompt P --guidance W ...`: prompt-guided samples, each with its recipe.
+
+Also the classifier-guidance options `sample ddpm` shares (a noisy classifier steering
+an unconditional DDPM toward a prompt's attributes).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from ..core.assets import default_checkpoint
+from ..core.checkpoints import LoadedModel, load_checkpoint
+
+
+def add_guidance_schedule_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--guidance-start", type=float, default=0.0,
+                        help="guidance on from this fraction of the way from noise (0) to image (1)")
+    parser.add_argument("--guidance-stop", type=float, default=1.0, help="... up to this fraction (default 1: the end)")
+
+
+def add_classifier_guidance_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--classifier-guidance", type=float, default=0.0, metavar="S",
+                        help="classifier guidance scale s toward the prompt's attributes (0: off)")
+    parser.add_argument("--classifier", help="noisy classifier checkpoint (default: the shipped noisy-classifier-shapes)")
+
+
+def load_noisy_classifier(args: argparse.Namespace, device) -> LoadedModel | None:
+    """The noisy classifier when classifier guidance is asked for, else None."""
+    if not args.classifier_guidance:
+        return None
+    loaded = load_checkpoint(args.classifier or default_checkpoint("noisy-classifier"), device)
+    if loaded.family != "noisy-classifier":
+        raise ValueError(f"{loaded.path} holds a {loaded.family} model, not a noisy-classifier")
+    return loaded
+
+
+def text2img_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--prompt", default="", help='e.g. "a large red circle at the top left" ("" = unconditional)')
+    parser.add_argument("--negative-prompt", default="", help="guide away from this prompt (it replaces the null prompt)")
+    parser.add_argument("--guidance", type=float, default=3.0, metavar="W",
+                        help="classifier-free guidance scale w: 0 unconditional, 1 plain conditional, >1 stronger")
+    add_guidance_schedule_arguments(parser)
+    add_classifier_guidance_arguments(parser)
+    parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
+    parser.add_argument("--steps", type=int, default=None, help="inference steps (default: 1000 for ddpm, 50 for ddim)")
+    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
+    parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
+                        help="clip the predicted x0 to [-1, 1] at every step (default on; large w overshoots without it)")
+    parser.add_argument("--n", type=int, default=16, help="number of samples (image i is seeded seed + i)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+
+
+def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    import torch
+    from tqdm import tqdm
+
+    from ..core.data import to_uint8
+    from ..core.sampling.text2img import GuidedSettings, guided_steps
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    steps = args.steps or (loaded.model.noise_schedule.num_train_timesteps if args.sampler == "ddpm" else 50)
+    settings = GuidedSettings(
+        prompt=args.prompt, negative_prompt=args.negative_prompt, guidance_scale=args.guidance,
+        guidance_start=args.guidance_start, guidance_stop=args.guidance_stop,
+        classifier_scale=args.classifier_guidance, sampler=args.sampler, steps=steps, eta=args.eta,
+        clip=args.clip, seed=args.seed,
+    ).validate()  # a bad prompt is refused here, before anything else is loaded
+    classifier = load_noisy_classifier(args, next(loaded.model.parameters()).device)
+    final = None
+    records = guided_steps(loaded.model, settings, args.n, classifier.model if classifier else None)
+    for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps} w={args.guidance:g}", unit="step", disable=None):
+        final = record.x_prev
+    images = to_uint8(final)
+    recipe = settings.to_recipe(loaded.name) | {"checkpoint": str(loaded.path), "n": args.n, "steps_trained": loaded.meta.steps}
+    if classifier is not None:
+        recipe["classifier"] = str(classifier.path)
+    return images, [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
+
+
+def classifier_guided(model: nn.Module, args: argparse.Namespace, device) -> tuple[Any, dict[str, Any]]:
+    """For `sample ddpm`: the model function (the DDPM, steered by the noisy classifier if asked) and recipe keys."""
+    from ..core.data.shapes import parse_prompt
+    from ..core.diffusion.guidance import ClassifierGuidance
+    from ..core.sampling.text2img import check_classifier_matches
+
+    parse_prompt(args.prompt)
+    classifier = load_noisy_classifier(args, device)
+    if classifier is None:
+        if args.prompt:
+            raise ValueError("an unconditional DDPM follows a --prompt only with --classifier-guidance S (S > 0)")
+        return model, {}
+    check_classifier_matches(classifier.model, model)
+    guided = ClassifierGuidance(model, classifier.model, args.prompt, args.classifier_guidance,
+                                model.noise_schedule.alphas_cumprod, _schedule(args))
+    return guided, {"prompt": args.prompt, "classifier_scale": args.classifier_guidance,
+                    "guidance_start": args.guidance_start, "guidance_stop": args.guidance_stop,
+                    "classifier": str(classifier.path)}
+
+
+def _schedule(args: argparse.Namespace):
+    from ..core.diffusion.guidance import GuidanceSchedule
+
+    return GuidanceSchedule(args.guidance_start, args.guidance_stop)
+
