@@ -16,6 +16,7 @@ from ..core.checkpoints import load_checkpoint
 from ..core.data import load_image_file
 from ..core.device import pick_device
 from ..core.evaluation import judge_samples
+from . import eval_text2img
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -27,6 +28,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     samples.add_argument("--json", help="also write the report as JSON here")
     samples.add_argument("--device", default="auto")
     samples.set_defaults(run=run)
+    eval_text2img.add_parser(kinds)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -57,3 +57,53 @@ def _tick_step(k: int) -> int:
         if k / step <= 16:
             return step
     return max(1, k // 16)
+
+
+def line_chart_image(x: list[float], series: dict[str, tuple[list[float], tuple[int, int, int]]], *,
+                     width: int = 960, height: int = 480, title: str | None = None, x_label: str = "",
+                     y_label: str = "", y_range: tuple[float, float] = (0.0, 1.0)) -> np.ndarray:
+    """Lines with dots over shared x values (e.g. adherence and diversity against the guidance scale).
+
+    `series` maps a legend name to (y values, RGB colour); NaNs leave gaps. Returns (height, width, 3) uint8.
+    """
+    image = Image.new("RGB", (width, height), BACKGROUND)
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=14)
+    left, right, top, bottom = 70, 230, 40 if title else 16, 54
+    plot_w, plot_h = width - left - right, height - top - bottom
+    x_min, x_max = (min(x), max(x)) if x else (0.0, 1.0)
+    x_span = (x_max - x_min) or 1.0
+    y_min, y_max = y_range
+
+    def px(xv: float, yv: float) -> tuple[float, float]:
+        return left + plot_w * (xv - x_min) / x_span, top + plot_h * (1 - (yv - y_min) / ((y_max - y_min) or 1.0))
+
+    for i in range(6):  # horizontal grid with labels
+        yv = y_min + (y_max - y_min) * i / 5
+        _, y = px(x_min, yv)
+        draw.line([left, y, left + plot_w, y], fill=(225, 225, 225))
+        draw.text((left - 8, y), f"{yv:.1f}", fill=AXIS, font=font, anchor="rm")
+    for xv in x:
+        gx, _ = px(xv, y_min)
+        draw.line([gx, top + plot_h, gx, top + plot_h + 6], fill=AXIS)
+        draw.text((gx, top + plot_h + 9), f"{xv:g}", fill=AXIS, font=font, anchor="mt")
+    draw.line([left, top, left, top + plot_h], fill=AXIS)
+    draw.line([left, top + plot_h, left + plot_w, top + plot_h], fill=AXIS)
+    for row, (name, (values, colour)) in enumerate(series.items()):
+        points = [px(xv, yv) if yv == yv else None for xv, yv in zip(x, values)]
+        for a, b in zip(points, points[1:]):
+            if a is not None and b is not None:
+                draw.line([a, b], fill=colour, width=3)
+        for p in points:
+            if p is not None:
+                draw.ellipse([p[0] - 4, p[1] - 4, p[0] + 4, p[1] + 4], fill=colour)
+        ly = top + 10 + row * 24
+        draw.line([left + plot_w + 16, ly, left + plot_w + 40, ly], fill=colour, width=3)
+        draw.text((left + plot_w + 46, ly), name, fill=(0, 0, 0), font=font, anchor="lm")
+    if x_label:
+        draw.text((left + plot_w / 2, height - 6), x_label, fill=AXIS, font=font, anchor="mb")
+    if y_label:
+        draw.text((8, top - 4 if title else 4), y_label, fill=AXIS, font=font, anchor="lt" if not title else "lb")
+    if title:
+        draw.text((width / 2, 10), title, fill=(0, 0, 0), font=ImageFont.load_default(size=16), anchor="mt")
+    return np.asarray(image, dtype=np.uint8).copy()
