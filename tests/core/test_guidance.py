@@ -149,3 +149,20 @@ def test_the_recipe_round_trips_through_png_metadata(tmp_path):
     assert GuidedSettings.from_recipe(recipe) == settings
     with pytest.raises(ValueError, match="not a text-to-image"):
         GuidedSettings.from_recipe({"kind": "vae"})
+
+
+@torch.no_grad()
+def test_one_batch_can_hold_several_scales_and_seeds(model):
+    """A grid (seed x w) in one batch gives each cell its own single-image run."""
+    from playground.core.diffusion.sampling import sample
+    from playground.core.diffusion.schedulers import make_scheduler
+
+    scales, seeds = [0.0, 2.0, 6.0], [3, 3, 9]
+    scheduler = make_scheduler("ddim", model.noise_schedule, 3, eta=0.5)
+    guidance = ClassifierFreeGuidance.for_prompt(model, "red", scales)
+    grid = sample(guidance, scheduler, n=3, seed=seeds, shape=(3, 32, 32))
+    for i, (w, seed) in enumerate(zip(scales, seeds)):
+        single = sample(ClassifierFreeGuidance.for_prompt(model, "red", w), scheduler, n=1, seed=seed, shape=(3, 32, 32))
+        torch.testing.assert_close(grid[i:i + 1], single, atol=1e-4, rtol=1e-4)
+    with pytest.raises(ValueError, match="2 seeds for 3 images"):
+        sample(guidance, scheduler, n=3, seed=[1, 2], shape=(3, 32, 32))

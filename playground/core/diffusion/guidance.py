@@ -92,20 +92,21 @@ class ClassifierFreeGuidance:
     """eps~(x_t, t) for a text-to-image model, a prompt and a guidance scale; a sampler's model function.
 
     `cond` and `uncond` are pooled embeddings, (1, D) for every image or (N, D) one per
-    image; `uncond` is the null embedding, or a negative prompt's.
+    image; `uncond` is the null embedding, or a negative prompt's. `guidance_scale` is one
+    w for every image or one per image (a grid of scales in one batch).
     """
 
-    def __init__(self, model: nn.Module, cond: torch.Tensor, uncond: torch.Tensor, guidance_scale: float,
-                 schedule: GuidanceSchedule = GuidanceSchedule()):
+    def __init__(self, model: nn.Module, cond: torch.Tensor, uncond: torch.Tensor,
+                 guidance_scale: float | Sequence[float] | torch.Tensor, schedule: GuidanceSchedule = GuidanceSchedule()):
         self.model = model
         self.cond = cond
         self.uncond = uncond
-        self.guidance_scale = float(guidance_scale)
+        self.guidance_scale = torch.as_tensor(guidance_scale, dtype=torch.float32).cpu()
         self.schedule = schedule
         self.num_train_timesteps = model.noise_schedule.num_train_timesteps
 
     @classmethod
-    def for_prompt(cls, model: nn.Module, prompt: str | Prompt, guidance_scale: float, *,
+    def for_prompt(cls, model: nn.Module, prompt: str | Prompt, guidance_scale: float | Sequence[float], *,
                    negative_prompt: str | Prompt = "", schedule: GuidanceSchedule = GuidanceSchedule()) -> "ClassifierFreeGuidance":
         """Guidance toward `prompt` (and away from `negative_prompt`, which replaces the null embedding)."""
         return cls(model, prompt_embedding(model, prompt), prompt_embedding(model, negative_prompt or None),
@@ -121,9 +122,9 @@ class ClassifierFreeGuidance:
 
     def scales(self, t: torch.Tensor) -> torch.Tensor:
         """w_t per image: the guidance scale where the schedule has guidance on, else 1 (conditional)."""
-        on = self.schedule.active(t.cpu(), self.num_train_timesteps).to(t.device)
-        w = torch.full(t.shape, self.guidance_scale, dtype=torch.float32, device=t.device)
-        return torch.where(on, w, torch.ones_like(w))
+        on = self.schedule.active(t.cpu(), self.num_train_timesteps)
+        w = self.guidance_scale.expand(t.shape)
+        return torch.where(on, w, torch.ones_like(w)).to(t.device)
 
     def _embeddings(self, which: torch.Tensor, n: int) -> torch.Tensor:
         return which.expand(n, -1) if which.shape[0] == 1 else which

@@ -9,7 +9,8 @@ stochastic step) from its own CPU generator seeded s + i. So a seed means the sa
 images on every device, image i of `seed=s, n=8` is image 0 of `seed=s + i, n=1`, and the
 noise of step k is fixed by the seed whatever step a run starts from: starting at step k
 from a cached x_t with the run's own seed replays the run exactly, and with another seed
-gives the branch that seed would have taken from there.
+gives the branch that seed would have taken from there. A sequence of seeds, one per
+image, puts any images side by side in one batch (e.g. one seed at several guidance scales).
 
 Memory: a record holds CPU float32 tensors x_t, pred_noise, pred_x0, noise (None when the
 step adds none) and x_prev; x_prev is the next record's x_t (the same tensor), so a cached
@@ -21,7 +22,8 @@ DDIM-50 with eta 0 about 1.8 MiB. `StepRecord.nbytes` counts it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Iterator
+from numbers import Integral
+from typing import Callable, Iterator, Sequence
 
 import torch
 from torch import nn
@@ -64,11 +66,14 @@ class StepRecord:
 
 
 class NoiseStream:
-    """The noise of a run: image i draws from its own CPU generator seeded seed + i."""
+    """The noise of a run: image i draws from its own CPU generator seeded seed + i (or seed[i])."""
 
-    def __init__(self, seed: int, n: int, shape: tuple[int, ...]):
+    def __init__(self, seed: int | Sequence[int], n: int, shape: tuple[int, ...]):
         self.shape = tuple(shape)
-        self.generators = [torch.Generator().manual_seed(int(seed) + i) for i in range(n)]
+        seeds = [int(seed) + i for i in range(n)] if isinstance(seed, Integral) else [int(s) for s in seed]
+        if len(seeds) != n:
+            raise ValueError(f"{len(seeds)} seeds for {n} images")
+        self.generators = [torch.Generator().manual_seed(s) for s in seeds]
         self._scratch = torch.empty(self.shape)
 
     def draw(self) -> torch.Tensor:
@@ -94,7 +99,7 @@ def sample_steps(
     scheduler: Scheduler,
     *,
     n: int = 1,
-    seed: int = 0,
+    seed: int | Sequence[int] = 0,
     shape: tuple[int, ...] | None = None,
     device: torch.device | str | None = None,
     x_t: torch.Tensor | None = None,
