@@ -62,3 +62,32 @@ def read_recipe(path: str | Path) -> dict[str, Any] | None:
     with Image.open(path) as img:
         text = img.text.get(RECIPE_KEY) if hasattr(img, "text") else None
     return json.loads(text) if text else None
+
+
+def labelled_grid(images: np.ndarray, column_labels: list[str], row_labels: list[str], scale: int = 4,
+                  padding: int = 4, background: tuple[int, int, int] = (52, 54, 60)) -> np.ndarray:
+    """Images (R, C, H, W, 3) upscaled into a table, a label above each column and left of each row.
+
+    The GUI's guidance grid and its PNG export are the same picture (w across, seeds down).
+    """
+    from PIL import ImageDraw, ImageFont
+
+    rows, columns, h, w, _ = images.shape
+    cell_h, cell_w = h * scale, w * scale
+    font = ImageFont.load_default(size=max(12, 4 * scale))
+    left = max((int(font.getlength(label)) for label in row_labels), default=0) + 2 * padding
+    top = int(font.size * 1.6) + padding
+    canvas = Image.new("RGB", (left + columns * (cell_w + padding) + padding, top + rows * (cell_h + padding) + padding),
+                       background)
+    draw = ImageDraw.Draw(canvas)
+    for c, label in enumerate(column_labels):
+        draw.text((left + padding + c * (cell_w + padding) + cell_w / 2, top / 2), label, fill=(230, 230, 230),
+                  font=font, anchor="mm")
+    for r in range(rows):
+        y = top + padding + r * (cell_h + padding)
+        if r < len(row_labels):
+            draw.text((left - padding, y + cell_h / 2), row_labels[r], fill=(200, 200, 200), font=font, anchor="rm")
+        for c in range(columns):
+            cell = Image.fromarray(np.ascontiguousarray(upscale(images[r, c], scale)))
+            canvas.paste(cell, (left + padding + c * (cell_w + padding), y))
+    return np.asarray(canvas, dtype=np.uint8).copy()

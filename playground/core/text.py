@@ -42,3 +42,35 @@ def prompts_from_labels(labels: np.ndarray, rng: np.random.Generator, keep_proba
         values = [int(v) if m else None for v, m in zip(row, mask)]
         prompts.append(Prompt(shape=values[0], color=values[1], size=values[2], position=values[3]))
     return prompts
+
+
+def next_words(text: str) -> list[str]:
+    """Vocabulary words that may follow `text` in a prompt, for completion as one types.
+
+    The last word counts as unfinished unless `text` ends in a space: "a large re" offers
+    "red", "a large red " offers colours' successors (shapes, "at", positions). Articles
+    go where the spec writes them: "a" first, "at" before the position, "the" after "at".
+    """
+    from .data.shapes import PromptError
+
+    words = text.lower().split()
+    partial = "" if not text or text[-1].isspace() or not words else words.pop()
+    candidates = []
+    has_position = any(w in ("top", "bottom", "left", "right", "center") for w in words)
+    for word in VOCABULARY:
+        if not word.startswith(partial):
+            continue
+        if word == "a" and words:
+            continue
+        if word == "at" and (not words or has_position or words[-1] in ("a", "at", "the")):
+            continue
+        if word == "the" and (not words or words[-1] != "at"):
+            continue
+        if words and words[-1] == "at" and word != "the":
+            continue
+        try:
+            parse_prompt(" ".join(words + [word]))
+        except PromptError:
+            continue
+        candidates.append(word)
+    return candidates

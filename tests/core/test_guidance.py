@@ -166,3 +166,48 @@ def test_one_batch_can_hold_several_scales_and_seeds(model):
         torch.testing.assert_close(grid[i:i + 1], single, atol=1e-4, rtol=1e-4)
     with pytest.raises(ValueError, match="2 seeds for 3 images"):
         sample(guidance, scheduler, n=3, seed=[1, 2], shape=(3, 32, 32))
+
+
+def test_the_decomposition_shows_the_branches_behind_the_guided_prediction(model):
+    from playground.core.data import to_uint8
+    from playground.core.sampling.text2img import decompose
+
+    x, t = _inputs(1, 60)
+    settings = GuidedSettings(prompt="a large red circle", guidance_scale=4.0)
+    parts = decompose(model, settings, x[0], 60, index=3)
+    scheduler = settings.make_scheduler(model)
+    with torch.no_grad():
+        u, c = _branch(model, x, t, None), _branch(model, x, t, "a large red circle")
+    expected = {"uncond": u, "cond": c, "guided": u + 4.0 * (c - u)}
+    for name, eps in expected.items():
+        image = to_uint8(scheduler.predict_x0(x, eps, 60))[0]
+        assert np.abs(getattr(parts, name).astype(int) - image.astype(int)).max() <= 1, name
+    assert parts.index == 3 and parts.t == 60 and parts.guidance_scale == 4.0 and parts.difference_gain >= 1.0
+    same = decompose(model, GuidedSettings(prompt="", guidance_scale=4.0), x[0], 60)
+    assert np.all(same.difference == 128)  # the empty prompt is the null branch: no push at all
+
+
+def test_classifier_guidance_steers_an_unconditional_ddpm(classifier):
+    from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
+
+    torch.manual_seed(3)
+    ddpm = DiffusionModel(DDPMConfig(base_channels=8, channel_mults=(1, 2), attention_resolutions=(),
+                                     num_train_timesteps=100))
+    torch.nn.init.normal_(ddpm.out.weight, std=0.05)
+    ddpm.eval().requires_grad_(False)
+    settings = GuidedSettings(prompt="green square", base="ddpm", classifier_scale=10.0, steps=3, seed=4)
+    steered, plain = generate(ddpm, settings, classifier=classifier), generate(ddpm, settings.replace(classifier_scale=0.0))
+    assert not np.array_equal(steered, plain)
+    from playground.core.sampling.text2img import decompose
+
+    parts = decompose(ddpm, settings, torch.randn(3, 32, 32), 50, classifier=classifier)
+    assert parts.cond is None and parts.guided.shape == (32, 32, 3)
+
+
+def test_the_labelled_grid_puts_each_image_in_its_cell():
+    from playground.core.images import labelled_grid
+
+    images = np.zeros((2, 3, 4, 4, 3), np.uint8)
+    images[1, 2] = 255
+    grid = labelled_grid(images, ["w = 0", "w = 1", "w = 2"], ["seed 0", "seed 1"], scale=2, padding=1)
+    assert grid.dtype == np.uint8 and (grid == 255).all(axis=-1).sum() == 8 * 8

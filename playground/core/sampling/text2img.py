@@ -4,13 +4,17 @@
 negative prompt, guidance scale and range, classifier guidance, sampler, steps, seed),
 and it is also the recipe written into every exported PNG: `to_recipe` and
 `from_recipe` round-trip it, so loading a PNG restores the run that made it.
+
+Two denoisers can be guided: the text-to-image model (classifier-free guidance, plus
+classifier guidance on top if asked), or, with `base="ddpm"`, an unconditional DDPM that
+only the noisy classifier steers (Dhariwal & Nichol 2021).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Literal
 
 import numpy as np
 import torch
@@ -19,10 +23,12 @@ from torch import nn
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
 from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance, GuidanceSchedule
+from ..diffusion.trajectory import image_to_uint8
 from ..diffusion.sampling import EpsModel, StepRecord, sample_steps
 from ..diffusion.schedulers import Scheduler, SchedulerKind, make_scheduler
 
 RECIPE_KIND = "text2img"
+GuidedBase = Literal["text2img", "ddpm"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class GuidedSettings:
     eta: float = 0.0
     clip: bool = True  # clip the predicted x0 to [-1, 1] (large w overshoots without it)
     seed: int = 0
+    base: GuidedBase = "text2img"  # "ddpm": an unconditional DDPM steered by the classifier alone
 
     def validate(self) -> "GuidedSettings":
         """Raise PromptError / ValueError for bad input, before any model call."""
@@ -54,6 +61,8 @@ class GuidedSettings:
             raise ValueError(f"steps must be at least 1, not {self.steps}")
         if self.classifier_scale < 0:
             raise ValueError(f"the classifier guidance scale must be >= 0, not {self.classifier_scale}")
+        if self.base not in ("text2img", "ddpm"):
+            raise ValueError(f"the guided base model is 'text2img' or 'ddpm', not {self.base!r}")
         return self
 
     @property
@@ -90,10 +99,16 @@ class GuidedSettings:
 
 
 def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Module | None = None) -> EpsModel:
-    """The model function a sampler runs: classifier-free guidance, plus classifier guidance if asked."""
+    """The model function a sampler runs: classifier-free guidance, plus classifier guidance if asked.
+
+    With `settings.base == "ddpm"`, `model` is the unconditional DDPM and only the classifier guides it.
+    """
     schedule = settings.schedule
-    denoiser: EpsModel = ClassifierFreeGuidance.for_prompt(
-        model, settings.prompt, settings.guidance_scale, negative_prompt=settings.negative_prompt, schedule=schedule)
+    if settings.base == "ddpm":
+        denoiser: EpsModel = model
+    else:
+        denoiser = ClassifierFreeGuidance.for_prompt(
+            model, settings.prompt, settings.guidance_scale, negative_prompt=settings.negative_prompt, schedule=schedule)
     if settings.classifier_scale > 0:
         if classifier is None:
             raise ValueError("classifier guidance needs a noisy classifier (--classifier)")
@@ -134,3 +149,55 @@ def generate(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier:
     for last in guided_steps(model, settings, n, classifier):
         pass
     return to_uint8(last.x_prev)
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """What guidance did at one step, as predicted-x0 images (H, W, 3) uint8.
+
+    x0 is linear in eps (DDPM eq. 15), so the guided x0 is x0(u) + w (x0(c) - x0(u)): the
+    difference image is the direction guidance pushes, drawn around grey and amplified
+    by `difference_gain` so a small push is visible. With the "ddpm" base there is no
+    conditional branch (`cond` is None) and the difference is the classifier's push.
+    """
+
+    index: int
+    t: int
+    uncond: np.ndarray
+    cond: np.ndarray | None
+    difference: np.ndarray
+    guided: np.ndarray
+    difference_gain: float
+    guidance_scale: float  # w at this step (1 where the schedule has guidance off)
+
+
+@torch.inference_mode()
+def decompose(model: nn.Module, settings: GuidedSettings, x_t: torch.Tensor, t: int, index: int = 0,
+              classifier: nn.Module | None = None) -> Decomposition:
+    """The unconditional and conditional predictions at (x_t, t), their difference and the guided one."""
+    device = model_device(model)
+    x = x_t.reshape(1, *x_t.shape[-3:]).to(device, torch.float32)
+    t_batch = torch.full((1,), int(t), dtype=torch.int64, device=device)
+    scheduler = settings.make_scheduler(model)
+    guided_eps = make_denoiser(model, settings, classifier)(x, t_batch)
+    if settings.base == "ddpm":
+        uncond_eps, cond_eps, w = model(x, t_batch), None, 1.0
+    else:
+        parts = ClassifierFreeGuidance.for_prompt(
+            model, settings.prompt, settings.guidance_scale, negative_prompt=settings.negative_prompt,
+            schedule=settings.schedule).parts(x, t_batch)
+        uncond_eps, cond_eps, w = parts.uncond, parts.cond, float(parts.scale[0])
+
+    def x0(eps: torch.Tensor) -> torch.Tensor:
+        return scheduler.predict_x0(x, eps.float(), int(t))[0].cpu()
+
+    uncond_x0, guided_x0 = x0(uncond_eps), x0(guided_eps)
+    towards = x0(cond_eps) if cond_eps is not None else guided_x0
+    difference = towards - uncond_x0
+    gain = float(min(max(0.5 / max(difference.abs().max().item(), 1e-6), 1.0), 50.0))  # largest push to +-0.5
+    return Decomposition(
+        index=index, t=int(t), uncond=image_to_uint8(uncond_x0),
+        cond=image_to_uint8(towards) if cond_eps is not None else None,
+        difference=image_to_uint8(difference * gain), guided=image_to_uint8(guided_x0),
+        difference_gain=gain, guidance_scale=w,
+    )
