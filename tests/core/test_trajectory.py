@@ -72,7 +72,8 @@ def test_branching_with_the_parents_seed_replays_it_and_another_seed_diverges():
         np.testing.assert_array_equal(other.frames[view][:30], parent.frames[view][:30])
     np.testing.assert_array_equal(other.states[30], parent.states[30])
     assert not np.array_equal(other.states[31], parent.states[31])
-    assert other.recipe()["branch"] == {"parent_seed": 1, "start_index": 30}
+    assert other.recipe()["branch"] == {"start_index": 30, "parent": parent.recipe()}
+    assert other.branch.parent_seed == 1
     with pytest.raises(ValueError):
         traj(settings, seed=2, branch_from=parent, branch_step=100)
 

@@ -54,14 +54,21 @@ def noise_to_uint8(z: torch.Tensor) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SamplerSettings:
-    """Which sampler runs a trajectory: DDPM (ancestral) or DDIM with `steps` and `eta`."""
+    """Which sampler runs a trajectory: DDPM (ancestral) or DDIM with `steps` and `eta`.
+
+    `clip_x0` clips the predicted x0 to [-1, 1] before each update (diffusers' clip_sample,
+    improved-diffusion's clip_denoised, both on by default). Without it a run that starts at
+    t = T-1 of the cosine schedule, where alpha-bar is about 2e-9, divides the model's error
+    by sqrt(alpha-bar) ~ 5e-5 and DDPM's x_t grows without bound.
+    """
 
     kind: SchedulerKind
     steps: int
     eta: float = 0.0
+    clip_x0: bool = True
 
     def make(self, schedule: NoiseSchedule) -> Scheduler:
-        return make_scheduler(self.kind, schedule, self.steps, eta=self.eta)
+        return make_scheduler(self.kind, schedule, self.steps, eta=self.eta, clip_x0=self.clip_x0)
 
     @property
     def deterministic(self) -> bool:
@@ -69,18 +76,24 @@ class SamplerSettings:
         return self.kind == "ddim" and self.eta == 0.0
 
     def describe(self) -> str:
+        clip = "" if self.clip_x0 else ", x0 not clipped"
         if self.kind == "ddpm":
-            return f"DDPM, {self.steps} steps"
-        return f"DDIM, {self.steps} steps, eta {self.eta:g}"
+            return f"DDPM, {self.steps} steps{clip}"
+        return f"DDIM, {self.steps} steps, eta {self.eta:g}{clip}"
 
 
 @dataclass(frozen=True)
 class BranchPoint:
     """Where a branch left its parent run: it restarts from the parent's x_t at step index
-    `start_index` (0-based, as `sample_steps` counts), so the steps before it are the parent's."""
+    `start_index` (0-based, as `sample_steps` counts), so the steps before it are the parent's.
+    `parent` is the parent's recipe (itself a branch's, for a branch of a branch)."""
 
-    parent_seed: int
+    parent: dict
     start_index: int
+
+    @property
+    def parent_seed(self) -> int:
+        return int(self.parent["seed"])
 
 
 class Trajectory:
@@ -185,10 +198,10 @@ class Trajectory:
         """How to re-create this run (JSON-ready)."""
         recipe = {
             "sampler": self.settings.kind, "steps": self.settings.steps, "eta": self.settings.eta,
-            "seed": self.seed, "schedule": self.schedule_name,
+            "clip_x0": self.settings.clip_x0, "seed": self.seed, "schedule": self.schedule_name,
         }
         if self.branch is not None:
-            recipe["branch"] = {"parent_seed": self.branch.parent_seed, "start_index": self.branch.start_index}
+            recipe["branch"] = {"start_index": self.branch.start_index, "parent": self.branch.parent}
         return recipe
 
     def nearest_step(self, t: int) -> int:
@@ -218,7 +231,7 @@ def trace(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSettings, s
         trajectory = Trajectory.for_run(settings, seed, scheduler, shape)
         steps = sample_steps(model, scheduler, seed=seed, shape=shape, device=device)
     else:
-        trajectory = Trajectory.for_run(settings, seed, scheduler, shape, BranchPoint(branch_from.seed, branch_step))
+        trajectory = Trajectory.for_run(settings, seed, scheduler, shape, BranchPoint(branch_from.recipe(), branch_step))
         trajectory.copy_prefix(branch_from, branch_step)
         start = torch.from_numpy(branch_from.states[branch_step][None].copy())
         steps = sample_steps(model, scheduler, seed=seed, x_t=start, start_index=branch_step, device=device)
