@@ -98,7 +98,7 @@ def test_branch_keeps_the_steps_before_k(main_window, qtbot):
     panel.branch_button.click()
     qtbot.waitUntil(lambda: panel.current is not parent and not panel.sampling, timeout=20000)
     branch = panel.current
-    assert branch.branch.start_index == k and branch.seed == 77 and branch.branch.parent_seed == 3
+    assert branch.branch.start_index == k and branch.seed == 77 and branch.branch.parent == parent.recipe()
     for view in VIEWS:
         np.testing.assert_array_equal(branch.frames[view][:k], parent.frames[view][:k])
     for view in ("x_t", "pred_noise", "pred_x0"):  # step k starts from the same x_t
@@ -122,21 +122,21 @@ def test_branching_a_deterministic_run_is_not_offered(main_window, qtbot):
 def test_the_forward_process_view_follows_t(main_window, qtbot):
     panel = _panel(main_window, qtbot)
     panel.tabs.setCurrentIndex(1)
-    qtbot.waitUntil(lambda: panel.gallery.count() > 0 and panel.forward is not None, timeout=10000)
-    panel.gallery.setCurrentRow(3)
-    panel.forward_t.setValue(5)
-    qtbot.waitUntil(lambda: panel.forward.t == 5, timeout=5000)
-    early_x_t = panel.forward_canvases["x_t"].image.copy()
-    early_x0 = panel.forward_canvases["pred_x0"].image.copy()
-    panel.forward_t.setValue(90)
-    assert not np.array_equal(panel.forward_canvases["x_t"].image, early_x_t), "x_t follows t at once"
-    qtbot.waitUntil(lambda: panel.forward.t == 90, timeout=5000)
-    assert not np.array_equal(panel.forward_canvases["pred_x0"].image, early_x0)
+    qtbot.waitUntil(lambda: panel.forward_tab.gallery.count() > 0 and panel.forward_tab.view is not None, timeout=10000)
+    panel.forward_tab.gallery.setCurrentRow(3)
+    panel.forward_tab.t_slider.setValue(5)
+    qtbot.waitUntil(lambda: panel.forward_tab.view.t == 5, timeout=5000)
+    early_x_t = panel.forward_tab.canvases["x_t"].image.copy()
+    early_x0 = panel.forward_tab.canvases["pred_x0"].image.copy()
+    panel.forward_tab.t_slider.setValue(90)
+    assert not np.array_equal(panel.forward_tab.canvases["x_t"].image, early_x_t), "x_t follows t at once"
+    qtbot.waitUntil(lambda: panel.forward_tab.view.t == 90, timeout=5000)
+    assert not np.array_equal(panel.forward_tab.canvases["pred_x0"].image, early_x0)
     model = panel.loaded.model
-    expected = forward_view(model, model.noise_schedule, panel.gallery_data.images[3], 90, 0)
-    np.testing.assert_array_equal(panel.forward_canvases["pred_x0"].image, expected.pred_x0)
-    np.testing.assert_array_equal(panel.forward_canvases["x0"].image, panel.gallery_data.images[3])
-    assert panel.forward_numbers.text("t") == "90"
+    expected = forward_view(model, model.noise_schedule, panel.forward_tab.data.images[3], 90, 0)
+    np.testing.assert_array_equal(panel.forward_tab.canvases["pred_x0"].image, expected.pred_x0)
+    np.testing.assert_array_equal(panel.forward_tab.canvases["x0"].image, panel.forward_tab.data.images[3])
+    assert panel.forward_tab.numbers.text("t") == "90"
     assert panel.plots.cursor_t == 90
 
 
@@ -148,7 +148,7 @@ def test_export_writes_a_png_with_the_recipe_a_gif_and_a_strip(main_window, qtbo
     recipe = read_recipe(frame)
     assert recipe["seed"] == 21 and recipe["sampler"] == "ddim" and recipe["steps"] == 6 and recipe["eta"] == 0.5
     assert recipe["step_index"] == 2 and recipe["t"] == int(trajectory.t[2]) and recipe["schedule"] == "cosine"
-    assert recipe["model"] == "ddpm-tiny"
+    assert recipe["model"] == "ddpm-tiny" and recipe["clip_x0"] is True
     from PIL import Image
 
     with Image.open(frame) as image:
@@ -199,13 +199,22 @@ def test_compare_runs_ddpm_and_ddim_from_the_same_seed(main_window, qtbot, eta):
     panel.eta_box.setValue(eta)
     panel.seed_box.setValue(9)
     panel.tabs.setCurrentIndex(2)
-    panel.compare_button.click()
-    qtbot.waitUntil(lambda: panel.compared is not None and not panel.sampling, timeout=30000)
-    ddpm, ddim, _, _ = panel.compared
+    panel.compare_tab.compare_button.click()
+    qtbot.waitUntil(lambda: panel.compare_tab.comparison is not None and not panel.sampling, timeout=30000)
+    c = panel.compare_tab.comparison
+    ddpm, ddim = c.ddpm, c.ddim
     assert (ddpm.settings.kind, ddpm.num_steps, ddim.settings.kind, ddim.num_steps) == ("ddpm", 100, "ddim", 5)
     np.testing.assert_array_equal(ddpm.frame("x_t", 0), ddim.frame("x_t", 0))  # same seed, same x_T
-    np.testing.assert_array_equal(panel.compare_canvases["ddpm", "pred_x0"].image, ddpm.frame("pred_x0", 99))
-    panel.compare_t.setValue(50)
+    np.testing.assert_array_equal(panel.compare_tab.canvases["ddpm", "pred_x0"].image, ddpm.frame("pred_x0", 99))
+    panel.compare_tab.t_slider.setValue(50)
     i = ddim.nearest_step(50)
-    np.testing.assert_array_equal(panel.compare_canvases["ddim", "x_t"].image, ddim.frame("x_t", i))
+    np.testing.assert_array_equal(panel.compare_tab.canvases["ddim", "x_t"].image, ddim.frame("x_t", i))
     assert "MiB" in panel.cache_label.text()
+
+
+def test_clipping_x0_is_a_visible_sampler_setting(main_window, qtbot):
+    panel = _panel(main_window, qtbot)
+    assert panel.clip_box.isChecked(), "on by default, as in diffusers and improved-diffusion"
+    panel.clip_box.setChecked(False)
+    trajectory = _run(panel, qtbot, steps=4)
+    assert trajectory.settings.clip_x0 is False and trajectory.recipe()["clip_x0"] is False

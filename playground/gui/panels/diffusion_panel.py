@@ -36,6 +36,7 @@ from ..widgets import thumbnail_icon
 from ..worker import JobContext, ModelWorker
 from .base import Panel
 from .diffusion_plots import SchedulePlots
+from .diffusion_tabs import Comparison, CompareTab, ForwardTab
 from .diffusion_views import NumberTiles, TitledCanvas, canvas_row, fmt
 
 PREVIEW_INTERVAL_S = 1 / 30      # at most ~30 previews a second reach the GUI during a run
@@ -46,19 +47,14 @@ STRIP_STEPS = 8
 PLAY_SPEEDS = (5, 10, 25, 50, 100, 250)  # steps per second
 VIEW_TITLES = {
     "x_t": ("x_t", "what the sampler holds"),
-    "pred_noise": ("predicted noise ε̂", "the network's output (±2σ)"),
-    "pred_x0": ("predicted x̂₀", "the clean image ε̂ implies"),
-    "noise": ("injected noise z", "fresh noise added this step (±2σ)"),
+    "pred_noise": ("predicted noise ε̂", "the network's guess (±2σ)"),
+    "pred_x0": ("predicted x̂₀", "the image ε̂ implies"),
+    "noise": ("injected noise z", "added this step (±2σ)"),
 }
 REVERSE_NOTE = (
     "Each step the network looks at <b>x_t</b> and guesses the noise in it, <b>ε̂</b>. "
     "Removing that guess gives <b>x̂₀</b> = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t, its current idea of the image; "
     "the sampler moves x_t a little toward it (DDPM also adds fresh noise z) and repeats."
-)
-FORWARD_NOTE = (
-    "Training's side: take a real image x₀ and noise it to step t in one jump, "
-    "<b>x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε</b>. The network sees only x_t and t, and must guess ε. "
-    "Drag t: near 0 the guess is easy; near T the image is gone and x̂₀ falls back to an average."
 )
 
 
@@ -108,11 +104,8 @@ class DiffusionPanel(Panel):
         self.model_id = 0
         self.runs: list[Trajectory] = []
         self.current: Trajectory | None = None
-        self.compared: tuple[Trajectory, Trajectory, float, float] | None = None
         self.sampling = False
         self.live: StepPreview | None = None
-        self.gallery_data: ImageSet | None = None
-        self.forward: ForwardView | None = None
         self.play_timer = QTimer(self)
         self.play_timer.timeout.connect(self._advance_playback)
         self._build()
@@ -129,8 +122,13 @@ class DiffusionPanel(Panel):
         root.addWidget(splitter, 1)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_reverse_tab(), "Reverse process: sampling")
-        self.tabs.addTab(self._build_forward_tab(), "Forward process q(x_t | x₀)")
-        self.tabs.addTab(self._build_compare_tab(), "DDPM vs DDIM")
+        self.forward_tab = ForwardTab()
+        self.compare_tab = CompareTab()
+        self.tabs.addTab(self.forward_tab, "Forward process q(x_t | x₀)")
+        self.tabs.addTab(self.compare_tab, "DDPM vs DDIM")
+        self.forward_tab.changed.connect(self._update_forward)
+        self.compare_tab.compare_button.clicked.connect(self.compare)
+        self.compare_tab.t_slider.valueChanged.connect(self._on_compare_t)
         self.tabs.currentChanged.connect(self._on_tab_changed)
         splitter.addWidget(self.tabs)
         self.plots = SchedulePlots()
@@ -158,6 +156,12 @@ class DiffusionPanel(Panel):
         self.eta_box.setDecimals(2)
         self.eta_box.setPrefix("η ")
         self.eta_box.setToolTip("DDIM's eta: 0 adds no noise after x_T (deterministic), 1 adds as much as DDPM")
+        self.clip_box = QCheckBox("clip x̂₀")
+        self.clip_box.setChecked(True)
+        self.clip_box.setToolTip(
+            "Clip the predicted x̂₀ to [−1, 1] before each update (diffusers' and improved-diffusion's default).\n"
+            "Without it, DDPM's first step at t = T−1 divides the network's error by √ᾱ_t, tiny for the cosine "
+            "schedule, and the run blows up: untick it and watch.")
         self.seed_box = QSpinBox()
         self.seed_box.setRange(0, 2**31 - 1)
         self.seed_box.setPrefix("seed ")
@@ -173,7 +177,8 @@ class DiffusionPanel(Panel):
         self.schedule_label.setToolTip(
             "The noise schedule is part of the trained model: the network learned to remove noise at the levels "
             "this schedule produces, so it is shown here and not offered as a choice.")
-        for w in (QLabel("Sampler"), self.sampler_box, self.steps_box, self.eta_box, self.seed_box, self.random_button,
+        for w in (QLabel("Sampler"), self.sampler_box, self.steps_box, self.eta_box, self.clip_box, self.seed_box,
+                  self.random_button,
                   self.run_button, self.stop_button):
             row.addWidget(w)
         row.addWidget(self.schedule_label, 1)
@@ -288,107 +293,6 @@ class DiffusionPanel(Panel):
             shortcut.activated.connect(lambda d=delta: self.step_by(d))
         return tab
 
-    def _build_forward_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.setContentsMargins(4, 4, 4, 4)
-        note = QLabel(FORWARD_NOTE)
-        note.setObjectName("note")
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        body = QHBoxLayout()
-        self.gallery = QListWidget()
-        self.gallery.setViewMode(QListWidget.ViewMode.IconMode)
-        self.gallery.setIconSize(pg.QtCore.QSize(48, 48))
-        self.gallery.setGridSize(pg.QtCore.QSize(54, 54))
-        self.gallery.setMovement(QListWidget.Movement.Static)
-        self.gallery.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.gallery.setFixedWidth(190)
-        self.gallery.setToolTip("Images from the shapes data set (not the training draw)")
-        body.addWidget(self.gallery)
-        right = QVBoxLayout()
-        self.forward_canvases = {
-            "x0": TitledCanvas("x₀", "the data image"),
-            "x_t": TitledCanvas("x_t ~ q(x_t | x₀)", "noised in one jump"),
-            "pred_x0": TitledCanvas("one-shot x̂₀", "the denoiser's guess from x_t"),
-        }
-        right.addWidget(canvas_row(*self.forward_canvases.values()), 3)
-        self.forward_noise_canvases = {
-            "noise": TitledCanvas("true noise ε", "±2σ", minimum=110),
-            "pred_noise": TitledCanvas("predicted ε̂", "±2σ", minimum=110),
-        }
-        noise_row = QHBoxLayout()
-        noise_row.addWidget(self.forward_noise_canvases["noise"], 1)
-        noise_row.addWidget(self.forward_noise_canvases["pred_noise"], 1)
-        self.forward_numbers = NumberTiles([
-            ("t", "t"), ("signal", "√ᾱ_t  (x₀ weight)"), ("noise", "√(1−ᾱ_t)  (ε weight)"), ("log_snr", "log SNR"),
-            ("noise_mse", "noise error (MSE)"), ("x0_mse", "x₀ error (MSE)"),
-        ], columns=3)
-        noise_row.addWidget(self.forward_numbers, 2)
-        right.addLayout(noise_row, 2)
-        slider_row = QHBoxLayout()
-        self.forward_t = QSlider(Qt.Orientation.Horizontal)
-        self.forward_t.setRange(0, 999)
-        self.forward_t.setValue(300)
-        self.forward_t.setToolTip("Drag t: how far the forward process has noised x₀")
-        self.forward_t_label = QLabel("t = 300")
-        self.forward_t_label.setMinimumWidth(90)
-        self.forward_t_label.setStyleSheet("font-size: 13pt;")
-        self.forward_seed_box = QSpinBox()
-        self.forward_seed_box.setRange(0, 2**31 - 1)
-        self.forward_seed_box.setPrefix("noise seed ")
-        slider_row.addWidget(QLabel("t"))
-        slider_row.addWidget(self.forward_t, 1)
-        slider_row.addWidget(self.forward_t_label)
-        slider_row.addWidget(self.forward_seed_box)
-        right.addLayout(slider_row)
-        body.addLayout(right, 1)
-        layout.addLayout(body, 1)
-        self.gallery.currentRowChanged.connect(lambda _: self._update_forward())
-        self.forward_t.valueChanged.connect(lambda _: self._update_forward())
-        self.forward_seed_box.valueChanged.connect(lambda _: self._update_forward())
-        return tab
-
-    def _build_compare_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        layout.setContentsMargins(4, 4, 4, 4)
-        row = QHBoxLayout()
-        self.compare_button = QPushButton("Compare")
-        self.compare_button.setStyleSheet("QPushButton { font-weight: bold; padding: 4px 18px; }")
-        self.compare_button.setToolTip("Run DDPM over every step and DDIM with the chosen steps and eta, from the same "
-                                       "seed (so the same x_T)")
-        self.compare_info = QLabel("DDPM over every step against DDIM with the sampler settings above, from the same seed.")
-        self.compare_info.setWordWrap(True)
-        row.addWidget(self.compare_button)
-        row.addWidget(self.compare_info, 1)
-        layout.addLayout(row)
-        self.compare_canvases: dict[tuple[str, str], TitledCanvas] = {}
-        columns = QHBoxLayout()
-        for kind in ("ddpm", "ddim"):
-            column = QVBoxLayout()
-            for view, title in (("x_t", "x_t"), ("pred_x0", "predicted x̂₀")):
-                canvas = TitledCanvas(f"{kind.upper()}: {title}", "", minimum=150)
-                self.compare_canvases[kind, view] = canvas
-                column.addWidget(canvas, 1)
-            columns.addLayout(column, 1)
-        layout.addLayout(columns, 1)
-        slider_row = QHBoxLayout()
-        self.compare_t = QSlider(Qt.Orientation.Horizontal)
-        self.compare_t.setRange(0, 999)
-        self.compare_t.setInvertedAppearance(True)
-        self.compare_t.setInvertedControls(True)
-        self.compare_t.setToolTip("The timestep both runs are shown at (each at its step nearest to t)")
-        self.compare_t_label = QLabel("")
-        self.compare_t_label.setStyleSheet("font-size: 13pt;")
-        slider_row.addWidget(QLabel("t"))
-        slider_row.addWidget(self.compare_t, 1)
-        slider_row.addWidget(self.compare_t_label)
-        layout.addLayout(slider_row)
-        self.compare_button.clicked.connect(self.compare)
-        self.compare_t.valueChanged.connect(lambda _: self._show_compare())
-        return tab
-
     # --- model -------------------------------------------------------------------------------------
 
     def set_model(self, loaded: LoadedModel) -> None:
@@ -404,15 +308,13 @@ class DiffusionPanel(Panel):
         if self.sampler_box.currentData() == "ddim":
             self.steps_box.setValue(min(self.steps_box.value(), T))
         self._on_sampler_changed()
-        self.runs, self.current, self.compared, self.live = [], None, None, None
+        self.runs, self.current, self.live = [], None, None
         self.plots.set_schedule(schedule)
         self._refresh_runs()
         self._show_nothing()
-        self.forward_t.setMaximum(T - 1)
-        self.compare_t.setMaximum(T - 1)
-        self.compare_t.setValue(T - 1)
-        self._show_compare()
-        if self.gallery_data is None:
+        self.forward_tab.set_num_train_timesteps(T)
+        self.compare_tab.reset(T)
+        if self.forward_tab.data is None:
             self._load_gallery()
         else:
             self._update_forward()
@@ -431,8 +333,9 @@ class DiffusionPanel(Panel):
 
     def sampler_settings(self) -> SamplerSettings:
         if self.sampler_box.currentData() == "ddpm":
-            return SamplerSettings("ddpm", self.loaded.model.noise_schedule.num_train_timesteps)
-        return SamplerSettings("ddim", self.steps_box.value(), round(self.eta_box.value(), 4))
+            return SamplerSettings("ddpm", self.loaded.model.noise_schedule.num_train_timesteps,
+                                   clip_x0=self.clip_box.isChecked())
+        return SamplerSettings("ddim", self.steps_box.value(), round(self.eta_box.value(), 4), self.clip_box.isChecked())
 
     # --- sampling (worker) -------------------------------------------------------------------------------
 
@@ -541,8 +444,8 @@ class DiffusionPanel(Panel):
         self._refresh_runs()
 
     def cache_bytes(self) -> int:
-        compared = sum(t.nbytes for t in self.compared[:2]) if self.compared else 0
-        return sum(t.nbytes for t in self.runs) + compared
+        comparison = self.compare_tab.comparison
+        return sum(t.nbytes for t in self.runs) + (comparison.nbytes if comparison is not None else 0)
 
     def _refresh_runs(self) -> None:
         self.runs_list.blockSignals(True)
@@ -666,51 +569,30 @@ class DiffusionPanel(Panel):
             return load_dataset("shapes", n=GALLERY_SIZE, seed=1)  # seed 1: not the training draw
 
         def show(data: ImageSet) -> None:
-            self.gallery_data = data
-            self.gallery.blockSignals(True)
-            self.gallery.clear()
-            for i in range(len(data)):
-                item = QListWidgetItem(thumbnail_icon(data.images[i]), "")
-                item.setToolTip(data.describe(i))
-                self.gallery.addItem(item)
-            self.gallery.setCurrentRow(0)
-            self.gallery.blockSignals(False)
+            self.forward_tab.set_data(data)
             self._update_forward()
 
         self.worker.submit(work, channel="gallery", on_result=show, on_error=self.report_error)
 
     def _update_forward(self) -> None:
         """q(x_t | x_0) at once (no model), then the denoiser's one-shot guess from the worker."""
-        row = self.gallery.currentRow()
-        t = self.forward_t.value()
-        self.forward_t_label.setText(f"t = {t}")
+        tab = self.forward_tab
+        t, image, seed = tab.t, tab.image, tab.seed_box.value()
         if self.tabs.currentIndex() == 1:
             self.plots.set_cursor(t)
-        if self.loaded is None or self.gallery_data is None or row < 0:
+        if self.loaded is None or image is None:
             return
-        image, seed = self.gallery_data.images[row], self.forward_seed_box.value()
         model, schedule, model_id = self.loaded.model, self.loaded.model.noise_schedule, self.model_id
-        self.forward_canvases["x0"].set_image(image)
-        self.forward_canvases["x_t"].set_image(noised_image(schedule, image, t, seed))
+        tab.show_noised(image, noised_image(schedule, image, t, seed))
 
         def work(ctx: JobContext) -> tuple[int, ForwardView]:
             return model_id, forward_view(model, schedule, image, t, seed)
 
-        self.worker.submit(work, channel="forward", on_result=self._show_forward, on_error=self.report_error)
+        def show(result: tuple[int, ForwardView]) -> None:
+            if result[0] == self.model_id:
+                tab.show_view(result[1])
 
-    def _show_forward(self, result: tuple[int, ForwardView]) -> None:
-        model_id, view = result
-        if model_id != self.model_id:
-            return
-        self.forward = view
-        for key, canvas in self.forward_canvases.items():
-            canvas.set_image(getattr(view, key))
-        for key, canvas in self.forward_noise_canvases.items():
-            canvas.set_image(getattr(view, key))
-        self.forward_numbers.set_values({
-            "t": str(view.t), "signal": fmt(view.sqrt_alpha_bar), "noise": fmt(view.sqrt_one_minus_alpha_bar),
-            "log_snr": f"{view.log_snr:+.2f}", "noise_mse": fmt(view.noise_mse, 3), "x0_mse": fmt(view.x0_mse, 3),
-        })
+        self.worker.submit(work, channel="forward", on_result=show, on_error=self.report_error)
 
     # --- DDPM vs DDIM ------------------------------------------------------------------------------------
 
@@ -720,65 +602,45 @@ class DiffusionPanel(Panel):
             return
         model, schedule, model_id = self.loaded.model, self.loaded.model.noise_schedule, self.model_id
         T = schedule.num_train_timesteps
-        ddpm = SamplerSettings("ddpm", T)
-        ddim = SamplerSettings("ddim", self.steps_box.value(), round(self.eta_box.value(), 4))
+        clip = self.clip_box.isChecked()
+        ddpm = SamplerSettings("ddpm", T, clip_x0=clip)
+        ddim = SamplerSettings("ddim", self.steps_box.value(), round(self.eta_box.value(), 4), clip)
         seed = self.seed_box.value()
 
-        def work(ctx: JobContext):
-            results = []
-            done = 0
+        def work(ctx: JobContext) -> tuple[int, Comparison]:
+            runs, done = [], 0
             throttle = _Throttle(PREVIEW_INTERVAL_S)
             for settings in (ddpm, ddim):
                 start = time.perf_counter()
-                trajectory = None
                 for trajectory in trace(model, schedule, settings, seed):
                     ctx.check()
                     if throttle.ready():
                         ctx.progress(done + trajectory.count, ddpm.steps + ddim.steps)
                 done += trajectory.num_steps
-                results.append((trajectory, time.perf_counter() - start))
-            (a, ta), (b, tb) = results
-            return model_id, (a, b, ta, tb)
+                runs.append((trajectory, time.perf_counter() - start))
+            (a, seconds_a), (b, seconds_b) = runs
+            return model_id, Comparison(a, b, seconds_a, seconds_b)
 
         self.play_button.setChecked(False)
         self.worker.submit(work, channel="sample", label=f"DDPM-{T} vs DDIM-{ddim.steps}",
                            on_result=self._on_compare_done, on_error=self._on_sample_error, cancel_running=True)
         self.live = None
         self._set_sampling(True)
-        self.compare_info.setText(f"Running DDPM ({T} steps), then {ddim.describe()}, seed {seed}…")
+        self.compare_tab.info.setText(f"Running DDPM ({T} steps), then {ddim.describe()}, seed {seed}…")
 
-    def _on_compare_done(self, result) -> None:
-        model_id, compared = result
+    def _on_compare_done(self, result: tuple[int, Comparison]) -> None:
+        model_id, comparison = result
         self._set_sampling(False)
         if model_id != self.model_id:
             return
-        self.compared = compared
-        a, b, ta, tb = compared
-        self.compare_info.setText(
-            f"Seed {a.seed}, the same x_T. DDPM: {a.num_steps} steps in {ta:.1f} s.  "
-            f"{b.settings.describe()}: {b.num_steps} steps in {tb:.1f} s ({ta / max(tb, 1e-9):.0f}× faster).")
-        self.compare_canvases["ddpm", "x_t"].caption.setText(f"{a.num_steps} steps, {ta:.1f} s")
-        self.compare_canvases["ddim", "x_t"].caption.setText(f"{b.num_steps} steps, η {b.settings.eta:g}, {tb:.1f} s")
-        self.compare_t.setValue(0)
-        self._show_compare()
+        self.compare_tab.set_comparison(comparison)
         self._refresh_runs()
+        if self.tabs.currentIndex() == 2:
+            self._on_tab_changed(2)
 
-    def _show_compare(self) -> None:
-        t = self.compare_t.value()
+    def _on_compare_t(self, t: int) -> None:
         if self.tabs.currentIndex() == 2:
             self.plots.set_cursor(t)
-        if self.compared is None:
-            for canvas in self.compare_canvases.values():
-                canvas.set_image(None)
-            self.compare_t_label.setText(f"t = {t}")
-            return
-        steps = []
-        for kind, trajectory in zip(("ddpm", "ddim"), self.compared[:2]):
-            i = trajectory.nearest_step(t)
-            steps.append(f"{kind.upper()} step {i + 1}")
-            for view in ("x_t", "pred_x0"):
-                self.compare_canvases[kind, view].set_image(trajectory.frame(view, i))
-        self.compare_t_label.setText(f"t = {t}  ({', '.join(steps)})")
 
     def _on_tab_changed(self, index: int) -> None:
         self.plots.show_norms(index != 1)
@@ -788,10 +650,11 @@ class DiffusionPanel(Panel):
             self.plots.set_cursor(int(trajectory.t[self.timeline.value()]) if trajectory is not None else None)
         elif index == 1:
             self.plots.set_norms(None)
-            self.plots.set_cursor(self.forward_t.value())
+            self.plots.set_cursor(self.forward_tab.t)
         else:
-            self.plots.set_norms(self.compared[1] if self.compared else None)
-            self.plots.set_cursor(self.compare_t.value())
+            comparison = self.compare_tab.comparison
+            self.plots.set_norms(comparison.ddim if comparison is not None else None)
+            self.plots.set_cursor(self.compare_tab.t)
 
     # --- export --------------------------------------------------------------------------------------------
 

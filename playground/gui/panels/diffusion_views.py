@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ..widgets import ImageCanvas
 
@@ -28,9 +28,17 @@ class TitledCanvas(QWidget):
         self.caption.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.canvas = ImageCanvas(minimum=minimum)
         self.canvas.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for label in (self.title, self.caption):  # equal columns: the text must not set the width
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            label.setMinimumWidth(0)
         layout.addWidget(self.title)
         layout.addWidget(self.caption)
         layout.addWidget(self.canvas, 1)
+        self.set_caption(caption)
+
+    def set_caption(self, text: str) -> None:
+        self.caption.setText(text)
+        self.caption.setVisible(bool(text))
 
     @property
     def image(self) -> np.ndarray | None:
