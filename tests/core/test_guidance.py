@@ -211,3 +211,21 @@ def test_the_labelled_grid_puts_each_image_in_its_cell():
     images[1, 2] = 255
     grid = labelled_grid(images, ["w = 0", "w = 1", "w = 2"], ["seed 0", "seed 1"], scale=2, padding=1)
     assert grid.dtype == np.uint8 and (grid == 255).all(axis=-1).sum() == 8 * 8
+
+
+def test_a_grid_cell_is_the_single_run_of_its_seed_and_scale(model, classifier):
+    from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
+    from playground.core.sampling.text2img import grid_steps
+
+    settings = GuidedSettings(prompt="purple plus", steps=3, eta=0.3)
+    *_, last = grid_steps(model, settings, [0.0, 4.0], [5, 6])
+    assert last.x_prev.shape[0] == 4
+    single = list(guided_steps(model, settings.replace(guidance_scale=4.0, seed=6)))[-1].x_prev
+    torch.testing.assert_close(last.x_prev[3:4], single, atol=1e-4, rtol=1e-4)
+    torch.manual_seed(0)
+    ddpm = DiffusionModel(DDPMConfig(base_channels=8, channel_mults=(1, 2), attention_resolutions=(),
+                                     num_train_timesteps=100)).eval()
+    ddpm_settings = settings.replace(base="ddpm", classifier_scale=0.0)
+    *_, last = grid_steps(ddpm, ddpm_settings, [0.0, 8.0], [5], classifier)  # s across for the DDPM base
+    steered = list(guided_steps(ddpm, ddpm_settings.replace(classifier_scale=8.0, seed=5), classifier=classifier))[-1]
+    torch.testing.assert_close(last.x_prev[1:2], steered.x_prev, atol=1e-4, rtol=1e-4)

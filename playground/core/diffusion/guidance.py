@@ -176,11 +176,12 @@ class ClassifierGuidance:
     """
 
     def __init__(self, base: EpsModel, classifier: nn.Module, targets: str | Prompt | Sequence[int | None],
-                 scale: float, alphas_cumprod: torch.Tensor, schedule: GuidanceSchedule = GuidanceSchedule()):
+                 scale: float | Sequence[float] | torch.Tensor, alphas_cumprod: torch.Tensor,
+                 schedule: GuidanceSchedule = GuidanceSchedule()):
         self.base = base
         self.classifier = classifier
         self.targets = attribute_targets(targets)
-        self.scale = float(scale)
+        self.scale = torch.as_tensor(scale, dtype=torch.float32).cpu()  # one s, or one per image
         self.schedule = schedule
         self.alphas_cumprod = alphas_cumprod.to(torch.float32).cpu()
         self.num_train_timesteps = len(self.alphas_cumprod)
@@ -210,8 +211,9 @@ class ClassifierGuidance:
             t = t.expand(x_t.shape[0])
         eps = self.base(x_t, t)
         on = self.schedule.active(t.cpu(), self.num_train_timesteps).to(x_t.device)
-        if self.scale == 0.0 or all(v is None for v in self.targets) or not bool(on.any()):
+        if bool((self.scale == 0).all()) or all(v is None for v in self.targets) or not bool(on.any()):
             return eps
         sigma = (1 - self.alphas_cumprod[t.cpu()]).sqrt().to(x_t.device).view(-1, 1, 1, 1)
-        shift = self.scale * sigma * self.gradient(x_t, t) * on.view(-1, 1, 1, 1)
+        scale = self.scale.expand(t.shape).to(x_t.device).view(-1, 1, 1, 1)
+        shift = scale * sigma * self.gradient(x_t, t) * on.view(-1, 1, 1, 1)
         return eps - shift.to(eps.dtype)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Iterator, Literal
+from typing import Any, Iterator, Literal, Sequence
 
 import numpy as np
 import torch
@@ -98,23 +98,29 @@ class GuidedSettings:
         return cls(**values).validate()
 
 
-def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Module | None = None) -> EpsModel:
+def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Module | None = None,
+                  per_image_scales: Sequence[float] | None = None) -> EpsModel:
     """The model function a sampler runs: classifier-free guidance, plus classifier guidance if asked.
 
     With `settings.base == "ddpm"`, `model` is the unconditional DDPM and only the classifier guides it.
+    `per_image_scales` gives each image of the batch its own scale (w, or s for the "ddpm" base): a grid.
     """
     schedule = settings.schedule
+    w: float | Sequence[float] = settings.guidance_scale
+    s: float | Sequence[float] = settings.classifier_scale
+    if per_image_scales is not None:
+        w, s = (w, list(per_image_scales)) if settings.base == "ddpm" else (list(per_image_scales), s)
     if settings.base == "ddpm":
         denoiser: EpsModel = model
     else:
         denoiser = ClassifierFreeGuidance.for_prompt(
-            model, settings.prompt, settings.guidance_scale, negative_prompt=settings.negative_prompt, schedule=schedule)
-    if settings.classifier_scale > 0:
+            model, settings.prompt, w, negative_prompt=settings.negative_prompt, schedule=schedule)
+    if settings.classifier_scale > 0 or (settings.base == "ddpm" and per_image_scales is not None):
         if classifier is None:
             raise ValueError("classifier guidance needs a noisy classifier (--classifier)")
         check_classifier_matches(classifier, model)
-        denoiser = ClassifierGuidance(denoiser, classifier, settings.prompt, settings.classifier_scale,
-                                      model.noise_schedule.alphas_cumprod, schedule)
+        denoiser = ClassifierGuidance(denoiser, classifier, settings.prompt, s, model.noise_schedule.alphas_cumprod,
+                                      schedule)
     return denoiser
 
 
@@ -141,6 +147,17 @@ def guided_steps(model: nn.Module, settings: GuidedSettings, n: int = 1, classif
     settings.validate()
     return sample_steps(make_denoiser(model, settings, classifier), settings.make_scheduler(model), n=n,
                         seed=settings.seed, shape=image_shape(model), device=model_device(model), **kwargs)
+
+
+def grid_steps(model: nn.Module, settings: GuidedSettings, scales: Sequence[float], seeds: Sequence[int],
+               classifier: nn.Module | None = None) -> Iterator[StepRecord]:
+    """A seeds x scales grid in one batch: image r * len(scales) + c is seed seeds[r] at scale scales[c]
+    (w, or the classifier scale s for the "ddpm" base), the same image a single run of that seed and scale gives."""
+    settings.validate()
+    per_image_scales = [float(w) for _ in seeds for w in scales]
+    per_image_seeds = [int(seed) for seed in seeds for _ in scales]
+    return sample_steps(make_denoiser(model, settings, classifier, per_image_scales), settings.make_scheduler(model),
+                        n=len(per_image_seeds), seed=per_image_seeds, shape=image_shape(model), device=model_device(model))
 
 
 def generate(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None) -> np.ndarray:
