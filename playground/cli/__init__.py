@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import codebook, encode, evaluate, info, sample, train
+from . import codebook, encode, evaluate, info, latent, sample, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(commands)
     encode.add_parser(commands)
     codebook.add_parser(commands)
+    latent.add_parser(commands)
     return parser
 
 

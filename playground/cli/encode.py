@@ -30,6 +30,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     sub.add_argument("--checkpoint", help="checkpoint folder or file (default: the shipped one)")
     sub.add_argument("--device", default="auto")
     sub.set_defaults(run=run)
+    from .latent import add_encode_parsers
+
+    add_encode_parsers(families)
 
 
 def run(args: argparse.Namespace) -> int:
