@@ -88,8 +88,11 @@ def prompt_embedding(model: nn.Module, prompt: str | Prompt | None) -> torch.Ten
         return model.embed(tokenize_batch([prompt]).to(device)).clone()
 
 
-class ClassifierFreeGuidance:
+class ClassifierFreeGuidance(nn.Module):
     """eps~(x_t, t) for a text-to-image model, a prompt and a guidance scale; a sampler's model function.
+
+    A module around the model (no weights of its own), so samplers find its device and
+    shape from it as from a plain U-Net.
 
     `cond` and `uncond` are pooled embeddings, (1, D) for every image or (N, D) one per
     image; `uncond` is the null embedding, or a negative prompt's. `guidance_scale` is one
@@ -98,6 +101,7 @@ class ClassifierFreeGuidance:
 
     def __init__(self, model: nn.Module, cond: torch.Tensor, uncond: torch.Tensor,
                  guidance_scale: float | Sequence[float] | torch.Tensor, schedule: GuidanceSchedule = GuidanceSchedule()):
+        super().__init__()
         self.model = model
         self.cond = cond
         self.uncond = uncond
@@ -142,7 +146,7 @@ class ClassifierFreeGuidance:
         w = self.scales(t)
         return GuidanceParts(u, c, cfg_combine(u, c, w.view(-1, 1, 1, 1)), w)
 
-    def __call__(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if t.ndim == 0:
             t = t.expand(x_t.shape[0])
         w = self.scales(t)
@@ -167,7 +171,7 @@ def attribute_targets(prompt: str | Prompt | Sequence[int | None]) -> tuple[int 
     return tuple(prompt)
 
 
-class ClassifierGuidance:
+class ClassifierGuidance(nn.Module):
     """eps^(x_t, t) = eps(x_t, t) - s sqrt(1 - alpha-bar_t) grad log p_phi(y | x_t, t)  (Dhariwal & Nichol 2021, eq. 14).
 
     `base` is any model function (an unconditional DDPM, or a classifier-free guided one);
@@ -178,6 +182,7 @@ class ClassifierGuidance:
     def __init__(self, base: EpsModel, classifier: nn.Module, targets: str | Prompt | Sequence[int | None],
                  scale: float | Sequence[float] | torch.Tensor, alphas_cumprod: torch.Tensor,
                  schedule: GuidanceSchedule = GuidanceSchedule()):
+        super().__init__()
         self.base = base
         self.classifier = classifier
         self.targets = attribute_targets(targets)
@@ -206,7 +211,7 @@ class ClassifierGuidance:
             (grad,) = torch.autograd.grad(self.log_prob(x, t.clone()).sum(), x)
         return grad
 
-    def __call__(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         if t.ndim == 0:
             t = t.expand(x_t.shape[0])
         eps = self.base(x_t, t)
