@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from ...core.checkpoints import LoadedModel
 from ...core.data import ImageSet, load_dataset
 from ...core.diffusion.forward import ForwardView, forward_view, noised_image
+from ...core.diffusion.sampling import EpsModel
 from ...core.diffusion.trajectory import (
     VIEWS, SamplerSettings, Trajectory, evenly_spaced_steps, frame_row, save_animation, trace, trajectory_strip,
 )
@@ -359,9 +360,14 @@ class DiffusionPanel(Panel):
         self._start_trace(parent.settings, seed, branch_from=parent, branch_step=step)
         self.branch_seed_box.setValue(seed + 1)  # the next click branches with another seed
 
+    def model_function(self) -> EpsModel:
+        """What runs, branches and comparisons ask for the noise at (x_t, t): the network itself here.
+        A panel that reuses this view on guided runs (the text-to-image panel) returns its guided function."""
+        return self.loaded.model
+
     def _start_trace(self, settings: SamplerSettings, seed: int, branch_from: Trajectory | None = None,
                      branch_step: int = 0) -> None:
-        model, schedule, model_id = self.loaded.model, self.loaded.model.noise_schedule, self.model_id
+        model, schedule, model_id = self.model_function(), self.loaded.model.noise_schedule, self.model_id
 
         def work(ctx: JobContext) -> tuple[int, Trajectory]:
             throttle = _Throttle(PREVIEW_INTERVAL_S)
@@ -600,7 +606,7 @@ class DiffusionPanel(Panel):
         """DDPM over every step and DDIM with the chosen settings, from the same seed."""
         if self.loaded is None:
             return
-        model, schedule, model_id = self.loaded.model, self.loaded.model.noise_schedule, self.model_id
+        model, schedule, model_id = self.model_function(), self.loaded.model.noise_schedule, self.model_id
         T = schedule.num_train_timesteps
         clip = self.clip_box.isChecked()
         ddpm = SamplerSettings("ddpm", T, clip_x0=clip)
