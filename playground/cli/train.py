@@ -150,7 +150,7 @@ RECIPES: dict[str, TrainRecipe] = {
     # --lr is the generator's; the discriminator learns 2x faster (gan_task.py). No clipping: SN bounds D.
     "gan": TrainRecipe(
         _gan_arguments, _gan_task,
-        {"batch_size": 64, "lr": 2e-4, "precision": "bf16", "ema_decay": 0.999, "grad_clip": None},
+        {"batch_size": 32, "lr": 2e-4, "precision": "bf16", "ema_decay": 0.999, "grad_clip": None},
         sizes={"small": ("--channels", "8,16,32,64"), "medium": ("--channels", "16,32,64,128"),
                "large": ("--channels", "32,64,128,256")},
     ),

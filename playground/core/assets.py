@@ -15,6 +15,7 @@ DEFAULT_CHECKPOINTS = {
     "classifier": "classifier-shapes",
     "ddpm": "ddpm-shapes",
     "vqvae": "vqvae-shapes",
+    "gan": "gan-shapes",
     "text2img": "text2img-shapes",
     "noisy-classifier": "noisy-classifier-shapes",
 }

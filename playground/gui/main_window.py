@@ -18,10 +18,11 @@ from ..core.device import describe_device
 from .panels.base import Panel
 from .panels.diffusion_panel import DiffusionPanel
 from .panels.latent_panel import LatentPanel
+from .panels.train_panel import TrainPanel
 from .worker import JobContext, ModelWorker
 
 OPEN_ITEM = "Open checkpoint…"
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, TrainPanel]
 
 
 class MainWindow(QMainWindow):
@@ -42,6 +43,9 @@ class MainWindow(QMainWindow):
             panel = panel_class(worker, device)
             self._connect_worker(worker)
             panel.status_message.connect(self.show_message)
+            if isinstance(panel, TrainPanel):  # a finished run is listed in the picker and opens in its panel
+                panel.checkpoint_saved.connect(self.add_checkpoint)
+                panel.open_requested.connect(self.open_checkpoint)
             self.workers.append(worker)
             self.panels.append(panel)
             self.tabs.addTab(panel, panel.title)
@@ -95,6 +99,8 @@ class MainWindow(QMainWindow):
 
     def _load_default(self, panel: Panel) -> None:
         """The family's default shipped checkpoint, else the first shipped one of its first family."""
+        if not panel.families:  # e.g. the Train panel: it opens no checkpoint
+            return
         shipped = list_shipped()
         for family in panel.families:
             preferred = DEFAULT_CHECKPOINTS.get(family)
@@ -162,6 +168,13 @@ class MainWindow(QMainWindow):
             self.extra_checkpoints.append(resolved)
         self.tabs.setCurrentWidget(panel)
         self.load_into(panel, resolved, interactive=True)
+
+    def add_checkpoint(self, path: str | Path) -> None:
+        """List a checkpoint (e.g. one just trained) in the picker of its family's panel."""
+        resolved = Path(path)
+        if resolved not in self.extra_checkpoints and all(i.path != resolved for i in list_shipped()):
+            self.extra_checkpoints.append(resolved)
+        self._refresh_picker()
 
     def load_into(self, panel: Panel, path: Path, interactive: bool = False) -> None:
         device = self.device

@@ -12,6 +12,7 @@ import torch
 
 from playground.core.checkpoints import save_checkpoint
 from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
+from playground.core.models.gan import GAN, GANConfig
 from playground.core.models.vae import VAE, VAEConfig
 
 
@@ -42,6 +43,9 @@ def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
                         steps=0, extra={"latent_usage": usage})
     model, config = _tiny_ddpm()
     save_checkpoint(root / "ddpm-tiny" / "model.safetensors", model, config, "ddpm", data="shapes", steps=0)
+    gan_config = GANConfig(latent_dim=8, channels=(4, 8, 8, 16))
+    torch.manual_seed(0)
+    save_checkpoint(root / "gan-tiny" / "model.safetensors", GAN(gan_config), gan_config, "gan", data="shapes", steps=0)
     return root
 
 

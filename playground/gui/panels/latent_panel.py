@@ -1,4 +1,8 @@
-"""The latent explorer for VAE and AE: sliders, prior samples, encoding, interpolation, a 2D map.
+"""The latent explorer for VAE, AE and GAN: sliders, prior samples, encoding, interpolation, a 2D map,
+and GANSpace directions (sliders along the generator's main axes of variation).
+
+A GAN has no encoder, so for it the Encode tab and the latent map (built from encodings)
+say so in one line instead, and the directions stand in for the encoder's view of z.
 
 The panel keeps the current latent vector `z` as its state; every control edits `z` and
 asks the worker for a decode on the "decode" channel, so dragging coalesces to the newest
@@ -17,13 +21,14 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QListWidget, QListWidgetItem,
-    QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QPushButton, QScrollArea, QSlider, QSpinBox, QSplitter, QStackedWidget, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ...core.checkpoints import LoadedModel
 from ...core.data import ImageSet, load_dataset, load_image_file
 from ...core.data.shapes import COLOR_RGB, COLORS
 from ...core.images import save_png, upscale
+from ...core.sampling.directions import LatentDirections, ganspace_directions, load_directions, save_directions
 from ...core.sampling.latent import Projection2D, decode, encode, interpolate, latent_order, prior_latents
 from ..widgets import BACKGROUND, ImageCanvas, LatentSliderRow, thumbnail_icon
 from ..worker import JobContext, ModelWorker
@@ -32,6 +37,10 @@ from .base import Panel
 GALLERY_SIZE = 96
 MAP_SIZE = 1500
 STRIP_FRAMES = 9
+DIRECTION_FRAMES = 7  # the direction preview: the current z moved from -3 to +3 along it
+DEFAULT_DIRECTIONS = 10
+DIRECTION_SAMPLES = 2000
+ENCODE_TAB, INTERPOLATE_TAB, MAP_TAB, DIRECTIONS_TAB = range(4)
 EXPORT_SCALE = 8
 CATEGORY_COLOURS = [
     (230, 97, 1), (94, 60, 153), (27, 158, 119), (217, 95, 2), (117, 112, 179), (231, 41, 138),
@@ -48,6 +57,14 @@ AE_NOTE = (
     "them, not in N(0, I). Press <i>Random</i>: latents drawn from the prior land off the data "
     "and decode to noise and blobs. That gap is why the VAE exists."
 )
+GAN_NOTE = (
+    "<b>GAN.</b> A generator that only maps noise z ~ N(0, I) to images; a discriminator taught it "
+    "what shapes look like. There is no encoder, so no image can be encoded: explore z with the sliders, "
+    "<i>Random</i> and interpolation, or switch the sliders to <i>directions</i> (GANSpace: the axes "
+    "along which the generator's early features vary most)."
+)
+NO_ENCODER = "This model has no encoder (a GAN only decodes), so there is nothing to encode: use Random or Directions."
+NO_MAP = "The latent map places encoded data, and this model has no encoder: use the Directions tab instead."
 
 
 @dataclass
@@ -61,8 +78,8 @@ class EncodedData:
 
 
 class LatentPanel(Panel):
-    title = "VAE / AE"
-    families = ("vae", "ae")
+    title = "VAE / AE / GAN"
+    families = ("vae", "ae", "gan")
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
@@ -74,6 +91,8 @@ class LatentPanel(Panel):
         self.endpoints: dict[str, np.ndarray | None] = {"A": None, "B": None}
         self.current_image: np.ndarray | None = None
         self.last_seed: int | None = None
+        self.directions: LatentDirections | None = None
+        self.slider_mode = "latent"  # or "directions": one slider per direction, value u_j . z
         self._build()
 
     # --- layout ------------------------------------------------------------------------------
@@ -104,6 +123,13 @@ class LatentPanel(Panel):
         for w in (self.random_button, self.seed_box, self.new_seed_button, self.reset_button):
             controls.addWidget(w)
         left_layout.addLayout(controls)
+        mode_row = QHBoxLayout()
+        mode_row.addWidget(QLabel("Sliders"))
+        self.slider_mode_box = QComboBox()
+        self.slider_mode_box.addItems(["latent dimensions", "directions"])
+        self.slider_mode_box.setToolTip("One slider per dimension of z, or one per direction (Directions tab)")
+        mode_row.addWidget(self.slider_mode_box, 1)
+        left_layout.addLayout(mode_row)
         self.slider_area = QScrollArea()
         self.slider_area.setWidgetResizable(True)
         self.slider_host = QWidget()
@@ -127,9 +153,12 @@ class LatentPanel(Panel):
 
         # right: encode / interpolate / map
         self.tabs = QTabWidget()
-        self.tabs.addTab(self._build_encode_tab(), "Encode")
+        self.encode_stack = _with_explanation(self._build_encode_tab(), NO_ENCODER)
+        self.map_stack = _with_explanation(self._build_map_tab(), NO_MAP)
+        self.tabs.addTab(self.encode_stack, "Encode")
         self.tabs.addTab(self._build_interpolate_tab(), "Interpolate")
-        self.tabs.addTab(self._build_map_tab(), "Latent map")
+        self.tabs.addTab(self.map_stack, "Latent map")
+        self.tabs.addTab(self._build_directions_tab(), "Directions")
         splitter.addWidget(self.tabs)
         splitter.setSizes([380, 420, 460])
 
@@ -138,6 +167,8 @@ class LatentPanel(Panel):
         self.reset_button.clicked.connect(self.reset_latent)
         self.export_button.clicked.connect(self._export_dialog)
         self.tabs.currentChanged.connect(self._on_tab_changed)
+        self.slider_mode_box.currentIndexChanged.connect(
+            lambda i: self.set_slider_mode("directions" if i == 1 else "latent"))
 
     def _build_encode_tab(self) -> QWidget:
         tab = QWidget()
@@ -229,6 +260,45 @@ class LatentPanel(Panel):
         self.map_plot.scene().sigMouseClicked.connect(self._on_map_click)
         return tab
 
+    def _build_directions_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        row = QHBoxLayout()
+        self.direction_count = QSpinBox()
+        self.direction_count.setRange(1, 64)
+        self.direction_count.setValue(DEFAULT_DIRECTIONS)
+        self.direction_count.setPrefix("k = ")
+        self.compute_directions_button = QPushButton("Compute (GANSpace)")
+        self.compute_directions_button.setToolTip(
+            f"PCA of the generator's early activations for {DIRECTION_SAMPLES} prior samples, "
+            "regressed back to z and orthonormalised")
+        row.addWidget(self.direction_count)
+        row.addWidget(self.compute_directions_button, 1)
+        layout.addLayout(row)
+        files = QHBoxLayout()
+        self.save_directions_button = QPushButton("Save…")
+        self.load_directions_button = QPushButton("Load…")
+        files.addWidget(self.save_directions_button)
+        files.addWidget(self.load_directions_button)
+        layout.addLayout(files)
+        self.directions_info = QLabel("Directions are computed when a model is opened.")
+        self.directions_info.setWordWrap(True)
+        layout.addWidget(self.directions_info)
+        pick = QHBoxLayout()
+        pick.addWidget(QLabel("Show direction"))
+        self.direction_pick = QSpinBox()
+        self.direction_pick.setRange(0, 0)
+        self.direction_pick.setPrefix("u")
+        pick.addWidget(self.direction_pick, 1)
+        layout.addLayout(pick)
+        self.direction_strip = ImageCanvas("current z moved along u, −3 … +3", minimum=60)
+        layout.addWidget(self.direction_strip, 1)
+        self.compute_directions_button.clicked.connect(self.compute_directions)
+        self.save_directions_button.clicked.connect(self._save_directions_dialog)
+        self.load_directions_button.clicked.connect(self._load_directions_dialog)
+        self.direction_pick.valueChanged.connect(lambda _: self._render_direction_strip())
+        return tab
+
     # --- model ---------------------------------------------------------------------------------
 
     def set_model(self, loaded: LoadedModel) -> None:
@@ -236,22 +306,21 @@ class LatentPanel(Panel):
         self.model_id += 1
         self.worker.cancel()
         model = loaded.model
-        extra = loaded.meta.extra
-        usage = extra.get("latent_usage")
-        kind = "KL" if loaded.family == "vae" else "var"
-        order = latent_order(usage, model.latent_dim)
-        for row in self.rows.values():
-            row.deleteLater()
-        self.rows = {}
-        for position, dim in enumerate(order):
-            value = float(usage[dim]) if usage else 0.0
-            active = loaded.family != "vae" or value > 0.05
-            row = LatentSliderRow(dim, value, kind, active=active)
-            row.value_changed.connect(self._on_slider)
-            self.slider_layout.insertWidget(position, row)
-            self.rows[dim] = row
-        self.note.setText(AE_NOTE if loaded.family == "ae" else VAE_NOTE)
+        self.directions = None
+        self.slider_mode = "latent"
+        self.slider_mode_box.blockSignals(True)
+        self.slider_mode_box.setCurrentIndex(0)
+        self.slider_mode_box.blockSignals(False)
+        self._build_rows()
+        self.note.setText({"ae": AE_NOTE, "gan": GAN_NOTE}.get(loaded.family, VAE_NOTE))
         self.note.setProperty("warning", loaded.family == "ae")
+        self.encode_stack.setCurrentIndex(0 if self.has_encoder else 1)
+        self.map_stack.setCurrentIndex(0 if self.has_encoder else 1)
+        if not self.has_encoder and self.tabs.currentIndex() in (ENCODE_TAB, MAP_TAB):
+            self.tabs.setCurrentIndex(DIRECTIONS_TAB)
+        self.direction_count.setMaximum(model.latent_dim)
+        self.direction_count.setValue(min(DEFAULT_DIRECTIONS, model.latent_dim))
+        self.direction_strip.set_image(None)
         self.note.style().unpolish(self.note)
         self.note.style().polish(self.note)
         self.z = np.zeros(model.latent_dim, np.float32)
@@ -261,13 +330,63 @@ class LatentPanel(Panel):
             canvas.set_image(None)
         self.strip_canvas.set_image(None)
         dataset = loaded.meta.data if loaded.meta.data in ("shapes", "digits") else "shapes"
-        if self.dataset_box.currentText() != dataset:
+        if not self.has_encoder:
+            pass  # nothing to encode: no gallery
+        elif self.dataset_box.currentText() != dataset:
             self.dataset_box.setCurrentText(dataset)  # triggers the gallery load
         elif self.gallery_data is None:
             self._load_gallery(dataset)
         self.set_latent(self.z)
-        if self.tabs.currentIndex() == 2:
+        if self.tabs.currentIndex() == MAP_TAB:
             self._encode_map_data()
+        if loaded.family == "gan":  # the GAN's stand-in for an encoder: computed at once
+            self.compute_directions()
+
+    @property
+    def has_encoder(self) -> bool:
+        return self.loaded is not None and hasattr(self.loaded.model, "encode")
+
+    def _build_rows(self) -> None:
+        """One slider row per latent dimension (ordered by usage) or per direction."""
+        for row in self.rows.values():
+            row.deleteLater()
+        self.rows = {}
+        if self.loaded is None:
+            return
+        if self.slider_mode == "directions" and self.directions is not None:
+            for j, share in enumerate(self.directions.explained_variance):
+                row = LatentSliderRow(j, float(share), "var", active=True)
+                row.name.setText(f"u{j}")
+                row.usage.setText(f"{share:.1%}")
+                row.usage.setToolTip("share of the early activations' variance along this principal axis")
+                row.value_changed.connect(self._on_slider)
+                self.slider_layout.insertWidget(j, row)
+                self.rows[j] = row
+            return
+        family = self.loaded.family
+        usage = self.loaded.meta.extra.get("latent_usage")
+        kind = "KL" if family == "vae" else "var"
+        for position, dim in enumerate(latent_order(usage, self.loaded.model.latent_dim)):
+            value = float(usage[dim]) if usage else 0.0
+            active = family != "vae" or value > 0.05
+            row = LatentSliderRow(dim, value, kind, active=active)
+            if usage is None:
+                row.usage.setText("")  # a GAN's z has no per-dimension usage
+            row.value_changed.connect(self._on_slider)
+            self.slider_layout.insertWidget(position, row)
+            self.rows[dim] = row
+
+    def set_slider_mode(self, mode: str) -> None:
+        """"latent": a slider per dimension of z; "directions": a slider per direction, at u_j . z."""
+        if mode == "directions" and self.directions is None:
+            self.status_message.emit("No directions yet: compute or load them in the Directions tab")
+            mode = "latent"
+        self.slider_mode = mode
+        self.slider_mode_box.blockSignals(True)
+        self.slider_mode_box.setCurrentIndex(1 if mode == "directions" else 0)
+        self.slider_mode_box.blockSignals(False)
+        self._build_rows()
+        self._sync_rows()
 
     # --- latent state and decoding -----------------------------------------------------------
 
@@ -275,13 +394,25 @@ class LatentPanel(Panel):
         """Make z the current latent: move every slider and render it."""
         self.z = np.asarray(z, np.float32).copy()
         self.last_seed = seed
-        for dim, row in self.rows.items():
-            row.set_value(float(self.z[dim]))
+        self._sync_rows()
         self._request_decode(self.z)
         self._update_map_cursor()
+        self._render_direction_strip()
 
-    def _on_slider(self, dim: int, value: float) -> None:
-        self.z[dim] = value
+    def _sync_rows(self) -> None:
+        if self.slider_mode == "directions" and self.directions is not None:
+            values = self.directions.coordinates(self.z) if len(self.z) else []
+        else:
+            values = self.z
+        for key, row in self.rows.items():
+            if key < len(values):
+                row.set_value(float(values[key]))
+
+    def _on_slider(self, key: int, value: float) -> None:
+        if self.slider_mode == "directions" and self.directions is not None:
+            self.z = self.directions.move(self.z, key, value)
+        else:
+            self.z[key] = value
         self.last_seed = None
         self._request_decode(self.z)
         self._update_map_cursor()
@@ -410,11 +541,13 @@ class LatentPanel(Panel):
     # --- latent map ------------------------------------------------------------------------------
 
     def _on_tab_changed(self, index: int) -> None:
-        if index == 2 and (self.encoded is None or self.encoded.model_id != self.model_id):
+        if index == MAP_TAB and (self.encoded is None or self.encoded.model_id != self.model_id):
             self._encode_map_data()
+        if index == DIRECTIONS_TAB:
+            self._render_direction_strip()
 
     def _encode_map_data(self) -> None:
-        if self.loaded is None:
+        if self.loaded is None or not self.has_encoder:
             return
         model, model_id = self.loaded.model, self.model_id
         name = self.loaded.meta.data if self.loaded.meta.data in ("shapes", "digits") else "shapes"
@@ -502,6 +635,88 @@ class LatentPanel(Panel):
         if self.encoded is not None:
             self.set_latent(self.encoded.projection.inverse(np.array([x, y])))
 
+    # --- directions ------------------------------------------------------------------------------
+
+    def compute_directions(self) -> None:
+        """GANSpace directions of the current model, in the worker; they replace any loaded ones."""
+        if self.loaded is None:
+            return
+        model, model_id, name = self.loaded.model, self.model_id, self.loaded.name
+        k = self.direction_count.value()
+
+        def work(ctx: JobContext) -> tuple[int, LatentDirections]:
+            directions = ganspace_directions(model, n_directions=k, n_samples=DIRECTION_SAMPLES)
+            directions.model = name
+            return model_id, directions
+
+        self.directions_info.setText("Computing directions…")
+        self.worker.submit(work, channel="directions", label="Computing GANSpace directions",
+                           on_result=self._directions_ready, on_error=self.report_error)
+
+    def _directions_ready(self, result: tuple[int, LatentDirections]) -> None:
+        model_id, directions = result
+        if model_id == self.model_id:
+            self.set_directions(directions)
+
+    def set_directions(self, directions: LatentDirections, source: str = "") -> None:
+        self.directions = directions
+        shares = ", ".join(f"{v:.1%}" for v in directions.explained_variance[:5])
+        origin = source or (f"{directions.method} on {directions.n_samples} samples, "
+                            f"generator layer {directions.layer}")
+        self.directions_info.setText(
+            f"{len(directions)} orthonormal directions ({origin}). Variance of the early activations "
+            f"along the first ones: {shares}. Switch the sliders to <i>directions</i> to use them.")
+        self.direction_pick.setRange(0, len(directions) - 1)
+        if self.slider_mode == "directions":
+            self._build_rows()
+            self._sync_rows()
+        self._render_direction_strip()
+
+    def save_directions(self, path: str | Path) -> Path:
+        if self.directions is None:
+            raise ValueError("no directions to save yet")
+        return save_directions(path, self.directions)
+
+    def load_directions(self, path: str | Path) -> None:
+        """Read a directions file made for this model's latent size (errors go to the status bar)."""
+        if self.loaded is None:
+            return
+        try:
+            directions = load_directions(path, latent_dim=self.loaded.model.latent_dim)
+        except ValueError as exc:
+            self.report_error(str(exc))
+            return
+        if directions.model and directions.model != self.loaded.name:
+            self.status_message.emit(f"Note: {Path(path).name} was made for {directions.model}, not {self.loaded.name}")
+        self.set_directions(directions, source=f"loaded from {Path(path).name}")
+
+    def _save_directions_dialog(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Save directions", "directions.json", "JSON (*.json)")
+        if path:
+            try:
+                self.status_message.emit(f"Saved {self.save_directions(path)}")
+            except (OSError, ValueError) as exc:
+                self.report_error(str(exc))
+
+    def _load_directions_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load directions", "", "JSON (*.json)")
+        if path:
+            self.load_directions(path)
+
+    def _render_direction_strip(self) -> None:
+        """The current z moved along the picked direction from -3 to +3 (only while the tab shows)."""
+        if self.directions is None or self.loaded is None or self.tabs.currentIndex() != DIRECTIONS_TAB:
+            return
+        model, directions, z = self.loaded.model, self.directions, self.z.copy()
+        j = min(self.direction_pick.value(), len(directions) - 1)
+
+        def work(ctx: JobContext) -> np.ndarray:
+            frames = decode(model, np.stack([directions.move(z, j, v) for v in np.linspace(-3, 3, DIRECTION_FRAMES)]))
+            return np.concatenate(list(frames), axis=1)
+
+        self.worker.submit(work, channel="direction-strip", on_result=self.direction_strip.set_image,
+                           on_error=self.report_error)
+
     # --- export ----------------------------------------------------------------------------------
 
     def recipe(self) -> dict:
@@ -528,3 +743,15 @@ class LatentPanel(Panel):
                 self.status_message.emit(f"Saved {saved} (recipe in its PNG metadata)")
             except (OSError, ValueError) as exc:
                 self.report_error(str(exc))
+
+
+def _with_explanation(page: QWidget, explanation: str) -> QStackedWidget:
+    """A tab page that can be swapped for one line saying why it does not apply to this model."""
+    stack = QStackedWidget()
+    stack.addWidget(page)
+    label = QLabel(explanation)
+    label.setWordWrap(True)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setStyleSheet("color: #aaa; padding: 24px;")
+    stack.addWidget(label)
+    return stack

@@ -1,0 +1,359 @@
+"""Train any model family inside the app and watch it learn: live losses, fixed-noise samples, ETA.
+
+The form turns into the argument list of `playground train FAMILY ...` and goes through
+the same parser and `build_trainer`, so a run started here writes the same files as the
+command line and its model.json holds the command that repeats it. Families come from
+the command line's RECIPES, so a new family appears here as soon as it can be trained.
+
+Training runs on this panel's worker thread (`watch_training`); the panel only draws the
+`LiveUpdate`s it reports. Pause and Stop are flags the training thread reads between
+steps; Stop (and closing the window) still writes the final checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
+    QSplitter, QVBoxLayout, QWidget,
+)
+
+from ...cli.train import RECIPES, build_trainer, parse_train_args
+from ...core.training.live import LiveUpdate, RunControl, TrainingPreview, metric_groups, watch_training
+from ..widgets import ImageCanvas
+from ..worker import JobContext, ModelWorker
+from .base import Panel
+from .train_plots import LiveCurves
+
+FOLDER_ITEM = "Folder…"
+DEFAULT_STEPS = 2000
+DEFAULT_PREVIEW_EVERY = 100
+LOG_EVERY = 10
+
+
+@dataclass
+class RunStarted:
+    """Sent once by the training thread when data and model are ready."""
+
+    command: str
+    declared_groups: dict[str, tuple[str, ...]] | None  # the task's metric_groups, if it has them
+    preview_kind: str | None
+    parameters: int
+    out_dir: str
+    first_step: int
+
+
+def format_duration(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "–"
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class TrainPanel(Panel):
+    title = "Train"
+    families: tuple[str, ...] = ()  # opens no checkpoints itself: a finished run opens in its family's panel
+    checkpoint_saved = Signal(str)  # a run ended and left this checkpoint (the picker lists it)
+    open_requested = Signal(str)  # the user wants the checkpoint opened in its family's panel
+
+    def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
+        super().__init__(worker, device, parent)
+        self.control: RunControl | None = None
+        self.run_info: RunStarted | None = None
+        self.last_update: LiveUpdate | None = None
+        self.last_checkpoint: Path | None = None
+        self.updates = 0
+        self._build()
+        self._on_family_changed(self.family_box.currentText())
+
+    # --- layout ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        root = QHBoxLayout(self)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        root.addWidget(splitter)
+
+        form_host = QWidget()
+        left = QVBoxLayout(form_host)
+        form = QFormLayout()
+        self.family_box = QComboBox()
+        self.family_box.addItems(list(RECIPES))
+        self.data_box = QComboBox()
+        self.data_box.addItems(["shapes", "digits", FOLDER_ITEM])
+        self.data_size = QSpinBox()
+        self.data_size.setRange(0, 1_000_000)
+        self.data_size.setSingleStep(1000)
+        self.data_size.setSpecialValueText("default")
+        self.data_size.setToolTip("shapes: how many images to render (default 20,000); digits, folder: use the first N")
+        self.size_box = QComboBox()
+        self.steps_box = QSpinBox()
+        self.steps_box.setRange(1, 10_000_000)
+        self.steps_box.setSingleStep(500)
+        self.steps_box.setValue(DEFAULT_STEPS)
+        self.batch_box = QSpinBox()
+        self.batch_box.setRange(1, 4096)
+        self.preview_every = QSpinBox()
+        self.preview_every.setRange(LOG_EVERY, 100_000)
+        self.preview_every.setSingleStep(LOG_EVERY)
+        self.preview_every.setValue(DEFAULT_PREVIEW_EVERY)
+        out_row = QHBoxLayout()
+        self.out_edit = QLineEdit()
+        self.out_edit.setPlaceholderText("runs/FAMILY-DATA-TIME (automatic)")
+        self.out_button = QPushButton("…")
+        self.out_button.setFixedWidth(28)
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(self.out_button)
+        form.addRow("Model family", self.family_box)
+        form.addRow("Data set", self.data_box)
+        form.addRow("Images", self.data_size)
+        form.addRow("Model size", self.size_box)
+        form.addRow("Steps", self.steps_box)
+        form.addRow("Batch size", self.batch_box)
+        form.addRow("Preview every", self.preview_every)
+        form.addRow("Output folder", out_row)
+        left.addLayout(form)
+
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("End the run now; the model so far is saved as its checkpoint")
+        for b in (self.start_button, self.pause_button, self.stop_button):
+            buttons.addWidget(b)
+        left.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m steps")
+        left.addWidget(self.progress)
+        self.speed_label = QLabel("")
+        left.addWidget(self.speed_label)
+        self.state_label = QLabel("Choose a family and press Start.")
+        self.state_label.setWordWrap(True)
+        self.state_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        left.addWidget(self.state_label)
+        self.command_label = QLabel("")
+        self.command_label.setWordWrap(True)
+        self.command_label.setStyleSheet("color: #9aa; font-family: monospace;")
+        self.command_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.command_label.setToolTip("The same run from the command line (it writes the same files)")
+        left.addWidget(self.command_label)
+        self.open_button = QPushButton("Open trained model")
+        self.open_button.setEnabled(False)
+        left.addWidget(self.open_button)
+        left.addStretch(1)
+        splitter.addWidget(form_host)
+
+        self.curves = LiveCurves()
+        splitter.addWidget(self.curves)
+        self.preview = ImageCanvas("samples", minimum=260)
+        splitter.addWidget(self.preview)
+        splitter.setSizes([340, 560, 380])
+
+        self.family_box.currentTextChanged.connect(self._on_family_changed)
+        self.data_box.activated.connect(self._on_data_activated)
+        self.out_button.clicked.connect(self._choose_out_dir)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.stop_button.clicked.connect(self.stop)
+        self.open_button.clicked.connect(self._open_trained)
+        self._set_running(False)
+
+    def _on_family_changed(self, family: str) -> None:
+        recipe = RECIPES.get(family)
+        if recipe is None:
+            return
+        self.size_box.clear()
+        sizes = list(recipe.sizes) or ["default"]
+        self.size_box.addItems(sizes)
+        if "medium" in sizes:
+            self.size_box.setCurrentText("medium")
+        self.batch_box.setValue(int(recipe.defaults.get("batch_size", 128)))
+
+    def _on_data_activated(self, index: int) -> None:
+        if self.data_box.itemText(index) != FOLDER_ITEM:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder of training images")
+        if folder:
+            self.data_box.insertItem(index, folder)
+            self.data_box.setCurrentIndex(index)
+        else:
+            self.data_box.setCurrentIndex(0)
+
+    def _choose_out_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder for the run")
+        if folder:
+            self.out_edit.setText(folder)
+
+    # --- the run -------------------------------------------------------------------------------
+
+    def output_folder(self) -> str:
+        text = self.out_edit.text().strip()
+        if text:
+            return text
+        data = Path(self.data_box.currentText()).name or "data"
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        return str(Path("runs") / f"{self.family_box.currentText()}-{data}-{stamp}")
+
+    def training_arguments(self) -> list[str]:
+        """The `playground train` arguments for the form (everything after `train`)."""
+        family = self.family_box.currentText()
+        argv = [family, "--data", self.data_box.currentText(), "--steps", str(self.steps_box.value()),
+                "--batch-size", str(self.batch_box.value()), "--out", self.output_folder(),
+                "--device", str(self.device)]
+        if self.data_size.value():
+            argv += ["--data-size", str(self.data_size.value())]
+        argv += list(RECIPES[family].sizes.get(self.size_box.currentText(), ()))
+        return argv
+
+    @property
+    def running(self) -> bool:
+        return self.control is not None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        if self.data_box.currentText() == FOLDER_ITEM:
+            self._show_error("choose a folder of images first")
+            return
+        try:
+            args = parse_train_args(self.training_arguments())
+        except SystemExit:  # argparse reports bad arguments by exiting
+            self._show_error("the form gives arguments that `playground train` refuses")
+            return
+        self._begin(args)
+
+    def _begin(self, args: argparse.Namespace) -> None:
+        control = RunControl()
+        self.control = control
+        self.run_info, self.last_update, self.updates = None, None, 0
+        self.last_checkpoint = None
+        self.preview_every_steps = self.preview_every.value()
+        preview_every = self.preview_every_steps
+
+        def work(ctx: JobContext) -> str:
+            trainer = build_trainer(args)
+            ctx.progress(trainer.step, trainer.config.steps, RunStarted(
+                command=trainer.command, declared_groups=getattr(trainer.task, "metric_groups", None),
+                preview_kind=TrainingPreview(trainer.inference_model, trainer.validation.x).kind,
+                parameters=sum(p.numel() for p in trainer.task.model.parameters()),
+                out_dir=str(trainer.out_dir), first_step=trainer.step,
+            ))
+
+            def report(update: LiveUpdate) -> None:
+                if not ctx.cancelled:  # closing the window: skip drawing, still save below
+                    ctx.progress(update.step, update.total_steps, update)
+
+            path = watch_training(trainer, control, report, log_every=LOG_EVERY, preview_every=preview_every,
+                                  cancelled=lambda: ctx.cancelled)
+            return str(path)
+
+        self.curves.set_groups({})
+        self.preview.set_image(None)
+        self.progress.setRange(0, args.steps)
+        self.progress.setValue(0)
+        self.speed_label.setText("")
+        self.open_button.setEnabled(False)
+        self.state_label.setStyleSheet("")
+        self.state_label.setText(f"Preparing {args.family} on {args.data}…")
+        self.command_label.setText("")
+        self._set_running(True)
+        self.worker.submit(work, channel="train", on_result=self._on_finished, on_error=self._on_failed,
+                           on_progress=self._on_progress)
+
+    def toggle_pause(self) -> None:
+        if self.control is None:
+            return
+        if self.control.paused:
+            self.control.resume()
+            self.pause_button.setText("Pause")
+            self.state_label.setText("Training…")
+        else:
+            self.control.pause()
+            self.pause_button.setText("Resume")
+            self.state_label.setText("Paused (Resume continues; Stop saves the model so far).")
+
+    def stop(self) -> None:
+        if self.control is not None:
+            self.control.stop()
+            self.state_label.setText("Stopping: saving the model so far…")
+            self.stop_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+
+    # --- reports from the training thread -------------------------------------------------------
+
+    def _on_progress(self, done: int, total: int, payload: object) -> None:
+        if isinstance(payload, RunStarted):
+            self.run_info = payload
+            self.command_label.setText(payload.command)
+            where = f"resumed at step {payload.first_step}, " if payload.first_step else ""
+            self.state_label.setText(f"Training {payload.parameters / 1e6:.2f}M parameters ({where}writing {payload.out_dir}).")
+            self._set_preview_title(payload.preview_kind or "no cheap preview for this family")
+            return
+        if not isinstance(payload, LiveUpdate):
+            return
+        self.last_update = payload
+        self.updates += 1
+        self.progress.setMaximum(payload.total_steps)
+        self.progress.setValue(payload.step)
+        if payload.metrics:
+            if not self.curves.curves:  # the first metrics say which curves this family has
+                declared = self.run_info.declared_groups if self.run_info else None
+                self.curves.set_groups(metric_groups(declared, list(payload.metrics)))
+            self.curves.append(payload.step, payload.metrics)
+            self.speed_label.setText(
+                f"{payload.steps_per_second:.2f} steps/s · ETA {format_duration(payload.eta_seconds)}")
+        if payload.preview is not None:
+            self.preview.set_image(payload.preview)
+            self._set_preview_title(f"{self.run_info.preview_kind if self.run_info else 'samples'}, step {payload.preview_step}")
+
+    def _set_preview_title(self, text: str) -> None:
+        label = self.preview.ci.getItem(0, 0)
+        if label is not None and hasattr(label, "setText"):
+            label.setText(text, color="#c8c8c8", size="10pt")
+
+    def _on_finished(self, path: str) -> None:
+        self.last_checkpoint = Path(path)
+        steps = self.last_update.step if self.last_update else 0
+        self.state_label.setText(f"Saved {path} (step {steps}).")
+        self._end_run()
+        self.open_button.setEnabled(True)
+        self.checkpoint_saved.emit(path)
+        self.status_message.emit(f"Training ended; model saved to {path}")
+
+    def _on_failed(self, message: str) -> None:
+        self._show_error(f"training failed: {message}")
+        self._end_run()
+
+    def _show_error(self, message: str) -> None:
+        self.state_label.setStyleSheet("color: #ff7b7b;")
+        self.state_label.setText(message)
+        self.report_error(message)
+
+    def _end_run(self) -> None:
+        self.control = None
+        self._set_running(False)
+
+    def _set_running(self, running: bool) -> None:
+        for w in (self.family_box, self.data_box, self.data_size, self.size_box, self.steps_box, self.batch_box,
+                  self.preview_every, self.out_edit, self.out_button, self.start_button):
+            w.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.stop_button.setEnabled(running)
+        self.pause_button.setText("Pause")
+
+    def _open_trained(self) -> None:
+        if self.last_checkpoint is not None:
+            self.open_requested.emit(str(self.last_checkpoint))
+
+    def shutdown(self) -> None:
+        if self.control is not None:
+            self.control.stop()
+        super().shutdown()

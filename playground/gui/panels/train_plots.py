@@ -1,0 +1,82 @@
+"""The Train panel's live curves: one plot per metric group, step on a shared x axis.
+
+Points are appended to NumPy buffers and drawn with `setData` (one call per curve and
+update), which stays cheap for the few thousand points of a run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+
+from ..widgets import BACKGROUND
+
+SERIES_COLOURS = ("#5aa9ff", "#f0a030", "#56c596", "#c678dd", "#ff6b6b", "#e6d35a")
+TICK_FONT = QFont()
+TICK_FONT.setPointSize(10)
+
+
+class LiveCurves(pg.GraphicsLayoutWidget):
+    """Stacked plots, x axes linked; `set_groups` starts a run, `append` adds one logged step."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground(BACKGROUND)
+        self.ci.setSpacing(4)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.steps = np.zeros(0)
+        self.values: dict[str, np.ndarray] = {}
+        self._size = 0
+
+    def set_groups(self, groups: dict[str, tuple[str, ...]]) -> None:
+        """Forget the last run; one plot per group with a legend of its metrics."""
+        self.clear()
+        self.plots, self.curves, self.values = {}, {}, {}
+        self.steps = np.zeros(256)
+        self._size = 0
+        first = None
+        colour = 0
+        for row, (title, names) in enumerate(groups.items()):
+            if not names:
+                continue
+            plot = self.addPlot(row=row, col=0)
+            plot.setTitle(title, color="#e6e6e6", size="11pt")
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.setMenuEnabled(False)
+            plot.hideButtons()
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setTickFont(TICK_FONT)
+            plot.addLegend(offset=(-4, 4), labelTextColor="#e6e6e6", brush=pg.mkBrush(22, 23, 26, 200))
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            for name in names:
+                pen = pg.mkPen(SERIES_COLOURS[colour % len(SERIES_COLOURS)], width=2)
+                colour += 1
+                self.curves[name] = plot.plot(name=name, pen=pen)
+                self.values[name] = np.zeros(256)
+            self.plots[title] = plot
+        if first is not None:
+            first.setLabel("bottom", "step", color="#c8c8c8")
+
+    @property
+    def points(self) -> int:
+        return self._size
+
+    def append(self, step: int, metrics: dict[str, float]) -> None:
+        if self._size == len(self.steps):  # grow the buffers geometrically
+            self.steps = np.resize(self.steps, 2 * len(self.steps))
+            self.values = {k: np.resize(v, 2 * len(v)) for k, v in self.values.items()}
+        n = self._size
+        self.steps[n] = step
+        for name, buffer in self.values.items():
+            buffer[n] = metrics.get(name, np.nan)
+        self._size = n + 1
+        for name, curve in self.curves.items():
+            curve.setData(self.steps[:self._size], self.values[name][:self._size], connect="finite")
+
+    def series(self, name: str) -> np.ndarray:
+        return self.values[name][:self._size].copy()

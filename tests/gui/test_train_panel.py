@@ -1,0 +1,126 @@
+"""The Train panel as a user drives it: start, watch, pause, stop, open the result; crashes and closing."""
+
+from __future__ import annotations
+
+import shlex
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from playground.gui.panels.latent_panel import LatentPanel
+from playground.gui.panels.train_panel import TrainPanel
+
+
+@pytest.fixture(autouse=True)
+def app_threads():
+    """Torch threads as the app sets them (one core left to the GUI): on a busy 2-core machine a
+    second intra-op thread in the training thread made each step 15x slower."""
+    from playground.gui.app import configure_threads
+
+    before = torch.get_num_threads()
+    configure_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def _panel(window, qtbot, tmp_path, steps: int = 100_000, family: str = "gan") -> TrainPanel:
+    panel = next(p for p in window.panels if isinstance(p, TrainPanel))
+    window.tabs.setCurrentWidget(panel)
+    panel.family_box.setCurrentText(family)
+    panel.data_box.setCurrentText("shapes")
+    panel.data_size.setValue(200)
+    if family == "gan":
+        panel.size_box.setCurrentText("small")
+    panel.steps_box.setValue(steps)
+    panel.batch_box.setValue(8)
+    panel.preview_every.setValue(20)
+    panel.out_edit.setText(str(tmp_path / "run"))
+    return panel
+
+
+def test_a_gan_run_plots_live_stops_and_opens_in_the_gan_panel(main_window, qtbot, tmp_path):
+    panel = _panel(main_window, qtbot, tmp_path)
+    panel.start_button.click()
+    assert panel.running and not panel.start_button.isEnabled()
+    qtbot.waitUntil(lambda: panel.curves.points >= 3, timeout=60000)
+    assert set(panel.curves.curves) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert set(panel.curves.plots) == {"losses", "D output (real vs fake)"}
+    seen = panel.curves.points
+    qtbot.waitUntil(lambda: panel.curves.points > seen, timeout=30000)  # the plot keeps growing
+    assert np.isfinite(panel.curves.series("d_loss")).all()
+    assert panel.preview.image is not None and panel.preview.image.dtype == np.uint8
+    assert "steps/s" in panel.speed_label.text() and "ETA" in panel.speed_label.text()
+    assert panel.command_label.text().startswith("playground train gan ")
+
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: panel.last_checkpoint is not None, timeout=30000)
+    assert not panel.running and panel.start_button.isEnabled()
+    assert panel.last_checkpoint.exists() and not panel.worker.is_busy("train")
+    assert panel.last_checkpoint in main_window.extra_checkpoints
+
+    panel.open_button.click()
+    latent = next(p for p in main_window.panels if isinstance(p, LatentPanel))
+    qtbot.waitUntil(lambda: latent.loaded is not None and latent.loaded.path == panel.last_checkpoint, timeout=10000)
+    assert latent.loaded.family == "gan" and main_window.tabs.currentWidget() is latent
+    assert latent.loaded.meta.steps == panel.last_update.step
+    assert main_window.model_picker.currentData() == str(panel.last_checkpoint)
+
+
+def test_pause_holds_training_and_resume_continues(main_window, qtbot, tmp_path):
+    panel = _panel(main_window, qtbot, tmp_path)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.curves.points >= 2, timeout=60000)
+    panel.pause_button.click()
+    assert panel.pause_button.text() == "Resume"
+    qtbot.wait(300)  # at most the step under way and its report arrive after the pause
+    held = panel.last_update.step
+    qtbot.wait(700)
+    assert panel.last_update.step == held
+    panel.pause_button.click()
+    qtbot.waitUntil(lambda: panel.last_update.step > held, timeout=30000)
+    panel.stop_button.click()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30000)
+
+
+def test_a_crash_shows_its_message_and_the_window_stays_usable(main_window, qtbot, tmp_path):
+    panel = _panel(main_window, qtbot, tmp_path)
+    missing = tmp_path / "no-such-folder"
+    panel.data_box.insertItem(0, str(missing))
+    panel.data_box.setCurrentIndex(0)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: not panel.running, timeout=30000)
+    assert "training failed" in panel.state_label.text() and "no-such-folder" in panel.state_label.text()
+    assert "no-such-folder" in main_window.statusBar().currentMessage()
+    assert panel.start_button.isEnabled() and main_window.isVisible()
+    # the same panel trains fine afterwards
+    panel.data_box.setCurrentText("shapes")
+    panel.steps_box.setValue(3)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.last_checkpoint is not None, timeout=60000)
+
+
+def test_closing_the_window_mid_run_saves_and_leaks_no_thread(main_window, qtbot, tmp_path):
+    panel = _panel(main_window, qtbot, tmp_path)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.curves.points >= 2, timeout=60000)
+    main_window.close()
+    assert not panel.worker._thread.is_alive()
+    assert (tmp_path / "run" / "model.safetensors").exists()  # closing kept the model so far
+
+
+@pytest.mark.parametrize("family", ["gan", "vae"])
+def test_the_panel_and_the_command_line_write_the_same_model(main_window, qtbot, tmp_path, family):
+    from playground.cli import main
+
+    panel = _panel(main_window, qtbot, tmp_path, steps=4, family=family)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.last_checkpoint is not None, timeout=60000)
+    argv = shlex.split(panel.command_label.text())[1:]
+    argv[argv.index("--out") + 1] = str(tmp_path / "cli")
+    assert main([*argv, "--quiet"]) == 0
+    gui, cli = load_file(str(panel.last_checkpoint)), load_file(str(tmp_path / "cli" / "model.safetensors"))
+    assert gui.keys() == cli.keys()
+    for key in gui:
+        assert np.array_equal(gui[key].float().numpy(), cli[key].float().numpy()), key
