@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 from ...core.diffusion.schedules import SCHEDULE_NAMES, NoiseSchedule
 from ...core.diffusion.trajectory import Trajectory, schedule_curves
@@ -58,6 +59,8 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             plot.hideButtons()
             for side in ("left", "bottom"):
                 axis = plot.getAxis(side)
+                # the cursor moves on every step: repaint the axes from a pixmap, not by drawing text again
+                axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
                 axis.setTickFont(TICK_FONT)
                 axis.setTextPen("#c8c8c8")
                 axis.setPen("#666666")
@@ -77,6 +80,8 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             else:
                 self.model_curves[key] = plot.plot([], [], pen=MODEL_PEN)
                 self.other_curves[key] = plot.plot([], [], pen=OTHER_PEN)
+            for item in plot.listDataItems():  # static curves: blit them when the cursor passes over
+                item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             cursor = pg.InfiniteLine(angle=90, movable=False, pen=CURSOR_PEN)
             cursor.setVisible(False)
             plot.addItem(cursor, ignoreBounds=True)
@@ -84,7 +89,7 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             branch.setVisible(False)
             plot.addItem(branch, ignoreBounds=True)
             dot = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1.5), brush=pg.mkBrush("#ffffff"))
-            plot.addItem(dot)
+            plot.addItem(dot, ignoreBounds=True)  # a moving cursor must not rescale the axes
             self.plots[key], self.cursors[key], self.dots[key], self.branch_lines[key] = plot, cursor, dot, branch
 
     def set_schedule(self, schedule: NoiseSchedule) -> None:
