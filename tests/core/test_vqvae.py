@@ -197,3 +197,19 @@ def test_atlas_has_one_tile_per_code_and_unigram_samples_follow_usage():
     assert np.array_equal(centred[0], atlas[0])
     grids = sample_unigram_tokens(np.array([0, 1, 0, 0]), n=2, grid_size=4, seed=0)
     assert grids.shape == (2, 4, 4) and (grids == 1).all()
+
+
+def test_shipped_checkpoint_loads_with_a_live_codebook():
+    from playground.core.assets import default_checkpoint
+
+    try:
+        path = default_checkpoint("vqvae")
+    except ValueError:
+        pytest.skip("no shipped vqvae checkpoint")
+    loaded = load_checkpoint(path)
+    model = loaded.model
+    assert model.grid_size == 8 and loaded.meta.metrics["codes_used"] >= 0.9 * model.codebook_size
+    assert loaded.meta.metrics["val_mse"] < 0.005
+    assert model.quantizer.ema_cluster_size.min() > 0  # the EMA statistics came back with the weights
+    image = decode_tokens(model, np.zeros((8, 8), np.int64))
+    assert image.shape == (1, 32, 32, 3)
