@@ -218,3 +218,13 @@ def test_clipping_x0_is_a_visible_sampler_setting(main_window, qtbot):
     panel.clip_box.setChecked(False)
     trajectory = _run(panel, qtbot, steps=4)
     assert trajectory.settings.clip_x0 is False and trajectory.recipe()["clip_x0"] is False
+
+
+def test_the_status_bar_cancel_stops_a_run_too(main_window, qtbot):
+    panel = _panel(main_window, qtbot)
+    panel.sampler_box.setCurrentIndex(panel.sampler_box.findData("ddpm"))
+    panel.run()
+    qtbot.waitUntil(lambda: main_window.cancel_button.isVisible(), timeout=20000)
+    main_window.cancel_button.click()
+    qtbot.waitUntil(lambda: not panel.sampling, timeout=3000)
+    assert not panel.stop_button.isEnabled() and panel.run_button.isEnabled()
