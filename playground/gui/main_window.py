@@ -18,11 +18,12 @@ from ..core.device import describe_device
 from .panels.base import Panel
 from .panels.diffusion_panel import DiffusionPanel
 from .panels.latent_panel import LatentPanel
+from .panels.text2img_panel import Text2ImgPanel
 from .panels.train_panel import TrainPanel
 from .worker import JobContext, ModelWorker
 
 OPEN_ITEM = "Open checkpoint…"
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, TrainPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, Text2ImgPanel, TrainPanel]
 
 
 class MainWindow(QMainWindow):
@@ -201,7 +202,8 @@ class MainWindow(QMainWindow):
             self.model_info.setText("")
             return
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in loaded.meta.metrics.items())
-        self.model_info.setText(f"{loaded.family} · trained on {loaded.meta.data} · {metrics}")
+        parts = [loaded.family, f"trained on {loaded.meta.data}, {loaded.meta.steps} steps", metrics]
+        self.model_info.setText(" · ".join(p for p in parts if p))
         self.model_info.setToolTip(f"Re-create with:\n{loaded.meta.command}")
 
     # --- status, progress, errors ------------------------------------------------------------

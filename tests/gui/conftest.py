@@ -13,6 +13,8 @@ import torch
 from playground.core.checkpoints import save_checkpoint
 from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
 from playground.core.models.gan import GAN, GANConfig
+from playground.core.models.noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
+from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
 from playground.core.models.vae import VAE, VAEConfig
 
 
@@ -32,6 +34,16 @@ def _tiny_ddpm() -> tuple[DiffusionModel, DDPMConfig]:
     return model, config
 
 
+def _tiny_text2img() -> tuple[TextToImageModel, Text2ImgConfig]:
+    """The text-conditioned U-Net at the tiny DDPM's size (T = 100), with a small prompt encoder."""
+    torch.manual_seed(0)
+    config = Text2ImgConfig(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), num_train_timesteps=100,
+                            text_dim=16, text_layers=1, cond_dim=16)
+    model = TextToImageModel(config)
+    torch.nn.init.normal_(model.out.weight, std=0.05)
+    return model, config
+
+
 @pytest.fixture(scope="session")
 def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
     """An assets folder with an untrained tiny VAE, AE and DDPM (fast to load, deterministic)."""
@@ -46,6 +58,12 @@ def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
     gan_config = GANConfig(latent_dim=8, channels=(4, 8, 8, 16))
     torch.manual_seed(0)
     save_checkpoint(root / "gan-tiny" / "model.safetensors", GAN(gan_config), gan_config, "gan", data="shapes", steps=0)
+    model, config = _tiny_text2img()
+    save_checkpoint(root / "text2img-tiny" / "model.safetensors", model, config, "text2img", data="shapes", steps=0)
+    nc_config = NoisyClassifierConfig(channels=(4, 8, 8), num_train_timesteps=100)
+    torch.manual_seed(0)
+    save_checkpoint(root / "noisy-classifier-tiny" / "model.safetensors", NoisyAttributeClassifier(nc_config), nc_config,
+                    "noisy-classifier", data="shapes", steps=0)
     return root
 
 
