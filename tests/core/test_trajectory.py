@@ -10,8 +10,9 @@ from playground.core.data import to_uint8
 from playground.core.diffusion.forward import forward_view, noised_image
 from playground.core.diffusion.sampling import sample_steps
 from playground.core.diffusion.schedules import NoiseSchedule
+from playground.core.images import read_gif_recipe
 from playground.core.diffusion.trajectory import (
-    VIEWS, SamplerSettings, Trajectory, animation_frames, evenly_spaced_steps, frame_row, read_animation_recipe,
+    VIEWS, SamplerSettings, Trajectory, animation_frames, evenly_spaced_steps, frame_row,
     run_trajectory, save_animation, trace, trajectory_strip,
 )
 
@@ -102,7 +103,7 @@ def test_pictures_of_a_run(tmp_path):
     frames, steps = animation_frames(trajectory, max_frames=5)
     assert steps[0] == 0 and steps[-1] == 11 and len(frames) == len(steps) == 5
     path = save_animation(tmp_path / "run.gif", trajectory, max_frames=5, recipe={"seed": 5})
-    assert read_animation_recipe(path) == {"seed": 5, "views": ["x_t", "pred_x0"], "frame_step_indices": steps}
+    assert read_gif_recipe(path) == {"seed": 5, "views": ["x_t", "pred_x0"], "frame_step_indices": steps}
 
 
 def test_the_forward_view_noises_and_asks_the_model():

@@ -7,7 +7,8 @@ import pytest
 from PySide6.QtCore import Qt
 
 from playground.core.diffusion.forward import forward_view
-from playground.core.diffusion.trajectory import VIEWS, SamplerSettings, read_animation_recipe, run_trajectory
+from playground.core.diffusion.trajectory import VIEWS, SamplerSettings, run_trajectory
+from playground.core.images import read_gif_recipe
 from playground.core.images import read_recipe
 from playground.gui.panels.diffusion_panel import DiffusionPanel
 
@@ -156,7 +157,7 @@ def test_export_writes_a_png_with_the_recipe_a_gif_and_a_strip(main_window, qtbo
     gif = panel.export_gif(tmp_path / "run.gif")
     with Image.open(gif) as image:
         assert image.is_animated and image.n_frames == 6
-    assert read_animation_recipe(gif)["seed"] == 21
+    assert read_gif_recipe(gif)["seed"] == 21
     panel.strip_steps_edit.setText("1, 3, 6")
     strip = panel.export_strip(tmp_path / "strip.png")
     strip_recipe = read_recipe(strip)

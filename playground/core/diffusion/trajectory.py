@@ -21,17 +21,15 @@ step, so a caller shows previews and stops between steps just as with `sample_st
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Literal
 
 import numpy as np
 import torch
-from PIL import Image
 
 from ..data import to_uint8
-from ..images import make_grid, upscale
+from ..images import make_grid, save_gif, upscale
 from .sampling import EpsModel, StepRecord, sample_steps
 from .schedulers import Scheduler, SchedulerKind, make_scheduler
 from .schedules import NoiseSchedule
@@ -307,18 +305,7 @@ def save_animation(path: str | Path, trajectory: Trajectory, views: tuple[str, .
     frames, steps = animation_frames(trajectory, views, max_frames, scale)
     if not frames:
         raise ValueError("the run has no steps yet")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     recipe = dict(recipe if recipe is not None else trajectory.recipe(), views=list(views), frame_step_indices=steps)
-    images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
-    durations = [duration_ms] * (len(images) - 1) + [hold_last_ms]
-    images[0].save(path, save_all=True, append_images=images[1:], duration=durations, loop=0,
-                   comment=json.dumps(recipe).encode())
-    return path
+    return save_gif(path, frames, [duration_ms] * (len(frames) - 1) + [hold_last_ms], recipe)
 
 
-def read_animation_recipe(path: str | Path) -> dict | None:
-    """The recipe `save_animation` stored in a GIF's comment, or None."""
-    with Image.open(path) as img:
-        comment = img.info.get("comment")
-    return json.loads(comment) if comment else None
