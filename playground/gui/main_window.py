@@ -202,7 +202,8 @@ class MainWindow(QMainWindow):
             self.model_info.setText("")
             return
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in loaded.meta.metrics.items())
-        self.model_info.setText(f"{loaded.family} · trained on {loaded.meta.data} · {metrics}")
+        parts = [loaded.family, f"trained on {loaded.meta.data}, {loaded.meta.steps} steps", metrics]
+        self.model_info.setText(" · ".join(p for p in parts if p))
         self.model_info.setToolTip(f"Re-create with:\n{loaded.meta.command}")
 
     # --- status, progress, errors ------------------------------------------------------------
