@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from playground.core.checkpoints import load_checkpoint
-from playground.core.models.gan import GAN, GANConfig, discriminator_hinge_loss, generator_hinge_loss
+from playground.core.models.gan import GAN, GANConfig, MinibatchStd, discriminator_hinge_loss, generator_hinge_loss
 from playground.core.sampling.directions import (
     DirectionsError, LatentDirections, ganspace_directions, load_directions, orthonormalise, save_directions,
 )
@@ -46,6 +46,14 @@ def test_decoding_one_latent_matches_decoding_it_in_a_batch(tiny_gan):
     """GroupNorm, not BatchNorm: a slider's single image is the image a batch would give."""
     z = prior_latents(8, 4, seed=2)
     np.testing.assert_array_equal(decode(tiny_gan, z[2:3]), decode(tiny_gan, z)[2:3])
+
+
+def test_minibatch_std_groups_never_mix_the_real_and_fake_halves():
+    real = torch.randn(8, 5, 4, 4)
+    fake = torch.randn(1, 5, 4, 4).expand(8, 5, 4, 4)  # a collapsed generator: eight copies of one image
+    spread = MinibatchStd(group_size=4)(torch.cat([real, fake]))[:, -1, 0, 0]
+    assert (spread[:8] > 0.5).all() and (spread[8:] < 1e-3).all()
+    assert MinibatchStd(4)(torch.randn(6, 5, 4, 4)).shape == (6, 6, 4, 4)  # groups of 3 when 4 does not divide
 
 
 def test_hinge_losses():

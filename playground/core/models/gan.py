@@ -11,6 +11,10 @@ Stabilisers, and why these:
 - **GroupNorm in the generator** instead of DCGAN's BatchNorm: per-sample, so decoding one
   latent on a slider gives exactly the image it gives in a batch, and the EMA weights need
   no re-estimated batch statistics.
+- **Minibatch standard deviation** in the discriminator (Karras et al. 2018, section 3):
+  D sees how much a small group of images varies, so a generator that hops between one
+  colour at a time (the failure seen here without it: every sample red, then every one
+  green, and rainbow blobs in the EMA average of those) is caught as fake.
 - **EMA of the weights** (the Trainer's `--ema`): averaging smooths G's oscillation
   around the equilibrium at no training cost (Yazici et al. 2019).
 
@@ -77,8 +81,29 @@ class Generator(nn.Module):
         return torch.tanh(self.head(h))
 
 
+class MinibatchStd(nn.Module):
+    """Append one channel: the mean standard deviation of the features over a group of images.
+
+    Groups are runs of `group_size` consecutive images, so the real and the fake halves of
+    a concatenated batch (both multiples of the group size) never share a group.
+    """
+
+    def __init__(self, group_size: int = 4):
+        super().__init__()
+        self.group_size = group_size
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, c, h, w = x.shape
+        group = max(g for g in range(1, min(self.group_size, n) + 1) if n % g == 0)
+        grouped = x.float().reshape(n // group, group, c, h, w)
+        spread = (grouped.var(dim=1, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n / group,)
+        channel = spread.repeat_interleave(group).reshape(n, 1, 1, 1).expand(n, 1, h, w)
+        return torch.cat([x, channel.to(x.dtype)], dim=1)
+
+
 class Discriminator(nn.Module):
-    """Image -> 3x3 stem -> (stride-2 conv, LeakyReLU, 3x3 conv, LeakyReLU) per level -> linear score.
+    """Image -> 3x3 stem -> (stride-2 conv, LeakyReLU, 3x3 conv, LeakyReLU) per level
+    -> minibatch std -> linear score.
 
     Downsampling comes first in each level so that the only full-resolution layer is the
     3-channel stem: the discriminator runs on twice the batch and twice per step, so its
@@ -97,12 +122,13 @@ class Discriminator(nn.Module):
             ]
             ch = out_ch
         self.body = nn.Sequential(*layers)
+        self.minibatch_std = MinibatchStd()
         final = config.image_size // 2**config.levels
-        self.score = spectral_norm(nn.Linear(ch * final**2, 1))
+        self.score = spectral_norm(nn.Linear((ch + 1) * final**2, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """One unbounded realness score per image, (N,)."""
-        return self.score(self.body(x).flatten(1)).squeeze(1)
+        """One unbounded realness score per image, (N,); depends on the image's group of 4 (see MinibatchStd)."""
+        return self.score(self.minibatch_std(self.body(x)).flatten(1)).squeeze(1)
 
 
 def _spectral_downsample(in_ch: int, out_ch: int) -> Downsample:

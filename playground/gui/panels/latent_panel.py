@@ -349,6 +349,10 @@ class LatentPanel(Panel):
     def _build_rows(self) -> None:
         """One slider row per latent dimension (ordered by usage) or per direction."""
         for row in self.rows.values():
+            # out of the layout at once: deleteLater waits for the event loop, which a nested
+            # processEvents (tests, offscreen screenshots) never returns to
+            self.slider_layout.removeWidget(row)
+            row.hide()
             row.deleteLater()
         self.rows = {}
         if self.loaded is None:

@@ -323,6 +323,8 @@ class TrainPanel(Panel):
         self.last_checkpoint = Path(path)
         steps = self.last_update.step if self.last_update else 0
         self.state_label.setText(f"Saved {path} (step {steps}).")
+        if self.last_update is not None:
+            self.speed_label.setText(f"ended at step {steps} · {self.last_update.steps_per_second:.2f} steps/s")
         self._end_run()
         self.open_button.setEnabled(True)
         self.checkpoint_saved.emit(path)

@@ -36,7 +36,7 @@ class LiveCurves(pg.GraphicsLayoutWidget):
         self.plots, self.curves, self.values = {}, {}, {}
         self.steps = np.zeros(256)
         self._size = 0
-        first = None
+        first = last = None
         colour = 0
         for row, (title, names) in enumerate(groups.items()):
             if not names:
@@ -59,8 +59,9 @@ class LiveCurves(pg.GraphicsLayoutWidget):
                 self.curves[name] = plot.plot(name=name, pen=pen)
                 self.values[name] = np.zeros(256)
             self.plots[title] = plot
-        if first is not None:
-            first.setLabel("bottom", "step", color="#c8c8c8")
+            last = plot
+        if last is not None:
+            last.setLabel("bottom", "step", color="#c8c8c8")
 
     @property
     def points(self) -> int:

@@ -1,0 +1,127 @@
+"""What watching costs: training steps per second headless and with the Train panel's live view open.
+
+    python benchmarks/bench_training_view.py [--family gan] [--steps 300] [--rounds 3]
+
+Both sides run the same `playground train` arguments (same parser, same `build_trainer`)
+with one torch thread, as the app configures it on two cores:
+
+- headless: `Trainer.run` on the main thread, no progress bar, no callbacks beyond timing;
+- live view: the offscreen main window's Train panel runs it on its worker thread, with the
+  loss plot updated every 10 steps and the fixed-noise preview every 100, the GUI event
+  loop running (`QEventLoop.exec`, as in the app).
+
+Speed is measured between the reports of step `--skip` and the last step (startup, data
+loading and the final save are left out), in alternating rounds, so slow drifts of a shared
+machine hit both sides alike. Target: the view costs at most 5%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import torch
+
+
+def training_argv(family: str, steps: int, out: Path, data_size: int) -> list[str]:
+    return [family, "--data", "shapes", "--data-size", str(data_size), "--steps", str(steps), "--out", str(out),
+            "--fresh", "--device", "cpu"]
+
+
+def headless_rate(argv: list[str], skip: int) -> float:
+    from playground.cli.train import build_trainer, parse_train_args
+
+    trainer = build_trainer(parse_train_args(argv))
+    marks: dict[int, float] = {}
+
+    def on_log(log) -> None:
+        if log.step in (skip, trainer.config.steps):
+            marks[log.step] = time.perf_counter()
+
+    trainer.run(progress=False, on_log=on_log, log_every=1)
+    return (trainer.config.steps - skip) / (marks[trainer.config.steps] - marks[skip])
+
+
+def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    from playground.cli.train import parse_train_args
+    from playground.gui.panels.train_panel import TrainPanel
+
+    panel = next(p for p in window.panels if isinstance(p, TrainPanel))
+    window.tabs.setCurrentWidget(panel)
+    panel.preview_every.setValue(preview_every)
+    args = parse_train_args(argv)
+    marks: dict[int, float] = {}
+    original = panel._on_progress
+
+    def timed(done: int, total: int, payload) -> None:
+        step = getattr(payload, "step", None)
+        if step in (skip, total) and getattr(payload, "metrics", None):
+            marks.setdefault(step, time.perf_counter())
+        original(done, total, payload)
+
+    panel._on_progress = timed
+    loop = QEventLoop()
+    panel.checkpoint_saved.connect(loop.quit)
+    QTimer.singleShot(0, lambda: panel._begin(args))
+    loop.exec()
+    panel.checkpoint_saved.disconnect(loop.quit)
+    panel._on_progress = original
+    if not panel.last_checkpoint:
+        raise RuntimeError(f"the run in the panel failed: {panel.state_label.text()}")
+    return (args.steps - skip) / (marks[args.steps] - marks[skip])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--family", default="gan")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--skip", type=int, default=20, help="steps left out at the start (warm-up)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--data-size", type=int, default=5000)
+    parser.add_argument("--preview-every", type=int, default=100)
+    args = parser.parse_args()
+
+    from PySide6.QtWidgets import QApplication
+
+    from playground.gui.app import configure_threads
+    from playground.gui.main_window import MainWindow
+    from playground.gui.theme import apply_dark_theme
+
+    configure_threads()
+    print(f"torch {torch.__version__}, {os.cpu_count()} cores, {torch.get_num_threads()} torch thread(s), "
+          f"python {sys.version.split()[0]}; {args.family}, {args.steps} steps per run, load average "
+          f"{os.getloadavg()[0]:.1f}")
+    app = QApplication.instance() or QApplication([])
+    apply_dark_theme(app)
+    window = MainWindow(torch.device("cpu"))
+    window.resize(1500, 900)
+    window.show()
+    headless, view = [], []
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(args.rounds):
+            for side, results in (("headless", headless), ("live view", view)):
+                argv = training_argv(args.family, args.steps, Path(tmp) / f"{side}-{round_}", args.data_size)
+                if side == "headless":
+                    rate = headless_rate(argv, args.skip)
+                else:
+                    rate = view_rate(window, argv, args.skip, args.preview_every)
+                results.append(rate)
+                print(f"round {round_ + 1} {side:<9}: {rate:.2f} steps/s  (load average {os.getloadavg()[0]:.1f})",
+                      flush=True)
+    window.close()
+    h, v = statistics.median(headless), statistics.median(view)
+    print(f"median headless {h:.2f} steps/s, with the live view {v:.2f} steps/s: "
+          f"the view costs {100 * (1 - v / h):+.1f}%  (target <= 5%)")
+
+
+if __name__ == "__main__":
+    main()
