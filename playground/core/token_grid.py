@@ -23,8 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .images import read_recipe
+
 FORMAT = "playground-token-grid"
 FORMAT_VERSION = 1
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 class TokenGridError(ValueError):
@@ -65,7 +68,8 @@ def save_token_grid(path: str | Path, grid: TokenGrid) -> Path:
 def load_token_grid(
     path: str | Path, grid_size: tuple[int, int] | int | None = None, codebook_size: int | None = None,
 ) -> TokenGrid:
-    """Read and validate a token grid file.
+    """Read and validate a token grid file: the JSON format above, or a PNG whose recipe holds
+    "tokens" (what the codebook browser and `playground encode vqvae --recon` write).
 
     `grid_size` and `codebook_size`, when given (from the model that will decode it), must
     match the file; the file's own `grid_size` and `codebook_size` are checked too.
@@ -76,11 +80,16 @@ def load_token_grid(
         return TokenGridError(f"{path}: {problem}")
 
     try:
-        raw = json.loads(path.read_text())
+        content = path.read_bytes()
     except FileNotFoundError:
         raise fail("no such file") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise fail(f"not a JSON token grid ({exc})") from None
+    if content.startswith(PNG_SIGNATURE):
+        raw = _raw_from_png(path, fail)
+    else:
+        try:
+            raw = json.loads(content.decode())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise fail(f"not a JSON token grid ({exc})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise fail(f"not a token grid file (needs \"format\": \"{FORMAT}\")")
     if raw.get("version") != FORMAT_VERSION:
@@ -114,6 +123,18 @@ def load_token_grid(
     if not isinstance(model, str):
         raise fail(f"model must be a string, got {model!r}")
     return TokenGrid(indices=indices, model=model, codebook_size=file_codebook)
+
+
+def _raw_from_png(path: Path, fail) -> dict:
+    """A PNG's recipe as the JSON format's fields, so both go through the same checks."""
+    try:
+        recipe = read_recipe(path)
+    except (OSError, SyntaxError, ValueError) as exc:  # a broken PNG or a recipe that is not JSON
+        raise fail(f"cannot read the PNG's metadata ({exc})") from None
+    if not isinstance(recipe, dict) or "tokens" not in recipe:
+        raise fail("this PNG carries no token grid in its metadata (no \"tokens\" in its recipe)")
+    return {"format": FORMAT, "version": FORMAT_VERSION, "model": recipe.get("model") or "",
+            "codebook_size": recipe.get("codebook_size"), "indices": recipe["tokens"]}
 
 
 def _is_int(value: object) -> bool:

@@ -63,3 +63,22 @@ def test_bad_files_get_clear_errors(tmp_path, changes, kwargs, message):
 def test_missing_file(tmp_path):
     with pytest.raises(TokenGridError, match="no such file"):
         load_token_grid(tmp_path / "absent.json")
+
+
+def test_a_png_with_tokens_in_its_recipe_loads_as_a_grid(tmp_path):
+    from playground.core.images import save_png
+
+    tokens = (np.arange(64).reshape(8, 8) * 3) % 16
+    path = save_png(tmp_path / "edited.png", np.zeros((32, 32, 3), np.uint8),
+                    {"model": "vqvae-shapes", "codebook_size": 16, "tokens": tokens.tolist()})
+    grid = load_token_grid(path, grid_size=8, codebook_size=16)
+    assert np.array_equal(grid.indices, tokens) and grid.model == "vqvae-shapes" and grid.codebook_size == 16
+    with pytest.raises(TokenGridError, match="valid codes are 0..7 for the model's"):
+        load_token_grid(path, codebook_size=8)
+    plain = save_png(tmp_path / "plain.png", np.zeros((4, 4, 3), np.uint8), {"seed": 1})
+    with pytest.raises(TokenGridError, match="carries no token grid"):
+        load_token_grid(plain)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(path.read_bytes()[:40])
+    with pytest.raises(TokenGridError, match="broken.png: "):
+        load_token_grid(broken)

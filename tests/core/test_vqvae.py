@@ -213,3 +213,20 @@ def test_shipped_checkpoint_loads_with_a_live_codebook():
     assert model.quantizer.ema_cluster_size.min() > 0  # the EMA statistics came back with the weights
     image = decode_tokens(model, np.zeros((8, 8), np.int64))
     assert image.shape == (1, 32, 32, 3)
+
+
+def test_similarity_order_keeps_clusters_of_codes_together():
+    from playground.core.sampling.codebook import codebook_vectors, similarity_order
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 10, (4, 6))
+    cluster = rng.permutation(np.repeat(np.arange(4), 5))
+    codebook = centres[cluster] + rng.normal(0, 0.1, (20, 6))
+    order = similarity_order(codebook)
+    assert sorted(order.tolist()) == list(range(20))
+    runs = 1 + int((np.diff(cluster[order]) != 0).sum())
+    assert runs == 4, "each cluster comes out as one run"
+    model = tiny_model()
+    vectors = codebook_vectors(model)
+    assert vectors.shape == (TINY.codebook_size, TINY.code_dim)
+    assert sorted(similarity_order(vectors).tolist()) == list(range(TINY.codebook_size))

@@ -147,3 +147,33 @@ def sample_unigram_tokens(counts: np.ndarray, n: int, grid_size: int, seed: int 
     p = counts / counts.sum() if counts.sum() > 0 else np.full(len(counts), 1.0 / len(counts))
     rng = np.random.default_rng(seed)
     return rng.choice(len(p), size=(n, grid_size, grid_size), p=p).astype(np.int64)
+
+
+def codebook_vectors(model: VQVAE) -> np.ndarray:
+    """The codebook as a (K, D) float32 array (a copy), for projections and orderings."""
+    return model.quantizer.codebook.detach().float().cpu().numpy().copy()
+
+
+def similarity_order(codebook: np.ndarray) -> np.ndarray:
+    """An order of the K codes in which neighbours are similar: a greedy nearest-neighbour chain.
+
+    Starts at the code lowest along the codebook's first principal axis and always steps to
+    the nearest code not yet visited, so a tight cluster of codes (e.g. many shades of
+    background) comes out as one run instead of being scattered over the atlas.
+    """
+    codebook = np.asarray(codebook, np.float64)
+    k = len(codebook)
+    if k == 0:
+        return np.zeros(0, np.int64)
+    centred = codebook - codebook.mean(axis=0)
+    first_axis = np.linalg.svd(centred, full_matrices=False)[2][0]
+    distances = ((codebook[:, None, :] - codebook[None, :, :]) ** 2).sum(-1)
+    order = [int(np.argmin(centred @ first_axis))]
+    visited = np.zeros(k, bool)
+    visited[order[0]] = True
+    for _ in range(k - 1):
+        row = np.where(visited, np.inf, distances[order[-1]])
+        nxt = int(np.argmin(row))
+        order.append(nxt)
+        visited[nxt] = True
+    return np.asarray(order, np.int64)
