@@ -216,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
         torch.set_num_threads(args.threads)
     trainer = build_trainer(args)
     if trainer.step:
-        print(f"resuming {args.out} from step {trainer.step}", file=sys.stderr)
+        how = "its optimizer state" if trainer.resumed_from == "state" else "its weights (fresh optimizer, new warm-up)"
+        print(f"resuming {args.out} from step {trainer.step}, from {how}", file=sys.stderr)
     n_params = sum(p.numel() for p in trainer.task.model.parameters())
     print(f"training {args.family} ({n_params / 1e6:.2f}M parameters) on {trainer.data_name} "
           f"({len(trainer.train_images) + len(trainer.validation.x)} images) on {trainer.device}", file=sys.stderr)

@@ -182,3 +182,40 @@ def test_cli_train_reports_bad_data_in_one_line(tmp_path: Path, capsys):
     assert len(err.splitlines()) == 1
     assert str(tmp_path / "missing") in err
     assert not (tmp_path / "o").exists()
+
+
+def test_a_checkpoint_without_resume_state_is_continued_from_its_weights(tmp_path, small_shapes, tiny_vae_config):
+    """A fresh clone has model.* but no resume/: training on continues from the weights."""
+    import shutil
+
+    from playground.core.checkpoints import load_checkpoint
+    from playground.core.training.loop import TrainConfig, Trainer
+    from playground.core.training.vae_task import VAETask
+
+    first = Trainer(VAETask(tiny_vae_config), small_shapes, TrainConfig(steps=6, batch_size=8, checkpoint_every=100), tmp_path)
+    first.run(progress=False)
+    shutil.rmtree(tmp_path / "resume")
+    weights = load_checkpoint(tmp_path).model.state_dict()
+    second = Trainer(VAETask(tiny_vae_config), small_shapes, TrainConfig(steps=9, batch_size=8, checkpoint_every=100), tmp_path)
+    assert second.try_resume() and second.resumed_from == "weights" and second.step == 6
+    for key, value in second.task.model.state_dict().items():
+        torch.testing.assert_close(value, weights[key])
+    assert second._lr_factor(6) < second._lr_factor(7), "a new warm-up after a fresh optimizer"
+    second.run(progress=False)
+    assert load_checkpoint(tmp_path).meta.steps == 9
+
+
+def test_resuming_into_a_folder_of_another_model_is_refused(tmp_path, small_shapes, tiny_vae_config):
+    from dataclasses import replace
+
+    from playground.core.training.loop import TrainConfig, Trainer
+    from playground.core.training.vae_task import VAETask
+
+    Trainer(VAETask(tiny_vae_config), small_shapes, TrainConfig(steps=2, batch_size=8), tmp_path).run(progress=False)
+    import shutil
+
+    shutil.rmtree(tmp_path / "resume")
+    other = Trainer(VAETask(replace(tiny_vae_config, latent_dim=tiny_vae_config.latent_dim + 1)), small_shapes,
+                    TrainConfig(steps=4, batch_size=8), tmp_path)
+    with pytest.raises(ValueError, match="different model"):
+        other.try_resume()

@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..checkpoints import WEIGHTS_NAME, save_checkpoint
+from ..checkpoints import WEIGHTS_NAME, config_to_dict, read_meta, save_checkpoint
 from ..data import ImageSet
 
 RESUME_DIR = "resume"
@@ -135,6 +135,8 @@ class Trainer:
         if config.ema_decay:
             self.ema = copy.deepcopy(task.model).eval().requires_grad_(False)
         self.step = 0
+        self._warm_start_step = 0
+        self.resumed_from: str | None = None  # "state" or "weights" after try_resume
 
     # --- batches and schedule ---------------------------------------------------------
 
@@ -145,13 +147,14 @@ class Trainer:
         return Batch(x=x, labels=self.train_labels[idx])
 
     def _lr_factor(self, step: int) -> float:
+        """Linear warm-up (again after a resume from weights), then cosine decay to 10%."""
         c = self.config
-        if c.warmup_steps and step < c.warmup_steps:
-            return (step + 1) / c.warmup_steps
+        since = step - self._warm_start_step
+        warmup = (since + 1) / c.warmup_steps if c.warmup_steps and since < c.warmup_steps else 1.0
         if not c.lr_decay:
-            return 1.0
+            return warmup
         progress = min(1.0, step / max(1, c.steps))
-        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+        return warmup * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress)))
 
     def _autocast(self):
         if self.config.precision == "bf16":
@@ -205,10 +208,17 @@ class Trainer:
         (folder / "state.json.tmp").replace(folder / "state.json")
 
     def try_resume(self) -> bool:
-        """Continue from OUT/resume if a previous run left it there. Returns whether it did."""
+        """Continue an earlier run in OUT. Returns whether it did.
+
+        From OUT/resume (the exact optimizer state) when it is there; else, when OUT holds
+        only a checkpoint of the same family and config (a fresh clone of the repository,
+        where resume/ is not committed), from its weights with a fresh optimizer and a
+        new warm-up, so a shipped model can be trained further with its own command.
+        """
         folder = self.out_dir / RESUME_DIR
         if not (folder / "state.json").exists():
-            return False
+            return self._resume_from_weights()
+        self.resumed_from = "state"
         meta = json.loads((folder / "state.json").read_text())
         tensors = load_file(str(folder / "state.safetensors"), device=str(self.device))
 
@@ -229,6 +239,24 @@ class Trainer:
                     entry["step"] = entry["step"].cpu()
             opt.load_state_dict({"state": state, "param_groups": meta["param_groups"][name]})
         self.step = int(meta["step"])
+        return True
+
+    def _resume_from_weights(self) -> bool:
+        weights = self.out_dir / WEIGHTS_NAME
+        if not weights.exists():
+            return False
+        meta = read_meta(weights)
+        if meta.family != self.task.family or meta.config != config_to_dict(self.task.model_config):
+            raise ValueError(
+                f"{weights} holds a different model ({meta.family}, {meta.config}); "
+                "choose another --out or pass --fresh to overwrite it"
+            )
+        state = load_file(str(weights), device=str(self.device))
+        self.task.model.load_state_dict(state)
+        if self.ema is not None:
+            self.ema.load_state_dict(state)
+        self.step = self._warm_start_step = meta.steps
+        self.resumed_from = "weights"
         return True
 
     # --- the loop -------------------------------------------------------------------------
