@@ -230,3 +230,15 @@ def test_similarity_order_keeps_clusters_of_codes_together():
     vectors = codebook_vectors(model)
     assert vectors.shape == (TINY.codebook_size, TINY.code_dim)
     assert sorted(similarity_order(vectors).tolist()) == list(range(TINY.codebook_size))
+
+
+def test_decoding_accepts_a_read_only_grid():
+    """The GUI hands over its editor's read-only grid; decoding must copy, not warn or write."""
+    import warnings
+
+    model = tiny_model()
+    grid = np.zeros((TINY.grid_size, TINY.grid_size), np.int64)
+    grid.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert decode_tokens(model, grid).shape == (1, 32, 32, 3)
