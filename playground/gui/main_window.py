@@ -20,10 +20,11 @@ from .panels.diffusion_panel import DiffusionPanel
 from .panels.latent_panel import LatentPanel
 from .panels.text2img_panel import Text2ImgPanel
 from .panels.train_panel import TrainPanel
+from .panels.vqvae_panel import VQVAEPanel
 from .worker import JobContext, ModelWorker
 
 OPEN_ITEM = "Open checkpoint…"
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, Text2ImgPanel, TrainPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, TrainPanel]
 
 
 class MainWindow(QMainWindow):

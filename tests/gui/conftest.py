@@ -16,6 +16,7 @@ from playground.core.models.gan import GAN, GANConfig
 from playground.core.models.noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
 from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
 from playground.core.models.vae import VAE, VAEConfig
+from playground.core.models.vqvae import VQVAE, VQVAEConfig
 
 
 def _tiny_vae(variational: bool) -> tuple[VAE, VAEConfig]:
@@ -64,6 +65,9 @@ def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
     torch.manual_seed(0)
     save_checkpoint(root / "noisy-classifier-tiny" / "model.safetensors", NoisyAttributeClassifier(nc_config), nc_config,
                     "noisy-classifier", data="shapes", steps=0)
+    vq_config = VQVAEConfig(codebook_size=16, code_dim=8, channels=(8, 16))
+    torch.manual_seed(0)
+    save_checkpoint(root / "vqvae-tiny" / "model.safetensors", VQVAE(vq_config), vq_config, "vqvae", data="shapes", steps=0)
     return root
 
 
