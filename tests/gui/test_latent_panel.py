@@ -101,7 +101,10 @@ def test_clicking_the_latent_map_decodes_that_point(main_window, qtbot):
     assert len(panel.map_scatter.data) == len(coords)
     target = coords[10]
     view = panel.map_plot.getPlotItem().vb
-    scene_pos = view.mapViewToScene(QPointF(float(target[0]), float(target[1])))
+    point = QPointF(float(target[0]), float(target[1]))
+    # under load the plot may not be laid out and ranged yet: wait until the point is on screen
+    qtbot.waitUntil(lambda: view.sceneBoundingRect().contains(view.mapViewToScene(point)), timeout=10000)
+    scene_pos = view.mapViewToScene(point)
 
     class Click:
         def scenePos(self):
