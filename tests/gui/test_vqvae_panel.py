@@ -224,3 +224,40 @@ def test_counting_usage_can_be_cancelled_from_the_status_bar(main_window, qtbot,
     assert panel.usage is None and not panel.worker.is_busy("usage")
     panel.paint_cells([(4, 4)], _other_code(panel, 4, 4))  # editing does not wait for the data set
     qtbot.waitUntil(lambda: _decoded(panel), timeout=5000)
+
+
+def test_hovering_a_cell_names_its_code_and_an_opened_image_is_encoded(main_window, qtbot, tmp_path):
+    from PIL import Image
+
+    panel = _panel(main_window, qtbot)
+    qtbot.mouseMove(panel.canvas.viewport(), pos=panel.canvas.widget_pos_of_cell(6, 2).toPoint())
+    code = int(panel.editor.grid[6, 2])
+    assert panel.canvas.hover_label.isVisible() and panel.canvas.hover_label.textItem.toPlainText().strip() == str(code)
+    assert f"row 6, column 2: code <b>{code}</b>" in panel.hover_label.text()
+
+    path = tmp_path / "mine.png"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(path)
+    panel.open_image(path)
+    qtbot.waitUntil(lambda: panel.source_name == "mine.png", timeout=5000)
+    image = panel.original_canvas.image
+    assert image.shape == (32, 32, 3) and tuple(image[16, 16]) == (200, 30, 30)
+    assert np.array_equal(panel.editor.encoded, encode_tokens(panel.loaded.model, image[None])[0])
+    assert not panel.editor.can_undo
+
+
+def test_opening_another_checkpoint_does_not_wait_for_the_usage_count(main_window, qtbot, monkeypatch, tiny_assets):
+    real = vqvae_panel.encode_tokens_progressive
+
+    def slow(*args, **kwargs):  # 12 batches of 2 s: the count would take 24 s
+        for step in real(*args, **kwargs):
+            time.sleep(2.0)
+            yield step
+
+    monkeypatch.setattr(vqvae_panel, "encode_tokens_progressive", slow)
+    monkeypatch.setattr(vqvae_panel, "ENCODE_BATCH", 10)
+    panel = _panel(main_window, qtbot, usage=False)
+    qtbot.waitUntil(lambda: panel.worker.is_busy("usage"), timeout=10000)
+    before = panel.loaded
+    main_window.load_into(panel, tiny_assets / "vqvae-tiny" / "model.safetensors")
+    qtbot.waitUntil(lambda: panel.loaded is not before, timeout=10000)
+    assert panel.usage is None and panel.codebook is None  # and the new model's views start over

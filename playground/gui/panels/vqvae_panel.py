@@ -41,7 +41,7 @@ from ...core.sampling.latent import Projection2D
 from ...core.token_editor import TokenGridEditor
 from ...core.token_grid import TokenGrid, load_token_grid, save_token_grid
 from ..widgets import ImageCanvas
-from ..worker import JobContext, ModelWorker
+from ..worker import Cancelled, JobContext, ModelWorker
 from .base import Panel
 from .diffusion_views import NumberTiles
 from .vqvae_details import CodeDetails, heading, icon_item, icon_list, tile_pixmap
@@ -116,7 +116,8 @@ class VQVAEPanel(Panel):
         self.selected: int | None = None
         self.last_latency_ms: float | None = None
         self._requested: set[tuple[int, str]] = set()
-        self._map_codes: set[int] = set()
+        self._code_lines: list[str] = []
+        self._generation = 0  # one per grid started (encoded image or loaded file)
         self._build()
         self.worker.job_ended.connect(lambda _label: self._on_job_ended())
 
@@ -279,8 +280,17 @@ class VQVAEPanel(Panel):
         self.atlas_info.setStyleSheet("color: #aaa;")
         atlas_layout.addWidget(self.atlas_info)
         self.views.addTab(atlas_tab, "Codebook atlas")
+        map_tab = QWidget()
+        map_layout = QVBoxLayout(map_tab)
+        map_layout.setContentsMargins(2, 4, 2, 2)
         self.map = CodebookMap()
-        self.views.addTab(self.map, "Codebook map (PCA)")
+        map_layout.addWidget(self.map, 1)
+        map_legend = QLabel("One point per code vector: filled with the colour it draws, sized by usage; "
+                            "white ring: used by this grid; yellow: selected; red ring: dead. Click a point to select it.")
+        map_legend.setWordWrap(True)
+        map_legend.setStyleSheet("color: #aaa;")
+        map_layout.addWidget(map_legend)
+        self.views.addTab(map_tab, "Codebook map (PCA)")
         layout.addWidget(self.views, 3)
 
         usage_head = QHBoxLayout()
@@ -460,11 +470,15 @@ class VQVAEPanel(Panel):
         cached = self.datasets.get(name)
         size = model.config.image_size
 
+        worker = self.worker
+
         def work(ctx: JobContext) -> Usage:
             data = cached if cached is not None else load_dataset(name, n=DATA_SETS[name], seed=1, size=size)
             ctx.progress(0, len(data), data)
             grids = []
             for done, batch in encode_tokens_progressive(model, data.images, ENCODE_BATCH):
+                if worker.is_busy("load"):  # another checkpoint waits behind this job: these counts are moot
+                    raise Cancelled()
                 grids.append(batch)
                 ctx.progress(done, len(data))
             tokens = np.concatenate(grids)
@@ -551,12 +565,9 @@ class VQVAEPanel(Panel):
                                 + (f"; {dead} dead (red cross)" if dead else "; no dead codes"))
 
     def _show_map(self) -> None:
-        """The codebook map; codes used by the current grid are ringed in white."""
         view = self.codebook
-        self._map_codes = set(np.unique(self.editor.grid).tolist()) if self.editor is not None else set()
-        in_grid = np.zeros(len(view.coords), bool)
-        in_grid[list(self._map_codes)] = True
-        self.map.set_codebook(view.coords, view.drawn, self.counts, in_grid, view.explained)
+        self.map.set_codebook(view.coords, view.drawn, self.counts, view.explained)
+        self.map.set_in_grid(np.unique(self.editor.grid) if self.editor is not None else [])
         self.map.select(self.selected)
 
     def select_code(self, code: int) -> None:
@@ -588,24 +599,26 @@ class VQVAEPanel(Panel):
         self._show_code_stats()
         self._show_top_images()
 
-    def _show_code_stats(self) -> None:
+    def _show_code_stats(self, data_set: bool = True) -> None:
+        """The selected code's numbers; `data_set=False` (a brush step) keeps the data-set lines."""
         code = self.selected
         if code is None:
             return
-        lines = []
-        counts = self.counts
-        if counts is not None:
-            total = max(1, int(counts.sum()))
-            lines.append(f"used in {int(counts[code]):,} cells ({counts[code] / total:.2%})" if counts[code]
-                         else "<span style='color:#eb4034'>dead: no cell uses it</span>")
-        if self.usage is not None:
-            images = int((self.usage.tokens == code).any(axis=(1, 2)).sum())
-            lines.append(f"in {images} of {len(self.usage.data)} {self.usage.data.name} images")
-        elif counts is not None:
-            lines.append("(on the checkpoint's validation set)")
-        if self.editor is not None:
-            lines.append(f"<b>{int((self.editor.grid == code).sum())}</b> cells of this grid")
-        self.details.set_stats("<br>".join(lines))
+        if data_set:
+            lines = []
+            counts = self.counts
+            if counts is not None:
+                total = max(1, int(counts.sum()))
+                lines.append(f"{int(counts[code]):,} cells · {counts[code] / total:.2%}" if counts[code]
+                             else "<span style='color:#eb4034'>dead: no cell uses it</span>")
+            if self.usage is not None:
+                images = int((self.usage.tokens == code).any(axis=(1, 2)).sum())
+                lines.append(f"in {images} of {len(self.usage.data)} {self.usage.data.name} images")
+            elif counts is not None:
+                lines.append("(on the checkpoint's validation set)")
+            self._code_lines = lines
+        grid_line = [f"<b>{int((self.editor.grid == code).sum())}</b> cells of this grid"] if self.editor else []
+        self.details.set_stats("<br>".join(self._code_lines + grid_line))
 
     def _show_top_images(self) -> None:
         usage, code = self.usage, self.selected
@@ -674,8 +687,8 @@ class VQVAEPanel(Panel):
         self.original_canvas.set_image(original)
         self.recon_canvas.set_image(recon)
         self.canvas.set_image(recon)
+        self._generation += 1  # decodes of the previous grid's edits may still arrive: drop them
         self._grid_changed(decode=False)
-        self._show_codebook()
 
     def _open_image_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open image", "", "Images (*.png *.jpg *.jpeg *.webp *.bmp)")
@@ -751,36 +764,38 @@ class VQVAEPanel(Panel):
             self._grid_changed()
 
     def _grid_changed(self, decode: bool = True) -> None:
-        """The grid changed (or was started): redraw it, and ask for its decode."""
+        """The grid changed (or was started): ask for its decode first, then redraw while it runs."""
+        if decode:
+            self._request_decode()
         grid = self.editor.grid
-        self.canvas.set_grid(grid, self.codebook.colours if self.codebook is not None else _colours(self.loaded))
-        self.canvas.set_highlight(self.selected)
+        self.canvas.set_grid(grid, self.codebook.colours if self.codebook is not None else _colours(self.loaded),
+                             highlight=self.selected)
         self._update_history()
         edited = int(self.editor.edited_cells().sum())
         rows, cols = grid.shape
-        source = self.source_name or "no source image"
+        codes = np.unique(grid)
         self.grid_title.setText(f"decoded token grid · {edited} of {rows * cols} cells edited" if edited
                                 else "decoded token grid")
-        self.grid_info.setText(f"{source}: {rows}×{cols} tokens, {len(np.unique(grid))} distinct codes.")
-        self._show_code_stats()
-        if self.codebook is not None and set(np.unique(grid).tolist()) != self._map_codes:
-            self._show_map()
-        if decode:
-            self._request_decode()
+        self.grid_info.setText(f"{self.source_name or 'no source image'}: {rows}×{cols} tokens, "
+                               f"{len(codes)} distinct codes.")
+        self._show_code_stats(data_set=False)
+        self.map.set_in_grid(codes)
 
     def _request_decode(self) -> None:
-        model, model_id, grid = self.loaded.model, self.model_id, self.editor.grid.copy()
-        requested = time.perf_counter()
+        """Decode the grid on the live worker's "decode" channel: while one decode runs, newer requests
+        replace each other, so a fast drag shows the newest grid as soon as the decoder is free."""
+        model, grid = self.loaded.model, self.editor.grid.copy()
+        stamp, requested = (self.model_id, self._generation), time.perf_counter()
 
-        def work(ctx: JobContext) -> tuple[int, np.ndarray, np.ndarray, float]:
-            return model_id, grid, decode_tokens(model, grid)[0], requested
+        def work(ctx: JobContext) -> tuple[tuple[int, int], np.ndarray, np.ndarray, float]:
+            return stamp, grid, decode_tokens(model, grid)[0], requested
 
         self.live.submit(work, channel="decode", on_result=self._decoded, on_error=self.report_error)
 
-    def _decoded(self, result: tuple[int, np.ndarray, np.ndarray, float]) -> None:
-        model_id, grid, image, requested = result
-        if model_id != self.model_id:
-            return
+    def _decoded(self, result: tuple[tuple[int, int], np.ndarray, np.ndarray, float]) -> None:
+        stamp, grid, image, requested = result
+        if stamp != (self.model_id, self._generation):
+            return  # an edit of a grid that is no longer shown
         self.current_image, self.decoded_grid = image, grid
         self.canvas.set_image(image)
         self.last_latency_ms = (time.perf_counter() - requested) * 1000

@@ -131,6 +131,7 @@ class TokenGridCanvas(pg.GraphicsLayoutWidget):
         self.highlight: int | None = None
         self.opacity = 0.25
         self.show_numbers = False
+        self._numbers_shown = False
         self._painting = False
         self._last_cell: tuple[int, int] | None = None
         self._hover: tuple[int, int] | None = None
@@ -163,11 +164,14 @@ class TokenGridCanvas(pg.GraphicsLayoutWidget):
             self._draw_outline()
             self.view.autoRange(padding=0.0)
 
-    def set_grid(self, grid: np.ndarray | None, colours: np.ndarray | None = None) -> None:
+    def set_grid(self, grid: np.ndarray | None, colours: np.ndarray | None = None, highlight: int | None = -1) -> None:
+        """Show a grid (and optionally new colours and the highlighted code; -1 keeps the highlight)."""
         shape_changed = grid is None or self.grid is None or grid.shape != self.grid.shape
         self.grid = None if grid is None else np.array(grid)
         if colours is not None:
             self.colours = colours
+        if highlight != -1:
+            self.highlight = highlight
         if shape_changed:
             self._layout_grid()
         self._draw_overlay()
@@ -193,6 +197,7 @@ class TokenGridCanvas(pg.GraphicsLayoutWidget):
         for item in self.number_items:
             self.view.removeItem(item)
         self.number_items = []
+        self._numbers_shown = False
         if self.grid is None:
             self.grid_lines.setData([], [])
             return
@@ -226,10 +231,11 @@ class TokenGridCanvas(pg.GraphicsLayoutWidget):
         self.overlay_item.setRect(QRectF(0, 0, w, h))  # after setImage: the rect is a scale of the image's size
 
     def _draw_numbers(self) -> None:
-        if self.grid is None:
+        if self.grid is None or (not self.show_numbers and not self._numbers_shown):
             return
         for item, code in zip(self.number_items, self.grid.flat):
             item.setText(str(int(code)) if self.show_numbers else "")
+        self._numbers_shown = self.show_numbers
 
     def _draw_outline(self) -> None:
         if self.grid is None or self.highlight is None:
@@ -483,7 +489,12 @@ class CodebookMap(pg.PlotWidget):
         self.ring = pg.ScatterPlotItem(size=30, pen=pg.mkPen(HIGHLIGHT, width=4), brush=None, symbol="o")
         self.ring.setAcceptHoverEvents(False)
         self.ring.setZValue(10)
+        self.grid_rings = pg.ScatterPlotItem(pen=pg.mkPen("w", width=2), brush=None, symbol="o", pxMode=True)
+        self.grid_rings.setAcceptHoverEvents(False)
+        self.grid_rings.setZValue(5)
+        self.in_grid = np.zeros(0, np.int64)
         self.addItem(self.points)
+        self.addItem(self.grid_rings)
         self.addItem(self.ring)
         self.coords = np.zeros((0, 2), np.float32)
         self.sizes = np.zeros(0)
@@ -491,8 +502,12 @@ class CodebookMap(pg.PlotWidget):
         self.points.sigClicked.connect(self._on_click)
 
     def set_codebook(self, coords: np.ndarray, colours: np.ndarray, counts: np.ndarray | None,
-                     in_grid: np.ndarray | None = None, explained: tuple[float, float] | None = None) -> None:
-        """`colours`: what each code draws (e.g. its tile's mean colour), so colour clusters show on the map."""
+                     explained: tuple[float, float] | None = None) -> None:
+        """`colours`: what each code draws (e.g. its tile's mean colour), so colour clusters show on the map.
+
+        Builds one symbol per point (slow-ish, ~100 ms for 128 codes on a busy machine): call it when
+        the codebook or the counts change, and `set_in_grid` (cheap) when the grid does.
+        """
         self.coords = np.asarray(coords, np.float32)
         k = len(self.coords)
         if counts is None:
@@ -500,21 +515,24 @@ class CodebookMap(pg.PlotWidget):
         else:
             share = np.sqrt(np.asarray(counts, np.float64) / max(1, np.max(counts)))
             self.sizes = 6 + 24 * share
-        in_grid = np.zeros(k, bool) if in_grid is None else in_grid
-        spots = []
-        for code in range(k):
-            dead = counts is not None and counts[code] == 0
-            pen = (pg.mkPen(DEAD, width=2) if dead else pg.mkPen("w", width=2.5) if in_grid[code]
-                   else pg.mkPen("#707070", width=1))
-            brush = None if dead else pg.mkBrush(*colours[code], 230)
-            spots.append({"pos": self.coords[code], "size": 10.0 if dead else float(self.sizes[code]),
-                          "pen": pen, "brush": brush, "data": code})
-        self.points.setData(spots)
+        dead = np.zeros(k, bool) if counts is None else np.asarray(counts) == 0
+        live_pen, dead_pen = pg.mkPen("#707070", width=1), pg.mkPen(DEAD, width=2)
+        self.points.setData(
+            pos=self.coords, size=np.where(dead, 10.0, self.sizes), data=np.arange(k),
+            pen=[dead_pen if d else live_pen for d in dead],
+            brush=[pg.mkBrush(0, 0, 0, 0) if d else pg.mkBrush(*colours[c], 230) for c, d in enumerate(dead)])
         plot = self.getPlotItem()
         if explained is not None:
             plot.setLabel("bottom", f"PC 1 ({explained[0]:.0%} of the variance)", **LABEL_STYLE)
             plot.setLabel("left", f"PC 2 ({explained[1]:.0%})", **LABEL_STYLE)
+        self.set_in_grid(self.in_grid)
         self._draw_ring()
+
+    def set_in_grid(self, codes: np.ndarray | list[int]) -> None:
+        """Ring the codes the current grid uses (one shared symbol: cheap on every brush step)."""
+        self.in_grid = np.asarray(sorted(set(int(c) for c in codes)), np.int64)
+        codes = self.in_grid[self.in_grid < len(self.coords)]
+        self.grid_rings.setData(pos=self.coords[codes], size=self.sizes[codes] + 6)
 
     def select(self, code: int | None) -> None:
         self.selected = code
