@@ -84,6 +84,8 @@ def test_interpolation_moves_between_the_end_points(main_window, qtbot):
     panel.set_latent(b)
     panel.set_endpoint("B")
     qtbot.waitUntil(lambda: panel.strip_canvas.image is not None, timeout=5000)
+    expected_a = decode(panel.loaded.model, a)[0]
+    qtbot.waitUntil(lambda: np.array_equal(panel.endpoint_canvases["A"].image, expected_a), timeout=5000)
     assert panel.strip_canvas.image.shape == (32, 32 * 9, 3)
     panel.interp_mode.setCurrentText("linear")
     panel.interp_slider.setValue(50)

@@ -518,8 +518,20 @@ class LatentPanel(Panel):
     # --- interpolation ---------------------------------------------------------------------------
 
     def set_endpoint(self, name: str) -> None:
-        self.endpoints[name] = self.z.copy()
-        self.endpoint_canvases[name].set_image(self.current_image)
+        """Use the current latent as end point A or B (decoded afresh: the shown image may lag z)."""
+        if self.loaded is None:
+            return
+        z, model, model_id = self.z.copy(), self.loaded.model, self.model_id
+        self.endpoints[name] = z
+
+        def work(ctx: JobContext) -> tuple[int, np.ndarray]:
+            return model_id, decode(model, z)[0]
+
+        def show(result: tuple[int, np.ndarray]) -> None:
+            if result[0] == self.model_id:
+                self.endpoint_canvases[name].set_image(result[1])
+
+        self.worker.submit(work, channel=f"endpoint-{name}", on_result=show, on_error=self.report_error)
         self._render_strip()
 
     def _on_interp_slider(self, value: int) -> None:
