@@ -17,7 +17,7 @@ FAMILIES = ("vqvae",)
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
-    parser = commands.add_parser("encode", help="encode an image to a model's latent (a VQ-VAE token grid)")
+    parser = commands.add_parser("encode", help="encode an image: a VAE/AE latent (reconstruction PNG) or a VQ-VAE token grid")
     families = parser.add_subparsers(dest="family", metavar="FAMILY", required=True)
     sub = families.add_parser("vqvae", help="an image's VQ-VAE token grid as JSON")
     source = sub.add_mutually_exclusive_group(required=True)
