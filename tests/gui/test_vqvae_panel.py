@@ -234,6 +234,10 @@ def test_hovering_a_cell_names_its_code_and_an_opened_image_is_encoded(main_wind
     code = int(panel.editor.grid[6, 2])
     assert panel.canvas.hover_label.isVisible() and panel.canvas.hover_label.textItem.toPlainText().strip() == str(code)
     assert f"row 6, column 2: code <b>{code}</b>" in panel.hover_label.text()
+    number = panel.canvas.number_items[6 * 8 + 2]
+    assert not number.isVisible()
+    panel.numbers_box.setChecked(True)
+    assert number.isVisible() and number.textItem.toPlainText() == str(code)
 
     path = tmp_path / "mine.png"
     Image.new("RGB", (64, 48), (200, 30, 30)).save(path)

@@ -55,8 +55,8 @@ TOP_IMAGES = 16
 NEAREST = 8
 ENCODE_BATCH = 100
 EXPORT_SCALE = 8
-ORDERS = {"index": "index", "usage": "usage (most used first)", "similarity": "similarity (nearest-neighbour chain)"}
-TILE_MODES = {"fill": "the code everywhere", "context": "one cell amid the background"}
+ORDERS = {"index": "index", "usage": "usage", "similarity": "similarity"}
+TILE_MODES = {"fill": "filled", "context": "in context"}
 
 NOTE = (
     "<b>VQ-VAE.</b> The encoder turns the image into a grid of <i>tokens</i>: each cell is the index of the "
@@ -190,7 +190,7 @@ class VQVAEPanel(Panel):
         self.grid_title = QLabel("decoded token grid")
         self.grid_title.setStyleSheet("color: #e6e6e6; font-size: 14pt; font-weight: bold;")
         layout.addWidget(self.grid_title)
-        self.canvas = TokenGridCanvas(minimum=340)
+        self.canvas = TokenGridCanvas(minimum=280)
         layout.addWidget(self.canvas, 1)
         view_row = QHBoxLayout()
         view_row.addWidget(QLabel("grid colours"))
@@ -229,10 +229,11 @@ class VQVAEPanel(Panel):
         layout.addLayout(replace)
 
         pair = QHBoxLayout()
-        self.original_canvas = ImageCanvas("original", minimum=110)
-        self.recon_canvas = ImageCanvas("encoded grid, decoded", minimum=110)
-        pair.addWidget(self.original_canvas)
-        pair.addWidget(self.recon_canvas)
+        self.original_canvas = ImageCanvas("original", minimum=90)
+        self.recon_canvas = ImageCanvas("encoded grid, decoded", minimum=90)
+        for canvas in (self.original_canvas, self.recon_canvas):
+            canvas.setMaximumHeight(150)  # the painted grid above gets the room
+            pair.addWidget(canvas)
         layout.addLayout(pair)
         self.grid_info = QLabel("")
         self.grid_info.setWordWrap(True)
@@ -262,12 +263,13 @@ class VQVAEPanel(Panel):
         self.order_box = QComboBox()
         for key, text in ORDERS.items():
             self.order_box.addItem(text, key)
-        self.order_box.setToolTip("Order of the tiles and of the histogram's bars")
+        self.order_box.setToolTip("Order of the tiles and of the histogram's bars: code index, most used first, "
+                                  "or similarity (a nearest-neighbour chain through the codebook)")
         self.tile_box = QComboBox()
         for key, text in TILE_MODES.items():
             self.tile_box.addItem(text, key)
-        self.tile_box.setToolTip("Fill: the grid is this code in every cell.\n"
-                                 "Context: the most used code everywhere and this one in the centre cell, "
+        self.tile_box.setToolTip("Filled: the grid is this code in every cell.\n"
+                                 "In context: the most used code everywhere and this one in the centre cell, "
                                  "zoomed to the 3×3 cells around it")
         controls.addWidget(QLabel("sort by"))
         controls.addWidget(self.order_box, 1)
@@ -293,23 +295,22 @@ class VQVAEPanel(Panel):
         self.views.addTab(map_tab, "Codebook map (PCA)")
         layout.addWidget(self.views, 3)
 
-        usage_head = QHBoxLayout()
-        self.usage_numbers = NumberTiles([("used", "codes used"), ("perplexity", "perplexity"),
-                                          ("dead", "dead codes"), ("cells", "cells counted")])
-        self.usage_numbers.values["perplexity"].setToolTip(
-            "exp(entropy) of the usage: how many codes are in effective use (K if all are used equally)")
-        usage_head.addWidget(self.usage_numbers, 1)
-        data_box = QVBoxLayout()
+        data_row = QHBoxLayout()
         self.dataset_box = QComboBox()
         for name, n in DATA_SETS.items():
             self.dataset_box.addItem(f"{name} ({n} held out)" if n else name, name)
         self.dataset_box.setToolTip("The data set whose token grids are counted (and shown in the gallery)")
         self.count_button = QPushButton("Count usage")
         self.count_button.setToolTip("Encode the whole data set to token grids (in the background; Cancel stops it)")
-        data_box.addWidget(self.dataset_box)
-        data_box.addWidget(self.count_button)
-        usage_head.addLayout(data_box)
-        layout.addLayout(usage_head)
+        data_row.addWidget(heading("Usage on"))
+        data_row.addWidget(self.dataset_box, 1)
+        data_row.addWidget(self.count_button)
+        layout.addLayout(data_row)
+        self.usage_numbers = NumberTiles([("used", "codes used"), ("perplexity", "perplexity"),
+                                          ("dead", "dead codes"), ("cells", "cells counted")])
+        self.usage_numbers.values["perplexity"].setToolTip(
+            "exp(entropy) of the usage: how many codes are in effective use (K if all are used equally)")
+        layout.addWidget(self.usage_numbers)
         self.usage_title = QLabel("")
         self.usage_title.setStyleSheet("color: #aaa;")
         self.usage_title.setWordWrap(True)
@@ -332,7 +333,7 @@ class VQVAEPanel(Panel):
         layout = QVBoxLayout(column)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        layout.addWidget(heading("Data set: click an image to encode it"))
+        layout.addWidget(heading("Data set · click an image to encode it"))
         self.gallery = icon_list(40)
         layout.addWidget(self.gallery, 3)
         self.details = CodeDetails()

@@ -13,10 +13,10 @@ import colorsys
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QIcon, QPixmap
 from PySide6.QtWidgets import QGraphicsRectItem, QListWidget, QListWidgetItem
 
-from ..widgets import BACKGROUND, thumbnail_icon
+from ..widgets import BACKGROUND, numpy_to_qimage
 
 HIGHLIGHT = "#ffd84a"  # the selected code, everywhere
 HOVER = "#5ad7ff"
@@ -210,9 +210,10 @@ class TokenGridCanvas(pg.GraphicsLayoutWidget):
         ch, cw = self.cell_size
         for r in range(rows):
             for c in range(cols):
-                item = pg.TextItem("", color="#ffffff", anchor=(0.5, 0.5))
+                item = pg.TextItem("", color="#ffffff", anchor=(0.5, 0.5), fill=pg.mkBrush(0, 0, 0, 110))
                 item.setFont(_bold_font(10))
                 item.setPos((c + 0.5) * cw, (r + 0.5) * ch)
+                item.setVisible(False)
                 item.setZValue(2.5)
                 self.view.addItem(item)
                 self.number_items.append(item)
@@ -234,7 +235,9 @@ class TokenGridCanvas(pg.GraphicsLayoutWidget):
         if self.grid is None or (not self.show_numbers and not self._numbers_shown):
             return
         for item, code in zip(self.number_items, self.grid.flat):
-            item.setText(str(int(code)) if self.show_numbers else "")
+            item.setVisible(self.show_numbers)  # hidden, not blank: an empty label still paints its fill
+            if self.show_numbers:
+                item.setText(str(int(code)))
         self._numbers_shown = self.show_numbers
 
     def _draw_outline(self) -> None:
@@ -335,7 +338,7 @@ class CodebookAtlas(QListWidget):
         self.setUniformItemSizes(True)
         self.setSpacing(0)
         self.setStyleSheet(f"QListWidget {{ background: {BACKGROUND}; }} "
-                           f"QListWidget::item:selected {{ background: {HIGHLIGHT}; }}")
+                           f"QListWidget::item:selected {{ background: {HIGHLIGHT}; border: 3px solid {HIGHLIGHT}; }}")
         self.codes: list[int] = []
         self.currentItemChanged.connect(self._on_current)
 
@@ -349,7 +352,7 @@ class CodebookAtlas(QListWidget):
         for code in self.codes:
             dead = counts is not None and counts[code] == 0
             tile = np.repeat(np.repeat(tiles[code], scale, 0), scale, 1)
-            item = QListWidgetItem(thumbnail_icon(mark_dead(tile) if dead else tile, scale=1), "")
+            item = QListWidgetItem(_unselected_look(mark_dead(tile) if dead else tile), "")
             item.setData(Qt.ItemDataRole.UserRole, code)
             if counts is None:
                 item.setToolTip(f"code {code}")
@@ -547,6 +550,15 @@ class CodebookMap(pg.PlotWidget):
     def _on_click(self, _item, points, _event=None) -> None:
         if len(points):
             self.code_clicked.emit(int(points[0].data()))
+
+
+def _unselected_look(tile: np.ndarray) -> QIcon:
+    """An icon that looks the same when selected (Qt would tint it with the highlight colour, and a
+    tile must show the code's true colours): the selection shows as the item's yellow frame instead."""
+    pixmap = QPixmap.fromImage(numpy_to_qimage(tile))
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)
+    return icon
 
 
 def _bold_font(points: int) -> QFont:
