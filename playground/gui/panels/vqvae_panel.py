@@ -618,7 +618,8 @@ class VQVAEPanel(Panel):
             elif counts is not None:
                 lines.append("(on the checkpoint's validation set)")
             self._code_lines = lines
-        grid_line = [f"<b>{int((self.editor.grid == code).sum())}</b> cells of this grid"] if self.editor else []
+        in_grid = int((self.editor.grid == code).sum()) if self.editor is not None else None
+        grid_line = [] if in_grid is None else [f"<b>{in_grid}</b> cell{'' if in_grid == 1 else 's'} of this grid"]
         self.details.set_stats("<br>".join(self._code_lines + grid_line))
 
     def _show_top_images(self) -> None:
