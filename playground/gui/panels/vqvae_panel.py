@@ -90,10 +90,6 @@ class Usage:
     tokens: np.ndarray  # (N, g, g)
     counts: np.ndarray  # (K,)
 
-    @property
-    def total_cells(self) -> int:
-        return int(self.tokens.size)
-
 
 class VQVAEPanel(Panel):
     title = "VQ-VAE codebook"
