@@ -227,6 +227,8 @@ class MainWindow(QMainWindow):
     def _on_job_ended(self, label: str) -> None:
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
+        if label and self.statusBar().currentMessage() == label:
+            self.statusBar().clearMessage()  # the job's name must not outlive the job
 
     def _cancel_current(self) -> None:
         if self._progress_worker is not None:
