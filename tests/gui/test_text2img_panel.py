@@ -88,6 +88,7 @@ def test_the_step_scrubber_shows_the_guided_run(panel):
     view.timeline.setValue(2)
     np.testing.assert_array_equal(view.canvases["pred_x0"].image, trajectory.frame("pred_x0", 2))
     assert view.recipe(trajectory)["guidance_scale"] == panel.result.settings.guidance_scale
+    assert panel.decomposition_step.value() == 2  # the decomposition follows the scrubber
 
 
 def test_export_then_load_restores_the_settings(panel, qtbot, tmp_path):

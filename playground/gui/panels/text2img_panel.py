@@ -197,6 +197,7 @@ class Text2ImgPanel(Panel):
         self.tabs.addTab(self._build_grid_tab(), "Grid: w × seed")
         self.steps_view = GuidedStepsView(self.worker, self.device)
         self.steps_view.status_message.connect(self.status_message)
+        self.steps_view.timeline.valueChanged.connect(self._follow_scrubber)
         self.tabs.addTab(self.steps_view, "Denoising steps")
         root.addWidget(self.tabs, 1)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -528,6 +529,11 @@ class Text2ImgPanel(Panel):
 
         self.worker.submit(work, channel="decompose", on_result=self._on_decomposed, on_error=self.report_error,
                            cancel_running=True)
+
+    def _follow_scrubber(self, index: int) -> None:
+        """Scrubbing the current run moves the decomposition to the same step."""
+        if self.result is not None and self.steps_view.current is self.result.trajectory and not self.steps_view.sampling:
+            self.decomposition_step.setValue(index)
 
     def _on_decomposed(self, answer: tuple[int, Decomposition]) -> None:
         request, parts = answer
