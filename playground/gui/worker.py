@@ -17,7 +17,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 
 class Cancelled(Exception):
@@ -56,6 +56,8 @@ class Job:
     on_error: Callable[[str], None] | None = None
     on_progress: Callable[[int, int, Any], None] | None = None
     cancel_event: threading.Event = field(default_factory=threading.Event)
+    latest_progress: tuple[int, int, Any] | None = None  # newest report not yet shown
+
 
     def cancel(self) -> None:
         self.cancel_event.set()
@@ -71,7 +73,6 @@ class ModelWorker(QObject):
     _ended = Signal(int)
 
     # Public, for the status bar.
-    job_started = Signal(str)  # label of a job that reports progress
     job_progress = Signal(str, int, int)
     job_ended = Signal(str)
     error = Signal(str)
@@ -181,6 +182,8 @@ class ModelWorker(QObject):
     @Slot(int, object)
     def _on_delivered(self, job_id: int, result: Any) -> None:
         job = self._jobs.get(job_id)
+        if job is not None:
+            job.latest_progress = None  # a report drawn after the result would undo it
         if job is None or job.cancel_event.is_set() or job.on_result is None:
             return
         job.on_result(result)
@@ -195,14 +198,28 @@ class ModelWorker(QObject):
 
     @Slot(int, int, int, object)
     def _on_progress(self, job_id: int, done: int, total: int, payload: Any) -> None:
+        """Keep only the newest report; show it once the event loop is free.
+
+        Reports can arrive faster than a panel draws them. Drawing each as it arrives
+        would queue work without end and starve timers and input, so reports coalesce
+        like requests do: the newest wins, drawn from a zero-timer.
+        """
         job = self._jobs.get(job_id)
         if job is None or job.cancel_event.is_set():
             return
+        scheduled = job.latest_progress is not None
+        job.latest_progress = (done, total, payload)
+        if not scheduled:
+            QTimer.singleShot(0, lambda: self._show_progress(job))
+
+    def _show_progress(self, job: Job) -> None:
+        report, job.latest_progress = job.latest_progress, None
+        if report is None or job.id not in self._jobs or job.cancel_event.is_set():
+            return
+        done, total, payload = report
         if job.on_progress is not None:
             job.on_progress(done, total, payload)
         if job.label:
-            if done <= 1:
-                self.job_started.emit(job.label)
             self.job_progress.emit(job.label, done, total)
 
     @Slot(int)

@@ -71,7 +71,9 @@ def test_predicted_x0_is_shown_while_sampling(main_window, qtbot):
     panel.run()
     qtbot.waitUntil(lambda: panel.current is not None and not panel.sampling, timeout=30000)
     assert len(previews) >= 2, "previews arrive during the run, not only at its end"
-    assert previews[-1].index == 99
+    indices = [p.index for p in previews]
+    assert indices == sorted(set(indices)), "previews coalesce to the newest; never an older step after a newer"
+    assert panel.timeline.value() == 99, "the finished run ends on its last step"
     assert any(not np.array_equal(p.frames["pred_x0"], previews[-1].frames["pred_x0"]) for p in previews[:-1])
 
 
