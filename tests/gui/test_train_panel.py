@@ -58,6 +58,8 @@ def test_a_gan_run_plots_live_stops_and_opens_in_the_gan_panel(main_window, qtbo
     qtbot.waitUntil(lambda: panel.last_checkpoint is not None, timeout=30000)
     assert not panel.running and panel.start_button.isEnabled()
     assert panel.last_checkpoint.exists() and not panel.worker.is_busy("train")
+    # every logged window reached the plot (one point per 10 steps, and the partial last one)
+    assert panel.curves.points == -(-panel.last_update.step // 10)
     assert panel.last_checkpoint in main_window.extra_checkpoints
 
     panel.open_button.click()

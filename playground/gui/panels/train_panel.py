@@ -6,8 +6,10 @@ command line and its model.json holds the command that repeats it. Families come
 the command line's RECIPES, so a new family appears here as soon as it can be trained.
 
 Training runs on this panel's worker thread (`watch_training`); the panel only draws the
-`LiveUpdate`s it reports. Pause and Stop are flags the training thread reads between
-steps; Stop (and closing the window) still writes the final checkpoint.
+`LiveUpdate`s it reports. They travel through an inbox the GUI drains on a timer rather
+than through the worker's progress signal, which keeps only the newest report: every
+logged step must reach the loss plot. Pause and Stop are flags the training thread reads
+between steps; Stop (and closing the window) still writes the final checkpoint.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import math
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox,
     QSplitter, QVBoxLayout, QWidget,
@@ -36,6 +39,7 @@ FOLDER_ITEM = "Folder…"
 DEFAULT_STEPS = 2000
 DEFAULT_PREVIEW_EVERY = 100
 LOG_EVERY = 10
+DRAW_INTERVAL_MS = 100  # how often the inbox of reports is drawn (10 redraws per second at most)
 
 
 @dataclass
@@ -72,6 +76,10 @@ class TrainPanel(Panel):
         self.last_update: LiveUpdate | None = None
         self.last_checkpoint: Path | None = None
         self.updates = 0
+        self._inbox: deque[RunStarted | LiveUpdate] = deque()  # appended by the training thread
+        self._draw_timer = QTimer(self)
+        self._draw_timer.setInterval(DRAW_INTERVAL_MS)
+        self._draw_timer.timeout.connect(self._drain_inbox)
         self._build()
         self._on_family_changed(self.family_box.currentText())
 
@@ -235,12 +243,14 @@ class TrainPanel(Panel):
         self.control = control
         self.run_info, self.last_update, self.updates = None, None, 0
         self.last_checkpoint = None
-        self.preview_every_steps = self.preview_every.value()
-        preview_every = self.preview_every_steps
+        preview_every = self.preview_every.value()
+
+        inbox = self._inbox
+        inbox.clear()
 
         def work(ctx: JobContext) -> str:
             trainer = build_trainer(args)
-            ctx.progress(trainer.step, trainer.config.steps, RunStarted(
+            inbox.append(RunStarted(
                 command=trainer.command, declared_groups=getattr(trainer.task, "metric_groups", None),
                 preview_kind=TrainingPreview(trainer.inference_model, trainer.validation.x).kind,
                 parameters=sum(p.numel() for p in trainer.task.model.parameters()),
@@ -249,7 +259,7 @@ class TrainPanel(Panel):
 
             def report(update: LiveUpdate) -> None:
                 if not ctx.cancelled:  # closing the window: skip drawing, still save below
-                    ctx.progress(update.step, update.total_steps, update)
+                    inbox.append(update)  # deque.append is atomic: no lock needed
 
             path = watch_training(trainer, control, report, log_every=LOG_EVERY, preview_every=preview_every,
                                   cancelled=lambda: ctx.cancelled)
@@ -265,8 +275,8 @@ class TrainPanel(Panel):
         self.state_label.setText(f"Preparing {args.family} on {args.data}…")
         self.command_label.setText("")
         self._set_running(True)
-        self.worker.submit(work, channel="train", on_result=self._on_finished, on_error=self._on_failed,
-                           on_progress=self._on_progress)
+        self._draw_timer.start()
+        self.worker.submit(work, channel="train", on_result=self._on_finished, on_error=self._on_failed)
 
     def toggle_pause(self) -> None:
         if self.control is None:
@@ -289,30 +299,51 @@ class TrainPanel(Panel):
 
     # --- reports from the training thread -------------------------------------------------------
 
-    def _on_progress(self, done: int, total: int, payload: object) -> None:
-        if isinstance(payload, RunStarted):
-            self.run_info = payload
-            self.command_label.setText(payload.command)
-            where = f"resumed at step {payload.first_step}, " if payload.first_step else ""
-            self.state_label.setText(f"Training {payload.parameters / 1e6:.2f}M parameters ({where}writing {payload.out_dir}).")
-            self._set_preview_title(payload.preview_kind or "no cheap preview for this family")
+    def _drain_inbox(self) -> None:
+        """Draw everything the training thread reported since the last tick: all curve points, the newest preview."""
+        points: list[tuple[int, dict[str, float]]] = []
+        newest: LiveUpdate | None = None
+        preview: LiveUpdate | None = None
+        while self._inbox:
+            payload = self._inbox.popleft()
+            if isinstance(payload, RunStarted):
+                self._flush(points, newest, preview)
+                points, newest, preview = [], None, None
+                self._show_run_started(payload)
+                continue
+            newest = payload
+            if payload.metrics:
+                points.append((payload.step, payload.metrics))
+            if payload.preview is not None:
+                preview = payload
+        self._flush(points, newest, preview)
+
+    def _flush(self, points: list[tuple[int, dict[str, float]]], newest: LiveUpdate | None,
+               preview: LiveUpdate | None) -> None:
+        if newest is None:
             return
-        if not isinstance(payload, LiveUpdate):
-            return
-        self.last_update = payload
+        self.last_update = newest
         self.updates += 1
-        self.progress.setMaximum(payload.total_steps)
-        self.progress.setValue(payload.step)
-        if payload.metrics:
+        self.progress.setMaximum(newest.total_steps)
+        self.progress.setValue(newest.step)
+        if points:
             if not self.curves.curves:  # the first metrics say which curves this family has
                 declared = self.run_info.declared_groups if self.run_info else None
-                self.curves.set_groups(metric_groups(declared, list(payload.metrics)))
-            self.curves.append(payload.step, payload.metrics)
+                self.curves.set_groups(metric_groups(declared, list(points[0][1])))
+            self.curves.extend(points)
             self.speed_label.setText(
-                f"{payload.steps_per_second:.2f} steps/s · ETA {format_duration(payload.eta_seconds)}")
-        if payload.preview is not None:
-            self.preview.set_image(payload.preview)
-            self._set_preview_title(f"{self.run_info.preview_kind if self.run_info else 'samples'}, step {payload.preview_step}")
+                f"{newest.steps_per_second:.2f} steps/s · ETA {format_duration(newest.eta_seconds)}")
+        if preview is not None:
+            self.preview.set_image(preview.preview)
+            self._set_preview_title(f"{self.run_info.preview_kind if self.run_info else 'samples'}, "
+                                    f"step {preview.preview_step}")
+
+    def _show_run_started(self, payload: RunStarted) -> None:
+        self.run_info = payload
+        self.command_label.setText(payload.command)
+        where = f"resumed at step {payload.first_step}, " if payload.first_step else ""
+        self.state_label.setText(f"Training {payload.parameters / 1e6:.2f}M parameters ({where}writing {payload.out_dir}).")
+        self._set_preview_title(payload.preview_kind or "no cheap preview for this family")
 
     def _set_preview_title(self, text: str) -> None:
         label = self.preview.ci.getItem(0, 0)
@@ -320,6 +351,7 @@ class TrainPanel(Panel):
             label.setText(text, color="#c8c8c8", size="10pt")
 
     def _on_finished(self, path: str) -> None:
+        self._drain_inbox()  # the reports sent before the result
         self.last_checkpoint = Path(path)
         steps = self.last_update.step if self.last_update else 0
         self.state_label.setText(f"Saved {path} (step {steps}).")
@@ -331,6 +363,7 @@ class TrainPanel(Panel):
         self.status_message.emit(f"Training ended; model saved to {path}")
 
     def _on_failed(self, message: str) -> None:
+        self._drain_inbox()
         self._show_error(f"training failed: {message}")
         self._end_run()
 
@@ -340,6 +373,7 @@ class TrainPanel(Panel):
         self.report_error(message)
 
     def _end_run(self) -> None:
+        self._draw_timer.stop()
         self.control = None
         self._set_running(False)
 

@@ -68,14 +68,19 @@ class LiveCurves(pg.GraphicsLayoutWidget):
         return self._size
 
     def append(self, step: int, metrics: dict[str, float]) -> None:
-        if self._size == len(self.steps):  # grow the buffers geometrically
-            self.steps = np.resize(self.steps, 2 * len(self.steps))
-            self.values = {k: np.resize(v, 2 * len(v)) for k, v in self.values.items()}
-        n = self._size
-        self.steps[n] = step
-        for name, buffer in self.values.items():
-            buffer[n] = metrics.get(name, np.nan)
-        self._size = n + 1
+        self.extend([(step, metrics)])
+
+    def extend(self, points: list[tuple[int, dict[str, float]]]) -> None:
+        """Add logged steps, then redraw each curve once."""
+        for step, metrics in points:
+            if self._size == len(self.steps):  # grow the buffers geometrically
+                self.steps = np.resize(self.steps, 2 * len(self.steps))
+                self.values = {k: np.resize(v, 2 * len(v)) for k, v in self.values.items()}
+            n = self._size
+            self.steps[n] = step
+            for name, buffer in self.values.items():
+                buffer[n] = metrics.get(name, np.nan)
+            self._size = n + 1
         for name, curve in self.curves.items():
             curve.setData(self.steps[:self._size], self.values[name][:self._size], connect="finite")
 
