@@ -13,6 +13,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="playground",
         description="Explore generative models by hand. With no command, opens the app.",
     )
+    parser.add_argument("--device", default="auto", help="for the app: auto (default), cpu, cuda or mps")
+    parser.add_argument("--checkpoint", help="for the app: open this checkpoint at start")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     gui = commands.add_parser("gui", help="open the app (the default)")
     gui.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
