@@ -182,8 +182,8 @@ class ModelWorker(QObject):
     @Slot(int, object)
     def _on_delivered(self, job_id: int, result: Any) -> None:
         job = self._jobs.get(job_id)
-        if job is not None:
-            job.latest_progress = None  # a report drawn after the result would undo it
+        if job is not None and job.latest_progress is not None:
+            self._show_progress(job)  # the last report first, so it never lands after the result
         if job is None or job.cancel_event.is_set() or job.on_result is None:
             return
         job.on_result(result)
@@ -208,6 +208,8 @@ class ModelWorker(QObject):
         if job is None or job.cancel_event.is_set():
             return
         scheduled = job.latest_progress is not None
+        if payload is None and scheduled:
+            payload = job.latest_progress[2]  # a bare count never discards a waiting payload
         job.latest_progress = (done, total, payload)
         if not scheduled:
             QTimer.singleShot(0, lambda: self._show_progress(job))

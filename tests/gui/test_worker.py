@@ -106,3 +106,22 @@ def test_shutdown_cancels_running_work_and_joins_the_thread(qtbot):
     assert started.wait(5)
     assert worker.shutdown(timeout=5)
     assert not worker._thread.is_alive()
+
+
+def test_progress_coalesces_but_a_payload_and_the_order_survive(qtbot):
+    """Reports may be merged (newest wins) but a waiting payload is kept and shown before the result."""
+    worker = ModelWorker("test")
+    events = []
+
+    def job(ctx):
+        ctx.progress(0, 3, "the data set")
+        ctx.progress(1, 3)
+        ctx.progress(2, 3)
+        return "done"
+
+    worker.submit(job, channel="x", on_progress=lambda d, t, p: events.append(("progress", d, p)),
+                  on_result=lambda r: events.append(("result", r)))
+    qtbot.waitUntil(lambda: bool(events) and events[-1][0] == "result", timeout=5000)
+    assert any(e[0] == "progress" and e[2] == "the data set" for e in events), "a payload is never dropped"
+    assert [e[0] for e in events].index("result") == len(events) - 1, "no report after the result"
+    assert worker.shutdown()
