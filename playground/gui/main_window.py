@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..core.assets import DEFAULT_CHECKPOINTS, list_shipped
-from ..core.checkpoints import LoadedModel, load_checkpoint, read_meta
+from ..core.checkpoints import LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..core.device import describe_device
 from .panels.base import Panel
 from .panels.diffusion_panel import DiffusionPanel
@@ -165,7 +165,7 @@ class MainWindow(QMainWindow):
         if panel is None:
             self._error_dialog("Cannot open checkpoint", f"{path}: no panel shows {meta.family} models yet")
             return
-        resolved = Path(path).with_suffix(".safetensors") if Path(path).suffix == ".json" else Path(path)
+        resolved = resolve_paths(path)[0].resolve()  # the weights file, absolute: as the picker lists it
         if resolved not in self.extra_checkpoints and all(i.path != resolved for i in list_shipped()):
             self.extra_checkpoints.append(resolved)
         self.tabs.setCurrentWidget(panel)
@@ -173,7 +173,7 @@ class MainWindow(QMainWindow):
 
     def add_checkpoint(self, path: str | Path) -> None:
         """List a checkpoint (e.g. one just trained) in the picker of its family's panel."""
-        resolved = Path(path)
+        resolved = resolve_paths(path)[0].resolve()
         if resolved not in self.extra_checkpoints and all(i.path != resolved for i in list_shipped()):
             self.extra_checkpoints.append(resolved)
         self._refresh_picker()
