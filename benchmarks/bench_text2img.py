@@ -14,16 +14,17 @@ Prints, with one torch thread (the GUI worker's setting on a 2-core machine):
 
 Uses the shipped checkpoint when present, else a fresh model of the shipped config (same cost).
 
-Measured 2026-11-22 on the 2-core dev machine while seven trainings ran, three of them at a
-higher priority (load average 7.6: wall times are several times what an idle machine gives;
-CPU times are the honest number), fresh model of the shipped config:
-    U-Net forward: batch 1 14.2 ms CPU, batch 2 23.5 ms CPU
-    guided DDIM-50, one image: 1.15 s CPU (11.4 s wall under that load); the prototype measured
-        0.65 s wall on an idle machine (shared/MEASURED.md). All of it is the 50 forwards of batch 2;
-        bf16 autocast or channels-last save only ~13% and would change the images, so neither is used.
-    slider -> first preview, DDIM-20: worker idle p50 133 ms, p95 218 ms; a render running
-        p50 251 ms, p95 412 ms (the running render finishes its current forward, then the new
-        one's first forward: two batch-2 forwards, ~47 ms of CPU)
+Measured 2026-11-22 on the 2-core dev machine, text2img-shapes at 4500 training steps, one
+training running on the other core (load average 1.0):
+    U-Net forward: batch 1 9.7 ms CPU, batch 2 16.4 ms CPU
+    guided DDIM-50, one image: 0.84 s CPU, 0.86 s wall (target <= 1 s); all of it is the 50
+        forwards of batch 2. bf16 autocast or channels-last saved only ~13% and would change
+        the images, so neither is used.
+    slider -> first preview, DDIM-20: worker idle p50 28 ms, p95 38 ms; a render running
+        p50 55 ms, p95 59 ms (the running render finishes its current forward, then the new
+        one's first forward) (target <= 150 ms)
+Earlier, with seven trainings running (load average 7.6): DDIM-50 1.15 s CPU but 11 s wall;
+slider -> first preview p50 133 / 251 ms (idle / render running).
 """
 
 from __future__ import annotations
