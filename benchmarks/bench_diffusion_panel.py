@@ -40,7 +40,7 @@ def main() -> None:
     window = MainWindow(torch.device("cpu"))
     window.show()
     panel = next(p for p in window.panels if isinstance(p, DiffusionPanel))
-    window.tabs.setCurrentWidget(panel)
+    window.show_panel(panel)
 
     def pump_until(condition, timeout: float) -> None:
         deadline = time.perf_counter() + timeout

@@ -107,7 +107,7 @@ def bench_slider(checkpoint: Path, moves: int) -> None:
     window = MainWindow(torch.device("cpu"))
     window.show()
     panel = next(p for p in window.panels if isinstance(p, Text2ImgPanel))
-    window.tabs.setCurrentWidget(panel)
+    window.show_panel(panel)
 
     def wait(condition, timeout: float = 120.0) -> bool:
         end = time.perf_counter() + timeout

@@ -57,7 +57,7 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     from playground.gui.panels.train_panel import TrainPanel
 
     panel = next(p for p in window.panels if isinstance(p, TrainPanel))
-    window.tabs.setCurrentWidget(panel)
+    window.show_panel(panel)
     panel.preview_every.setValue(preview_every)
     args = parse_train_args(argv)
     marks: dict[int, float] = {}

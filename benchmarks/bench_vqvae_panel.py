@@ -61,7 +61,7 @@ def main() -> None:
             time.sleep(0.005)
 
     wait(lambda: panel.loaded is not None)
-    window.tabs.setCurrentWidget(panel)
+    window.show_panel(panel)
     if not wait(lambda: panel.usage is not None and panel.editor is not None and panel.codebook is not None):
         raise SystemExit("the panel did not get ready in time")
     settle(0.5)

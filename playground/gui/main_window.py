@@ -8,7 +8,8 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QTabWidget,
+    QComboBox, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea,
+    QSizePolicy, QTabWidget, QVBoxLayout,
     QToolBar, QWidget,
 )
 
@@ -50,7 +51,7 @@ class MainWindow(QMainWindow):
                 panel.open_requested.connect(self.open_checkpoint)
             self.workers.append(worker)
             self.panels.append(panel)
-            self.tabs.addTab(panel, panel.title)
+            self.tabs.addTab(_scrolling(panel), panel.title)
 
         toolbar = QToolBar("Model")
         toolbar.setMovable(False)
@@ -61,6 +62,7 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.model_picker)
         self.model_info = QLabel("")
         self.model_info.setStyleSheet("color: #aaa; padding-left: 12px;")
+        self.model_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long text must not widen the window
         toolbar.addWidget(self.model_info)
 
         open_action = QAction("Open checkpoint…", self)
@@ -95,6 +97,10 @@ class MainWindow(QMainWindow):
     @property
     def current_panel(self) -> Panel:
         return self.panels[self.tabs.currentIndex()]
+
+    def show_panel(self, panel: Panel) -> None:
+        """Bring a panel's tab to the front (the tabs hold scroll areas, not the panels themselves)."""
+        self.tabs.setCurrentIndex(self.panels.index(panel))
 
     def panel_for_family(self, family: str) -> Panel | None:
         return next((p for p in self.panels if family in p.families), None)
@@ -168,7 +174,7 @@ class MainWindow(QMainWindow):
         resolved = resolve_paths(path)[0].resolve()  # the weights file, absolute: as the picker lists it
         if resolved not in self.extra_checkpoints and all(i.path != resolved for i in list_shipped()):
             self.extra_checkpoints.append(resolved)
-        self.tabs.setCurrentWidget(panel)
+        self.show_panel(panel)
         self.load_into(panel, resolved, interactive=True)
 
     def add_checkpoint(self, path: str | Path) -> None:
@@ -256,3 +262,30 @@ class MainWindow(QMainWindow):
             panel.shutdown()
         for worker in self.workers:
             worker.shutdown()
+
+
+def _scrolling(panel: QWidget) -> QScrollArea:
+    """The panel in a frameless scroll area: on a small screen (a 1280x720 projector) the
+    window can still shrink, and what does not fit scrolls instead of being cut off."""
+    page = QWidget()
+    _FixedLayout(page).addWidget(panel)
+    area = QScrollArea()
+    area.setWidget(page)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    return area
+
+
+class _FixedLayout(QVBoxLayout):
+    """A margin-free layout that tells the scroll area it has no height-for-width.
+
+    With one (word-wrapped labels give every panel one), QScrollArea stretches the page to
+    its preferred height at the current width and scrolls although the panel fits.
+    """
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setContentsMargins(0, 0, 0, 0)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return False

@@ -15,7 +15,7 @@ from playground.gui.panels.diffusion_panel import DiffusionPanel
 
 def _panel(window, qtbot) -> DiffusionPanel:
     panel = next(p for p in window.panels if isinstance(p, DiffusionPanel))
-    window.tabs.setCurrentWidget(panel)
+    window.show_panel(panel)
     qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
     return panel
 

@@ -15,7 +15,7 @@ from playground.gui.panels.text2img_panel import Text2ImgPanel
 @pytest.fixture
 def panel(main_window, qtbot) -> Text2ImgPanel:
     panel = next(p for p in main_window.panels if isinstance(p, Text2ImgPanel))
-    main_window.tabs.setCurrentWidget(panel)
+    main_window.show_panel(panel)
     qtbot.waitUntil(lambda: panel.loaded is not None and panel.result is not None, timeout=20000)
     panel.apply_settings(panel.settings().replace(steps=4))
     with qtbot.waitSignal(panel.rendered, timeout=20000):

@@ -27,7 +27,7 @@ def app_threads():
 
 def _panel(window, qtbot, tmp_path, steps: int = 100_000, family: str = "gan") -> TrainPanel:
     panel = next(p for p in window.panels if isinstance(p, TrainPanel))
-    window.tabs.setCurrentWidget(panel)
+    window.show_panel(panel)
     panel.family_box.setCurrentText(family)
     panel.data_box.setCurrentText("shapes")
     panel.data_size.setValue(200)
@@ -65,7 +65,7 @@ def test_a_gan_run_plots_live_stops_and_opens_in_the_gan_panel(main_window, qtbo
     panel.open_button.click()
     latent = next(p for p in main_window.panels if isinstance(p, LatentPanel))
     qtbot.waitUntil(lambda: latent.loaded is not None and latent.loaded.path == panel.last_checkpoint, timeout=10000)
-    assert latent.loaded.family == "gan" and main_window.tabs.currentWidget() is latent
+    assert latent.loaded.family == "gan" and main_window.current_panel is latent
     assert latent.loaded.meta.steps == panel.last_update.step
     assert main_window.model_picker.currentData() == str(panel.last_checkpoint)
 

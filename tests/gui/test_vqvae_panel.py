@@ -26,7 +26,7 @@ def _small_data_set(monkeypatch):
 def _panel(window, qtbot, usage: bool = True) -> VQVAEPanel:
     panel = next(p for p in window.panels if isinstance(p, VQVAEPanel))
     qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
-    window.tabs.setCurrentWidget(panel)
+    window.show_panel(panel)
     qtbot.waitUntil(lambda: panel.editor is not None and panel.codebook is not None, timeout=20000)
     if usage:
         qtbot.waitUntil(lambda: panel.usage is not None, timeout=20000)

@@ -22,7 +22,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-    QPushButton, QSlider, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
+    QPushButton, QSizePolicy, QSlider, QSpinBox, QSplitter, QTabWidget, QVBoxLayout, QWidget,
 )
 
 from ...core.checkpoints import LoadedModel
@@ -133,7 +133,7 @@ class DiffusionPanel(Panel):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         splitter.addWidget(self.tabs)
         self.plots = SchedulePlots()
-        self.plots.setMinimumWidth(380)
+        self.plots.setMinimumWidth(320)
         splitter.addWidget(self.plots)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
@@ -175,6 +175,7 @@ class DiffusionPanel(Panel):
         self.stop_button.setToolTip("Stop after the current step")
         self.schedule_label = QLabel("no model")
         self.schedule_label.setStyleSheet("color: #8fc3ff; font-size: 12pt; padding-left: 12px;")
+        self.schedule_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # may not widen the window
         self.schedule_label.setToolTip(
             "The noise schedule is part of the trained model: the network learned to remove noise at the levels "
             "this schedule produces, so it is shown here and not offered as a choice.")
@@ -194,11 +195,12 @@ class DiffusionPanel(Panel):
         self.reverse_tab = tab
         layout = QVBoxLayout(tab)
         layout.setContentsMargins(4, 4, 4, 4)
-        note = QLabel(REVERSE_NOTE)
-        note.setObjectName("note")
-        note.setWordWrap(True)
-        layout.addWidget(note)
-        self.canvases = {view: TitledCanvas(*VIEW_TITLES[view]) for view in VIEWS}
+        self.reverse_note = QLabel(REVERSE_NOTE)
+        self.reverse_note.setObjectName("note")
+        self.reverse_note.setWordWrap(True)
+        layout.addWidget(self.reverse_note)
+        # 140 px minimum: the panel must fit a 1280x720 projector (they grow with the window)
+        self.canvases = {view: TitledCanvas(*VIEW_TITLES[view], minimum=140) for view in VIEWS}
         self.canvases["noise"].setVisible(False)
         layout.addWidget(canvas_row(*self.canvases.values()), 1)
         self.step_numbers = NumberTiles([

@@ -130,6 +130,11 @@ class GuidedStepsView(DiffusionPanel):
         self.guided_recipe: dict = {}
         for index in reversed(range(1, self.tabs.count())):
             self.tabs.removeTab(index)
+        self.tabs.tabBar().setVisible(False)  # one tab left, and the text-to-image panel's tab names it
+        self.reverse_note.setVisible(False)  # the text-to-image panel explains guidance itself
+        self.layout().setContentsMargins(0, 0, 0, 0)  # it sits in a tab of its own; fit a 1280x720 screen
+        for canvas in self.canvases.values():
+            canvas.canvas.setMinimumSize(100, 100)
 
     def model_function(self):
         if self.denoiser is None:  # before the first guided run: the model with the null prompt (unconditional)
@@ -181,13 +186,12 @@ class Text2ImgPanel(Panel):
 
     def _build(self) -> None:
         root = QVBoxLayout(self)
-        root.setContentsMargins(6, 6, 6, 6)
+        root.setContentsMargins(6, 4, 6, 4)
         root.setSpacing(4)
         self.prompt = PromptEdit("Prompt", "e.g. a large red circle at the top left",
                                  "empty prompt: the unconditional model (w changes nothing)")
         self.prompt.set_text(DEFAULT_PROMPT)
-        self.negative = PromptEdit("Negative", "optional: what to steer away from (it replaces the null prompt)",
-                                   "no negative prompt: the unconditional branch is the null prompt ∅")
+        self.negative = PromptEdit("Negative", "optional: what to steer away from (it replaces the null prompt ∅)", "")
         root.addWidget(self.prompt)
         root.addWidget(self.negative)
         root.addLayout(self._build_controls())
@@ -258,7 +262,7 @@ class Text2ImgPanel(Panel):
         note.setWordWrap(True)
         layout.addWidget(note)
         body = QHBoxLayout()
-        self.sample_canvas = TitledCanvas("guided sample", "press Ctrl+Enter", minimum=260)
+        self.sample_canvas = TitledCanvas("guided sample", "press Ctrl+Enter", minimum=220)
         body.addWidget(self.sample_canvas, 5)
         right = QVBoxLayout()
         self.decomposition_title = QLabel("What guidance did at one step")

@@ -92,8 +92,9 @@ class PromptEdit(QWidget):
         else:
             ok, self.error = True, ""
             reading = f"reads as: <b>{canonical}</b>" if canonical else self.empty_means
-            self.message.setText(f"<span style='color:#8a8f98'>{reading}</span>")
+            self.message.setText(f"<span style='color:#8a8f98'>{reading}</span>" if reading else "")
             self.edit.setStyleSheet(OK_STYLE + "QLineEdit {" + PROMPT_FONT + "}")
+        self.message.setVisible(bool(self.message.text()))  # no empty line under an empty optional box
         if ok != self.valid:
             self.valid = ok
             self.validity_changed.emit(ok)
@@ -175,7 +176,7 @@ class DecompositionView(QWidget):
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(8)
-        self.canvases = {key: TitledCanvas(*titles, minimum=120) for key, titles in DECOMPOSITION_TITLES.items()}
+        self.canvases = {key: TitledCanvas(*titles, minimum=90) for key, titles in DECOMPOSITION_TITLES.items()}
         for i, canvas in enumerate(self.canvases.values()):
             layout.addWidget(canvas, i // 2, i % 2)
 

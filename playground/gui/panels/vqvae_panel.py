@@ -186,7 +186,7 @@ class VQVAEPanel(Panel):
         self.grid_title = QLabel("decoded token grid")
         self.grid_title.setStyleSheet("color: #e6e6e6; font-size: 14pt; font-weight: bold;")
         layout.addWidget(self.grid_title)
-        self.canvas = TokenGridCanvas(minimum=280)
+        self.canvas = TokenGridCanvas(minimum=240)  # with the rest, fits a 1280x720 screen
         layout.addWidget(self.canvas, 1)
         view_row = QHBoxLayout()
         view_row.addWidget(QLabel("grid colours"))

@@ -1,0 +1,41 @@
+"""The window as a whole: it must fit the screens it is demoed on."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from playground.gui.theme import apply_dark_theme
+
+PROJECTOR = (1280, 690)  # 1280x720 less a title bar
+
+
+@pytest.fixture
+def themed(qapp):
+    """The app's own theme (its style sheet changes widget sizes); restored afterwards."""
+    style, palette, sheet = qapp.style().name(), qapp.palette(), qapp.styleSheet()
+    apply_dark_theme(qapp)
+    yield
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    qapp.setStyleSheet(sheet)
+
+
+def test_every_panel_fits_a_1280x720_projector_without_scrolling(themed, main_window, qtbot):
+    main_window.resize(*PROJECTOR)
+    for index, panel in enumerate(main_window.panels):
+        main_window.tabs.setCurrentIndex(index)
+        QApplication.processEvents()
+        area = main_window.tabs.currentWidget()
+        assert main_window.size().toTuple() == PROJECTOR
+        assert not area.verticalScrollBar().isVisible(), f"{panel.title}: needs {panel.minimumSizeHint().height()} px"
+        assert not area.horizontalScrollBar().isVisible(), f"{panel.title}: needs {panel.minimumSizeHint().width()} px"
+
+
+def test_a_small_window_scrolls_instead_of_cutting_panels_off(main_window):
+    main_window.resize(900, 500)
+    QApplication.processEvents()
+    assert main_window.size().toTuple() == (900, 500)  # the window may shrink below its panels' size
+    main_window.tabs.setCurrentIndex(main_window.panels.index(main_window.current_panel))
+    area = main_window.tabs.currentWidget()
+    assert area.verticalScrollBar().maximum() > 0 or area.horizontalScrollBar().maximum() > 0
