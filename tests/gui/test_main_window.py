@@ -39,3 +39,27 @@ def test_a_small_window_scrolls_instead_of_cutting_panels_off(main_window):
     main_window.tabs.setCurrentIndex(main_window.panels.index(main_window.current_panel))
     area = main_window.tabs.currentWidget()
     assert area.verticalScrollBar().maximum() > 0 or area.horizontalScrollBar().maximum() > 0
+
+
+def test_saving_from_a_dialog_reports_the_file_or_the_error(main_window, qtbot, tmp_path, monkeypatch):
+    """Every panel's Save/Export goes through one helper: a written file is named, a failure explained."""
+    from PySide6.QtWidgets import QFileDialog
+
+    panel = main_window.current_panel
+    messages = []
+    panel.status_message.connect(messages.append)
+    target = tmp_path / "out.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args: (str(target), "")))
+
+    def write(path: str):
+        target.write_text("{}")
+        return target
+
+    def fail(path: str):
+        raise OSError(f"cannot write {path}: disk full")
+
+    panel.save_with_dialog("Save", "out.json", "JSON (*.json)", write, "a note")
+    panel.save_with_dialog("Save", "out.json", "JSON (*.json)", fail)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args: ("", "")))  # cancelled
+    panel.save_with_dialog("Save", "out.json", "JSON (*.json)", fail)
+    assert messages == [f"Saved {target} (a note)", f"Error: cannot write {target}: disk full"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Callable
+
 import torch
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ...core.checkpoints import LoadedModel
 from ..worker import ModelWorker
@@ -32,6 +35,19 @@ class Panel(QWidget):
 
     def report_error(self, message: str) -> None:
         self.status_message.emit(f"Error: {message}")
+
+    def save_with_dialog(self, title: str, suggested_name: str, file_filter: str,
+                         save: Callable[[str], Path], note: str = "") -> None:
+        """Ask where to save, call `save(path)`, and report the result or the error in the status bar."""
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested_name, file_filter)
+        if not path:
+            return
+        try:
+            saved = save(path)
+        except (OSError, ValueError) as exc:
+            self.report_error(str(exc))
+            return
+        self.status_message.emit(f"Saved {saved}" + (f" ({note})" if note else ""))
 
     def shutdown(self) -> None:
         """Stop the panel's background work (the main window joins the worker afterwards)."""

@@ -724,14 +724,8 @@ class DiffusionPanel(Panel):
         name, pattern = {"frame": (f"diffusion-seed{seed}-step{self.timeline.value() + 1}.png", "PNG (*.png)"),
                          "gif": (f"diffusion-seed{seed}.gif", "GIF (*.gif)"),
                          "strip": (f"diffusion-seed{seed}-strip.png", "PNG (*.png)")}[kind]
-        path, _ = QFileDialog.getSaveFileName(self, "Export", name, pattern)
-        if not path:
-            return
-        try:
-            saved = {"frame": self.export_frame, "gif": self.export_gif, "strip": self.export_strip}[kind](path)
-            self.status_message.emit(f"Saved {saved} (recipe in its metadata)")
-        except (OSError, ValueError) as exc:
-            self.report_error(str(exc))
+        save = {"frame": self.export_frame, "gif": self.export_gif, "strip": self.export_strip}[kind]
+        self.save_with_dialog("Export", name, pattern, save, "recipe in its metadata")
 
     def shutdown(self) -> None:
         self.play_timer.stop()

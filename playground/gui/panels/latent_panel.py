@@ -707,12 +707,7 @@ class LatentPanel(Panel):
         self.set_directions(directions, source=f"loaded from {Path(path).name}")
 
     def _save_directions_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save directions", "directions.json", "JSON (*.json)")
-        if path:
-            try:
-                self.status_message.emit(f"Saved {self.save_directions(path)}")
-            except (OSError, ValueError) as exc:
-                self.report_error(str(exc))
+        self.save_with_dialog("Save directions", "directions.json", "JSON (*.json)", self.save_directions)
 
     def _load_directions_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load directions", "", "JSON (*.json)")
@@ -752,13 +747,7 @@ class LatentPanel(Panel):
         return save_png(path, upscale(self.current_image, EXPORT_SCALE), self.recipe())
 
     def _export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "latent.png", "PNG (*.png)")
-        if path:
-            try:
-                saved = self.export_png(path)
-                self.status_message.emit(f"Saved {saved} (recipe in its PNG metadata)")
-            except (OSError, ValueError) as exc:
-                self.report_error(str(exc))
+        self.save_with_dialog("Export PNG", "latent.png", "PNG (*.png)", self.export_png, "recipe in its PNG metadata")
 
 
 def _with_explanation(page: QWidget, explanation: str) -> QStackedWidget:

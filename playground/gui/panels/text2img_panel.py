@@ -653,14 +653,8 @@ class Text2ImgPanel(Panel):
     def _export_dialog(self) -> None:
         seed = self.seed_box.value()
         kind = "grid" if self.tabs.currentIndex() == 1 else f"w{self.guidance_slider.value():g}"
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", f"text2img-{kind}-seed{seed}.png", "PNG (*.png)")
-        if not path:
-            return
-        try:
-            saved = self.export_png(path)
-            self.status_message.emit(f"Saved {saved} (recipe in its metadata)")
-        except (OSError, ValueError) as exc:
-            self.report_error(str(exc))
+        self.save_with_dialog("Export PNG", f"text2img-{kind}-seed{seed}.png", "PNG (*.png)", self.export_png,
+                              "recipe in its metadata")
 
     def _load_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Load recipe from PNG", "", "PNG (*.png)")

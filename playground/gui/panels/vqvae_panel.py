@@ -890,20 +890,11 @@ class VQVAEPanel(Panel):
             self.load_grid(path, interactive=True)
 
     def _save_grid_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save token grid", "tokens.json", "JSON (*.json)")
-        if path:
-            try:
-                self.status_message.emit(f"Saved {self.save_grid(path)}")
-            except (OSError, ValueError) as exc:
-                self.report_error(str(exc))
+        self.save_with_dialog("Save token grid", "tokens.json", "JSON (*.json)", self.save_grid)
 
     def _export_dialog(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export PNG", "vqvae-edited.png", "PNG (*.png)")
-        if path:
-            try:
-                self.status_message.emit(f"Saved {self.export_png(path)} (token grid in its metadata)")
-            except (OSError, ValueError) as exc:
-                self.report_error(str(exc))
+        self.save_with_dialog("Export PNG", "vqvae-edited.png", "PNG (*.png)", self.export_png,
+                              "token grid in its metadata")
 
     def shutdown(self) -> None:
         super().shutdown()
