@@ -96,16 +96,34 @@ def _classifier_task(args: argparse.Namespace) -> TrainingTask:
     return ClassifierTask(AttributeClassifierConfig(channels=tuple(int(c) for c in args.channels.split(","))))
 
 
+def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
+    _ddpm_arguments(parser)
+    parser.add_argument("--coord-channels", choices=("on", "off"), default="on",
+                        help="feed pixel coordinates to the U-Net, so prompts can place a shape")
+    parser.add_argument("--layout-channels", type=int, default=8,
+                        help="channels of the coarse 8x8 map the prompt paints at the U-Net's input (0: none)")
+    parser.add_argument("--init-from", default=None, metavar="DDPM",
+                        help="start from an unconditional ddpm checkpoint with the same U-Net (e.g. assets/ddpm-shapes)")
+
+
 def _text2img_task(args: argparse.Namespace) -> TrainingTask:
     from ..core.models.text2img import Text2ImgConfig
     from ..core.training.text2img_task import Text2ImgTask
 
     if args.data != "shapes":
         raise ValueError("text-to-image trains on captioned data: use --data shapes")
-    return Text2ImgTask(Text2ImgConfig(
+    task = Text2ImgTask(Text2ImgConfig(
         schedule=args.schedule, base_channels=args.base_channels,
         channel_mults=tuple(int(c) for c in args.channel_mults.split(",")),
+        coord_channels=args.coord_channels == "on", layout_channels=args.layout_channels,
     ), seed=args.seed)
+    if args.init_from:  # a resumed run then loads its own weights over these
+        from ..core.training.warm_start import warm_start_from_unconditional
+
+        start = warm_start_from_unconditional(task.model, args.init_from)
+        print(f"warm start from {start.source}: {start.copied} tensors copied, {start.widened} widened, "
+              f"{start.new} new", file=sys.stderr)
+    return task
 
 
 def _noisy_classifier_arguments(parser: argparse.ArgumentParser) -> None:
@@ -129,19 +147,26 @@ def _gan_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--channels", default="16,32,64,128",
                         help="feature widths at 32, 16, 8 and 4 pixels (both networks)")
+    parser.add_argument("--d-full-res-convs", type=int, default=2,
+                        help="discriminator 3x3 convs at full resolution, the stem included")
+    parser.add_argument("--g-convs-per-level", type=int, default=1,
+                        help="generator 3x3 convs at each resolution, the upsampling one included")
 
 
 def _gan_task(args: argparse.Namespace) -> TrainingTask:
     from ..core.models.gan import GANConfig
     from ..core.training.gan_task import GANTask
 
-    return GANTask(GANConfig(latent_dim=args.latent_dim, channels=tuple(int(c) for c in args.channels.split(","))))
+    return GANTask(GANConfig(
+        latent_dim=args.latent_dim, channels=tuple(int(c) for c in args.channels.split(",")),
+        discriminator_full_res_convs=args.d_full_res_convs, generator_convs_per_level=args.g_convs_per_level,
+    ))
 
 
 RECIPES: dict[str, TrainRecipe] = {
     "vae": TrainRecipe(_vae_arguments, _vae_task(True), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "ae": TrainRecipe(_vae_arguments, _vae_task(False), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
-    "text2img": TrainRecipe(_ddpm_arguments, _text2img_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
+    "text2img": TrainRecipe(_text2img_arguments, _text2img_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999}),
     "classifier": TrainRecipe(_classifier_arguments, _classifier_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"}),
     "noisy-classifier": TrainRecipe(_noisy_classifier_arguments, _noisy_classifier_task,
                                     {"batch_size": 128, "lr": 2e-3, "precision": "bf16", "ema_decay": 0.999}),

@@ -65,3 +65,67 @@ def test_a_training_step_reaches_the_prompt_encoder_and_the_null_embedding():
     assert np.isfinite(metrics["loss"])
     assert task.model.null_embedding.grad is not None and task.model.null_embedding.grad.abs().sum() > 0
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in task.model.prompt_encoder.parameters())
+
+
+
+def test_coordinate_channels_reach_the_stem_and_survive_a_checkpoint(tmp_path):
+    """Two input channels with each pixel's x and y: how a pooled prompt can place a shape."""
+    from playground.core.checkpoints import WEIGHTS_NAME, load_checkpoint, save_checkpoint
+    from playground.core.models.unet import _coordinates
+
+    grid = _coordinates(torch.zeros(2, 3, 4, 4))
+    assert grid.shape == (2, 2, 4, 4)
+    assert grid[0, 0, 0, 0] == -1 and grid[0, 0, 0, -1] == 1  # x runs left to right
+    assert grid[0, 1, 0, 0] == -1 and grid[0, 1, -1, 0] == 1  # y runs top to bottom
+
+    config = Text2ImgConfig(**{**TINY.__dict__, "coord_channels": True})
+    torch.manual_seed(0)
+    model = TextToImageModel(config).eval()
+    assert model.stem.in_channels == 5 and TextToImageModel(TINY).stem.in_channels == 3
+    save_checkpoint(tmp_path / "m" / WEIGHTS_NAME, model, config, "text2img")
+    loaded = load_checkpoint(tmp_path / "m").model.eval()
+    assert loaded.config.coord_channels
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([3, 700])
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x, t, cond=loaded.embed(None, 2)), model(x, t, cond=model.embed(None, 2)))
+
+
+def test_the_layout_map_lets_the_prompt_paint_where_the_shape_goes():
+    """The pooled prompt becomes a coarse picture at the U-Net's input: prompts differ pixel by pixel."""
+    config = Text2ImgConfig(**{**TINY.__dict__, "coord_channels": True, "layout_channels": 4})
+    torch.manual_seed(0)
+    model = TextToImageModel(config).eval()
+    assert model.stem.in_channels == 3 + 2 + 4
+    cond = model.embed(tokenize_batch(["red circle at the top left", "red circle at the bottom right"]))
+    x = torch.zeros(2, 3, 32, 32)
+    layout = model._layout_map(cond, x)
+    assert layout.shape == (2, 4, 32, 32)
+    assert not torch.allclose(layout[0], layout[1])
+    assert layout[0, :, :4, :4].std() < layout[0].std()  # smooth within an 8x8 cell, varied across cells
+    assert model._layout_map(None, x).abs().sum() == 0
+
+
+def test_a_warm_start_from_an_unconditional_ddpm_predicts_what_the_ddpm_predicts(tmp_path):
+    """Zeroed new paths: before training, every prompt gives the DDPM's own noise prediction."""
+    from playground.core.checkpoints import WEIGHTS_NAME, CheckpointError, save_checkpoint
+    from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
+    from playground.core.training.warm_start import warm_start_from_unconditional
+
+    unet_fields = {k: v for k, v in TINY.__dict__.items() if k in DDPMConfig.__dataclass_fields__ and k != "cond_dim"}
+    ddpm_config = DDPMConfig(**unet_fields)
+    torch.manual_seed(1)
+    ddpm = DiffusionModel(ddpm_config).eval()
+    torch.nn.init.normal_(ddpm.out.weight, std=0.1)  # a trained-looking output layer, not the zero init
+    save_checkpoint(tmp_path / "ddpm" / WEIGHTS_NAME, ddpm, ddpm_config, "ddpm")
+
+    model = TextToImageModel(Text2ImgConfig(**{**TINY.__dict__, "coord_channels": True, "layout_channels": 4})).eval()
+    start = warm_start_from_unconditional(model, tmp_path / "ddpm")
+    assert start.widened == 1 and start.copied > 10
+    x, t = torch.randn(2, 3, 32, 32), torch.tensor([10, 800])
+    cond = model.embed(tokenize_batch(["large red circle at the top left", "blue"]))
+    with torch.no_grad():
+        torch.testing.assert_close(model(x, t, cond=cond), ddpm(x, t))
+
+    wider = TextToImageModel(Text2ImgConfig(**{**TINY.__dict__, "base_channels": 16}))
+    with pytest.raises(CheckpointError, match="same U-Net"):
+        warm_start_from_unconditional(wider, tmp_path / "ddpm")

@@ -37,11 +37,18 @@ from .blocks import Downsample, Upsample, group_norm
 @dataclass(frozen=True)
 class GANConfig:
     """`channels` are the feature widths at each resolution, finest first: (16, 32, 64, 128)
-    means 16 channels at 32x32, 32 at 16x16, 64 at 8x8 and 128 at 4x4, in both networks."""
+    means 16 channels at 32x32, 32 at 16x16, 64 at 8x8 and 128 at 4x4, in both networks.
+
+    `discriminator_full_res_convs` is how many 3x3 convs the discriminator runs at full
+    resolution before its first downsample (the stem counts as one). Two (the default)
+    let D judge edges and corners, not only colour blobs: at 2000 steps it nearly tripled
+    the clean shapes (11.6% vs 4.1%) for 10% more time per step."""
 
     latent_dim: int = 32
     channels: tuple[int, ...] = (16, 32, 64, 128)
     image_size: int = 32
+    discriminator_full_res_convs: int = 2
+    generator_convs_per_level: int = 1
 
     @property
     def family(self) -> str:
@@ -54,7 +61,12 @@ class GANConfig:
 
 
 class Generator(nn.Module):
-    """z -> 4x4 feature map (linear) -> (nearest upsample, 3x3 conv, GroupNorm, ReLU) per level -> tanh."""
+    """z -> 4x4 feature map (linear) -> (nearest upsample, 3x3 conv, GroupNorm, ReLU) per level -> tanh.
+
+    With `generator_convs_per_level` above 1, each level adds (3x3 conv, GroupNorm, ReLU)
+    at its new resolution: one conv per level draws blobs, since the only layer that sees
+    32x32 pixels is the 3-channel head; a second one can draw corners and straight edges.
+    """
 
     def __init__(self, config: GANConfig):
         super().__init__()
@@ -64,8 +76,13 @@ class Generator(nn.Module):
         self.project = nn.Linear(config.latent_dim, rev[0] * self.base_size**2)
         self.project_norm = group_norm(rev[0])
         blocks = []
+        if config.generator_convs_per_level < 1:
+            raise ValueError("generator_convs_per_level must be at least 1 (the upsampling conv)")
         for in_ch, out_ch in zip(rev, rev[1:]):
-            blocks.append(nn.Sequential(Upsample(in_ch, out_ch), group_norm(out_ch), nn.ReLU()))
+            layers: list[nn.Module] = [Upsample(in_ch, out_ch), group_norm(out_ch), nn.ReLU()]
+            for _ in range(config.generator_convs_per_level - 1):
+                layers += [nn.Conv2d(out_ch, out_ch, 3, padding=1), group_norm(out_ch), nn.ReLU()]
+            blocks.append(nn.Sequential(*layers))
         self.blocks = nn.ModuleList(blocks)
         self.head = nn.Conv2d(rev[-1], 3, 3, padding=1)
 
@@ -102,19 +119,23 @@ class MinibatchStd(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Image -> 3x3 stem -> (stride-2 conv, LeakyReLU, 3x3 conv, LeakyReLU) per level
-    -> minibatch std -> linear score.
+    """Image -> 3x3 stem (+ full-resolution 3x3 convs) -> (stride-2 conv, LeakyReLU,
+    3x3 conv, LeakyReLU) per level -> minibatch std -> linear score.
 
-    Downsampling comes first in each level so that the only full-resolution layer is the
-    3-channel stem: the discriminator runs on twice the batch and twice per step, so its
-    32x32 layers would dominate a CPU step. Every layer carries spectral norm; no
-    normalisation layers (batch statistics would mix real and fake).
+    Downsampling comes first in each level to keep full-resolution work small: the
+    discriminator runs on twice the batch and twice per step, so its 32x32 layers
+    dominate a CPU step. Every layer carries spectral norm; no normalisation layers
+    (batch statistics would mix real and fake).
     """
 
     def __init__(self, config: GANConfig):
         super().__init__()
+        if config.discriminator_full_res_convs < 1:
+            raise ValueError("discriminator_full_res_convs must be at least 1 (the stem)")
         ch = config.channels[0]
         layers: list[nn.Module] = [spectral_norm(nn.Conv2d(3, ch, 3, padding=1)), nn.LeakyReLU(0.2)]
+        for _ in range(config.discriminator_full_res_convs - 1):
+            layers += [spectral_norm(nn.Conv2d(ch, ch, 3, padding=1)), nn.LeakyReLU(0.2)]
         for out_ch in config.channels[1:]:
             layers += [
                 _spectral_downsample(ch, out_ch), nn.LeakyReLU(0.2),

@@ -29,10 +29,28 @@ class UNetConfig:
     dropout: float = 0.0
     cond_dim: int = 0      # pooled condition added to the time embedding (0: none)
     context_dim: int = 0   # cross-attention context width at attention levels (0: none)
+    coord_channels: bool = False  # feed x and y coordinates to the stem (see UNet)
+    layout_channels: int = 0      # channels of a coarse map drawn from the condition (see UNet)
+    layout_size: int = 8          # that map's side before it is upsampled to the image
 
 
 class UNet(nn.Module):
-    """eps_theta(x_t, t[, cond, context]): predicts the noise in x_t."""
+    """eps_theta(x_t, t[, cond, context]): predicts the noise in x_t.
+
+    With `coord_channels`, two constant channels holding each pixel's x and y in [-1, 1]
+    join the input (CoordConv, Liu et al. 2018). Convolutions and attention are
+    translation-equivariant except for what the zero padding at the borders leaks, so
+    without them a pooled prompt can say "red" but hardly "at the top left": on the first
+    text-to-image checkpoint, the predicted x0 for "... at the top left" and "... at the
+    bottom right" differed by under 1%.
+
+    With `layout_channels`, a linear map turns the pooled condition into a coarse
+    (layout_size x layout_size) picture that is upsampled and joins the input too: the
+    prompt says where (and roughly what) at the pixels it concerns, instead of only as a
+    per-channel bias that the network must learn to gate by the coordinates. Coordinates
+    alone left position at chance after 4500 steps (10% of full prompts at the right place,
+    1 in 9 by luck).
+    """
 
     def __init__(self, config: UNetConfig):
         super().__init__()
@@ -41,7 +59,10 @@ class UNet(nn.Module):
         time_dim = 4 * c
         self.time_embed = TimeEmbedding(c, time_dim)
         self.cond_proj = nn.Sequential(nn.Linear(config.cond_dim, time_dim), nn.SiLU(), nn.Linear(time_dim, time_dim)) if config.cond_dim else None
-        self.stem = nn.Conv2d(config.in_channels, c, 3, padding=1)
+        self.layout = (nn.Linear(config.cond_dim, config.layout_channels * config.layout_size**2)
+                       if config.cond_dim and config.layout_channels else None)
+        extra = (2 if config.coord_channels else 0) + (config.layout_channels if self.layout is not None else 0)
+        self.stem = nn.Conv2d(config.in_channels + extra, c, 3, padding=1)
 
         def attention(ch: int, res: int) -> nn.Module | None:
             if res not in config.attention_resolutions:
@@ -99,6 +120,10 @@ class UNet(nn.Module):
         temb = self.time_embed(t)
         if self.cond_proj is not None and cond is not None:
             temb = temb + self.cond_proj(cond)
+        if self.config.coord_channels:
+            x = torch.cat([x, _coordinates(x)], dim=1)
+        if self.layout is not None:
+            x = torch.cat([x, self._layout_map(cond, x)], dim=1)
         h = self.stem(x)
         skips = [h]
         for stage in self.down:
@@ -109,6 +134,24 @@ class UNet(nn.Module):
         for stage in self.up:
             h = stage(h, temb, context, skips.pop() if stage.takes_skip else None)
         return self.out(F.silu(self.out_norm(h)))
+
+
+    def _layout_map(self, cond: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
+        """(N, layout_channels, H, W): the condition's coarse map, bilinearly upsampled (zeros without one)."""
+        k, s = self.config.layout_channels, self.config.layout_size
+        if cond is None:
+            return x.new_zeros(x.shape[0], k, x.shape[2], x.shape[3])
+        grid = self.layout(cond).reshape(-1, k, s, s).to(x.dtype)
+        return F.interpolate(grid, size=x.shape[2:], mode="bilinear", align_corners=False)
+
+
+def _coordinates(x: torch.Tensor) -> torch.Tensor:
+    """(N, 2, H, W): x then y of every pixel centre, -1 at the left/top edge to 1 at the right/bottom."""
+    n, _, h, w = x.shape
+    ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype)
+    xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype)
+    grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
+    return torch.stack([grid_x, grid_y]).expand(n, 2, h, w)
 
 
 class _Stage(nn.Module):
