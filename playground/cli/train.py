@@ -98,10 +98,12 @@ def _classifier_task(args: argparse.Namespace) -> TrainingTask:
 
 def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
     _ddpm_arguments(parser)
-    parser.add_argument("--coord-channels", choices=("on", "off"), default="on",
+    parser.add_argument("--coord-channels", choices=("on", "off"), default="off",
                         help="feed pixel coordinates to the U-Net, so prompts can place a shape")
-    parser.add_argument("--layout-channels", type=int, default=8,
+    parser.add_argument("--layout-channels", type=int, default=0,
                         help="channels of the coarse 8x8 map the prompt paints at the U-Net's input (0: none)")
+    parser.add_argument("--max-noise-weight", type=float, default=1.0,
+                        help="weight noisy steps by min(1/alpha-bar, this): where the prompt matters (1: plain eps loss)")
     parser.add_argument("--init-from", default=None, metavar="DDPM",
                         help="start from an unconditional ddpm checkpoint with the same U-Net (e.g. assets/ddpm-shapes)")
 
@@ -116,7 +118,7 @@ def _text2img_task(args: argparse.Namespace) -> TrainingTask:
         schedule=args.schedule, base_channels=args.base_channels,
         channel_mults=tuple(int(c) for c in args.channel_mults.split(",")),
         coord_channels=args.coord_channels == "on", layout_channels=args.layout_channels,
-    ), seed=args.seed)
+    ), seed=args.seed, max_noise_weight=args.max_noise_weight)
     if args.init_from:  # a resumed run then loads its own weights over these
         from ..core.training.warm_start import warm_start_from_unconditional
 
@@ -149,8 +151,6 @@ def _gan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="feature widths at 32, 16, 8 and 4 pixels (both networks)")
     parser.add_argument("--d-full-res-convs", type=int, default=2,
                         help="discriminator 3x3 convs at full resolution, the stem included")
-    parser.add_argument("--g-convs-per-level", type=int, default=1,
-                        help="generator 3x3 convs at each resolution, the upsampling one included")
 
 
 def _gan_task(args: argparse.Namespace) -> TrainingTask:
@@ -159,7 +159,7 @@ def _gan_task(args: argparse.Namespace) -> TrainingTask:
 
     return GANTask(GANConfig(
         latent_dim=args.latent_dim, channels=tuple(int(c) for c in args.channels.split(",")),
-        discriminator_full_res_convs=args.d_full_res_convs, generator_convs_per_level=args.g_convs_per_level,
+        discriminator_full_res_convs=args.d_full_res_convs,
     ))
 
 

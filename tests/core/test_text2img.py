@@ -105,8 +105,8 @@ def test_the_layout_map_lets_the_prompt_paint_where_the_shape_goes():
     assert model._layout_map(None, x).abs().sum() == 0
 
 
-def test_a_warm_start_from_an_unconditional_ddpm_predicts_what_the_ddpm_predicts(tmp_path):
-    """Zeroed new paths: before training, every prompt gives the DDPM's own noise prediction."""
+def test_a_warm_start_carries_the_ddpm_over_and_starts_the_pooled_prompt_at_zero(tmp_path):
+    """Every U-Net weight comes from the DDPM; prompts first change the output only through the input map."""
     from playground.core.checkpoints import WEIGHTS_NAME, CheckpointError, save_checkpoint
     from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
     from playground.core.training.warm_start import warm_start_from_unconditional
@@ -120,12 +120,38 @@ def test_a_warm_start_from_an_unconditional_ddpm_predicts_what_the_ddpm_predicts
 
     model = TextToImageModel(Text2ImgConfig(**{**TINY.__dict__, "coord_channels": True, "layout_channels": 4})).eval()
     start = warm_start_from_unconditional(model, tmp_path / "ddpm")
-    assert start.widened == 1 and start.copied > 10
-    x, t = torch.randn(2, 3, 32, 32), torch.tensor([10, 800])
+    assert start.widened == 1 and start.copied > 10 and start.new > 0
+    ours, theirs = model.state_dict(), ddpm.state_dict()
+    for name, tensor in theirs.items():
+        torch.testing.assert_close(ours[name] if name != "stem.weight" else ours[name][:, :3], tensor)
+    assert ours["stem.weight"][:, 3:].abs().sum() > 0  # the new channels can carry gradient at once
     cond = model.embed(tokenize_batch(["large red circle at the top left", "blue"]))
-    with torch.no_grad():
-        torch.testing.assert_close(model(x, t, cond=cond), ddpm(x, t))
+    assert model.cond_proj(cond).abs().max() == 0
 
     wider = TextToImageModel(Text2ImgConfig(**{**TINY.__dict__, "base_channels": 16}))
     with pytest.raises(CheckpointError, match="same U-Net"):
         warm_start_from_unconditional(wider, tmp_path / "ddpm")
+
+
+def test_the_noisy_step_weighting_is_the_truncated_v_loss():
+    """Weight min(1 / alpha-bar_t, max) on each item's eps error: noisy steps count more, clean ones as before."""
+    data = generate(8, seed=0)
+    batch = Batch(x=to_tensor(data.images), labels=torch.from_numpy(data.labels))
+    losses = {}
+    for weight in (1.0, 20.0):
+        torch.manual_seed(0)
+        task = Text2ImgTask(TINY, seed=0, max_noise_weight=weight)
+        torch.nn.init.normal_(task.model.out.weight, std=0.05)
+        torch.manual_seed(1)  # the same t, noise and prompts for both
+        losses[weight] = task.loss(batch)[0].item()
+    torch.manual_seed(0)  # the same model and draws again, the loss written out by hand
+    task = Text2ImgTask(TINY, seed=0)
+    torch.nn.init.normal_(task.model.out.weight, std=0.05)
+    torch.manual_seed(1)
+    x_t, t, noise = task.noisy_batch(batch.x)
+    cond = task.conditions(batch.labels, np.random.default_rng(0))  # the task's own rng, seed 0
+    per_item = (task.model(x_t, t, cond=cond) - noise).pow(2).mean(dim=(1, 2, 3))
+    weights = (1 / task.schedule.alphas_cumprod[t].float()).clamp(max=20.0)
+    torch.testing.assert_close(torch.tensor(losses[1.0]), per_item.mean().detach(), rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(torch.tensor(losses[20.0]), (per_item * weights).mean().detach(), rtol=1e-5, atol=1e-7)
+    assert losses[20.0] > losses[1.0]

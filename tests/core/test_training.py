@@ -219,3 +219,22 @@ def test_resuming_into_a_folder_of_another_model_is_refused(tmp_path, small_shap
                     TrainConfig(steps=4, batch_size=8), tmp_path)
     with pytest.raises(ValueError, match="different model"):
         other.try_resume()
+
+
+def test_a_checkpoint_older_than_a_new_config_field_still_resumes(tmp_path, small_shapes, tiny_vae_config):
+    """A field added later (absent from the JSON) takes its default: the shipped recipe keeps working."""
+    import json
+    import shutil
+
+    from playground.core.training.loop import TrainConfig, Trainer
+    from playground.core.training.vae_task import VAETask
+
+    Trainer(VAETask(tiny_vae_config), small_shapes, TrainConfig(steps=2, batch_size=8), tmp_path).run(progress=False)
+    shutil.rmtree(tmp_path / "resume")
+    meta_path = tmp_path / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["beta"]  # as if written before `beta` existed; its default is this config's value
+    assert tiny_vae_config.beta == 1.0
+    meta_path.write_text(json.dumps(meta))
+    again = Trainer(VAETask(tiny_vae_config), small_shapes, TrainConfig(steps=3, batch_size=8), tmp_path)
+    assert again.try_resume() and again.step == 2

@@ -48,7 +48,6 @@ class GANConfig:
     channels: tuple[int, ...] = (16, 32, 64, 128)
     image_size: int = 32
     discriminator_full_res_convs: int = 2
-    generator_convs_per_level: int = 1
 
     @property
     def family(self) -> str:
@@ -61,12 +60,7 @@ class GANConfig:
 
 
 class Generator(nn.Module):
-    """z -> 4x4 feature map (linear) -> (nearest upsample, 3x3 conv, GroupNorm, ReLU) per level -> tanh.
-
-    With `generator_convs_per_level` above 1, each level adds (3x3 conv, GroupNorm, ReLU)
-    at its new resolution: one conv per level draws blobs, since the only layer that sees
-    32x32 pixels is the 3-channel head; a second one can draw corners and straight edges.
-    """
+    """z -> 4x4 feature map (linear) -> (nearest upsample, 3x3 conv, GroupNorm, ReLU) per level -> tanh."""
 
     def __init__(self, config: GANConfig):
         super().__init__()
@@ -76,13 +70,8 @@ class Generator(nn.Module):
         self.project = nn.Linear(config.latent_dim, rev[0] * self.base_size**2)
         self.project_norm = group_norm(rev[0])
         blocks = []
-        if config.generator_convs_per_level < 1:
-            raise ValueError("generator_convs_per_level must be at least 1 (the upsampling conv)")
         for in_ch, out_ch in zip(rev, rev[1:]):
-            layers: list[nn.Module] = [Upsample(in_ch, out_ch), group_norm(out_ch), nn.ReLU()]
-            for _ in range(config.generator_convs_per_level - 1):
-                layers += [nn.Conv2d(out_ch, out_ch, 3, padding=1), group_norm(out_ch), nn.ReLU()]
-            blocks.append(nn.Sequential(*layers))
+            blocks.append(nn.Sequential(Upsample(in_ch, out_ch), group_norm(out_ch), nn.ReLU()))
         self.blocks = nn.ModuleList(blocks)
         self.head = nn.Conv2d(rev[-1], 3, 3, padding=1)
 

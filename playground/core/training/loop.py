@@ -23,7 +23,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..checkpoints import WEIGHTS_NAME, config_to_dict, read_meta, save_checkpoint
+from ..checkpoints import WEIGHTS_NAME, CheckpointError, config_from_dict, read_meta, save_checkpoint
 from ..data import ImageSet
 
 RESUME_DIR = "resume"
@@ -241,12 +241,19 @@ class Trainer:
         self.step = int(meta["step"])
         return True
 
+    def _same_config(self, stored: dict[str, Any]) -> bool:
+        """Does a checkpoint's config build this run's model? Fields it predates take their defaults."""
+        try:
+            return config_from_dict(type(self.task.model_config), stored) == self.task.model_config
+        except (CheckpointError, TypeError):
+            return False
+
     def _resume_from_weights(self) -> bool:
         weights = self.out_dir / WEIGHTS_NAME
         if not weights.exists():
             return False
         meta = read_meta(weights)
-        if meta.family != self.task.family or meta.config != config_to_dict(self.task.model_config):
+        if meta.family != self.task.family or not self._same_config(meta.config):
             raise ValueError(
                 f"{weights} holds a different model ({meta.family}, {meta.config}); "
                 "choose another --out or pass --fresh to overwrite it"

@@ -13,12 +13,20 @@ from .loop import Batch
 
 
 class Text2ImgTask(DDPMTask):
-    def __init__(self, config: Text2ImgConfig, seed: int = 0):
+    """`max_noise_weight` above 1 weights each item's eps error by min(1 / alpha-bar_t, max):
+    the v-prediction loss written for an eps model (||v - v^||^2 = ||eps - eps^||^2 / alpha-bar_t),
+    truncated. The plain eps loss is the x0 error weighted by the signal-to-noise ratio, so
+    it hardly counts the noisy steps where only the prompt can say where and what the shape
+    is; the weighting leaves the optimal predictor unchanged and moves the gradient there.
+    """
+
+    def __init__(self, config: Text2ImgConfig, seed: int = 0, max_noise_weight: float = 1.0):
         self.model_config = config
         self.family = "text2img"
         self.model = TextToImageModel(config)
         self.schedule = self.model.noise_schedule
         self.rng = np.random.default_rng(seed)
+        self.max_noise_weight = max_noise_weight
 
     def conditions(self, labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         """Pooled embeddings: partial prompts from the labels, and the null embedding for a share."""
@@ -30,7 +38,11 @@ class Text2ImgTask(DDPMTask):
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         x_t, t, noise = self.noisy_batch(batch.x)
         cond = self.conditions(batch.labels, self.rng)
-        loss = (self.model(x_t, t, cond=cond).float() - noise).pow(2).mean()
+        per_item = (self.model(x_t, t, cond=cond).float() - noise).pow(2).mean(dim=(1, 2, 3))
+        if self.max_noise_weight > 1.0:
+            alpha_bar = self.schedule.alphas_cumprod.to(per_item.device)[t].float()
+            per_item = per_item * (1.0 / alpha_bar).clamp(max=self.max_noise_weight)
+        loss = per_item.mean()
         return loss, {"loss": loss.item()}
 
     @torch.no_grad()
