@@ -101,7 +101,9 @@ def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coord-channels", choices=("on", "off"), default="off",
                         help="feed pixel coordinates to the U-Net, so prompts can place a shape")
     parser.add_argument("--layout-channels", type=int, default=0,
-                        help="channels of the coarse 8x8 map the prompt paints at the U-Net's input (0: none)")
+                        help="channels of the coarse map the prompt paints at the U-Net's input (0: none)")
+    parser.add_argument("--layout-size", type=int, default=8,
+                        help="that map's side in cells (8: 4-pixel cells, 16: fine enough to draw a shape's outline)")
     parser.add_argument("--max-noise-weight", type=float, default=1.0,
                         help="weight noisy steps by min(1/alpha-bar, this): where the prompt matters (1: plain eps loss)")
     parser.add_argument("--init-from", default=None, metavar="DDPM",
@@ -118,6 +120,7 @@ def _text2img_task(args: argparse.Namespace) -> TrainingTask:
         schedule=args.schedule, base_channels=args.base_channels,
         channel_mults=tuple(int(c) for c in args.channel_mults.split(",")),
         coord_channels=args.coord_channels == "on", layout_channels=args.layout_channels,
+        layout_size=args.layout_size,
     ), seed=args.seed, max_noise_weight=args.max_noise_weight)
     if args.init_from:  # a resumed run then loads its own weights over these
         from ..core.training.warm_start import warm_start_from_unconditional

@@ -147,6 +147,25 @@ def test_clip_flag_matches_diffusers_clip_sample(kind: str) -> None:
         torch.testing.assert_close(got.pred_original_sample, expected.pred_original_sample)
 
 
+def test_clipped_model_output_matches_diffusers() -> None:
+    """The eps that the clipped x0 implies drives the step (diffusers' use_clipped_model_output)."""
+    schedule = NoiseSchedule.from_name("cosine")
+    ours = DDIMScheduler(schedule, eta=0.5, clip_x0=True, use_clipped_model_output=True)
+    ref = diffusers.DDIMScheduler(beta_schedule="squaredcos_cap_v2")
+    ours.set_timesteps(20)
+    ref.set_timesteps(20)
+    differs = 0
+    for t in ours.timesteps.tolist():
+        x_t, eps, z = _tensors(t)
+        x_t = 3 * x_t  # far outside [-1, 1], so x0 clips and the two kinds of eps differ
+        expected = ref.step(eps, t, x_t, eta=0.5, variance_noise=z, use_clipped_model_output=True)
+        got = ours.step(eps, t, x_t, noise=z)
+        torch.testing.assert_close(got.prev_sample, expected.prev_sample)
+        plain = ref.step(eps, t, x_t, eta=0.5, variance_noise=z).prev_sample
+        differs += not torch.allclose(got.prev_sample, plain)
+    assert differs > 10
+
+
 def test_add_noise_matches_diffusers(schedule_name: str) -> None:
     ours = DDIMScheduler(NoiseSchedule.from_name(schedule_name))
     ref = diffusers.DDPMScheduler(beta_schedule=DIFFUSERS_SCHEDULE[schedule_name])

@@ -254,14 +254,23 @@ class DDIMScheduler(Scheduler):
     on alpha-bar = 1, a clean image, rather than on alpha-bar_0. A step lands on the next
     timestep of the run; diffusers lands on t - T // n, the same for "leading" spacing (its
     default) and for "trailing" when n divides T.
+
+    `use_clipped_model_output` (diffusers' flag of that name, off by default there) steps
+    with the eps that the clipped x0 implies rather than the model's own. Guidance needs
+    it: at w = 3 the guided x0 of the first steps overshoots to ~3, the clip keeps 1, and
+    the unclipped eps then carries the excess back into x_{t-1} with the opposite sign, a
+    bias larger than the signal there. Runs then drew the prompt's opposite (a yellow
+    shape at the bottom right for "a red circle at the top left"): adherence fell as w rose.
     """
 
     def __init__(self, schedule: NoiseSchedule, *, eta: float = 0.0, clip_x0: bool = False, clip_range: float = 1.0,
-                 spacing: TimestepSpacing = "leading", final_alpha_one: bool = True):
+                 spacing: TimestepSpacing = "leading", final_alpha_one: bool = True,
+                 use_clipped_model_output: bool = False):
         if not 0.0 <= eta <= 1.0:
             raise ValueError(f"DDIM eta must be between 0 and 1, not {eta}")
         self._eta = float(eta)
         self.final_alpha_one = final_alpha_one
+        self.use_clipped_model_output = use_clipped_model_output
         super().__init__(schedule, clip_x0=clip_x0, clip_range=clip_range, spacing=spacing)
 
     @property
@@ -295,6 +304,8 @@ class DDIMScheduler(Scheduler):
              noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> StepResult:
         c = self._at(t)
         x0 = self._predict_x0(c, model_output, x_t)            # DDIM eq. 12, "predicted x0"
+        if self.clip_x0 and self.use_clipped_model_output:
+            model_output = (x_t - c.sqrt_alpha_bar * x0) / c.sqrt_one_minus_alpha_bar  # the eps that x0 implies
         # DDIM eq. 12: x_{t-1} = sqrt(alpha_{t-1}) x0 + sqrt(1 - alpha_{t-1} - sigma_t^2) eps + sigma_t z
         prev = c.x0_coef * x0 + c.second_coef * model_output
         z = self._noise_for(c, model_output, noise, generator)
@@ -306,15 +317,20 @@ class DDIMScheduler(Scheduler):
 
 
 def make_scheduler(kind: SchedulerKind, schedule: NoiseSchedule, num_inference_steps: int | None = None, *,
-                   eta: float = 0.0, variance: DDPMVariance = "posterior", clip_x0: bool = False) -> Scheduler:
-    """A scheduler by name, set to `num_inference_steps` (default: all T for DDPM, 50 for DDIM)."""
+                   eta: float = 0.0, variance: DDPMVariance = "posterior", clip_x0: bool = False,
+                   use_clipped_model_output: bool = False) -> Scheduler:
+    """A scheduler by name, set to `num_inference_steps` (default: all T for DDPM, 50 for DDIM).
+
+    `use_clipped_model_output` (DDIM; DDPM's update needs no eps) steps with the eps that
+    the clipped x0 implies, so both halves of the update agree (see DDIMScheduler).
+    """
     if kind == "ddpm":
         if eta != 0.0:
             raise ValueError("eta is a DDIM setting; DDPM's noise is set by its variance ('posterior' or 'beta')")
         scheduler: Scheduler = DDPMScheduler(schedule, variance=variance, clip_x0=clip_x0)
         default_steps = schedule.num_train_timesteps
     elif kind == "ddim":
-        scheduler = DDIMScheduler(schedule, eta=eta, clip_x0=clip_x0)
+        scheduler = DDIMScheduler(schedule, eta=eta, clip_x0=clip_x0, use_clipped_model_output=use_clipped_model_output)
         default_steps = min(50, schedule.num_train_timesteps)
     else:
         raise ValueError(f"unknown sampler {kind!r}; known: {', '.join(SCHEDULER_KINDS)}")

@@ -58,15 +58,20 @@ class SamplerSettings:
     improved-diffusion's clip_denoised, both on by default). Without it a run that starts at
     t = T-1 of the cosine schedule, where alpha-bar is about 2e-9, divides the model's error
     by sqrt(alpha-bar) ~ 5e-5 and DDPM's x_t grows without bound.
+
+    `use_clipped_model_output` has DDIM step with the eps the clipped x0 implies, which
+    guided runs need (see DDIMScheduler); off here, as in diffusers, for the plain model.
     """
 
     kind: SchedulerKind
     steps: int
     eta: float = 0.0
     clip_x0: bool = True
+    use_clipped_model_output: bool = False
 
     def make(self, schedule: NoiseSchedule) -> Scheduler:
-        return make_scheduler(self.kind, schedule, self.steps, eta=self.eta, clip_x0=self.clip_x0)
+        return make_scheduler(self.kind, schedule, self.steps, eta=self.eta, clip_x0=self.clip_x0,
+                              use_clipped_model_output=self.use_clipped_model_output)
 
     @property
     def deterministic(self) -> bool:

@@ -23,9 +23,9 @@ from torch import nn
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
 from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance, GuidanceSchedule
-from ..diffusion.trajectory import image_to_uint8
+from ..diffusion.trajectory import SamplerSettings, image_to_uint8
 from ..diffusion.sampling import EpsModel, StepRecord, sample_steps
-from ..diffusion.schedulers import Scheduler, SchedulerKind, make_scheduler
+from ..diffusion.schedulers import Scheduler, SchedulerKind
 
 RECIPE_KIND = "text2img"
 GuidedBase = Literal["text2img", "ddpm"]
@@ -46,7 +46,7 @@ class GuidedSettings:
     sampler: SchedulerKind = "ddim"
     steps: int = 50
     eta: float = 0.0
-    clip: bool = True  # clip the predicted x0 to [-1, 1] (large w overshoots without it)
+    clip: bool = True  # clip the predicted x0 to [-1, 1] and step with the eps it implies (large w overshoots)
     seed: int = 0
     base: GuidedBase = "text2img"  # "ddpm": an unconditional DDPM steered by the classifier alone
 
@@ -69,9 +69,13 @@ class GuidedSettings:
     def schedule(self) -> GuidanceSchedule:
         return GuidanceSchedule(self.guidance_start, self.guidance_stop)
 
-    def make_scheduler(self, model: nn.Module) -> Scheduler:
+    def sampler_settings(self) -> SamplerSettings:
+        """The sampler of this run; a clipped x0 also sets the eps DDIM steps with (guidance overshoots)."""
         eta = self.eta if self.sampler == "ddim" else 0.0
-        return make_scheduler(self.sampler, model.noise_schedule, self.steps, eta=eta, clip_x0=self.clip)
+        return SamplerSettings(self.sampler, self.steps, eta, clip_x0=self.clip, use_clipped_model_output=self.clip)
+
+    def make_scheduler(self, model: nn.Module) -> Scheduler:
+        return self.sampler_settings().make(model.noise_schedule)
 
     def replace(self, **changes: Any) -> "GuidedSettings":
         return dataclasses.replace(self, **changes)

@@ -32,7 +32,7 @@ from ...core.checkpoints import LoadedModel, load_checkpoint
 from ...core.data import to_uint8
 from ...core.data.shapes import PromptError
 from ...core.diffusion.guidance import ClassifierFreeGuidance
-from ...core.diffusion.trajectory import SamplerSettings, Trajectory, trace
+from ...core.diffusion.trajectory import Trajectory, trace
 from ...core.images import labelled_grid, read_recipe, save_png, upscale
 from ...core.sampling.text2img import (
     Decomposition, GuidedSettings, decompose, grid_steps, image_shape, make_denoiser, model_device,
@@ -470,7 +470,7 @@ class Text2ImgPanel(Panel):
             started = time.perf_counter()
             base, classifier = aux.resolve(model, settings)
             denoiser = make_denoiser(base, settings, classifier)
-            sampler = SamplerSettings(settings.sampler, settings.steps, settings.eta, settings.clip)
+            sampler = settings.sampler_settings()
             last_preview = -1.0
             trajectory = None
             for trajectory in trace(denoiser, base.noise_schedule, sampler, settings.seed, shape=image_shape(base),
