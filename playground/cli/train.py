@@ -106,8 +106,9 @@ def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
                         help="that map's side in cells (8: 4-pixel cells, 16: fine enough to draw a shape's outline)")
     parser.add_argument("--max-noise-weight", type=float, default=1.0,
                         help="weight noisy steps by min(1/alpha-bar, this): where the prompt matters (1: plain eps loss)")
-    parser.add_argument("--init-from", default=None, metavar="DDPM",
-                        help="start from an unconditional ddpm checkpoint with the same U-Net (e.g. assets/ddpm-shapes)")
+    parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start from an unconditional ddpm checkpoint with the same U-Net (e.g. assets/ddpm-shapes), "
+                             "or from a text2img one with a coarser layout map")
 
 
 def _text2img_task(args: argparse.Namespace) -> TrainingTask:
@@ -123,9 +124,9 @@ def _text2img_task(args: argparse.Namespace) -> TrainingTask:
         layout_size=args.layout_size,
     ), seed=args.seed, max_noise_weight=args.max_noise_weight)
     if args.init_from:  # a resumed run then loads its own weights over these
-        from ..core.training.warm_start import warm_start_from_unconditional
+        from ..core.training.warm_start import warm_start
 
-        start = warm_start_from_unconditional(task.model, args.init_from)
+        start = warm_start(task.model, args.init_from)
         print(f"warm start from {start.source}: {start.copied} tensors copied, {start.widened} widened, "
               f"{start.new} new", file=sys.stderr)
     return task

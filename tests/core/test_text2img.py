@@ -133,6 +133,38 @@ def test_a_warm_start_carries_the_ddpm_over_and_starts_the_pooled_prompt_at_zero
         warm_start_from_unconditional(wider, tmp_path / "ddpm")
 
 
+def test_a_finer_layout_grid_starts_from_a_coarser_checkpoint_drawing_what_it_drew(tmp_path):
+    """--init-from a text2img checkpoint: every weight copied, the layout map resampled to the finer grid."""
+    import dataclasses
+
+    from playground.core.checkpoints import WEIGHTS_NAME, CheckpointError, save_checkpoint
+    from playground.core.training.warm_start import warm_start
+
+    coarse_config = Text2ImgConfig(**{**TINY.__dict__, "coord_channels": True, "layout_channels": 4})
+    torch.manual_seed(2)
+    coarse = TextToImageModel(coarse_config).eval()
+    torch.nn.init.normal_(coarse.out.weight, std=0.1)
+    save_checkpoint(tmp_path / "coarse" / WEIGHTS_NAME, coarse, coarse_config, "text2img")
+
+    fine = TextToImageModel(dataclasses.replace(coarse_config, layout_size=16)).eval()
+    start = warm_start(fine, tmp_path / "coarse")
+    assert start.widened == 2 and start.new == 0  # the layout layer's weight and bias
+    cond = coarse.embed(tokenize_batch(["large red circle at the top left", "blue"]))
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        before, after = coarse._layout_map(cond, x), fine._layout_map(cond, x)
+        assert fine.layout.out_features == 4 * 16 * 16
+        # the same picture, up to the blur of resampling a bilinear map
+        assert (before - after).pow(2).mean() < 0.05 * before.pow(2).mean()
+        t = torch.tensor([900, 300])
+        eps_fine, eps_coarse = fine(x, t, cond=cond), coarse(x, t, cond=cond)
+        assert (eps_fine - eps_coarse).pow(2).mean() < 0.05 * eps_coarse.pow(2).mean()
+
+    other = TextToImageModel(dataclasses.replace(coarse_config, layout_channels=2))
+    with pytest.raises(CheckpointError, match="same network"):
+        warm_start(other, tmp_path / "coarse")
+
+
 def test_the_noisy_step_weighting_is_the_truncated_v_loss():
     """Weight min(1 / alpha-bar_t, max) on each item's eps error: noisy steps count more, clean ones as before."""
     data = generate(8, seed=0)
