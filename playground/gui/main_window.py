@@ -135,7 +135,9 @@ class MainWindow(QMainWindow):
             self.model_picker.addItem(f"{name}  ({meta.family}, {meta.data}, {meta.steps} steps)", str(path))
         self.model_picker.addItem(OPEN_ITEM, None)
         if panel.loaded is not None:
-            index = self.model_picker.findData(str(panel.loaded.path))
+            loaded = Path(panel.loaded.path).resolve()  # the same file however its path was spelled
+            index = next((i for i in range(self.model_picker.count() - 1)
+                          if Path(self.model_picker.itemData(i)).resolve() == loaded), -1)
             if index >= 0:
                 self.model_picker.setCurrentIndex(index)
         self.model_picker.blockSignals(False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtWidgets import QApplication
 
@@ -63,3 +65,16 @@ def test_saving_from_a_dialog_reports_the_file_or_the_error(main_window, qtbot, 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *args: ("", "")))  # cancelled
     panel.save_with_dialog("Save", "out.json", "JSON (*.json)", fail)
     assert messages == [f"Saved {target} (a note)", f"Error: cannot write {target}: disk full"]
+
+
+def test_the_model_picker_names_the_loaded_model_however_its_path_was_spelled(main_window, qtbot, tiny_assets,
+                                                                               monkeypatch):
+    from playground.gui.panels.latent_panel import LatentPanel
+
+    panel = next(p for p in main_window.panels if isinstance(p, LatentPanel))
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
+    monkeypatch.chdir(tiny_assets)
+    main_window.load_into(panel, Path("gan-tiny") / "model.safetensors")  # relative; the picker lists absolute paths
+    qtbot.waitUntil(lambda: panel.loaded.family == "gan", timeout=20000)
+    assert main_window.model_picker.currentText().startswith("gan-tiny")
