@@ -107,13 +107,15 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
         torch.set_num_threads(args.threads)
     if args.sampler == "ddpm" and args.eta:
         raise ValueError("--eta is a DDIM setting; DDPM's noise is chosen with --variance")
+    device = next(loaded.model.parameters()).device
+    model_fn, guidance_recipe = classifier_guided(loaded.model, args, device)
+    # a guided run steps with the eps its clipped x0 implies, as the GUI's does (see DDIMScheduler)
     scheduler = make_scheduler(args.sampler, loaded.model.noise_schedule, args.steps, eta=args.eta,
-                               variance=args.variance, clip_x0=args.clip)
+                               variance=args.variance, clip_x0=args.clip,
+                               use_clipped_model_output=args.clip and bool(guidance_recipe))
     steps = scheduler.num_inference_steps
     every = -(-steps // TRAJECTORY_MAX_FRAMES)
     frames, final = [], None
-    device = next(loaded.model.parameters()).device
-    model_fn, guidance_recipe = classifier_guided(loaded.model, args, device)
     records = sample_steps(model_fn, scheduler, n=args.n, seed=args.seed, device=device)
     for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps}", unit="step", disable=None):
         if args.trajectory and (record.index % every == 0 or record.is_last):

@@ -49,7 +49,8 @@ def text2img_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--steps", type=int, default=None, help="inference steps (default: 1000 for ddpm, 50 for ddim)")
     parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
     parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
-                        help="clip the predicted x0 to [-1, 1] at every step (default on; large w overshoots without it)")
+                        help="clip the predicted x0 to [-1, 1] at every step, and step with the eps it implies "
+                             "(default on; large w overshoots without it)")
     parser.add_argument("--n", type=int, default=16, help="number of samples (image i is seeded seed + i)")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 

@@ -96,6 +96,21 @@ def test_checkpoint_round_trips_and_resume_restores_both_optimizers(small_shapes
         assert state and torch.equal(state[0]["exp_avg"], original[0]["exp_avg"])
 
 
+def test_a_checkpoint_from_before_the_full_resolution_option_still_loads(tmp_path):
+    """Its JSON has no discriminator_full_res_convs: the field's default is the network it was saved with."""
+    from playground.core.checkpoints import WEIGHTS_NAME, save_checkpoint
+
+    old = GAN(GANConfig(latent_dim=8, channels=(4, 8, 8, 16), discriminator_full_res_convs=1))
+    save_checkpoint(tmp_path / WEIGHTS_NAME, old, old.config, "gan")
+    meta_path = tmp_path / "model.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["config"]["discriminator_full_res_convs"]
+    meta_path.write_text(json.dumps(meta))
+    loaded = load_checkpoint(tmp_path / WEIGHTS_NAME).model
+    z = torch.randn(2, 8)
+    torch.testing.assert_close(loaded.decode(z), old.eval().decode(z))
+
+
 def test_cli_trains_and_samples_a_gan(tmp_path):
     from playground.cli import main
 
@@ -189,4 +204,3 @@ def test_a_direction_file_for_another_latent_size_is_refused(tmp_path):
                                                                  explained_variance=[0.5, 0.3, 0.2]))
     with pytest.raises(DirectionsError, match="3-dimensional"):
         load_directions(path, latent_dim=8)
-

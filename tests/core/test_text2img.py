@@ -105,6 +105,16 @@ def test_the_layout_map_lets_the_prompt_paint_where_the_shape_goes():
     assert model._layout_map(None, x).abs().sum() == 0
 
 
+def test_bad_layout_settings_are_refused_when_the_model_is_built():
+    for changes, message in [({"layout_channels": 4, "layout_size": 0}, "layout_size"),
+                             ({"layout_channels": -1}, "layout_channels"),
+                             ({"layout_channels": 4, "cond_dim": 0}, "cond_dim")]:
+        with pytest.raises(ValueError, match=message):
+            TextToImageModel(Text2ImgConfig(**{**TINY.__dict__, **changes}))
+    with pytest.raises(ValueError, match="at least 1"):
+        Text2ImgTask(TINY, max_noise_weight=0.5)
+
+
 def test_a_warm_start_carries_the_ddpm_over_and_starts_the_pooled_prompt_at_zero(tmp_path):
     """Every U-Net weight comes from the DDPM; prompts first change the output only through the input map."""
     from playground.core.checkpoints import WEIGHTS_NAME, CheckpointError, save_checkpoint
@@ -169,13 +179,14 @@ def test_the_noisy_step_weighting_is_the_truncated_v_loss():
     """Weight min(1 / alpha-bar_t, max) on each item's eps error: noisy steps count more, clean ones as before."""
     data = generate(8, seed=0)
     batch = Batch(x=to_tensor(data.images), labels=torch.from_numpy(data.labels))
-    losses = {}
+    losses, logged = {}, {}
     for weight in (1.0, 20.0):
         torch.manual_seed(0)
         task = Text2ImgTask(TINY, seed=0, max_noise_weight=weight)
         torch.nn.init.normal_(task.model.out.weight, std=0.05)
         torch.manual_seed(1)  # the same t, noise and prompts for both
-        losses[weight] = task.loss(batch)[0].item()
+        loss, logged[weight] = task.loss(batch)
+        losses[weight] = loss.item()
     torch.manual_seed(0)  # the same model and draws again, the loss written out by hand
     task = Text2ImgTask(TINY, seed=0)
     torch.nn.init.normal_(task.model.out.weight, std=0.05)
@@ -186,4 +197,4 @@ def test_the_noisy_step_weighting_is_the_truncated_v_loss():
     weights = (1 / task.schedule.alphas_cumprod[t].float()).clamp(max=20.0)
     torch.testing.assert_close(torch.tensor(losses[1.0]), per_item.mean().detach(), rtol=1e-5, atol=1e-7)
     torch.testing.assert_close(torch.tensor(losses[20.0]), (per_item * weights).mean().detach(), rtol=1e-5, atol=1e-7)
-    assert losses[20.0] > losses[1.0]
+    assert logged[20.0]["eps_mse"] == pytest.approx(losses[1.0], rel=1e-5)  # the plain error, logged beside it

@@ -91,6 +91,16 @@ def test_the_step_scrubber_shows_the_guided_run(panel):
     assert panel.decomposition_step.value() == 2  # the decomposition follows the scrubber
 
 
+def test_run_in_the_step_view_redraws_the_guided_run_it_shows(panel, qtbot):
+    """Its Run uses the same sampler as the Guidance tab (clipped x0 and the eps it implies), so the same image."""
+    view = panel.steps_view
+    shown = panel.result.trajectory
+    view.run()
+    qtbot.waitUntil(lambda: view.current is not shown and not view.sampling, timeout=20000)
+    assert view.current.settings.use_clipped_model_output
+    np.testing.assert_array_equal(view.current.final_image(), shown.final_image())
+
+
 def test_export_then_load_restores_the_settings(panel, qtbot, tmp_path):
     settings = GuidedSettings(prompt="a large green triangle at the bottom", negative_prompt="red", guidance_scale=4.5,
                               guidance_start=0.1, guidance_stop=0.9, steps=5, seed=7)

@@ -54,6 +54,11 @@ class UNet(nn.Module):
 
     def __init__(self, config: UNetConfig):
         super().__init__()
+        if config.layout_channels < 0 or config.layout_size < 1:
+            raise ValueError(f"layout_channels must be >= 0 and layout_size >= 1, "
+                             f"not {config.layout_channels} and {config.layout_size}")
+        if config.layout_channels and not config.cond_dim:
+            raise ValueError("a layout map is drawn from the condition: it needs cond_dim > 0")
         self.config = config
         c = config.base_channels
         time_dim = 4 * c
@@ -134,7 +139,6 @@ class UNet(nn.Module):
         for stage in self.up:
             h = stage(h, temb, context, skips.pop() if stage.takes_skip else None)
         return self.out(F.silu(self.out_norm(h)))
-
 
     def _layout_map(self, cond: torch.Tensor | None, x: torch.Tensor) -> torch.Tensor:
         """(N, layout_channels, H, W): the condition's coarse map, bilinearly upsampled (zeros without one)."""

@@ -21,6 +21,8 @@ class Text2ImgTask(DDPMTask):
     """
 
     def __init__(self, config: Text2ImgConfig, seed: int = 0, max_noise_weight: float = 1.0):
+        if max_noise_weight < 1.0:
+            raise ValueError(f"max_noise_weight must be at least 1 (1: the plain eps loss), not {max_noise_weight}")
         self.model_config = config
         self.family = "text2img"
         self.model = TextToImageModel(config)
@@ -38,12 +40,14 @@ class Text2ImgTask(DDPMTask):
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         x_t, t, noise = self.noisy_batch(batch.x)
         cond = self.conditions(batch.labels, self.rng)
-        per_item = (self.model(x_t, t, cond=cond).float() - noise).pow(2).mean(dim=(1, 2, 3))
-        if self.max_noise_weight > 1.0:
-            alpha_bar = self.schedule.alphas_cumprod.to(per_item.device)[t].float()
-            per_item = per_item * (1.0 / alpha_bar).clamp(max=self.max_noise_weight)
-        loss = per_item.mean()
-        return loss, {"loss": loss.item()}
+        eps_mse = (self.model(x_t, t, cond=cond).float() - noise).pow(2).mean(dim=(1, 2, 3))
+        if self.max_noise_weight == 1.0:
+            loss = eps_mse.mean()
+            return loss, {"loss": loss.item()}
+        alpha_bar = self.schedule.alphas_cumprod.to(eps_mse.device)[t].float()
+        loss = (eps_mse * (1.0 / alpha_bar).clamp(max=self.max_noise_weight)).mean()
+        # the weighted loss is not comparable across weightings; the plain eps error is
+        return loss, {"loss": loss.item(), "eps_mse": eps_mse.mean().item()}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, validation: Batch) -> dict[str, float]:

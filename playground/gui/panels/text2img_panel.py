@@ -11,6 +11,8 @@ Every model call goes through the headless core (`core.sampling.text2img`) in th
 
 from __future__ import annotations
 
+import dataclasses
+
 import random
 import threading
 import time
@@ -32,7 +34,7 @@ from ...core.checkpoints import LoadedModel, load_checkpoint
 from ...core.data import to_uint8
 from ...core.data.shapes import PromptError
 from ...core.diffusion.guidance import ClassifierFreeGuidance
-from ...core.diffusion.trajectory import Trajectory, trace
+from ...core.diffusion.trajectory import SamplerSettings, Trajectory, trace
 from ...core.images import labelled_grid, read_recipe, save_png, upscale
 from ...core.sampling.text2img import (
     Decomposition, GuidedSettings, decompose, grid_steps, image_shape, make_denoiser, model_device,
@@ -140,6 +142,11 @@ class GuidedStepsView(DiffusionPanel):
         if self.denoiser is None:  # before the first guided run: the model with the null prompt (unconditional)
             return ClassifierFreeGuidance.for_prompt(self.loaded.model, "", 0.0)
         return self.denoiser
+
+    def sampler_settings(self) -> SamplerSettings:
+        """As the diffusion panel's, but a clipped x0 also sets DDIM's eps, as every guided run does."""
+        settings = super().sampler_settings()
+        return dataclasses.replace(settings, use_clipped_model_output=settings.clip_x0)
 
     def _load_gallery(self) -> None:  # no forward-process tab here: no data-set gallery to load
         pass
