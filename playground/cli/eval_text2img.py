@@ -35,6 +35,10 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     parser.add_argument("--steps", type=int, default=25, help="inference steps")
     parser.add_argument("--guidance-start", type=float, default=0.0)
     parser.add_argument("--guidance-stop", type=float, default=1.0)
+    parser.add_argument("--classifier-guidance", type=float, default=0.0, metavar="S",
+                        help="add classifier guidance of scale S toward each prompt's attributes (0: CFG alone)")
+    parser.add_argument("--noisy-classifier", help="the classifier on x_t that guides "
+                        "(default: the shipped noisy-classifier-shapes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=96, help="images per sampling batch")
     parser.add_argument("--out-dir", required=True, help="where the JSON, the plot and the sample grids go")
@@ -75,11 +79,19 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{loaded.path} holds a {loaded.family} model, not a text2img")
     judge = load_checkpoint(args.classifier or default_checkpoint("classifier"), device)
     settings = GuidedSettings(sampler=args.sampler, steps=args.steps, guidance_start=args.guidance_start,
-                              guidance_stop=args.guidance_stop, seed=args.seed, clip=True).validate()
+                              guidance_stop=args.guidance_stop, seed=args.seed, clip=True,
+                              classifier_scale=args.classifier_guidance).validate()
+    noisy = None
+    if args.classifier_guidance > 0:
+        from ..core.sampling.text2img import check_classifier_matches
+
+        noisy = load_checkpoint(args.noisy_classifier or default_checkpoint("noisy-classifier"), device).model
+        check_classifier_matches(noisy, loaded.model)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     print(f"{loaded.name} ({loaded.meta.steps} training steps): {len(prompts)} prompts x {args.n} samples at "
-          f"w = {', '.join(f'{w:g}' for w in scales)}, {args.sampler.upper()}-{args.steps}", file=sys.stderr)
+          f"w = {', '.join(f'{w:g}' for w in scales)}, {args.sampler.upper()}-{args.steps}"
+          + (f", classifier guidance s = {args.classifier_guidance:g}" if noisy is not None else ""), file=sys.stderr)
     started = time.perf_counter()
 
     def on_scale(summary, images: np.ndarray) -> None:
@@ -92,12 +104,13 @@ def run(args: argparse.Namespace) -> int:
               f"{summary.partial_adherence:.1%}, diversity {summary.mean_diversity:.2f}, clean {summary.clean:.1%} "
               f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
-    summaries = evaluate_guidance(loaded.model, judge.model, prompts, scales, args.n, settings, on_scale)
+    summaries = evaluate_guidance(loaded.model, judge.model, prompts, scales, args.n, settings, on_scale, noisy)
     best = best_scale(summaries)
     report = {
         "model": loaded.name, "checkpoint": str(loaded.path), "steps_trained": loaded.meta.steps,
         "classifier": str(judge.path), "prompts": prompts, "n": args.n, "sampler": args.sampler, "steps": args.steps,
         "guidance_start": args.guidance_start, "guidance_stop": args.guidance_stop, "seed": args.seed,
+        "classifier_guidance": args.classifier_guidance,
         "best_guidance_scale": best.guidance_scale, "best_full_all_correct": best.full_all_correct,
         "seconds": round(time.perf_counter() - started, 1), "scales": summaries_to_json(summaries),
     }

@@ -27,7 +27,7 @@ from torch import nn
 
 from .data import to_uint8
 from .data.shapes import ATTRIBUTE_VALUES, ATTRIBUTES, caption_for, parse_prompt
-from .diffusion.guidance import ClassifierFreeGuidance, prompt_embedding
+from .diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance, prompt_embedding
 from .diffusion.sampling import sample_steps
 from .evaluation import CONFIDENCE, DIRTY_FRACTION, classify, off_palette_fraction
 from .sampling.text2img import GuidedSettings, image_shape, model_device
@@ -122,11 +122,17 @@ def summarise(guidance_scale: float, results: list[PromptResult]) -> ScaleSummar
 
 
 def sample_prompts(model: nn.Module, prompts: list[str], guidance_scale: float, n: int, settings: GuidedSettings,
-                   batch_size: int = 96, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+                   batch_size: int = 96, should_stop: Callable[[], bool] | None = None,
+                   noisy_classifier: nn.Module | None = None) -> np.ndarray:
     """(len(prompts), n, H, W, 3) uint8: n samples per prompt at one w, batched across prompts.
 
-    Image j of prompt p is seeded settings.seed + p * n + j, the same at every w.
+    Image j of prompt p is seeded settings.seed + p * n + j, the same at every w. With
+    `settings.classifier_scale` > 0, `noisy_classifier` adds classifier guidance toward each
+    prompt's attributes on top (a batch then holds one prompt: its targets are the batch's).
     """
+    guided_by_classifier = settings.classifier_scale > 0
+    if guided_by_classifier and noisy_classifier is None:
+        raise ValueError("classifier guidance needs a noisy classifier")
     device = model_device(model)
     with torch.no_grad():
         embeddings = model.embed(tokenize_batch(list(prompts)).to(device))
@@ -135,9 +141,13 @@ def sample_prompts(model: nn.Module, prompts: list[str], guidance_scale: float, 
     total = len(prompts) * n
     out = np.zeros((total, *image_shape(model)[1:], 3), np.uint8)
     scheduler = settings.make_scheduler(model)
-    for start in range(0, total, batch_size):
-        stop = min(start + batch_size, total)
+    starts = range(0, total, n) if guided_by_classifier else range(0, total, batch_size)
+    for start in starts:
+        stop = min(start + (n if guided_by_classifier else batch_size), total)
         guidance = ClassifierFreeGuidance(model, cond[start:stop], null, guidance_scale, settings.schedule)
+        if guided_by_classifier:
+            guidance = ClassifierGuidance(guidance, noisy_classifier, prompts[start // n], settings.classifier_scale,
+                                          model.noise_schedule.alphas_cumprod, settings.schedule)
         last = None
         for last in sample_steps(guidance, scheduler, n=stop - start, seed=settings.seed + start,
                                  shape=image_shape(model), device=device):
@@ -148,14 +158,17 @@ def sample_prompts(model: nn.Module, prompts: list[str], guidance_scale: float, 
 
 
 def evaluate_guidance(model: nn.Module, classifier: nn.Module, prompts: list[str], scales: list[float], n: int,
-                      settings: GuidedSettings, on_scale: Callable[[ScaleSummary, np.ndarray], None] | None = None
-                      ) -> list[ScaleSummary]:
-    """The adherence/diversity table over `scales` (each prompt parsed first: a bad word fails before sampling)."""
+                      settings: GuidedSettings, on_scale: Callable[[ScaleSummary, np.ndarray], None] | None = None,
+                      noisy_classifier: nn.Module | None = None) -> list[ScaleSummary]:
+    """The adherence/diversity table over `scales` (each prompt parsed first: a bad word fails before sampling).
+
+    `classifier` is the judge of clean images; `noisy_classifier` guides, when `settings.classifier_scale` > 0.
+    """
     for prompt in prompts:
         parse_prompt(prompt)
     summaries = []
     for w in scales:
-        images = sample_prompts(model, prompts, w, n, settings)
+        images = sample_prompts(model, prompts, w, n, settings, noisy_classifier=noisy_classifier)
         flat = images.reshape(-1, *images.shape[2:])
         labels, confidences = classify(classifier, flat)
         labels, confidences = labels.reshape(len(prompts), n, -1), confidences.reshape(len(prompts), n, -1)

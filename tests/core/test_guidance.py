@@ -229,3 +229,19 @@ def test_a_grid_cell_is_the_single_run_of_its_seed_and_scale(model, classifier):
     *_, last = grid_steps(ddpm, ddpm_settings, [0.0, 8.0], [5], classifier)  # s across for the DDPM base
     steered = list(guided_steps(ddpm, ddpm_settings.replace(classifier_scale=8.0, seed=5), classifier=classifier))[-1]
     torch.testing.assert_close(last.x_prev[1:2], steered.x_prev, atol=1e-4, rtol=1e-4)
+
+
+def test_the_evaluation_guides_each_prompt_by_the_classifier_as_a_single_run_does(model, classifier):
+    """eval text2img --classifier-guidance: prompt p's images are the run of that prompt, w, s and its seeds."""
+    from playground.core.guidance_eval import sample_prompts
+
+    prompts, n = ["a large red circle at the top left", "blue square"], 2
+    settings = GuidedSettings(steps=3, seed=5, classifier_scale=4.0)
+    images = sample_prompts(model, prompts, 3.0, n, settings, noisy_classifier=classifier)
+    for p, prompt in enumerate(prompts):
+        single = settings.replace(prompt=prompt, guidance_scale=3.0, seed=settings.seed + p * n)
+        np.testing.assert_array_equal(images[p], generate(model, single, n, classifier))
+    unguided = sample_prompts(model, prompts, 3.0, n, settings.replace(classifier_scale=0.0))
+    assert not np.array_equal(images, unguided)
+    with pytest.raises(ValueError, match="noisy classifier"):
+        sample_prompts(model, prompts, 3.0, n, settings)
