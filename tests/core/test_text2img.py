@@ -141,6 +141,10 @@ def test_a_warm_start_carries_the_ddpm_over_and_starts_the_pooled_prompt_at_zero
     wider = TextToImageModel(Text2ImgConfig(**{**TINY.__dict__, "base_channels": 16}))
     with pytest.raises(CheckpointError, match="same U-Net"):
         warm_start_from_unconditional(wider, tmp_path / "ddpm")
+    other_schedule = "linear" if TINY.schedule == "cosine" else "cosine"
+    with pytest.raises(CheckpointError, match="schedule"):
+        warm_start_from_unconditional(TextToImageModel(Text2ImgConfig(**{**TINY.__dict__, "schedule": other_schedule})),
+                                      tmp_path / "ddpm")
 
 
 def test_a_finer_layout_grid_starts_from_a_coarser_checkpoint_drawing_what_it_drew(tmp_path):
@@ -173,6 +177,9 @@ def test_a_finer_layout_grid_starts_from_a_coarser_checkpoint_drawing_what_it_dr
     other = TextToImageModel(dataclasses.replace(coarse_config, layout_channels=2))
     with pytest.raises(CheckpointError, match="same network"):
         warm_start(other, tmp_path / "coarse")
+    save_checkpoint(tmp_path / "fine" / WEIGHTS_NAME, fine, fine.config, "text2img")
+    with pytest.raises(CheckpointError, match="only refines"):
+        warm_start(coarse, tmp_path / "fine")
 
 
 def test_the_noisy_step_weighting_is_the_truncated_v_loss():

@@ -150,7 +150,7 @@ class UNet(nn.Module):
 
 
 def _coordinates(x: torch.Tensor) -> torch.Tensor:
-    """(N, 2, H, W): x then y of every pixel centre, -1 at the left/top edge to 1 at the right/bottom."""
+    """(N, 2, H, W): x then y of every pixel centre, -1 at the first (left/top) pixel to 1 at the last."""
     n, _, h, w = x.shape
     ys = torch.linspace(-1, 1, h, device=x.device, dtype=x.dtype)
     xs = torch.linspace(-1, 1, w, device=x.device, dtype=x.dtype)

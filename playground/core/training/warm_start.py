@@ -28,7 +28,7 @@ from ..checkpoints import CheckpointError, load_checkpoint
 
 @dataclass(frozen=True)
 class WarmStart:
-    """What a warm start copied, for the log and the checkpoint's recipe."""
+    """What a warm start copied, for the training log."""
 
     source: str
     copied: int      # tensors copied whole
@@ -42,6 +42,9 @@ def warm_start_from_unconditional(model: nn.Module, source: str | Path) -> WarmS
     if loaded.meta.family != "ddpm":
         raise CheckpointError(f"{loaded.path}: a warm start needs an unconditional ddpm checkpoint, "
                               f"not a {loaded.meta.family}")
+    _check_same_process(loaded.path, loaded.model.config, model.config)
+    if getattr(loaded.model.config, "coord_channels", False) and not model.config.coord_channels:
+        raise CheckpointError(f"{loaded.path}: that DDPM reads coordinate channels; turn them on here too")
     theirs = loaded.model.state_dict()
     ours = model.state_dict()
     copied = widened = 0
@@ -77,6 +80,11 @@ def warm_start_from_text2img(model: nn.Module, source: str | Path) -> WarmStart:
         raise CheckpointError(f"{loaded.path}: its network differs from this one beyond the layout grid "
                               "(warm starts need the same U-Net, prompt encoder and layout channels)")
     ours_config, theirs_config = model.config, loaded.model.config
+    _check_same_process(loaded.path, theirs_config, ours_config)
+    if theirs_config.layout_size > ours_config.layout_size:
+        raise CheckpointError(f"{loaded.path}: its layout map ({theirs_config.layout_size}x{theirs_config.layout_size}) "
+                              f"is finer than this one's ({ours_config.layout_size}x{ours_config.layout_size}); "
+                              "a warm start only refines the grid")
     copied = widened = 0
     with torch.no_grad():
         for name, tensor in theirs.items():
@@ -110,3 +118,11 @@ def _resample_layout(tensor: torch.Tensor, channels: int, size: int, new_size: i
     grid = tensor.reshape(channels, size, size, -1).permute(3, 0, 1, 2)           # (D, k, s, s)
     grid = F.interpolate(grid.float(), size=(new_size, new_size), mode="bilinear", align_corners=False)
     return grid.permute(1, 2, 3, 0).reshape(channels * new_size**2, *trailing).to(tensor.dtype)
+
+
+def _check_same_process(path: Path, theirs, ours) -> None:
+    """The weights only mean the same thing under the same noise process and image format."""
+    for name in ("schedule", "num_train_timesteps", "prediction", "image_size", "in_channels"):
+        if getattr(theirs, name) != getattr(ours, name):
+            raise CheckpointError(f"{path}: its {name} is {getattr(theirs, name)!r}, this model's "
+                                  f"{getattr(ours, name)!r}; a warm start needs the same")
