@@ -32,9 +32,10 @@ def scores():
     return {s.guidance_scale: s for s in evaluate_guidance(model, classifier, PROMPTS, [0.0, 1.0, 3.0], 6, settings)}
 
 
-def test_guided_samples_have_the_colour_position_and_size_asked_for(scores):
+def test_guided_samples_have_every_attribute_asked_for(scores):
     guided = scores[3.0].full_accuracy
-    assert guided["color"] >= 0.9 and guided["position"] >= 0.9 and guided["size"] >= 0.8
+    assert guided["color"] >= 0.9 and guided["position"] >= 0.9 and guided["size"] >= 0.8 and guided["shape"] >= 0.8
+    assert scores[3.0].full_all_correct >= 0.8
     assert scores[3.0].clean >= 0.9
 
 
