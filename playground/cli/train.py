@@ -155,6 +155,10 @@ def _gan_arguments(parser: argparse.ArgumentParser) -> None:
                         help="feature widths at 32, 16, 8 and 4 pixels (both networks)")
     parser.add_argument("--d-full-res-convs", type=int, default=2,
                         help="discriminator 3x3 convs at full resolution, the stem included")
+    parser.add_argument("--loss", choices=("hinge", "ns"), default="hinge",
+                        help="hinge, or the non-saturating logistic loss")
+    parser.add_argument("--r1-gamma", type=float, default=0.0,
+                        help="R1 penalty weight on real images' D gradient (0: off)")
 
 
 def _gan_task(args: argparse.Namespace) -> TrainingTask:
@@ -164,7 +168,7 @@ def _gan_task(args: argparse.Namespace) -> TrainingTask:
     return GANTask(GANConfig(
         latent_dim=args.latent_dim, channels=tuple(int(c) for c in args.channels.split(",")),
         discriminator_full_res_convs=args.d_full_res_convs,
-    ))
+    ), loss=args.loss, r1_gamma=args.r1_gamma)
 
 
 RECIPES: dict[str, TrainRecipe] = {

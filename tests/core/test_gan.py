@@ -27,11 +27,11 @@ def tiny_gan() -> GAN:
     return GAN(TINY).eval()
 
 
-def _tiny_trainer(data, out_dir, steps: int = 4, ema: float | None = None) -> Trainer:
+def _tiny_trainer(data, out_dir, steps: int = 4, ema: float | None = None, task: GANTask | None = None) -> Trainer:
     torch.manual_seed(0)
     config = TrainConfig(steps=steps, batch_size=16, lr=2e-4, warmup_steps=0, grad_clip=None, ema_decay=ema,
                          checkpoint_every=10**6, validation_size=32)
-    return Trainer(GANTask(TINY), data, config, out_dir)
+    return Trainer(task or GANTask(TINY), data, config, out_dir)
 
 
 def test_generator_decodes_latents_to_images_in_range(tiny_gan):
@@ -77,6 +77,21 @@ def test_a_tiny_run_changes_both_networks_with_finite_losses(small_shapes, tmp_p
         changed = [k for k in before if k.startswith(prefix) and not torch.equal(before[k], after[k])]
         assert changed, f"no {prefix[:-1]} weight moved"
     assert all(p.requires_grad for p in gan.discriminator.parameters()), "D must be trainable again after G's step"
+
+
+def test_the_non_saturating_loss_with_r1_trains_and_penalises_steep_real_gradients(small_shapes, tmp_path):
+    """--loss ns --r1-gamma G: finite losses, R1 logged on its lazy steps, and the penalty is E||grad_x D||^2."""
+    task = GANTask(TINY, loss="ns", r1_gamma=1.0)
+    logs = []
+    _tiny_trainer(small_shapes, tmp_path / "run", steps=3, task=task).run(progress=False, on_log=logs.append, log_every=1)
+    assert "r1" in logs[0].metrics and "r1" not in logs[1].metrics  # step 0 of every 16
+    assert all(math.isfinite(v) for log in logs for v in log.metrics.values())
+    task.model.eval()  # spectral norm's power iteration must not move between the two calls
+    x = torch.randn(4, 3, 32, 32, requires_grad=True)
+    (grad,) = torch.autograd.grad(task.model.discriminator(x).sum(), x)
+    assert task._r1_penalty(x).item() == pytest.approx(grad.pow(2).sum(dim=(1, 2, 3)).mean().item(), rel=1e-4)
+    with pytest.raises(ValueError, match="unknown GAN loss"):
+        GANTask(TINY, loss="wasserstein")
 
 
 def test_checkpoint_round_trips_and_resume_restores_both_optimizers(small_shapes, tmp_path):

@@ -6,14 +6,18 @@ Adam with beta1 = 0 and the two-time-scale rule (D learns faster than G; Heusel 
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..models.gan import GAN, GANConfig, discriminator_hinge_loss, generator_hinge_loss
 from .loop import Batch, TrainConfig, TrainingTask
 
+GANLoss = Literal["hinge", "ns"]
+GAN_LOSSES = ("hinge", "ns")
+R1_EVERY = 16  # lazy R1: the penalty every 16 D steps, weighted 16x
 BETAS = (0.0, 0.9)
 DISCRIMINATOR_LR_RATIO = 2.0  # lr_D = 2 * lr_G  (the --lr flag sets lr_G)
 
@@ -22,10 +26,20 @@ class GANTask(TrainingTask):
     # which metrics the live view plots together
     metric_groups = {"losses": ("d_loss", "g_loss"), "D output (real vs fake)": ("d_real", "d_fake")}
 
-    def __init__(self, config: GANConfig):
+    def __init__(self, config: GANConfig, loss: GANLoss = "hinge", r1_gamma: float = 0.0):
+        """`loss` "ns" is the non-saturating logistic loss (Goodfellow et al. 2014, StyleGAN's);
+        `r1_gamma` > 0 adds the R1 penalty gamma/2 E||grad_x D(x)||^2 on real images (Mescheder
+        et al. 2018), lazily: every R1_EVERY steps, scaled by R1_EVERY (Karras et al. 2020)."""
+        if loss not in GAN_LOSSES:
+            raise ValueError(f"unknown GAN loss {loss!r}; known: {', '.join(GAN_LOSSES)}")
+        if r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be >= 0, not {r1_gamma}")
         self.model_config = config
         self.family = "gan"
         self.model = GAN(config)
+        self.loss_kind = loss
+        self.r1_gamma = r1_gamma
+        self.steps_done = 0
 
     def make_optimizers(self, config: TrainConfig) -> dict[str, torch.optim.Optimizer]:
         return {
@@ -48,26 +62,43 @@ class GANTask(TrainingTask):
                 fake = generator(z)
             scores = discriminator(torch.cat([batch.x, fake.to(batch.x.dtype)])).float()
             real_scores, fake_scores = scores[:n], scores[n:]
-            d_loss = discriminator_hinge_loss(real_scores, fake_scores)
+            if self.loss_kind == "hinge":
+                d_loss = discriminator_hinge_loss(real_scores, fake_scores)
+            else:
+                d_loss = F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
         optimizers["discriminator"].zero_grad(set_to_none=True)
         d_loss.backward()
+        r1 = self._r1_penalty(batch.x) if self.r1_gamma > 0 and self.steps_done % R1_EVERY == 0 else None
+        if r1 is not None:
+            (self.r1_gamma / 2 * R1_EVERY * r1).backward()
         optimizers["discriminator"].step()
+        self.steps_done += 1
 
         discriminator.requires_grad_(False)  # G's step needs D's input gradient, not its weight gradients
         try:
             z = torch.randn(n, self.model_config.latent_dim, device=batch.x.device)
             with autocast():
-                g_loss = generator_hinge_loss(discriminator(generator(z)).float())
+                fake_scores_g = discriminator(generator(z)).float()
+                g_loss = generator_hinge_loss(fake_scores_g) if self.loss_kind == "hinge" else F.softplus(-fake_scores_g).mean()
             optimizers["generator"].zero_grad(set_to_none=True)
             g_loss.backward()
             optimizers["generator"].step()
         finally:
             discriminator.requires_grad_(True)
 
-        return {
+        metrics = {
             "d_loss": d_loss.item(), "g_loss": g_loss.item(),
             "d_real": real_scores.detach().mean().item(), "d_fake": fake_scores.detach().mean().item(),
         }
+        if r1 is not None:
+            metrics["r1"] = r1.item()
+        return metrics
+
+    def _r1_penalty(self, real: torch.Tensor) -> torch.Tensor:
+        """E ||grad_x D(x)||^2 on real images, in float32 (a second backward through D)."""
+        x = real.detach().float().requires_grad_(True)
+        (grad,) = torch.autograd.grad(self.model.discriminator(x).sum(), x, create_graph=True)
+        return grad.pow(2).sum(dim=(1, 2, 3)).mean()
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, validation: Batch) -> dict[str, float]:
