@@ -180,3 +180,14 @@ def discriminator_hinge_loss(real_scores: torch.Tensor, fake_scores: torch.Tenso
 def generator_hinge_loss(fake_scores: torch.Tensor) -> torch.Tensor:
     """L_G = -E[D(G(z))]: G raises the score of its samples."""
     return -fake_scores.mean()
+
+
+def discriminator_logistic_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """L_D = E[softplus(-D(x))] + E[softplus(D(G(z)))]: the logistic loss (Goodfellow et al. 2014)."""
+    return F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+
+
+def generator_nonsaturating_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    """L_G = E[softplus(-D(G(z)))]: the non-saturating generator loss (strong gradients while D wins)."""
+    return F.softplus(-fake_scores).mean()
+

@@ -10,13 +10,17 @@ from typing import Any, Callable, Literal
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from ..models.gan import GAN, GANConfig, discriminator_hinge_loss, generator_hinge_loss
+from ..models.gan import (
+    GAN, GANConfig, discriminator_hinge_loss, discriminator_logistic_loss, generator_hinge_loss,
+    generator_nonsaturating_loss,
+)
 from .loop import Batch, TrainConfig, TrainingTask
 
 GANLoss = Literal["hinge", "ns"]
-GAN_LOSSES = ("hinge", "ns")
+# (discriminator loss, generator loss) by --loss name
+GAN_LOSSES = {"hinge": (discriminator_hinge_loss, generator_hinge_loss),
+              "ns": (discriminator_logistic_loss, generator_nonsaturating_loss)}
 R1_EVERY = 16  # lazy R1: the penalty every 16 D steps, weighted 16x
 BETAS = (0.0, 0.9)
 DISCRIMINATOR_LR_RATIO = 2.0  # lr_D = 2 * lr_G  (the --lr flag sets lr_G)
@@ -37,7 +41,7 @@ class GANTask(TrainingTask):
         self.model_config = config
         self.family = "gan"
         self.model = GAN(config)
-        self.loss_kind = loss
+        self.discriminator_loss, self.generator_loss = GAN_LOSSES[loss]
         self.r1_gamma = r1_gamma
         self.steps_done = 0
 
@@ -62,10 +66,7 @@ class GANTask(TrainingTask):
                 fake = generator(z)
             scores = discriminator(torch.cat([batch.x, fake.to(batch.x.dtype)])).float()
             real_scores, fake_scores = scores[:n], scores[n:]
-            if self.loss_kind == "hinge":
-                d_loss = discriminator_hinge_loss(real_scores, fake_scores)
-            else:
-                d_loss = F.softplus(-real_scores).mean() + F.softplus(fake_scores).mean()
+            d_loss = self.discriminator_loss(real_scores, fake_scores)
         optimizers["discriminator"].zero_grad(set_to_none=True)
         d_loss.backward()
         r1 = self._r1_penalty(batch.x) if self.r1_gamma > 0 and self.steps_done % R1_EVERY == 0 else None
@@ -78,8 +79,7 @@ class GANTask(TrainingTask):
         try:
             z = torch.randn(n, self.model_config.latent_dim, device=batch.x.device)
             with autocast():
-                fake_scores_g = discriminator(generator(z)).float()
-                g_loss = generator_hinge_loss(fake_scores_g) if self.loss_kind == "hinge" else F.softplus(-fake_scores_g).mean()
+                g_loss = self.generator_loss(discriminator(generator(z)).float())
             optimizers["generator"].zero_grad(set_to_none=True)
             g_loss.backward()
             optimizers["generator"].step()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
@@ -45,24 +46,19 @@ def warm_start_from_unconditional(model: nn.Module, source: str | Path) -> WarmS
     _check_same_process(loaded.path, loaded.model.config, model.config)
     if getattr(loaded.model.config, "coord_channels", False) and not model.config.coord_channels:
         raise CheckpointError(f"{loaded.path}: that DDPM reads coordinate channels; turn them on here too")
-    theirs = loaded.model.state_dict()
-    ours = model.state_dict()
-    copied = widened = 0
+    theirs, ours = loaded.model.state_dict(), model.state_dict()
+    if missing := next((name for name in theirs if name not in ours), None):
+        raise CheckpointError(f"{loaded.path}: its U-Net has a tensor ({missing}) this model lacks; "
+                              "warm starts need the same base channels, levels and attention")
+
+    def widen_stem(name: str, tensor: torch.Tensor, target: torch.Tensor) -> bool:
+        if name != "stem.weight" or target.shape[1] <= tensor.shape[1] or target.shape[0] != tensor.shape[0]:
+            return False
+        target[:, : tensor.shape[1]].copy_(tensor)  # the new input channels keep their random values
+        return True
+
     with torch.no_grad():
-        for name, tensor in theirs.items():
-            if name not in ours:
-                raise CheckpointError(f"{loaded.path}: its U-Net has a tensor ({name}) this model lacks; "
-                                      "warm starts need the same base channels, levels and attention")
-            target = ours[name]
-            if target.shape == tensor.shape:
-                target.copy_(tensor)
-                copied += 1
-            elif name == "stem.weight" and target.shape[1] > tensor.shape[1] and target.shape[0] == tensor.shape[0]:
-                target[:, : tensor.shape[1]].copy_(tensor)
-                widened += 1
-            else:
-                raise CheckpointError(f"{loaded.path}: {name} is {tuple(tensor.shape)} there but "
-                                      f"{tuple(target.shape)} here; warm starts need the same U-Net")
+        copied, widened = _copy_weights(loaded.path, theirs, ours, widen_stem, "U-Net")
         last = getattr(model, "cond_proj", None)
         if isinstance(last, nn.Sequential):
             nn.init.zeros_(last[-1].weight)
@@ -85,20 +81,16 @@ def warm_start_from_text2img(model: nn.Module, source: str | Path) -> WarmStart:
         raise CheckpointError(f"{loaded.path}: its layout map ({theirs_config.layout_size}x{theirs_config.layout_size}) "
                               f"is finer than this one's ({ours_config.layout_size}x{ours_config.layout_size}); "
                               "a warm start only refines the grid")
-    copied = widened = 0
+    k = ours_config.layout_channels
+
+    def resample_layout(name: str, tensor: torch.Tensor, target: torch.Tensor) -> bool:
+        if name not in ("layout.weight", "layout.bias") or k != theirs_config.layout_channels:
+            return False
+        target.copy_(_resample_layout(tensor, k, theirs_config.layout_size, ours_config.layout_size))
+        return True
+
     with torch.no_grad():
-        for name, tensor in theirs.items():
-            target = ours[name]
-            if target.shape == tensor.shape:
-                target.copy_(tensor)
-                copied += 1
-            elif name in ("layout.weight", "layout.bias") and ours_config.layout_channels == theirs_config.layout_channels:
-                target.copy_(_resample_layout(tensor, ours_config.layout_channels, theirs_config.layout_size,
-                                              ours_config.layout_size))
-                widened += 1
-            else:
-                raise CheckpointError(f"{loaded.path}: {name} is {tuple(tensor.shape)} there but "
-                                      f"{tuple(target.shape)} here; warm starts need the same network")
+        copied, widened = _copy_weights(loaded.path, theirs, ours, resample_layout, "network")
     return WarmStart(str(loaded.path), copied, widened, 0)
 
 
@@ -118,6 +110,24 @@ def _resample_layout(tensor: torch.Tensor, channels: int, size: int, new_size: i
     grid = tensor.reshape(channels, size, size, -1).permute(3, 0, 1, 2)           # (D, k, s, s)
     grid = F.interpolate(grid.float(), size=(new_size, new_size), mode="bilinear", align_corners=False)
     return grid.permute(1, 2, 3, 0).reshape(channels * new_size**2, *trailing).to(tensor.dtype)
+
+
+def _copy_weights(path: Path, theirs: dict[str, torch.Tensor], ours: dict[str, torch.Tensor],
+                  adapt: Callable[[str, torch.Tensor, torch.Tensor], bool], what: str) -> tuple[int, int]:
+    """Copy every tensor of `theirs` into `ours`: whole where the shapes agree, else by `adapt`
+    (which returns False where it does not apply). Returns (copied whole, adapted)."""
+    copied = adapted = 0
+    for name, tensor in theirs.items():
+        target = ours[name]
+        if target.shape == tensor.shape:
+            target.copy_(tensor)
+            copied += 1
+        elif adapt(name, tensor, target):
+            adapted += 1
+        else:
+            raise CheckpointError(f"{path}: {name} is {tuple(tensor.shape)} there but "
+                                  f"{tuple(target.shape)} here; warm starts need the same {what}")
+    return copied, adapted
 
 
 def _check_same_process(path: Path, theirs, ours) -> None:
