@@ -150,14 +150,16 @@ def _noisy_classifier_task(args: argparse.Namespace) -> TrainingTask:
 
 
 def _gan_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..core.training.gan_task import DEFAULT_LOSS, DEFAULT_R1_GAMMA, GAN_LOSSES
+
     parser.add_argument("--latent-dim", type=int, default=32)
     parser.add_argument("--channels", default="16,32,64,128",
                         help="feature widths at 32, 16, 8 and 4 pixels (both networks)")
     parser.add_argument("--d-full-res-convs", type=int, default=2,
                         help="discriminator 3x3 convs at full resolution, the stem included")
-    parser.add_argument("--loss", choices=("hinge", "ns"), default="hinge",
-                        help="hinge, or the non-saturating logistic loss")
-    parser.add_argument("--r1-gamma", type=float, default=0.0,
+    parser.add_argument("--loss", choices=tuple(GAN_LOSSES), default=DEFAULT_LOSS,
+                        help="ns: the non-saturating logistic loss; or hinge")
+    parser.add_argument("--r1-gamma", type=float, default=DEFAULT_R1_GAMMA,
                         help="R1 penalty weight on real images' D gradient (0: off)")
 
 

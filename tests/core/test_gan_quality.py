@@ -23,12 +23,17 @@ def report():
     return judge_samples(images, judge)
 
 
-def test_many_samples_are_clean_single_shapes(report):
-    assert report.clean_fraction >= 0.35
+def test_most_samples_are_clean_single_shapes(report):
+    assert report.clean_fraction > 0.5
 
 
-def test_the_samples_cover_every_shape_both_sizes_and_most_colours(report):
+def test_a_third_of_the_samples_are_drawn_as_the_renderer_draws_them(report):
+    """The stricter geometry test: the hinge-loss GAN it replaced scored 8%, this one 31% (1000 samples)."""
+    assert report.drawn_as_rendered_fraction >= 0.25
+
+
+def test_the_samples_cover_every_shape_colour_size_and_position(report):
     counts = report.attribute_counts
-    assert min(counts["shape"]) > 0 and min(counts["size"]) > 0
-    assert sum(c > 0 for c in counts["color"]) >= 5
-    assert report.combinations_seen >= 50
+    for attribute in ("shape", "color", "size", "position"):
+        assert min(counts[attribute]) > 0, attribute
+    assert report.combinations_seen >= 120

@@ -34,6 +34,19 @@ def test_every_panel_fits_a_1280x720_projector_without_scrolling(themed, main_wi
         assert not area.horizontalScrollBar().isVisible(), f"{panel.title}: needs {panel.minimumSizeHint().width()} px"
 
 
+def test_every_plot_fits_its_view_on_a_1280x720_projector(themed, main_window, qtbot):
+    """A pyqtgraph layout wider than its view is cut off at the right, axes and all (long titles did it)."""
+    import pyqtgraph as pg
+
+    main_window.resize(*PROJECTOR)
+    for index, panel in enumerate(main_window.panels):
+        main_window.tabs.setCurrentIndex(index)
+        QApplication.processEvents()
+        for view in panel.findChildren(pg.GraphicsLayoutWidget):
+            if view.isVisible():
+                assert view.ci.width() <= view.viewport().width() + 1, f"{panel.title}: {type(view).__name__}"
+
+
 def test_a_small_window_scrolls_instead_of_cutting_panels_off(main_window):
     main_window.resize(900, 500)
     QApplication.processEvents()

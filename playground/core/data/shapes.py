@@ -125,10 +125,15 @@ def shape_mask(spec: ShapeSpec, supersample: int = SUPERSAMPLE) -> np.ndarray:
     raise ValueError(f"unknown shape {kind!r}")
 
 
-def render(spec: ShapeSpec) -> np.ndarray:
-    """Render one 32x32x3 uint8 image: draw at 4x, then box-filter down."""
+def shape_coverage(spec: ShapeSpec) -> np.ndarray:
+    """The share of each 32x32 pixel the shape covers: drawn at 4x, then box-filtered down."""
     mask = shape_mask(spec).astype(np.float32)
-    coverage = mask.reshape(IMAGE_SIZE, SUPERSAMPLE, IMAGE_SIZE, SUPERSAMPLE).mean(axis=(1, 3))
+    return mask.reshape(IMAGE_SIZE, SUPERSAMPLE, IMAGE_SIZE, SUPERSAMPLE).mean(axis=(1, 3))
+
+
+def render(spec: ShapeSpec) -> np.ndarray:
+    """Render one 32x32x3 uint8 image: the shape colour blended over the background by coverage."""
+    coverage = shape_coverage(spec)
     fg = np.array(COLOR_RGB[COLORS[spec.color]], np.float32)
     bg = np.array(BACKGROUND, np.float32)
     image = bg + coverage[..., None] * (fg - bg)

@@ -3,11 +3,15 @@
 Stabilisers, and why these:
 
 - **Spectral norm on every discriminator layer** (Miyato et al. 2018) bounds D's
-  Lipschitz constant with one power iteration per layer and step. A gradient penalty
-  (WGAN-GP, R1) does the same job with a second backward pass, which roughly doubles the
-  discriminator's cost on a CPU.
-- **Hinge loss** (Lim & Ye 2017; the SNGAN/SAGAN/BigGAN choice): D stops pushing samples
-  it already separates by a margin, so it cannot run away from G.
+  Lipschitz constant with one power iteration per layer and step, so D cannot run away
+  from G in the first thousand steps.
+- **Non-saturating logistic loss with lazy R1** (Goodfellow et al. 2014; Mescheder et al.
+  2018; StyleGAN2's lazy schedule, `gan_task.py`): the R1 penalty keeps D's gradient small
+  on real images, so near the data D gives G a smooth slope to follow, not a cliff. Hinge
+  loss (the SNGAN/BigGAN choice, `--loss hinge --r1-gamma 0`) drew crisp colours, but
+  malformed shapes: at 40000 steps 41.8% of samples were clean shapes (the classifier sure
+  of 45%), against 57.2% (sure of 65.5%) with this recipe, which also reached 266 of the
+  432 attribute combinations, not 139. R1 runs every 16th step: 400 steps took 114.3 s, not 113.0.
 - **GroupNorm in the generator** instead of DCGAN's BatchNorm: per-sample, so decoding one
   latent on a slider gives exactly the image it gives in a batch, and the EMA weights need
   no re-estimated batch statistics.

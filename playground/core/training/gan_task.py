@@ -21,6 +21,9 @@ GANLoss = Literal["hinge", "ns"]
 # (discriminator loss, generator loss) by --loss name
 GAN_LOSSES = {"hinge": (discriminator_hinge_loss, generator_hinge_loss),
               "ns": (discriminator_logistic_loss, generator_nonsaturating_loss)}
+# the shipped recipe's: at 40000 steps they gave 57% clean shapes where hinge without R1 gave 42%
+DEFAULT_LOSS: GANLoss = "ns"
+DEFAULT_R1_GAMMA = 1.0
 R1_EVERY = 16  # lazy R1: the penalty every 16 D steps, weighted 16x
 BETAS = (0.0, 0.9)
 DISCRIMINATOR_LR_RATIO = 2.0  # lr_D = 2 * lr_G  (the --lr flag sets lr_G)
@@ -30,7 +33,7 @@ class GANTask(TrainingTask):
     # which metrics the live view plots together
     metric_groups = {"losses": ("d_loss", "g_loss"), "D output (real vs fake)": ("d_real", "d_fake")}
 
-    def __init__(self, config: GANConfig, loss: GANLoss = "hinge", r1_gamma: float = 0.0):
+    def __init__(self, config: GANConfig, loss: GANLoss = DEFAULT_LOSS, r1_gamma: float = DEFAULT_R1_GAMMA):
         """`loss` "ns" is the non-saturating logistic loss (Goodfellow et al. 2014, StyleGAN's);
         `r1_gamma` > 0 adds the R1 penalty gamma/2 E||grad_x D(x)||^2 on real images (Mescheder
         et al. 2018), lazily: every R1_EVERY steps, scaled by R1_EVERY (Karras et al. 2020)."""

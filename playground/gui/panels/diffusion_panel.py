@@ -306,7 +306,7 @@ class DiffusionPanel(Panel):
         self.play_button.setChecked(False)
         schedule = loaded.model.noise_schedule
         T = schedule.num_train_timesteps
-        self.schedule_label.setText(f"noise schedule: {schedule.name}, T = {T}  (fixed by training)")
+        self.schedule_label.setText(f"{schedule.name} schedule, T = {T} (fixed by training)")
         self.steps_box.setMaximum(T)
         if self.sampler_box.currentData() == "ddim":
             self.steps_box.setValue(min(self.steps_box.value(), T))

@@ -20,7 +20,7 @@ MODEL_PEN = pg.mkPen("#5aa9ff", width=3)
 OTHER_PEN = pg.mkPen("#8a8a8a", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
 NORM_PENS = {"x_t": pg.mkPen("#f0a030", width=3), "pred_noise": pg.mkPen("#c678dd", width=3),
              "pred_x0": pg.mkPen("#56c596", width=2)}
-NORM_NAMES = {"x_t": "‖x_t‖/√d", "pred_noise": "‖ε̂‖/√d", "pred_x0": "‖x̂₀‖/√d"}
+NORM_NAMES = {"x_t": "x_t", "pred_noise": "ε̂", "pred_x0": "x̂₀"}
 CURSOR_PEN = pg.mkPen("#ffffff", width=2)
 BRANCH_PEN = pg.mkPen("#ff6b6b", width=2, style=pg.QtCore.Qt.PenStyle.DotLine)
 LABEL_STYLE = {"color": "#d0d0d0", "font-size": "13pt"}
@@ -47,11 +47,11 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         self.norm_values: dict[str, np.ndarray] = {}
         self.cursor_t: int | None = None
         self.titles = {"beta": "β_t", "alpha_bar": "ᾱ_t = ∏ (1 − β_s)", "log_snr": "log SNR(t) = log ᾱ_t / (1 − ᾱ_t)",
-                       "norms": "norms of this run"}
+                       "norms": "this run's ‖·‖/√d"}
         first = None
         for row, key in enumerate(self.titles):
             plot = self.addPlot(row=row, col=0)
-            plot.setTitle(self.titles[key], color="#e6e6e6", size="13pt")
+            self._set_title(plot, self.titles[key], color="#e6e6e6")
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.invertX(True)
             plot.setMenuEnabled(False)
@@ -75,8 +75,8 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
                 plot.setLabel("bottom", "t   (sampling runs left → right)", **LABEL_STYLE)
                 for view in NORM_PENS:
                     self.norm_curves[view] = plot.plot([], [], pen=NORM_PENS[view])
-                plot.setTitle(self._legend_title(key, [(NORM_NAMES[v], NORM_PENS[v].color().name(), "━")
-                                                       for v in NORM_PENS]), size="13pt")
+                self._set_title(plot, self._legend_title(key, [(NORM_NAMES[v], NORM_PENS[v].color().name(), "━")
+                                                              for v in NORM_PENS]))
             else:
                 self.model_curves[key] = plot.plot([], [], pen=MODEL_PEN)
                 self.other_curves[key] = plot.plot([], [], pen=OTHER_PEN)
@@ -106,10 +106,21 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         legend = [(schedule.name, MODEL_PEN.color().name(), "━")]
         if other is not None:
             legend.append((f"{others[0]}, not this model's", OTHER_PEN.color().name(), "╌"))
-        self.plots["beta"].setTitle(self._legend_title("beta", legend), size="13pt")
+        self._set_title(self.plots["beta"], self._legend_title("beta", legend))
         self.plots["beta"].setXRange(0, T - 1, padding=0.02)
         self.set_norms(None)
         self.set_cursor(None)
+
+    @staticmethod
+    def _set_title(plot: pg.PlotItem, html: str, **style: str) -> None:
+        """Set a plot's title without letting it widen the plot column.
+
+        A pyqtgraph title's minimum width is its text's, and a graphics layout wider than
+        its view is cut off at the right edge, axes and all; at width 0 the title is
+        clipped instead, and the plots always fit the column the splitter gives them.
+        """
+        plot.setTitle(html, size="13pt", **style)
+        plot.titleLabel.setMinimumWidth(0)
 
     def _legend_title(self, key: str, entries: list[tuple[str, str, str]]) -> str:
         """A plot title with a colour key after it (legends inside the plots would hide the curves)."""
