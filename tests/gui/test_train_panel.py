@@ -45,11 +45,14 @@ def test_a_gan_run_plots_live_stops_and_opens_in_the_gan_panel(main_window, qtbo
     panel.start_button.click()
     assert panel.running and not panel.start_button.isEnabled()
     qtbot.waitUntil(lambda: panel.curves.points >= 3, timeout=60000)
-    assert set(panel.curves.curves) == {"d_loss", "g_loss", "d_real", "d_fake"}
-    assert set(panel.curves.plots) == {"losses", "D output (real vs fake)"}
+    # the default recipe's lazy R1 gets its own plot, drawn through the windows that logged it
+    assert set(panel.curves.curves) == {"d_loss", "g_loss", "d_real", "d_fake", "r1"}
+    assert set(panel.curves.plots) == {"losses", "D output (real vs fake)", "R1 penalty (real images)"}
     seen = panel.curves.points
     qtbot.waitUntil(lambda: panel.curves.points > seen, timeout=30000)  # the plot keeps growing
     assert np.isfinite(panel.curves.series("d_loss")).all()
+    r1_steps, r1_values = panel.curves.curves["r1"].getData()  # R1 runs every 16th step only
+    assert 1 <= len(r1_steps) < panel.curves.points and np.isfinite(r1_values).all()
     assert panel.preview.image is not None and panel.preview.image.dtype == np.uint8
     assert "steps/s" in panel.speed_label.text() and "ETA" in panel.speed_label.text()
     assert panel.command_label.text().startswith("playground train gan ")

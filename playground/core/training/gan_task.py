@@ -31,7 +31,8 @@ DISCRIMINATOR_LR_RATIO = 2.0  # lr_D = 2 * lr_G  (the --lr flag sets lr_G)
 
 class GANTask(TrainingTask):
     # which metrics the live view plots together
-    metric_groups = {"losses": ("d_loss", "g_loss"), "D output (real vs fake)": ("d_real", "d_fake")}
+    metric_groups = {"losses": ("d_loss", "g_loss"), "D output (real vs fake)": ("d_real", "d_fake"),
+                     "R1 penalty (real images)": ("r1",)}
 
     def __init__(self, config: GANConfig, loss: GANLoss = DEFAULT_LOSS, r1_gamma: float = DEFAULT_R1_GAMMA):
         """`loss` "ns" is the non-saturating logistic loss (Goodfellow et al. 2014, StyleGAN's);

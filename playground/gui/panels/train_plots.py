@@ -81,8 +81,12 @@ class LiveCurves(pg.GraphicsLayoutWidget):
             for name, buffer in self.values.items():
                 buffer[n] = metrics.get(name, np.nan)
             self._size = n + 1
+        steps = self.steps[:self._size]
         for name, curve in self.curves.items():
-            curve.setData(self.steps[:self._size], self.values[name][:self._size], connect="finite")
+            # a metric some windows lack (the GAN's lazy R1) is drawn through its logged points
+            values = self.values[name][:self._size]
+            logged = np.isfinite(values)
+            curve.setData(steps[logged], values[logged])
 
     def series(self, name: str) -> np.ndarray:
         return self.values[name][:self._size].copy()
