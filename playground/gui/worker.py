@@ -125,13 +125,16 @@ class ModelWorker(QObject):
             self._condition.notify()
         return job
 
-    def cancel(self, channel: str | None = None) -> None:
-        """Cancel the waiting and running jobs of `channel` (all channels if None)."""
+    def cancel(self, channel: str | None = None, *, keep: tuple[str, ...] = ()) -> None:
+        """Cancel the waiting and running jobs of `channel` (all channels but `keep` if None)."""
+        def hit(key: str) -> bool:
+            return key == channel if channel is not None else key not in keep
+
         with self._condition:
-            for key in [k for k in self._pending if channel is None or k == channel]:
+            for key in [k for k in self._pending if hit(k)]:
                 job = self._pending.pop(key)
                 self._jobs.pop(job.id, None)
-            if self._running is not None and (channel is None or self._running.channel == channel):
+            if self._running is not None and hit(self._running.channel):
                 self._running.cancel()
 
     def is_busy(self, channel: str | None = None) -> bool:

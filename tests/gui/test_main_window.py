@@ -91,3 +91,36 @@ def test_the_model_picker_names_the_loaded_model_however_its_path_was_spelled(ma
     main_window.load_into(panel, Path("gan-tiny") / "model.safetensors")  # relative; the picker lists absolute paths
     qtbot.waitUntil(lambda: panel.loaded.family == "gan", timeout=20000)
     assert main_window.model_picker.currentText().startswith("gan-tiny")
+
+
+def test_a_model_picked_while_another_loads_is_the_one_that_ends_up_loaded(main_window, qtbot, monkeypatch):
+    """Picking right after start-up, while the default still loads, must not be undone by it."""
+    import threading as _threading
+
+    import playground.gui.main_window as main_window_module
+    from playground.gui.panels.latent_panel import LatentPanel
+
+    panel = next(p for p in main_window.panels if isinstance(p, LatentPanel))
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None and not panel.worker.is_busy("load"), timeout=10000)
+    slow_started, release = _threading.Event(), _threading.Event()
+    real_load = main_window_module.load_checkpoint
+
+    def slow_vae_load(path, device):
+        if "vae" in str(path):  # the default, still loading when the user picks
+            slow_started.set()
+            release.wait(10)
+        return real_load(path, device)
+
+    monkeypatch.setattr(main_window_module, "load_checkpoint", slow_vae_load)
+    picker = main_window.model_picker
+    vae = next(i for i in range(picker.count()) if "vae" in picker.itemText(i))
+    main_window.load_into(panel, Path(picker.itemData(vae)))
+    assert slow_started.wait(10)
+    gan = next(i for i in range(picker.count()) if picker.itemText(i).startswith("gan-tiny"))
+    picker.setCurrentIndex(gan)
+    picker.activated.emit(gan)  # what a user's click emits
+    release.set()
+    qtbot.waitUntil(lambda: panel.loaded.family == "gan", timeout=20000)
+    qtbot.waitUntil(lambda: not panel.worker.is_busy("load"), timeout=10000)
+    assert panel.loaded.family == "gan" and picker.currentText().startswith("gan-tiny")

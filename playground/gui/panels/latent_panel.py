@@ -304,7 +304,8 @@ class LatentPanel(Panel):
     def set_model(self, loaded: LoadedModel) -> None:
         super().set_model(loaded)
         self.model_id += 1
-        self.worker.cancel()
+        # the old model's work is moot; a model picked while this one loaded still waits to load
+        self.worker.cancel(keep=("load",))
         model = loaded.model
         self.directions = None
         self.slider_mode = "latent"
