@@ -22,6 +22,10 @@ def gan_panel(main_window, qtbot, tiny_assets) -> LatentPanel:
 def test_the_gan_opens_in_the_latent_panel_with_a_slider_per_noise_dimension(gan_panel, qtbot, main_window):
     assert "GAN" in gan_panel.note.text()
     assert list(gan_panel.rows) == list(range(8))
+    # it opens on a sample, not on z = 0 (off the shell a GAN's noise comes from: a smudge)
+    np.testing.assert_allclose(gan_panel.z, prior_latents(8, 1, gan_panel.seed_box.value())[0].numpy())
+    opened_on = decode(gan_panel.loaded.model, gan_panel.z)[0]
+    qtbot.waitUntil(lambda: np.array_equal(gan_panel.current_image, opened_on), timeout=5000)
     gan_panel.seed_box.setValue(5)
     gan_panel.random_button.click()
     np.testing.assert_allclose(gan_panel.z, prior_latents(8, 1, 5)[0].numpy())

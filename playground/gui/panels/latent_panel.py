@@ -324,7 +324,10 @@ class LatentPanel(Panel):
         self.direction_strip.set_image(None)
         self.note.style().unpolish(self.note)
         self.note.style().polish(self.note)
-        self.z = np.zeros(model.latent_dim, np.float32)
+        # a VAE opens on its prior's mean; a GAN's z = 0 lies far off the shell its samples come
+        # from (|z| ~ sqrt(d)) and draws a smudge, so a GAN opens on the seed's draw
+        self.z = (prior_latents(model.latent_dim, 1, self.seed_box.value())[0].numpy()
+                  if loaded.family == "gan" else np.zeros(model.latent_dim, np.float32))
         self.encoded = None
         self.endpoints = {"A": None, "B": None}
         for canvas in self.endpoint_canvases.values():
