@@ -78,8 +78,11 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     watcher.timeout.connect(lambda: None if panel.running else loop.quit())  # ended: saved or failed
     panel._begin(args)
     watcher.start()
+    gui_cpu, wall = time.thread_time(), time.perf_counter()
     loop.exec()
+    gui_cpu, wall = time.thread_time() - gui_cpu, time.perf_counter() - wall
     watcher.stop()
+    print(f"  GUI thread busy {100 * gui_cpu / wall:.1f}% of the run's {wall:.0f} s", flush=True)
     if not panel.last_checkpoint:
         raise RuntimeError(f"the run in the panel failed: {panel.state_label.text()}")
     return (args.steps - skip) / (marks[args.steps] - marks[skip])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsItem
 
 from ..widgets import BACKGROUND
 
@@ -47,7 +48,11 @@ class LiveCurves(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
             plot.hideButtons()
             for side in ("left", "bottom"):
-                plot.getAxis(side).setTickFont(TICK_FONT)
+                axis = plot.getAxis(side)
+                axis.setTickFont(TICK_FONT)
+                # repainted only when its range moves, blitted otherwise: tick text is most of a
+                # repaint's cost, and repaints take the GIL from the training thread
+                axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             plot.addLegend(offset=(-4, 4), labelTextColor="#e6e6e6", brush=pg.mkBrush(22, 23, 26, 200))
             if first is None:
                 first = plot
@@ -62,6 +67,9 @@ class LiveCurves(pg.GraphicsLayoutWidget):
             last = plot
         if last is not None:
             last.setLabel("bottom", "step", color="#c8c8c8")
+            for plot in self.plots.values():  # the x axes are linked: step numbers once, at the bottom
+                if plot is not last:
+                    plot.getAxis("bottom").setStyle(showValues=False)
 
     @property
     def points(self) -> int:
