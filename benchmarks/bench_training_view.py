@@ -2,17 +2,18 @@
 
     python benchmarks/bench_training_view.py [--family gan] [--steps 300] [--rounds 3]
 
-Both sides run the same `playground train` arguments (same parser, same `build_trainer`)
-with one torch thread, as the app configures it on two cores:
+Both sides run the same `playground train` arguments in the same kind of child process,
+with the torch threads the app gives it (every core but one: 1 on two cores):
 
-- headless: `Trainer.run` on the main thread, no progress bar, no callbacks beyond timing;
-- live view: the offscreen main window's Train panel runs it on its worker thread, with the
-  loss plot updated every 10 steps and the fixed-noise preview every 100, the GUI event
-  loop running (`QEventLoop.exec`, as in the app).
+- headless: the child process the panel would start (`playground train ... --live`), its
+  reports read by a plain loop with no window and no Qt;
+- live view: the offscreen main window's Train panel runs it as its child process
+  (`playground train ... --live`), with the loss plot updated every 10 steps and the
+  fixed-noise preview every 100, the GUI event loop running (`QEventLoop.exec`, as in the app).
 
-Speed is measured in the training thread between the reports of step `--skip` and the last
-step (startup, data loading and the final save are left out), in alternating rounds, so slow drifts of a shared
-machine hit both sides alike. Target: the view costs at most 5%.
+Speed is timed between the reports of step `--skip` and the last step (startup, data
+loading and the final save are left out) where each side receives the report. Rounds alternate, so slow drifts of a shared machine hit both
+sides alike. Target: the view costs at most 5%.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,18 +38,28 @@ def training_argv(family: str, steps: int, out: Path, data_size: int) -> list[st
             "--fresh", "--device", "cpu"]
 
 
-def headless_rate(argv: list[str], skip: int) -> float:
-    from playground.cli.train import build_trainer, parse_train_args
+def headless_rate(argv: list[str], skip: int, preview_every: int) -> float:
+    """The very child the panel starts, its reports read by a plain loop: no window, no Qt."""
+    from playground.core.training.live import LiveUpdate
+    from playground.core.training.live_protocol import RunFailed, decode
+    from playground.gui.panels.train_panel import LOG_EVERY, training_threads
 
-    trainer = build_trainer(parse_train_args(argv))
+    steps = int(argv[argv.index("--steps") + 1])
+    child = subprocess.Popen(
+        [sys.executable, "-m", "playground", "train", *argv, "--live", "--threads", str(training_threads()),
+         "--live-every", str(LOG_EVERY), "--preview-every", str(preview_every)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    )
     marks: dict[int, float] = {}
-
-    def on_log(log) -> None:
-        if log.step in (skip, trainer.config.steps):
-            marks[log.step] = time.perf_counter()
-
-    trainer.run(progress=False, on_log=on_log, log_every=1)
-    return (trainer.config.steps - skip) / (marks[trainer.config.steps] - marks[skip])
+    for line in child.stdout:
+        message = decode(line)
+        if isinstance(message, LiveUpdate) and message.metrics and message.step in (skip, steps):
+            marks.setdefault(message.step, time.perf_counter())
+        if isinstance(message, RunFailed):
+            raise RuntimeError(f"the headless run failed: {message.message}")
+    child.stdin.close()
+    child.wait()
+    return (steps - skip) / (marks[steps] - marks[skip])
 
 
 def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
@@ -63,7 +75,7 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     marks: dict[int, float] = {}
 
     class TimedInbox(deque):
-        """The panel's inbox, noting when the training thread hands over the reports we time."""
+        """The panel's inbox, noting when the reports we time reach the GUI."""
 
         def append(self, item) -> None:
             step = getattr(item, "step", None)
@@ -76,7 +88,7 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     watcher = QTimer()
     watcher.setInterval(250)
     watcher.timeout.connect(lambda: None if panel.running else loop.quit())  # ended: saved or failed
-    panel._begin(args)
+    panel.begin(argv)
     watcher.start()
     gui_cpu, wall = time.thread_time(), time.perf_counter()
     loop.exec()
@@ -96,7 +108,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-size", type=int, default=5000)
     parser.add_argument("--preview-every", type=int, default=100)
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval for the run (seconds; Python's default is 0.005)")
     args = parser.parse_args()
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
 
     from PySide6.QtWidgets import QApplication
 
@@ -119,7 +135,7 @@ def main() -> None:
             for side, results in (("headless", headless), ("live view", view)):
                 argv = training_argv(args.family, args.steps, Path(tmp) / f"{side}-{round_}", args.data_size)
                 if side == "headless":
-                    rate = headless_rate(argv, args.skip)
+                    rate = headless_rate(argv, args.skip, args.preview_every)
                 else:
                     rate = view_rate(window, argv, args.skip, args.preview_every)
                 results.append(rate)

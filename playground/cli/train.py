@@ -211,6 +211,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         sub.add_argument("--threads", type=int, default=None, help="torch CPU threads")
         sub.add_argument("--fresh", action="store_true", help="ignore an earlier run in --out")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
+        sub.add_argument("--live", action="store_true",
+                         help="report to a watching program: JSON lines on stdout, pause/resume/stop lines on "
+                              "stdin (how the app's Train panel runs training)")
+        sub.add_argument("--live-every", type=int, default=10, help="with --live: report every N steps")
+        sub.add_argument("--preview-every", type=int, default=100, help="with --live: a preview every N steps")
         recipe.add_arguments(sub)
         sub.set_defaults(run=run)
 
@@ -249,6 +254,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.live:
+        from .train_live import serve
+
+        return serve(args)
     trainer = build_trainer(args)
     if trainer.step:
         how = "its optimizer state" if trainer.resumed_from == "state" else "its weights (fresh optimizer, new warm-up)"
@@ -262,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _reconstruct(args: argparse.Namespace) -> str:
-    skip = {"command", "family", "run", "fresh", "quiet", "threads"}
+    skip = {"command", "family", "run", "fresh", "quiet", "threads", "live", "live_every", "preview_every"}
     parts = ["playground", "train", args.family]
     for key, value in vars(args).items():
         if key in skip or value is None or value is False:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 
 import numpy as np
@@ -60,7 +61,8 @@ def test_a_gan_run_plots_live_stops_and_opens_in_the_gan_panel(main_window, qtbo
     panel.stop_button.click()
     qtbot.waitUntil(lambda: panel.last_checkpoint is not None, timeout=30000)
     assert not panel.running and panel.start_button.isEnabled()
-    assert panel.last_checkpoint.exists() and not panel.worker.is_busy("train")
+    assert panel.last_checkpoint.exists()
+    qtbot.waitUntil(lambda: not panel.process.running, timeout=10000)  # the child exits after its last report
     # every logged window reached the plot (one point per 10 steps, and the partial last one)
     assert panel.curves.points == -(-panel.last_update.step // 10)
     assert panel.last_checkpoint in main_window.extra_checkpoints
@@ -106,12 +108,25 @@ def test_a_crash_shows_its_message_and_the_window_stays_usable(main_window, qtbo
     qtbot.waitUntil(lambda: panel.last_checkpoint is not None, timeout=60000)
 
 
-def test_closing_the_window_mid_run_saves_and_leaks_no_thread(main_window, qtbot, tmp_path):
+def test_a_training_process_that_dies_says_so_and_the_window_stays_usable(main_window, qtbot, tmp_path):
+    panel = _panel(main_window, qtbot, tmp_path)
+    panel.start_button.click()
+    qtbot.waitUntil(lambda: panel.curves.points >= 1, timeout=60000)
+    panel.process._process.kill()  # as the OOM killer or a crash in native code would end it
+    qtbot.waitUntil(lambda: not panel.running, timeout=10000)
+    assert "ended unexpectedly" in panel.state_label.text()
+    assert panel.start_button.isEnabled() and main_window.isVisible()
+
+
+def test_closing_the_window_mid_run_saves_and_leaks_no_thread_or_process(main_window, qtbot, tmp_path):
     panel = _panel(main_window, qtbot, tmp_path)
     panel.start_button.click()
     qtbot.waitUntil(lambda: panel.curves.points >= 2, timeout=60000)
+    child = panel.process._process.processId()
     main_window.close()
-    assert not panel.worker._thread.is_alive()
+    assert not panel.worker._thread.is_alive() and not panel.process.running
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)  # the child is gone, not orphaned
     assert (tmp_path / "run" / "model.safetensors").exists()  # closing kept the model so far
 
 

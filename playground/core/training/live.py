@@ -1,7 +1,8 @@
 """A training run someone watches: pause/stop between steps, progress that ignores pauses, previews.
 
 Headless, so the GUI's Train panel and its tests drive the same code: the panel runs
-`watch_training` in a worker thread and only draws the `LiveUpdate`s it reports.
+`playground train ... --live` (`cli/train_live.py`), which calls `watch_training` and
+sends each `LiveUpdate` to the panel over its stdout.
 """
 
 from __future__ import annotations

@@ -5,20 +5,21 @@ the same parser and `build_trainer`, so a run started here writes the same files
 command line and its model.json holds the command that repeats it. Families come from
 the command line's RECIPES, so a new family appears here as soon as it can be trained.
 
-Training runs on this panel's worker thread (`watch_training`); the panel only draws the
-`LiveUpdate`s it reports. They travel through an inbox the GUI drains on a timer rather
-than through the worker's progress signal, which keeps only the newest report: every
-logged step must reach the loss plot. Pause and Stop are flags the training thread reads
-between steps; Stop (and closing the window) still writes the final checkpoint.
+Training runs in a child process, `playground train ... --live` (`TrainingProcess`): in
+the app's own interpreter, the GUI's painting held the GIL the training loop needed and
+cost up to 11% of its steps; a crash in a child also leaves the window untouched. The
+panel only draws the messages the child reports, every one of them (each logged step
+must reach the loss plot), gathered in an inbox that is drawn on a timer at most 10 times
+a second. Pause and Stop are lines the child obeys between steps; Stop (and closing the
+window) still writes the final checkpoint.
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import math
+import os
 from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,10 +29,12 @@ from PySide6.QtWidgets import (
     QSplitter, QVBoxLayout, QWidget,
 )
 
-from ...cli.train import RECIPES, build_trainer, parse_train_args
-from ...core.training.live import LiveUpdate, RunControl, TrainingPreview, metric_groups, watch_training
+from ...cli.train import RECIPES, parse_train_args
+from ...core.training.live import LiveUpdate, metric_groups
+from ...core.training.live_protocol import Message, RunFailed, RunFinished, RunStarted
+from ..training_process import TrainingProcess
 from ..widgets import ImageCanvas
-from ..worker import JobContext, ModelWorker
+from ..worker import ModelWorker
 from .base import Panel
 from .train_plots import LiveCurves
 
@@ -42,16 +45,9 @@ LOG_EVERY = 10
 DRAW_INTERVAL_MS = 100  # how often the inbox of reports is drawn (10 redraws per second at most)
 
 
-@dataclass
-class RunStarted:
-    """Sent once by the training thread when data and model are ready."""
-
-    command: str
-    declared_groups: dict[str, tuple[str, ...]] | None  # the task's metric_groups, if it has them
-    preview_kind: str | None
-    parameters: int
-    out_dir: str
-    first_step: int
+def training_threads() -> int:
+    """Torch threads for the training child: every core but one, which the GUI keeps."""
+    return max(1, (os.cpu_count() or 2) - 1)
 
 
 def format_duration(seconds: float) -> str:
@@ -71,12 +67,17 @@ class TrainPanel(Panel):
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
-        self.control: RunControl | None = None
+        self.process = TrainingProcess(self)
+        self.process.message.connect(self._inbox_append)
+        self.process.exited.connect(self._on_exited)
+        self._running = False
+        self._paused = False
+        self._concluded = False  # the child reported how the run ended (saved or failed)
         self.run_info: RunStarted | None = None
         self.last_update: LiveUpdate | None = None
         self.last_checkpoint: Path | None = None
         self.updates = 0
-        self._inbox: deque[RunStarted | LiveUpdate] = deque()  # appended by the training thread
+        self._inbox: deque[Message] = deque()  # what the child reported since the last draw
         self._draw_timer = QTimer(self)
         self._draw_timer.setInterval(DRAW_INTERVAL_MS)
         self._draw_timer.timeout.connect(self._drain_inbox)
@@ -223,7 +224,7 @@ class TrainPanel(Panel):
 
     @property
     def running(self) -> bool:
-        return self.control is not None
+        return self._running
 
     def start(self) -> None:
         if self.running:
@@ -231,40 +232,20 @@ class TrainPanel(Panel):
         if self.data_box.currentText() == FOLDER_ITEM:
             self._show_error("choose a folder of images first")
             return
+        self.begin(self.training_arguments())
+
+    def begin(self, train_arguments: list[str]) -> None:
+        """Train with these `playground train` arguments (everything after `train`) in a child process."""
         try:
-            args = parse_train_args(self.training_arguments())
-        except SystemExit:  # argparse reports bad arguments by exiting
+            args = parse_train_args(train_arguments)
+        except SystemExit:  # argparse reports bad arguments by exiting (its message went to stderr)
             self._show_error("the form gives arguments that `playground train` refuses")
             return
-        self._begin(args)
-
-    def _begin(self, args: argparse.Namespace) -> None:
-        control = RunControl()
-        self.control = control
+        self.process.shutdown()  # the last run's child, if it is still exiting after its final report
+        self._running, self._paused, self._concluded = True, False, False
         self.run_info, self.last_update, self.updates = None, None, 0
         self.last_checkpoint = None
-        preview_every = self.preview_every.value()
-
-        inbox = self._inbox
-        inbox.clear()
-
-        def work(ctx: JobContext) -> str:
-            trainer = build_trainer(args)
-            inbox.append(RunStarted(
-                command=trainer.command, declared_groups=getattr(trainer.task, "metric_groups", None),
-                preview_kind=TrainingPreview(trainer.inference_model, trainer.validation.x).kind,
-                parameters=sum(p.numel() for p in trainer.task.model.parameters()),
-                out_dir=str(trainer.out_dir), first_step=trainer.step,
-            ))
-
-            def report(update: LiveUpdate) -> None:
-                if not ctx.cancelled:  # closing the window: skip drawing, still save below
-                    inbox.append(update)  # deque.append is atomic: no lock needed
-
-            path = watch_training(trainer, control, report, log_every=LOG_EVERY, preview_every=preview_every,
-                                  cancelled=lambda: ctx.cancelled)
-            return str(path)
-
+        self._inbox.clear()
         self.curves.set_groups({})
         self.preview.set_image(None)
         self.progress.setRange(0, args.steps)
@@ -276,40 +257,49 @@ class TrainPanel(Panel):
         self.command_label.setText("")
         self._set_running(True)
         self._draw_timer.start()
-        self.worker.submit(work, channel="train", on_result=self._on_finished, on_error=self._on_failed)
+        self.process.start(train_arguments, threads=training_threads(), live_every=LOG_EVERY,
+                           preview_every=self.preview_every.value())
 
     def toggle_pause(self) -> None:
-        if self.control is None:
+        if not self.running:
             return
-        if self.control.paused:
-            self.control.resume()
+        self._paused = not self._paused
+        self.process.send("pause" if self._paused else "resume")
+        if not self._paused:
             self.pause_button.setText("Pause")
             self.state_label.setText("Training…")
         else:
-            self.control.pause()
             self.pause_button.setText("Resume")
             self.state_label.setText("Paused (Resume continues; Stop saves the model so far).")
 
     def stop(self) -> None:
-        if self.control is not None:
-            self.control.stop()
+        if self.running:
+            self.process.send("stop")
             self.state_label.setText("Stopping: saving the model so far…")
             self.stop_button.setEnabled(False)
             self.pause_button.setEnabled(False)
 
-    # --- reports from the training thread -------------------------------------------------------
+    # --- reports from the training process ------------------------------------------------------
+
+    def _inbox_append(self, message: Message) -> None:
+        self._inbox.append(message)
 
     def _drain_inbox(self) -> None:
-        """Draw everything the training thread reported since the last tick: all curve points, the newest preview."""
+        """Draw everything the child reported since the last tick: all curve points, the newest preview."""
         points: list[tuple[int, dict[str, float]]] = []
         newest: LiveUpdate | None = None
         preview: LiveUpdate | None = None
         while self._inbox:
             payload = self._inbox.popleft()
-            if isinstance(payload, RunStarted):
+            if not isinstance(payload, LiveUpdate):
                 self._flush(points, newest, preview)
                 points, newest, preview = [], None, None
-                self._show_run_started(payload)
+                if isinstance(payload, RunStarted):
+                    self._show_run_started(payload)
+                elif isinstance(payload, RunFinished):
+                    self._on_finished(payload.path)
+                elif isinstance(payload, RunFailed):
+                    self._on_failed(payload.message)
                 continue
             newest = payload
             if payload.metrics:
@@ -350,8 +340,15 @@ class TrainPanel(Panel):
         if label is not None and hasattr(label, "setText"):
             label.setText(text, color="#c8c8c8", size="10pt")
 
+    def _on_exited(self, code: int, stderr_tail: str) -> None:
+        """The child ended; if it said nothing of how (killed, a native crash), say what is known."""
+        self._drain_inbox()
+        if self._running and not self._concluded:
+            last = stderr_tail.strip().splitlines()[-1:] or ["no message"]
+            self._on_failed(f"the training process ended unexpectedly (exit code {code}): {last[0]}")
+
     def _on_finished(self, path: str) -> None:
-        self._drain_inbox()  # the reports sent before the result
+        self._concluded = True
         self.last_checkpoint = Path(path)
         steps = self.last_update.step if self.last_update else 0
         self.state_label.setText(f"Saved {path} (step {steps}).")
@@ -363,7 +360,7 @@ class TrainPanel(Panel):
         self.status_message.emit(f"Training ended; model saved to {path}")
 
     def _on_failed(self, message: str) -> None:
-        self._drain_inbox()
+        self._concluded = True
         self._show_error(f"training failed: {message}")
         self._end_run()
 
@@ -374,7 +371,7 @@ class TrainPanel(Panel):
 
     def _end_run(self) -> None:
         self._draw_timer.stop()
-        self.control = None
+        self._running = False
         self._set_running(False)
 
     def _set_running(self, running: bool) -> None:
@@ -390,6 +387,7 @@ class TrainPanel(Panel):
             self.open_requested.emit(str(self.last_checkpoint))
 
     def shutdown(self) -> None:
-        if self.control is not None:
-            self.control.stop()
+        """Closing the window: the child stops, saves the model so far and exits before we do."""
+        self.process.shutdown()
+        self._drain_inbox()
         super().shutdown()
