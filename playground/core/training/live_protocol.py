@@ -1,8 +1,8 @@
 """What a training process tells the app that watches it: one JSON object per line.
 
 The Train panel runs `playground train ... --live` as a child process, so training never
-shares the GUI's interpreter (its painting held the GIL the training loop needed, which
-cost 5-11% of the steps) and a crash in training cannot take the window down. The child
+shares the GUI's interpreter (on a thread of the app it lost 5-11% of its steps to the
+live view) and a crash in training cannot take the window down. The child
 writes `RunStarted`, then `LiveUpdate`s, then `RunFinished` or `RunFailed` on stdout;
 it reads `pause`, `resume` and `stop` lines on stdin. Previews travel as base64 of their
 uint8 pixels (a 4x4 grid of 32x32 samples is 16 KB a time).
