@@ -11,9 +11,9 @@ with the torch threads the app gives it (every core but one: 1 on two cores):
   (`playground train ... --live`), with the loss plot updated every 10 steps and the
   fixed-noise preview every 100, the GUI event loop running (`QEventLoop.exec`, as in the app).
 
-Speed is timed between the reports of step `--skip` and the last step (startup, data
-loading and the final save are left out) where each side receives the report. Rounds alternate, so slow drifts of a shared machine hit both
-sides alike. Target: the view costs at most 5%.
+Speed is timed where each side receives the reports of step `--skip` and of the last step
+(startup, data loading and the final save are left out). Rounds alternate, so slow drifts
+of a shared machine hit both sides alike. Target: the view costs at most 5%.
 """
 
 from __future__ import annotations
@@ -40,16 +40,14 @@ def training_argv(family: str, steps: int, out: Path, data_size: int) -> list[st
 
 def headless_rate(argv: list[str], skip: int, preview_every: int) -> float:
     """The very child the panel starts, its reports read by a plain loop: no window, no Qt."""
+    from playground.cli.train_live import live_command
     from playground.core.training.live import LiveUpdate
     from playground.core.training.live_protocol import RunFailed, decode
     from playground.gui.panels.train_panel import LOG_EVERY, training_threads
 
     steps = int(argv[argv.index("--steps") + 1])
-    child = subprocess.Popen(
-        [sys.executable, "-m", "playground", "train", *argv, "--live", "--threads", str(training_threads()),
-         "--live-every", str(LOG_EVERY), "--preview-every", str(preview_every)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-    )
+    command = live_command(argv, threads=training_threads(), live_every=LOG_EVERY, preview_every=preview_every)
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     marks: dict[int, float] = {}
     for line in child.stdout:
         message = decode(line)
@@ -108,11 +106,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--data-size", type=int, default=5000)
     parser.add_argument("--preview-every", type=int, default=100)
-    parser.add_argument("--switch-interval", type=float, default=None,
-                        help="sys.setswitchinterval for the run (seconds; Python's default is 0.005)")
     args = parser.parse_args()
-    if args.switch_interval is not None:
-        sys.setswitchinterval(args.switch_interval)
 
     from PySide6.QtWidgets import QApplication
 

@@ -11,23 +11,26 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
-from typing import IO
+from typing import IO, Sequence
 
 from ..core.training.live import RunControl, TrainingPreview, watch_training
 from ..core.training.live_protocol import Message, RunFailed, RunFinished, RunStarted, encode
 from .train import build_trainer
 
 
+def live_command(train_arguments: Sequence[str], *, threads: int, live_every: int, preview_every: int) -> list[str]:
+    """The child's command line: this interpreter running `playground train ARGUMENTS --live`."""
+    return [sys.executable, "-m", "playground", "train", *train_arguments, "--live", "--threads", str(threads),
+            "--live-every", str(live_every), "--preview-every", str(preview_every)]
+
+
 def obey(commands: IO[str], control: RunControl) -> None:
     """Apply the watcher's command lines to `control` until stdin closes, then stop."""
+    actions = {"pause": control.pause, "resume": control.resume, "stop": control.stop}
     for line in commands:
-        word = line.strip()
-        if word == "pause":
-            control.pause()
-        elif word == "resume":
-            control.resume()
-        elif word == "stop":
-            control.stop()
+        action = actions.get(line.strip())
+        if action is not None:
+            action()
     control.stop()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
+from ..cli.train_live import live_command
 from ..core.training.live_protocol import decode
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds `playground/`
@@ -52,10 +53,9 @@ class TrainingProcess(QObject):
         environment.insert("PYTHONPATH", os.pathsep.join(p for p in (str(PACKAGE_ROOT), path) if p))
         self._process.setProcessEnvironment(environment)
         self._process.setWorkingDirectory(os.getcwd())
-        self._process.start(sys.executable, [
-            "-m", "playground", "train", *train_arguments, "--live", "--threads", str(threads),
-            "--live-every", str(live_every), "--preview-every", str(preview_every),
-        ])
+        program, *arguments = live_command(train_arguments, threads=threads, live_every=live_every,
+                                           preview_every=preview_every)
+        self._process.start(program, arguments)
 
     def send(self, command: str) -> None:
         """`pause`, `resume` or `stop`: the child obeys between steps."""

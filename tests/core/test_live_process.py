@@ -6,14 +6,13 @@ import io
 import math
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from playground.cli.train import parse_train_args
-from playground.cli.train_live import serve
+from playground.cli.train_live import live_command, serve
 from playground.core.training.live import LiveUpdate
 from playground.core.training.live_protocol import RunFailed, RunFinished, RunStarted, decode, encode
 
@@ -92,11 +91,9 @@ def test_a_failing_run_reports_why_and_exits_nonzero(tmp_path):
 
 def test_the_child_obeys_stop_on_stdin_and_saves_the_model_so_far(tmp_path):
     """The real child process: `stop` ends a long run within a few steps, with its checkpoint."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "playground", "train", *TINY_GAN, "--steps", "100000", "--out", str(tmp_path / "run"),
-         "--live", "--live-every", "5", "--threads", "1"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
+    command = live_command([*TINY_GAN, "--steps", "100000", "--out", str(tmp_path / "run")], threads=1,
+                           live_every=5, preview_every=100)
+    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     messages = []
     try:
         for line in child.stdout:

@@ -18,8 +18,6 @@ import numpy as np
 
 from .live import LiveUpdate
 
-COMMANDS = ("pause", "resume", "stop")
-
 
 @dataclass
 class RunStarted:

@@ -8,8 +8,8 @@ the command line's RECIPES, so a new family appears here as soon as it can be tr
 Training runs in a child process, `playground train ... --live` (`TrainingProcess`): on a
 thread of the app's own process the live view cost 5-11% of the training steps (the GUI's
 painting and the training loop shared one interpreter); as a child it costs nothing
-measurable (benchmarks/bench_training_view.py), and a crash in it leaves the window untouched. The
-panel only draws the messages the child reports, every one of them (each logged step
+measurable (benchmarks/bench_training_view.py), and its crash leaves the window untouched.
+The panel only draws the messages the child reports, every one of them (each logged step
 must reach the loss plot), gathered in an inbox that is drawn on a timer at most 10 times
 a second. Pause and Stop are lines the child obeys between steps; Stop (and closing the
 window) still writes the final checkpoint.
