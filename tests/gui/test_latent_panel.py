@@ -16,6 +16,16 @@ def _panel(window, qtbot):
     return panel
 
 
+def test_a_model_opens_on_the_seeds_prior_draw(main_window, qtbot):
+    """Not on z = 0: the shipped VAE decodes that to a dim smudge (brightest pixel 47 of 255)."""
+    panel = _panel(main_window, qtbot)
+    seed = panel.seed_box.value()
+    np.testing.assert_allclose(panel.z, prior_latents(6, 1, seed)[0].numpy())
+    assert panel.last_seed == seed  # an export right away records the seed in its recipe
+    expected = decode(panel.loaded.model, panel.z)[0]
+    qtbot.waitUntil(lambda: np.array_equal(panel.current_image, expected), timeout=5000)
+
+
 def test_moving_a_slider_changes_the_image(main_window, qtbot):
     panel = _panel(main_window, qtbot)
     before = panel.current_image.copy()

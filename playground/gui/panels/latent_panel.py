@@ -324,10 +324,10 @@ class LatentPanel(Panel):
         self.direction_strip.set_image(None)
         self.note.style().unpolish(self.note)
         self.note.style().polish(self.note)
-        # a VAE opens on its prior's mean; a GAN's z = 0 lies far off the shell its samples come
-        # from (|z| ~ sqrt(d)) and draws a smudge, so a GAN opens on the seed's draw
-        self.z = (prior_latents(model.latent_dim, 1, self.seed_box.value())[0].numpy()
-                  if loaded.family == "gan" else np.zeros(model.latent_dim, np.float32))
+        # every model opens on the seed's prior draw, as Random shows it: z = 0 draws a smudge (a
+        # VAE's blurred mean image; for a GAN it lies off the |z| ~ sqrt(d) shell its noise comes from)
+        opening_seed = self.seed_box.value()
+        self.z = prior_latents(model.latent_dim, 1, opening_seed)[0].numpy()
         self.encoded = None
         self.endpoints = {"A": None, "B": None}
         for canvas in self.endpoint_canvases.values():
@@ -340,7 +340,7 @@ class LatentPanel(Panel):
             self.dataset_box.setCurrentText(dataset)  # triggers the gallery load
         elif self.gallery_data is None:
             self._load_gallery(dataset)
-        self.set_latent(self.z)
+        self.set_latent(self.z, seed=opening_seed)
         if self.tabs.currentIndex() == MAP_TAB:
             self._encode_map_data()
         if loaded.family == "gan":  # the GAN's stand-in for an encoder: computed at once
