@@ -31,7 +31,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def bench_decode(checkpoint: str, n: int = 500) -> None:
     from playground.core.checkpoints import load_checkpoint
-    from playground.core.sampling.latent import decode
+    from playground.core.latent.sampling import decode
 
     loaded = load_checkpoint(checkpoint)
     z = np.zeros(loaded.model.latent_dim, np.float32)

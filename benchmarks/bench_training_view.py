@@ -40,7 +40,7 @@ def training_argv(family: str, steps: int, out: Path, data_size: int) -> list[st
 
 def headless_rate(argv: list[str], skip: int, preview_every: int) -> float:
     """The very child the panel starts, its reports read by a plain loop: no window, no Qt."""
-    from playground.cli.train_live import live_command
+    from playground.core.training.live_child import live_command
     from playground.core.training.live import LiveUpdate
     from playground.core.training.live_protocol import RunFailed, decode
     from playground.gui.panels.train_panel import LOG_EVERY, training_threads
@@ -63,7 +63,7 @@ def headless_rate(argv: list[str], skip: int, preview_every: int) -> float:
 def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from playground.cli.train import parse_train_args
+    from playground.core.training.registry import parse_train_args
     from playground.gui.panels.train_panel import TrainPanel
 
     panel = next(p for p in window.panels if isinstance(p, TrainPanel))

@@ -51,7 +51,7 @@ def load_model(checkpoint: str | None):
 
 
 def bench_decode(model, n: int) -> None:
-    from playground.core.sampling.codebook import decode_tokens
+    from playground.core.codebook.analysis import decode_tokens
 
     rng = np.random.default_rng(0)
     g, k = model.grid_size, model.codebook_size
@@ -75,7 +75,7 @@ def bench_decode(model, n: int) -> None:
 
 
 def bench_atlas(model, repeats: int) -> None:
-    from playground.core.sampling.codebook import codebook_atlas
+    from playground.core.codebook.analysis import codebook_atlas
 
     codebook_atlas(model)
     for label, background in (("fill", None), ("centre", 0)):
@@ -86,7 +86,7 @@ def bench_atlas(model, repeats: int) -> None:
 
 def bench_dataset(model, data_size: int) -> None:
     from playground.core.data import load_dataset
-    from playground.core.sampling.codebook import codebook_usage, encode_tokens, perplexity, top_items_for_code
+    from playground.core.codebook.analysis import codebook_usage, encode_tokens, perplexity, top_items_for_code
 
     data = load_dataset("shapes", n=data_size, seed=1)
     start, cpu_start = time.perf_counter(), time.thread_time()

@@ -36,7 +36,7 @@ def main() -> None:
     from PySide6.QtGui import QMouseEvent
     from PySide6.QtWidgets import QApplication
 
-    from playground.core.sampling.codebook import decode_tokens
+    from playground.core.codebook.analysis import decode_tokens
     from playground.gui.main_window import MainWindow
     from playground.gui.panels.vqvae_panel import VQVAEPanel
     from playground.gui.theme import apply_dark_theme

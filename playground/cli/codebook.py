@@ -34,10 +34,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..core.charts import usage_histogram_image
+    from ..core.evaluation.charts import usage_histogram_image
     from ..core.data import load_dataset
     from ..core.images import make_grid, save_png, upscale
-    from ..core.sampling.codebook import codebook_atlas, codebook_usage, codes_used, encode_tokens, perplexity
+    from ..core.codebook.analysis import codebook_atlas, codebook_usage, codes_used, encode_tokens, perplexity
 
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint("vqvae")
     loaded = load_checkpoint(path, pick_device(args.device))

@@ -1,6 +1,6 @@
 """`playground encode vqvae --image FILE --out grid.json`: an image's token grid, to edit and decode again.
 
-The grid file is the small JSON format of `playground.core.token_grid`; decode it with
+The grid file is the small JSON format of `playground.core.codebook.token_grid`; decode it with
 `playground sample vqvae --tokens grid.json --out x.png`.
 """
 
@@ -38,8 +38,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..core.data import load_dataset, load_image_file
     from ..core.images import save_png, upscale
-    from ..core.sampling.codebook import decode_tokens, encode_tokens
-    from ..core.token_grid import TokenGrid, save_token_grid
+    from ..core.codebook.analysis import decode_tokens, encode_tokens
+    from ..core.codebook.token_grid import TokenGrid, save_token_grid
 
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.family)
     loaded = load_checkpoint(path, pick_device(args.device))

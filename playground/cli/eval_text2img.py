@@ -48,7 +48,7 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
 
 
 def _default_scales() -> tuple[float, ...]:
-    from ..core.guidance_eval import DEFAULT_SCALES
+    from ..core.text2img.evaluation import DEFAULT_SCALES
 
     return DEFAULT_SCALES
 
@@ -56,13 +56,13 @@ def _default_scales() -> tuple[float, ...]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..core.charts import line_chart_image
+    from ..core.evaluation.charts import line_chart_image
     from ..core.data.shapes import parse_prompt
-    from ..core.guidance_eval import (
+    from ..core.text2img.evaluation import (
         best_scale, default_prompts, evaluate_guidance, format_table, summaries_to_json,
     )
     from ..core.images import make_grid, save_png, upscale
-    from ..core.sampling.text2img import GuidedSettings
+    from ..core.text2img.sampling import GuidedSettings
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
                               classifier_scale=args.classifier_guidance).validate()
     noisy = None
     if args.classifier_guidance > 0:
-        from ..core.sampling.text2img import check_classifier_matches
+        from ..core.text2img.sampling import check_classifier_matches
 
         noisy = load_checkpoint(args.noisy_classifier or default_checkpoint("noisy-classifier"), device).model
         check_classifier_matches(noisy, loaded.model)

@@ -15,7 +15,7 @@ from ..core.assets import default_checkpoint
 from ..core.checkpoints import load_checkpoint
 from ..core.data import load_image_file
 from ..core.device import pick_device
-from ..core.evaluation import judge_samples
+from ..core.evaluation.judge import judge_samples
 from . import eval_text2img
 
 

@@ -19,7 +19,7 @@ from ..core.data import load_dataset, load_image_file
 from ..core.data.shapes import COLOR_RGB, COLORS
 from ..core.device import pick_device
 from ..core.images import save_png, upscale
-from ..core.sampling.latent import Projection2D, decode, encode, interpolate
+from ..core.latent.sampling import Projection2D, decode, encode, interpolate
 
 LATENT_FAMILIES = ("vae", "ae")
 MAP_COLOURS = [(230, 97, 1), (94, 60, 153), (27, 158, 119), (217, 95, 2), (117, 112, 179), (231, 41, 138),

@@ -28,7 +28,7 @@ def _latent_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _sample_latent_model(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    from ..core.sampling.latent import sample_prior
+    from ..core.latent.sampling import sample_prior
 
     images, latents = sample_prior(loaded.model, args.n, args.seed, temperature=args.temperature)
     recipes = [
@@ -53,8 +53,8 @@ def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
 def _sample_vqvae(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
     import sys
 
-    from ..core.sampling.codebook import decode_tokens, sample_unigram_tokens
-    from ..core.token_grid import load_token_grid
+    from ..core.codebook.analysis import decode_tokens, sample_unigram_tokens
+    from ..core.codebook.token_grid import load_token_grid
 
     model = loaded.model
     recipe = {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path)}

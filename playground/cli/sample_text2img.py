@@ -60,7 +60,7 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
     from tqdm import tqdm
 
     from ..core.data import to_uint8
-    from ..core.sampling.text2img import GuidedSettings, guided_steps
+    from ..core.text2img.sampling import GuidedSettings, guided_steps
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -87,7 +87,7 @@ def classifier_guided(model: nn.Module, args: argparse.Namespace, device) -> tup
     """For `sample ddpm`: the model function (the DDPM, steered by the noisy classifier if asked) and recipe keys."""
     from ..core.data.shapes import parse_prompt
     from ..core.diffusion.guidance import ClassifierGuidance
-    from ..core.sampling.text2img import check_classifier_matches
+    from ..core.text2img.sampling import check_classifier_matches
 
     parse_prompt(args.prompt)
     classifier = load_noisy_classifier(args, device)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, Signal
 
-from ..cli.train_live import live_command
+from ..core.training.live_child import live_command
 from ..core.training.live_protocol import decode
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds `playground/`

@@ -15,7 +15,7 @@ from playground.core.images import read_recipe
 from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
 from playground.core.models.noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
 from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
-from playground.core.sampling.text2img import GuidedSettings, generate
+from playground.core.text2img.sampling import GuidedSettings, generate
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ from playground.core.checkpoints import WEIGHTS_NAME, save_checkpoint
 from playground.core.data import load_dataset
 from playground.core.images import read_recipe
 from playground.core.models.vqvae import VQVAE, VQVAEConfig
-from playground.core.token_grid import load_token_grid
+from playground.core.codebook.token_grid import load_token_grid
 
 CONFIG = VQVAEConfig(codebook_size=16, code_dim=8, channels=(8, 16))
 

@@ -42,7 +42,7 @@ def test_importing_core_and_cli_loads_no_gui_library():
     # the walk really found the package (a broken walk must not pass silently)
     for expected in ("playground.core.checkpoints", "playground.core.data.shapes",
                      "playground.core.models.vae", "playground.core.training.loop",
-                     "playground.core.sampling.latent"):
+                     "playground.core.latent.sampling"):
         assert expected in report["modules"]
     assert report["loaded"] == []
 

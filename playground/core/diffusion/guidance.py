@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from ..data.shapes import Prompt
-from ..text import tokenize_batch
+from ..data.tokenizer import tokenize_batch
 from .sampling import EpsModel
 
 

@@ -2,7 +2,7 @@
 
 The project's own judge of generated images: it is trained on clean renders only, so a
 generated image it reads confidently, with pixels a renderer could have drawn, counts
-as a clean single shape (see `playground.core.evaluation`).
+as a clean single shape (see `playground.core.evaluation.judge`).
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..text import MAX_TOKENS, PAD, VOCAB_SIZE
+from ..data.tokenizer import MAX_TOKENS, PAD, VOCAB_SIZE
 from .diffusion_model import DDPMConfig, DiffusionModel
 
 

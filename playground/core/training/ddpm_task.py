@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 from torch import nn
 
 from ..models.diffusion_model import DDPMConfig, DiffusionModel
+from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainingTask
 
 
@@ -33,3 +36,22 @@ class DDPMTask(TrainingTask):
         x0 = validation.x[:512]
         x_t, t, noise = self.noisy_batch(x0, generator)
         return {"val_eps_mse": (model(x_t, t).float() - noise).pow(2).mean().item()}
+
+
+# --- how `playground train` (and the Train panel) builds this task ---
+
+def _ddpm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
+    parser.add_argument("--base-channels", type=int, default=32)
+    parser.add_argument("--channel-mults", default="1,2,2")
+
+
+def _ddpm_task(args: argparse.Namespace) -> TrainingTask:
+
+    return DDPMTask(DDPMConfig(
+        schedule=args.schedule, base_channels=args.base_channels,
+        channel_mults=int_list(args.channel_mults),
+    ))
+
+
+RECIPE = TrainRecipe(_ddpm_arguments, _ddpm_task, {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999})

@@ -6,6 +6,8 @@ Adam with beta1 = 0 and the two-time-scale rule (D learns faster than G; Heusel 
 
 from __future__ import annotations
 
+import argparse
+
 from typing import Any, Callable, Literal
 
 import torch
@@ -15,6 +17,7 @@ from ..models.gan import (
     GAN, GANConfig, discriminator_hinge_loss, discriminator_logistic_loss, generator_hinge_loss,
     generator_nonsaturating_loss,
 )
+from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainConfig, TrainingTask
 
 GANLoss = Literal["hinge", "ns"]
@@ -120,3 +123,35 @@ class GANTask(TrainingTask):
             "val_d_fake": model.discriminator(fake).mean().item(),
             "sample_std": fake.std(dim=0).mean().item(),
         }
+
+
+# --- how `playground train` (and the Train panel) builds this task ---
+
+def _gan_arguments(parser: argparse.ArgumentParser) -> None:
+
+    parser.add_argument("--latent-dim", type=int, default=32)
+    parser.add_argument("--channels", default="16,32,64,128",
+                        help="feature widths at 32, 16, 8 and 4 pixels (both networks)")
+    parser.add_argument("--d-full-res-convs", type=int, default=2,
+                        help="discriminator 3x3 convs at full resolution, the stem included")
+    parser.add_argument("--loss", choices=tuple(GAN_LOSSES), default=DEFAULT_LOSS,
+                        help="ns: the non-saturating logistic loss; or hinge")
+    parser.add_argument("--r1-gamma", type=float, default=DEFAULT_R1_GAMMA,
+                        help="R1 penalty weight on real images' D gradient (0: off)")
+
+
+def _gan_task(args: argparse.Namespace) -> TrainingTask:
+
+    return GANTask(GANConfig(
+        latent_dim=args.latent_dim, channels=int_list(args.channels),
+        discriminator_full_res_convs=args.d_full_res_convs,
+    ), loss=args.loss, r1_gamma=args.r1_gamma)
+
+
+# --lr is the generator's; the discriminator learns 2x faster. No clipping: SN bounds D.
+RECIPE = TrainRecipe(
+    _gan_arguments, _gan_task,
+    {"batch_size": 32, "lr": 2e-4, "precision": "bf16", "ema_decay": 0.999, "grad_clip": None},
+    sizes={"small": ("--channels", "8,16,32,64"), "medium": ("--channels", "16,32,64,128"),
+           "large": ("--channels", "32,64,128,256")},
+)

@@ -1,7 +1,7 @@
 """A training run someone watches: pause/stop between steps, progress that ignores pauses, previews.
 
 Headless, so the GUI's Train panel and its tests drive the same code: the panel runs
-`playground train ... --live` (`cli/train_live.py`), which calls `watch_training` and
+`playground train ... --live` (`core/training/live_child.py`), which calls `watch_training` and
 sends each `LiveUpdate` to the panel over its stdout.
 """
 
@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..images import make_grid
-from ..sampling.latent import decode, prior_latents
+from ..latent.sampling import decode, prior_latents
 from .loop import Trainer, TrainLog
 
 PREVIEW_COUNT = 16

@@ -7,11 +7,14 @@ unsure, which is what makes its gradient there small and harmless.
 
 from __future__ import annotations
 
+import argparse
+
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from ..models.noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
+from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainingTask
 
 # validation accuracy is reported per band of t (the classifier is near chance at the noisy end)
@@ -55,3 +58,24 @@ class NoisyClassifierTask(TrainingTask):
             for k, (name, l) in enumerate(zip(self.model_config.attribute_names, logits)):
                 metrics[f"val_accuracy_{name}_t{low}-{high}"] = (l.argmax(1) == validation.labels[:, k]).float().mean().item()
         return metrics
+
+
+# --- how `playground train` (and the Train panel) builds this task ---
+
+def _noisy_classifier_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--channels", default="32,64,64", help="channels per resolution level")
+    parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine",
+                        help="the noise schedule of the diffusion models it will guide")
+
+
+def _noisy_classifier_task(args: argparse.Namespace) -> TrainingTask:
+
+    if args.data != "shapes":
+        raise ValueError("the noisy classifier reads shapes attributes: use --data shapes")
+    return NoisyClassifierTask(NoisyClassifierConfig(
+        channels=int_list(args.channels), schedule=args.schedule,
+    ))
+
+
+RECIPE = TrainRecipe(_noisy_classifier_arguments, _noisy_classifier_task,
+                     {"batch_size": 128, "lr": 2e-3, "precision": "bf16", "ema_decay": 0.999})

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 import torch
 from torch import nn
 
 from ..models.text2img import Text2ImgConfig, TextToImageModel
-from ..text import tokenize_batch, prompts_from_labels
-from .ddpm_task import DDPMTask
-from .loop import Batch
+from ..data.tokenizer import tokenize_batch, prompts_from_labels
+from .ddpm_task import DDPMTask, _ddpm_arguments
+from .recipe import TrainRecipe, int_list
+from .loop import Batch, TrainingTask
 
 
 class Text2ImgTask(DDPMTask):
@@ -60,3 +63,43 @@ class Text2ImgTask(DDPMTask):
             "val_eps_mse_prompt": (model(x_t, t, cond=full).float() - noise).pow(2).mean().item(),
             "val_eps_mse_null": (model(x_t, t, cond=null).float() - noise).pow(2).mean().item(),
         }
+
+
+# --- how `playground train` (and the Train panel) builds this task ---
+
+def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
+    _ddpm_arguments(parser)
+    parser.add_argument("--coord-channels", choices=("on", "off"), default="off",
+                        help="feed pixel coordinates to the U-Net, so prompts can place a shape")
+    parser.add_argument("--layout-channels", type=int, default=0,
+                        help="channels of the coarse map the prompt paints at the U-Net's input (0: none)")
+    parser.add_argument("--layout-size", type=int, default=8,
+                        help="that map's side in cells (8: 4-pixel cells, 16: fine enough to draw a shape's outline)")
+    parser.add_argument("--max-noise-weight", type=float, default=1.0,
+                        help="weight noisy steps by min(1/alpha-bar, this): where the prompt matters (1: plain eps loss)")
+    parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
+                        help="start from an unconditional ddpm checkpoint with the same U-Net (e.g. assets/ddpm-shapes), "
+                             "or from a text2img one with a coarser layout map")
+
+
+def _text2img_task(args: argparse.Namespace) -> TrainingTask:
+
+    if args.data != "shapes":
+        raise ValueError("text-to-image trains on captioned data: use --data shapes")
+    task = Text2ImgTask(Text2ImgConfig(
+        schedule=args.schedule, base_channels=args.base_channels,
+        channel_mults=int_list(args.channel_mults),
+        coord_channels=args.coord_channels == "on", layout_channels=args.layout_channels,
+        layout_size=args.layout_size,
+    ), seed=args.seed, max_noise_weight=args.max_noise_weight)
+    if args.init_from:  # a resumed run then loads its own weights over these
+        from .warm_start import warm_start
+
+        start = warm_start(task.model, args.init_from)
+        print(f"warm start from {start.source}: {start.copied} tensors copied, {start.widened} widened, "
+              f"{start.new} new", file=sys.stderr)
+    return task
+
+
+RECIPE = TrainRecipe(_text2img_arguments, _text2img_task,
+                     {"batch_size": 64, "lr": 5e-4, "precision": "bf16", "ema_decay": 0.999})

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+
 from typing import Any
 
 import torch
 from torch import nn
 
 from ..models.vae import VAE, VAEConfig, kl_per_dimension, vae_loss
+from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainingTask
 
 
@@ -46,3 +49,29 @@ class VAETask(TrainingTask):
             "latent_mean": [round(float(v), 5) for v in mean.mean(dim=0)],
             "latent_std": [round(float(v), 5) for v in mean.std(dim=0)],
         }
+
+
+# --- how `playground train` (and the Train panel) builds this task ---
+
+def _vae_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--latent-dim", type=int, default=16)
+    parser.add_argument("--beta", type=float, default=1.0, help="KL weight (VAE only)")
+    parser.add_argument("--channels", default="16,32,64", help="channels per resolution level")
+
+
+def _vae_task(variational: bool) -> Callable[[argparse.Namespace], TrainingTask]:
+    def make(args: argparse.Namespace) -> TrainingTask:
+        from ..models.vae import VAEConfig
+        from .vae_task import VAETask
+
+        config = VAEConfig(
+            latent_dim=args.latent_dim, beta=args.beta, variational=variational,
+            channels=int_list(args.channels),
+        )
+        return VAETask(config)
+
+    return make
+
+
+VAE_RECIPE = TrainRecipe(_vae_arguments, _vae_task(True), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"})
+AE_RECIPE = TrainRecipe(_vae_arguments, _vae_task(False), {"batch_size": 128, "lr": 2e-3, "precision": "bf16"})

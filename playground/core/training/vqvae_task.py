@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from typing import Any, Callable
 
 import numpy as np
@@ -9,7 +11,8 @@ import torch
 from torch import nn
 
 from ..models.vqvae import VQVAE, VQVAEConfig, vqvae_loss
-from ..sampling.codebook import codebook_usage, codes_used, perplexity
+from ..codebook.analysis import codebook_usage, codes_used, perplexity
+from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainConfig, TrainingTask
 
 
@@ -70,3 +73,25 @@ class VQVAETask(TrainingTask):
         if self._validation_usage is not None:
             extra["codebook_usage"] = [int(c) for c in self._validation_usage]
         return extra
+
+
+# --- how `playground train` (and the Train panel) builds this task ---
+
+def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--codebook-size", type=int, default=128, help="number of codes K")
+    parser.add_argument("--code-dim", type=int, default=32, help="dimension D of each code")
+    parser.add_argument("--channels", default="32,64", help="channels per level; 2 levels give an 8x8 grid")
+    parser.add_argument("--commitment-cost", type=float, default=0.25, help="beta of the commitment loss")
+    parser.add_argument("--codebook-decay", type=float, default=0.99, help="EMA decay of the codebook")
+
+
+def _vqvae_task(args: argparse.Namespace) -> TrainingTask:
+
+    return VQVAETask(VQVAEConfig(
+        codebook_size=args.codebook_size, code_dim=args.code_dim,
+        channels=int_list(args.channels),
+        commitment_cost=args.commitment_cost, codebook_decay=args.codebook_decay,
+    ))
+
+
+RECIPE = TrainRecipe(_vqvae_arguments, _vqvae_task, {"batch_size": 128, "lr": 2e-3, "precision": "bf16"})

@@ -6,7 +6,7 @@ cancelled), its predicted x0 showing while it renders. Beside it, what guidance 
 step (unconditional, conditional, their difference, the guided prediction); a grid of one
 seed at several w, and w by seed; the diffusion panel's step-by-step scrubber on the
 guided run; PNG export with the full recipe, and loading such a PNG restores the settings.
-Every model call goes through the headless core (`core.sampling.text2img`) in the worker.
+Every model call goes through the headless core (`core.text2img.sampling`) in the worker.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from ...core.data.shapes import PromptError
 from ...core.diffusion.guidance import ClassifierFreeGuidance
 from ...core.diffusion.trajectory import SamplerSettings, Trajectory, trace
 from ...core.images import labelled_grid, read_recipe, save_png, upscale
-from ...core.sampling.text2img import (
+from ...core.text2img.sampling import (
     Decomposition, GuidedSettings, decompose, grid_steps, image_shape, make_denoiser, model_device,
 )
 from ..widgets import ImageCanvas

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import (
 )
 
 from ...core.data.shapes import PromptError, parse_prompt
-from ...core.sampling.text2img import Decomposition
-from ...core.text import next_words
+from ...core.text2img.sampling import Decomposition
+from ...core.data.tokenizer import next_words
 from .diffusion_views import TitledCanvas
 
 ERROR_STYLE = "QLineEdit { border: 2px solid #e05252; border-radius: 3px; padding: 2px; }"

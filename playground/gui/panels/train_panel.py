@@ -30,7 +30,7 @@ from PySide6.QtWidgets import (
     QSplitter, QVBoxLayout, QWidget,
 )
 
-from ...cli.train import RECIPES, parse_train_args
+from ...core.training.registry import RECIPES, parse_train_args
 from ...core.training.live import LiveUpdate, metric_groups
 from ...core.training.live_protocol import Message, RunFailed, RunFinished, RunStarted
 from ..training_process import TrainingProcess

@@ -11,7 +11,7 @@ encoding a whole data set for usage statistics, which takes seconds and tens of 
 on a busy two-core machine; the panel's own `live` worker does the short work (encode one
 image, decode the grid after each brush step, coalesced on its "decode" channel), so a
 brush stroke never waits behind the data set. The edit history is headless
-(`core.token_editor.TokenGridEditor`); this file wires widgets to it and to the worker.
+(`core.codebook.token_editor.TokenGridEditor`); this file wires widgets to it and to the worker.
 Nothing is computed for a model until the tab is shown.
 """
 
@@ -33,13 +33,13 @@ from PySide6.QtWidgets import (
 from ...core.checkpoints import LoadedModel
 from ...core.data import ImageSet, load_dataset, load_image_file
 from ...core.images import save_png, upscale
-from ...core.sampling.codebook import (
+from ...core.codebook.analysis import (
     codebook_atlas, codebook_usage, codebook_vectors, codes_used, decode_tokens, encode_tokens,
     encode_tokens_progressive, nearest_codes, perplexity, similarity_order, top_items_for_code,
 )
-from ...core.sampling.latent import Projection2D
-from ...core.token_editor import TokenGridEditor
-from ...core.token_grid import TokenGrid, load_token_grid, save_token_grid
+from ...core.latent.sampling import Projection2D
+from ...core.codebook.token_editor import TokenGridEditor
+from ...core.codebook.token_grid import TokenGrid, load_token_grid, save_token_grid
 from ..widgets import ImageCanvas
 from ..worker import Cancelled, JobContext, ModelWorker
 from .base import Panel

@@ -1,0 +1,1 @@
+"""Latent-variable families (VAE, AE, GAN): prior samples, encoding, interpolation, directions."""

@@ -1,1 +1,0 @@
-"""Sampling and inference helpers shared by the GUI and the command line."""

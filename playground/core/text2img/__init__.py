@@ -1,0 +1,1 @@
+"""Prompt-guided diffusion: sampling with guidance, and how well samples follow their prompt."""

@@ -1,0 +1,70 @@
+"""`playground train FAMILY ... --live`: the same training, spoken to a watching program.
+
+The app's Train panel starts this as a child process and reads its stdout, one
+`live_protocol` message per line; it writes `pause`, `resume` or `stop` lines to our
+stdin. Stdin closing (the app went away) stops the run, which still saves the model so
+far, so a training process never outlives its window unnoticed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from typing import IO, Sequence
+
+from .live import RunControl, TrainingPreview, watch_training
+from .live_protocol import Message, RunFailed, RunFinished, RunStarted, encode
+from .registry import build_trainer
+
+
+def live_command(train_arguments: Sequence[str], *, threads: int, live_every: int, preview_every: int) -> list[str]:
+    """The child's command line: this interpreter running `playground train ARGUMENTS --live`."""
+    return [sys.executable, "-m", "playground", "train", *train_arguments, "--live", "--threads", str(threads),
+            "--live-every", str(live_every), "--preview-every", str(preview_every)]
+
+
+def obey(commands: IO[str], control: RunControl) -> None:
+    """Apply the watcher's command lines to `control` until stdin closes, then stop."""
+    actions = {"pause": control.pause, "resume": control.resume, "stop": control.stop}
+    for line in commands:
+        action = actions.get(line.strip())
+        if action is not None:
+            action()
+    control.stop()
+
+
+def serve(args: argparse.Namespace, commands: IO[str] | None = None, reports: IO[str] | None = None) -> int:
+    """Train as `playground train` would, reporting on `reports` (stdout) and obeying `commands` (stdin)."""
+    reports = reports or sys.stdout
+    stdout, sys.stdout = sys.stdout, sys.stderr  # a stray print() must not garble the protocol
+    try:
+        return _serve(args, commands or sys.stdin, reports)
+    finally:
+        sys.stdout = stdout
+
+
+def _serve(args: argparse.Namespace, commands: IO[str], reports: IO[str]) -> int:
+    lock = threading.Lock()
+
+    def send(message: Message) -> None:
+        with lock:
+            reports.write(encode(message) + "\n")
+            reports.flush()
+
+    control = RunControl()
+    threading.Thread(target=obey, args=(commands, control), daemon=True, name="commands").start()
+    try:
+        trainer = build_trainer(args)
+        send(RunStarted(
+            command=trainer.command, declared_groups=getattr(trainer.task, "metric_groups", None),
+            preview_kind=TrainingPreview(trainer.inference_model, trainer.validation.x).kind,
+            parameters=sum(p.numel() for p in trainer.task.model.parameters()),
+            out_dir=str(trainer.out_dir), first_step=trainer.step,
+        ))
+        path = watch_training(trainer, control, send, log_every=args.live_every, preview_every=args.preview_every)
+    except Exception as exc:  # reported, not raised: the watcher shows it and stays usable
+        send(RunFailed(f"{type(exc).__name__}: {exc}"))
+        return 1
+    send(RunFinished(str(path)))
+    return 0
