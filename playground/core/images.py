@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +35,35 @@ def upscale(image: np.ndarray, factor: int) -> np.ndarray:
     return np.repeat(np.repeat(image, factor, axis=0), factor, axis=1)
 
 
+@contextmanager
+def atomic_path(path: str | Path, suffix: str = ""):
+    """Yield a temporary path beside `path`; on success it replaces `path` in one rename.
+
+    A run that fails half-way (a bad number, a full disk, Ctrl+C) never leaves a truncated
+    file behind nor destroys the file that was there before.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a folder; give a file name")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
 def save_png(path: str | Path, image: np.ndarray, recipe: dict[str, Any] | None = None) -> Path:
     """Write an (H, W, 3) uint8 image, with `recipe` as JSON in a PNG text chunk."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     info = PngImagePlugin.PngInfo()
     if recipe is not None:
-        info.add_text(RECIPE_KEY, json.dumps(recipe))
-    Image.fromarray(np.ascontiguousarray(image)).save(path, pnginfo=info)
+        info.add_text(RECIPE_KEY, json.dumps(recipe, allow_nan=False))
+    with atomic_path(path) as tmp:
+        Image.fromarray(np.ascontiguousarray(image)).save(tmp, format="PNG", pnginfo=info)
     return path
 
 
@@ -53,10 +77,11 @@ def save_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int | list
     if not frames:
         raise ValueError("an animated GIF needs at least one frame")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
     extra = {"comment": json.dumps(recipe).encode()} if recipe is not None else {}
-    images[0].save(path, save_all=True, append_images=images[1:], duration=duration_ms, loop=0, **extra)
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0,
+                       **extra)
     return path
 
 

@@ -1,40 +1,170 @@
-"""What every panel has: the families it opens, its worker, and a way to report status."""
+"""What every panel has: the families it opens, its worker, stale-result guarding, activation
+when first shown, and its state as a recipe (what PNG exports carry and "Load PNG…" restores).
+
+A panel subclass builds its widgets (one file per tab or view in its package), submits
+model work through `Panel.submit`, and implements:
+
+- `on_model(loaded)`: the model was replaced (reset views, clear caches);
+- `activate()`: the panel is on screen with a model: compute what it shows (called once
+  after it is first shown and after every model change while shown, never while hidden);
+- `recipe() -> dict`: everything that decides the current picture;
+- `restore(recipe)`: the inverse, for "Load PNG…" (raise ValueError with a message on a
+  recipe it cannot take).
+"""
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ...core.checkpoints import LoadedModel
-from ..worker import ModelWorker
+from ...core.provenance import describe_recipe_source, read_png_recipe
+from ..worker import Job, JobContext, ModelWorker
 
 
 class Panel(QWidget):
-    """Base class for a model family's panel.
-
-    The main window gives each panel its own ModelWorker (so a long diffusion run never
-    delays a VAE slider) and calls `set_model` with a checkpoint loaded off the GUI thread.
-    """
+    """Base class for a model family's panel (the main window gives each its own ModelWorker,
+    so a long diffusion run never delays a VAE slider)."""
 
     title: str = ""
-    families: tuple[str, ...] = ()
+    families: tuple[str, ...] = ()  # checkpoint families this panel opens; () for none (the Train panel)
     status_message = Signal(str)
+    # the panel asks the window to open (and list) a checkpoint, e.g. one it just trained
+    open_requested = Signal(str)
+    checkpoint_saved = Signal(str)
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(parent)
         self.worker = worker
         self.device = device
         self.loaded: LoadedModel | None = None
+        self.model_generation = 0  # bumped on every model change: results of older models are dropped
+        self._requests = itertools.count(1)
+        self._newest: dict[str, int] = {}  # channel -> id of the newest request
+        self._active_generation = -1  # the model generation `activate` last ran for
+        self._error_shown = False
+
+    # --- models and activation -------------------------------------------------------------
 
     def set_model(self, loaded: LoadedModel) -> None:
+        """Take a newly loaded model: drop pending results of the old one, reset, re-activate."""
         self.loaded = loaded
+        self.model_generation += 1
+        self.worker.cancel(keep=("load",))
+        self._newest.clear()
+        self.on_model(loaded)
+        self._maybe_activate()
+
+    def on_model(self, loaded: LoadedModel) -> None:
+        """Subclass hook: reset the views for a new model (cheap work only)."""
+
+    def activate(self) -> None:
+        """Subclass hook: compute what the panel shows (the panel is visible and has a model)."""
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        self._maybe_activate()
+
+    def _maybe_activate(self) -> None:
+        if self.loaded is None and self.families:
+            return
+        if self.isVisible() and self._active_generation != self.model_generation:
+            self._active_generation = self.model_generation
+            self.activate()
+
+    # --- work in the background ----------------------------------------------------------------
+
+    def submit(self, work: Callable[[JobContext], Any], *, channel: str, on_result: Callable[[Any], None],
+               on_error: Callable[[str], None] | None = None,
+               on_progress: Callable[[int, int, Any], None] | None = None,
+               label: str = "", cancel_running: bool = False, keep_stale: bool = False) -> Job:
+        """Run `work` on the panel's worker; its result (and progress) reach `on_result` only if
+        it is still current: no newer request on `channel` and the same model. This is the one
+        stale-result guard of every panel. `keep_stale` lets a result of an older request on the
+        same channel through (not one of an older model)."""
+        request, generation = next(self._requests), self.model_generation
+        self._newest[channel] = request
+
+        def current() -> bool:
+            return generation == self.model_generation and (keep_stale or self._newest.get(channel) == request)
+
+        def result(value: Any) -> None:
+            if current():
+                on_result(value)
+
+        def progress(done: int, total: int, payload: Any) -> None:
+            if on_progress is not None and current():
+                on_progress(done, total, payload)
+
+        def error(message: str) -> None:
+            if not current():
+                return
+            if on_error is not None:
+                on_error(message)
+            else:
+                self.report_error(message)
+
+        return self.worker.submit(work, channel=channel, label=label, on_result=result, on_error=error,
+                                  on_progress=progress, cancel_running=cancel_running)
+
+    def is_current(self, generation: int) -> bool:
+        return generation == self.model_generation
+
+    # --- messages ---------------------------------------------------------------------------
+
+    def report(self, message: str) -> None:
+        """A status message; it replaces (and so clears) an error that no longer holds."""
+        self._error_shown = False
+        self.status_message.emit(message)
 
     def report_error(self, message: str) -> None:
+        self._error_shown = True
         self.status_message.emit(f"Error: {message}")
+
+    def clear_error(self) -> None:
+        """Call when the input that caused the last error is fixed: the message must go."""
+        if self._error_shown:
+            self._error_shown = False
+            self.status_message.emit("")
+
+    # --- recipes: PNG export and "Load PNG…" -------------------------------------------------
+
+    def recipe(self) -> dict[str, Any]:
+        """Everything that decides the current picture (the model header included)."""
+        return {}
+
+    def restore(self, recipe: dict[str, Any]) -> None:
+        """Put the panel into the state `recipe` describes; ValueError with a message if it cannot."""
+        raise ValueError(f"the {self.title} panel cannot restore a recipe")
+
+    def accepts(self, recipe: dict[str, Any]) -> bool:
+        """Whether `recipe` is one this panel made (by its family)."""
+        return recipe.get("family") in self.families
+
+    def load_png(self, path: str | Path) -> bool:
+        """Restore the panel from an exported PNG's recipe; a message (never an exception) when
+        the file is not one this panel made. Returns whether it restored."""
+        try:
+            recipe = read_png_recipe(path)
+            if not self.accepts(recipe):
+                raise ValueError(f"{Path(path).name} is {describe_recipe_source(recipe)}, "
+                                 f"not an image from the {self.title} panel")
+            self.restore(recipe)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            self.report_error(str(exc) if not isinstance(exc, KeyError) else f"{path}: the recipe lacks {exc}")
+            return False
+        self.report(f"Restored the {self.title} panel from {Path(path).name}")
+        return True
+
+    def load_png_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Load PNG", "", "PNG (*.png)")
+        if path:
+            self.load_png(path)
 
     def save_with_dialog(self, title: str, suggested_name: str, file_filter: str,
                          save: Callable[[str], Path], note: str = "") -> None:
@@ -47,7 +177,7 @@ class Panel(QWidget):
         except (OSError, ValueError) as exc:
             self.report_error(str(exc))
             return
-        self.status_message.emit(f"Saved {saved}" + (f" ({note})" if note else ""))
+        self.report(f"Saved {saved}" + (f" ({note})" if note else ""))
 
     def shutdown(self) -> None:
         """Stop the panel's background work (the main window joins the worker afterwards)."""

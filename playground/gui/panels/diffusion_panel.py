@@ -33,12 +33,12 @@ from ...core.diffusion.trajectory import (
     VIEWS, SamplerSettings, Trajectory, evenly_spaced_steps, frame_row, save_animation, trace, trajectory_strip,
 )
 from ...core.images import save_png
-from ..widgets import thumbnail_icon
+from ..widgets.images import thumbnail_icon
 from ..worker import JobContext, ModelWorker
 from .base import Panel
 from .diffusion_plots import SchedulePlots
 from .diffusion_tabs import Comparison, CompareTab, ForwardTab
-from .diffusion_views import NumberTiles, TitledCanvas, canvas_row, fmt
+from ..widgets.titled import NumberTiles, TitledCanvas, canvas_row, fmt
 
 PREVIEW_INTERVAL_S = 1 / 30      # at most ~30 previews a second reach the GUI during a run
 CACHE_LIMIT_BYTES = 256 * 2**20  # finished runs kept for scrubbing; the oldest go first

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsItem
 
 from ...core.diffusion.schedules import SCHEDULE_NAMES, NoiseSchedule
 from ...core.diffusion.trajectory import Trajectory, schedule_curves
-from ..widgets import BACKGROUND
+from ..widgets.images import BACKGROUND
 
 MODEL_PEN = pg.mkPen("#5aa9ff", width=3)
 OTHER_PEN = pg.mkPen("#8a8a8a", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)

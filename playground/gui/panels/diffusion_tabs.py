@@ -18,8 +18,8 @@ from PySide6.QtWidgets import (
 from ...core.data import ImageSet
 from ...core.diffusion.forward import ForwardView
 from ...core.diffusion.trajectory import Trajectory
-from ..widgets import thumbnail_icon
-from .diffusion_views import NumberTiles, TitledCanvas, canvas_row, fmt
+from ..widgets.images import thumbnail_icon
+from ..widgets.titled import NumberTiles, TitledCanvas, canvas_row, fmt
 
 FORWARD_NOTE = (
     "Training's side: take a real image x₀ and noise it to step t in one jump, "

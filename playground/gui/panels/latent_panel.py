@@ -30,7 +30,7 @@ from ...core.data.shapes import COLOR_RGB, COLORS
 from ...core.images import save_png, upscale
 from ...core.latent.directions import LatentDirections, ganspace_directions, load_directions, save_directions
 from ...core.latent.sampling import Projection2D, decode, encode, interpolate, latent_order, prior_latents
-from ..widgets import BACKGROUND, ImageCanvas, LatentSliderRow, thumbnail_icon
+from ..widgets.images import BACKGROUND, ImageCanvas, LatentSliderRow, thumbnail_icon
 from ..worker import JobContext, ModelWorker
 from .base import Panel
 

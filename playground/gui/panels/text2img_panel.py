@@ -39,11 +39,11 @@ from ...core.images import labelled_grid, read_recipe, save_png, upscale
 from ...core.text2img.sampling import (
     Decomposition, GuidedSettings, decompose, grid_steps, image_shape, make_denoiser, model_device,
 )
-from ..widgets import ImageCanvas
+from ..widgets.images import ImageCanvas
 from ..worker import JobContext, ModelWorker
 from .base import Panel
 from .diffusion_panel import DiffusionPanel
-from .diffusion_views import TitledCanvas
+from ..widgets.titled import TitledCanvas
 from .text2img_widgets import DecompositionView, PromptEdit, ScaleSlider
 
 DEFAULT_PROMPT = "a large red circle at the top left"

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 from ...core.data.shapes import PromptError, parse_prompt
 from ...core.text2img.sampling import Decomposition
 from ...core.data.tokenizer import next_words
-from .diffusion_views import TitledCanvas
+from ..widgets.titled import TitledCanvas
 
 ERROR_STYLE = "QLineEdit { border: 2px solid #e05252; border-radius: 3px; padding: 2px; }"
 OK_STYLE = "QLineEdit { border: 1px solid #3b4a5a; border-radius: 3px; padding: 3px; }"

@@ -34,7 +34,7 @@ from ...core.training.registry import RECIPES, parse_train_args
 from ...core.training.live import LiveUpdate, metric_groups
 from ...core.training.live_protocol import Message, RunFailed, RunFinished, RunStarted
 from ..training_process import TrainingProcess
-from ..widgets import ImageCanvas
+from ..widgets.images import ImageCanvas
 from ..worker import ModelWorker
 from .base import Panel
 from .train_plots import LiveCurves

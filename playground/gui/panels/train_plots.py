@@ -11,7 +11,7 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
-from ..widgets import BACKGROUND
+from ..widgets.images import BACKGROUND
 
 SERIES_COLOURS = ("#5aa9ff", "#f0a030", "#56c596", "#c678dd", "#ff6b6b", "#e6d35a")
 TICK_FONT = QFont()

@@ -9,7 +9,7 @@ from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QListWidget, QListWidgetItem, QSizePolicy, QVBoxLayout, QWidget
 
 from ...core.images import upscale
-from ..widgets import BACKGROUND, numpy_to_qimage, thumbnail_icon
+from ..widgets.images import BACKGROUND, numpy_to_qimage, thumbnail_icon
 from .vqvae_views import HIGHLIGHT
 
 TILE_PX = 84

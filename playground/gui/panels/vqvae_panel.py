@@ -40,10 +40,10 @@ from ...core.codebook.analysis import (
 from ...core.latent.sampling import Projection2D
 from ...core.codebook.token_editor import TokenGridEditor
 from ...core.codebook.token_grid import TokenGrid, load_token_grid, save_token_grid
-from ..widgets import ImageCanvas
+from ..widgets.images import ImageCanvas
 from ..worker import Cancelled, JobContext, ModelWorker
 from .base import Panel
-from .diffusion_views import NumberTiles
+from ..widgets.titled import NumberTiles
 from .vqvae_details import CodeDetails, heading, icon_item, icon_list, tile_pixmap
 from .vqvae_views import (
     HIGHLIGHT, CodebookAtlas, CodebookMap, TokenGridCanvas, UsageHistogram, code_colours, context_crop,

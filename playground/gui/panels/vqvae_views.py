@@ -16,7 +16,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QFont, QIcon, QPixmap
 from PySide6.QtWidgets import QGraphicsRectItem, QListWidget, QListWidgetItem
 
-from ..widgets import BACKGROUND, numpy_to_qimage
+from ..widgets.images import BACKGROUND, numpy_to_qimage
 
 HIGHLIGHT = "#ffd84a"  # the selected code, everywhere
 HOVER = "#5ad7ff"

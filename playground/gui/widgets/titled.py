@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from ..widgets import ImageCanvas
+from .images import ImageCanvas
 
 TITLE_STYLE = "color: #e6e6e6; font-size: 15pt; font-weight: bold;"
 SUBTITLE_STYLE = "color: #9a9a9a; font-size: 11pt;"

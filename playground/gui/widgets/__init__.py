@@ -1,0 +1,1 @@
+"""Widgets shared by more than one panel: image canvases, titled views, sliders, galleries, palettes."""
