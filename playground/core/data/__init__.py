@@ -102,3 +102,15 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     """Model output (N, 3, H, W) in [-1, 1] to C-contiguous uint8 (N, H, W, 3) for display."""
     x = ((x.detach().float().clamp(-1, 1) + 1.0) * 127.5).round().to(torch.uint8)
     return np.ascontiguousarray(x.permute(0, 2, 3, 1).cpu().numpy())
+
+
+GALLERY_SEED = 1  # shapes trains on seed 0: a gallery drawn with seed 1 shows images no model trained on
+
+
+def gallery_images(name: str, n: int = 96) -> ImageSet:
+    """`n` images of a data set for a panel's gallery, none of them from the training draw
+    (shapes: a draw with another seed; digits: the last `n`, which training splits off last)."""
+    if name == "shapes":
+        return load_dataset(name, n=n, seed=GALLERY_SEED)
+    data = load_dataset(name, seed=GALLERY_SEED)
+    return data.subset(np.arange(max(0, len(data) - n), len(data)))

@@ -1,0 +1,96 @@
+"""The data-set gallery: a grid of thumbnails to pick an image from (one widget for every panel).
+
+Loading is the panel's job (through its worker, with `core.data.gallery_images`); the
+widget only shows an `ImageSet` and says which image was picked.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+from ...core.data import ImageSet
+from .images import thumbnail_icon
+
+
+def icon_list(icon_px: int, one_row: bool = False) -> QListWidget:
+    """A grid of image icons (or one row of them), as the gallery and the code lists use."""
+    icons = QListWidget()
+    icons.setViewMode(QListWidget.ViewMode.IconMode)
+    icons.setIconSize(QSize(icon_px, icon_px))
+    icons.setGridSize(QSize(icon_px + 6, icon_px + 6))
+    icons.setResizeMode(QListWidget.ResizeMode.Adjust)
+    icons.setMovement(QListWidget.Movement.Static)
+    icons.setUniformItemSizes(True)
+    if one_row:
+        icons.setFlow(QListWidget.Flow.LeftToRight)
+        icons.setWrapping(False)
+        icons.setFixedHeight(icon_px + 14)
+        icons.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return icons
+
+
+def icon_item(image: np.ndarray, value: int, tooltip: str, scale: int = 1) -> QListWidgetItem:
+    item = QListWidgetItem(thumbnail_icon(image, scale=scale), "")
+    item.setData(Qt.ItemDataRole.UserRole, int(value))
+    item.setToolTip(tooltip)
+    return item
+
+
+def item_value(item: QListWidgetItem) -> int:
+    return int(item.data(Qt.ItemDataRole.UserRole))
+
+
+class DataGallery(QListWidget):
+    """Thumbnails of a data set; `picked(index)` fires on a click or keyboard move, also on the
+    item already selected (clicking the same image again re-encodes it)."""
+
+    picked = Signal(int)
+
+    def __init__(self, icon_px: int = 48, parent=None):
+        super().__init__(parent)
+        self.data: ImageSet | None = None
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(QSize(icon_px, icon_px))
+        self.setGridSize(QSize(icon_px + 6, icon_px + 6))
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setToolTip("Images from the data set (not the training draw)")
+        self._press_on_current = False
+        self.currentRowChanged.connect(self._emit_row)
+        self.itemClicked.connect(self._on_clicked)
+
+    def set_data(self, data: ImageSet, select_first: bool = False) -> None:
+        self.data = data
+        self.blockSignals(True)
+        self.clear()
+        for i in range(len(data)):
+            self.addItem(icon_item(data.images[i], i, data.describe(i), scale=2))
+        self.blockSignals(False)
+        if select_first and len(data):
+            self.setCurrentRow(0)
+
+    def image(self, index: int | None = None) -> np.ndarray | None:
+        index = self.currentRow() if index is None else index
+        if self.data is None or not 0 <= index < len(self.data):
+            return None
+        return self.data.images[index]
+
+    def describe(self, index: int) -> str:
+        return self.data.describe(index) if self.data is not None else ""
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        item = self.itemAt(event.position().toPoint())
+        self._press_on_current = item is not None and item is self.currentItem()
+        super().mousePressEvent(event)
+
+    def _on_clicked(self, item: QListWidgetItem) -> None:
+        if self._press_on_current:  # a click on the image already picked: pick it again
+            self._press_on_current = False
+            self._emit_row(self.row(item))
+
+    def _emit_row(self, row: int) -> None:
+        if self.data is not None and row >= 0:
+            self.picked.emit(row)
