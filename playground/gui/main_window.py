@@ -17,15 +17,10 @@ from ..core.assets import DEFAULT_CHECKPOINTS, list_shipped
 from ..core.checkpoints import LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..core.device import describe_device
 from .panels.base import Panel
-from .panels.diffusion_panel import DiffusionPanel
-from .panels.latent_panel import LatentPanel
-from .panels.text2img_panel import Text2ImgPanel
-from .panels.train_panel import TrainPanel
-from .panels.vqvae_panel import VQVAEPanel
+from .panels.registry import PANEL_CLASSES
 from .worker import JobContext, ModelWorker
 
 OPEN_ITEM = "Open checkpoint…"
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, TrainPanel]
 
 
 class MainWindow(QMainWindow):
@@ -46,9 +41,8 @@ class MainWindow(QMainWindow):
             panel = panel_class(worker, device)
             self._connect_worker(worker)
             panel.status_message.connect(self.show_message)
-            if isinstance(panel, TrainPanel):  # a finished run is listed in the picker and opens in its panel
-                panel.checkpoint_saved.connect(self.add_checkpoint)
-                panel.open_requested.connect(self.open_checkpoint)
+            panel.checkpoint_saved.connect(self.add_checkpoint)  # e.g. a finished training run
+            panel.open_requested.connect(self.open_checkpoint)
             self.workers.append(worker)
             self.panels.append(panel)
             self.tabs.addTab(_scrolling(panel), panel.title)

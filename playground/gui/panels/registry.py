@@ -1,0 +1,12 @@
+"""The panels of the main window, in tab order: one line per panel (the only list of them)."""
+
+from __future__ import annotations
+
+from .base import Panel
+from .diffusion_panel import DiffusionPanel
+from .latent_panel import LatentPanel
+from .text2img_panel import Text2ImgPanel
+from .train_panel import TrainPanel
+from .vqvae_panel import VQVAEPanel
+
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, TrainPanel]
