@@ -1,8 +1,10 @@
-"""The core (and the command line) run without Qt: no PySide6, pyqtgraph or playground.gui.
+"""The core (and the command line) run without Qt, and the layers point one way.
 
-STYLE.md: the GUI knows the core; the core never knows the GUI. Two checks: importing
-every module in a fresh interpreter loads none of them, and no source file under
-playground/core even mentions them in an import (also inside functions).
+STYLE.md: the GUI knows the core; the core never knows the GUI nor the CLI, and the GUI
+never imports the CLI (shared logic belongs in the core). Checks: importing every core
+module in a fresh interpreter loads no GUI library, and no source file under
+playground/core (or playground/gui, for the CLI) even mentions them in an import (also
+inside functions).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 import playground.core
 
-FORBIDDEN = ("PySide6", "pyqtgraph", "playground.gui")
+FORBIDDEN = ("PySide6", "pyqtgraph", "playground.gui", "playground.cli")
 CORE_DIR = Path(playground.core.__file__).parent
 
 IMPORT_EVERYTHING = """
@@ -29,8 +31,8 @@ print(json.dumps({"modules": names, "loaded": loaded}))
 """
 
 
-def _is_forbidden(module: str) -> bool:
-    return any(module == name or module.startswith(name + ".") for name in FORBIDDEN)
+def _is_forbidden(module: str, forbidden: tuple[str, ...] = FORBIDDEN) -> bool:
+    return any(module == name or module.startswith(name + ".") for name in forbidden)
 
 
 def test_importing_core_and_cli_loads_no_gui_library():
@@ -85,3 +87,15 @@ def test_the_import_check_catches_a_relative_gui_import(tmp_path: Path):
     modules = [m for _, m in _imported_modules(source, fake_core)]
     assert "playground.gui" in modules and "pyqtgraph" in modules
     assert all(_is_forbidden(m) for m in ("playground.gui", "playground.gui.window", "pyqtgraph"))
+
+
+def test_no_gui_source_imports_the_command_line():
+    gui_dir = CORE_DIR.parent / "gui"
+    files = sorted(gui_dir.rglob("*.py"))
+    assert len(files) > 10
+    offenders = [
+        f"{path.relative_to(gui_dir.parent)}:{line}: {module}"
+        for path in files for line, module in _imported_modules(path, gui_dir)
+        if _is_forbidden(module, ("playground.cli",))
+    ]
+    assert offenders == []
