@@ -16,14 +16,12 @@ from PIL import Image, ImageDraw
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
 from ..core.data import load_dataset, load_image_file
-from ..core.data.shapes import COLOR_RGB, COLORS
+from ..core.data.palette import label_palette
 from ..core.device import pick_device
 from ..core.images import save_png, upscale
 from ..core.latent.sampling import Projection2D, decode, encode, interpolate
 
 LATENT_FAMILIES = ("vae", "ae")
-MAP_COLOURS = [(230, 97, 1), (94, 60, 153), (27, 158, 119), (217, 95, 2), (117, 112, 179), (231, 41, 138),
-               (102, 166, 30), (230, 171, 2), (166, 118, 29), (31, 120, 180)]
 
 
 def _common(sub: argparse.ArgumentParser) -> None:
@@ -129,8 +127,7 @@ def run_latent_map(args: argparse.Namespace) -> int:
         raise ValueError(f"--color-by {label!r}: {data.name} has labels {', '.join(data.label_names) or 'none'}")
     values = data.labels[:, data.label_names.index(label)] if label else np.zeros(len(data), np.int64)
     value_names = data.label_values.get(label, ())
-    palette = ([COLOR_RGB[c] for c in COLORS] if label == "color" else
-               [MAP_COLOURS[i % len(MAP_COLOURS)] for i in range(int(values.max()) + 1)])
+    palette = label_palette(label, int(values.max()) + 1)
     image = draw_scatter(projection.coords, values, palette, args.size)
     draw = ImageDraw.Draw(image)
     for i, colour in enumerate(palette):

@@ -1,19 +1,7 @@
-"""Colours the panels share: categories in scatter maps, series in plots, label values."""
+"""Colours the panels share: label values (from the core, as the CLI draws them) and plot series."""
 
 from __future__ import annotations
 
-from ...core.data.shapes import COLOR_RGB, COLORS
+from ...core.data.palette import CATEGORY_COLOURS, label_palette  # noqa: F401 (re-exported for panels)
 
-# colour-blind-friendly categories (Dark2 / Set1 mixed), for labels without colours of their own
-CATEGORY_COLOURS = [
-    (230, 97, 1), (94, 60, 153), (27, 158, 119), (217, 95, 2), (117, 112, 179), (231, 41, 138),
-    (102, 166, 30), (230, 171, 2), (166, 118, 29), (31, 120, 180),
-]
 SERIES_COLOURS = ("#5aa9ff", "#f0a030", "#56c596", "#c678dd", "#ff6b6b", "#e6d35a")
-
-
-def label_palette(label: str, count: int) -> list[tuple[int, int, int]]:
-    """One RGB colour per value of a label: the shapes' own colours for "color", categories otherwise."""
-    if label == "color":
-        return [tuple(COLOR_RGB[c]) for c in COLORS][:max(count, len(COLORS))]
-    return [CATEGORY_COLOURS[i % len(CATEGORY_COLOURS)] for i in range(count)]
