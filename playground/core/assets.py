@@ -46,11 +46,29 @@ def list_shipped() -> list[ShippedCheckpoint]:
     return found
 
 
+def shipped_for(family: str) -> ShippedCheckpoint | None:
+    """The shipped checkpoint a family opens with: its default, else the first of that family, else None.
+
+    The one policy for "which shipped model" (the CLI's defaults, the GUI's start-up model,
+    the helper models a guided run loads, `reproduce`'s fallback).
+    """
+    candidates = [c for c in list_shipped() if c.meta.family == family]
+    candidates.sort(key=lambda c: c.name != DEFAULT_CHECKPOINTS.get(family))  # stable: the default first
+    return candidates[0] if candidates else None
+
+
+def shipped_named(name: str) -> ShippedCheckpoint | None:
+    """The shipped checkpoint called `name` (its folder under assets/), or None."""
+    return next((c for c in list_shipped() if c.name == name), None)
+
+
 def default_checkpoint(family: str) -> Path:
+    """The weights `shipped_for(family)` picks; CheckpointError saying what to do when there are none."""
+    shipped = shipped_for(family)
+    if shipped is not None:
+        return shipped.path
     name = DEFAULT_CHECKPOINTS.get(family)
     if name is None:
         raise CheckpointError(f"no shipped checkpoint for family {family!r}; pass --checkpoint FILE")
-    path = assets_dir() / name / WEIGHTS_NAME
-    if not path.exists():
-        raise CheckpointError(f"{path}: the shipped {family} checkpoint is missing; re-create it with the command in README.md")
-    return path
+    raise CheckpointError(f"{assets_dir() / name / WEIGHTS_NAME}: the shipped {family} checkpoint is missing; "
+                          "re-create it with the command in README.md")

@@ -6,6 +6,7 @@ import random
 
 import numpy as np
 import torch
+from torch import nn
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -33,6 +34,16 @@ def pick_device(requested: str | None = "auto") -> torch.device:
         return torch.device(requested)
     except RuntimeError as exc:
         raise ValueError(f"unknown device {requested!r}; use one of {', '.join(DEVICE_CHOICES)}") from exc
+
+
+def model_device(model: object) -> torch.device:
+    """The device a model's weights live on; the CPU for a plain function or a model without weights."""
+    if isinstance(model, nn.Module):
+        for tensor in model.parameters():
+            return tensor.device
+        for tensor in model.buffers():
+            return tensor.device
+    return torch.device("cpu")
 
 
 def seed_everything(seed: int) -> None:
