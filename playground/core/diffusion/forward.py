@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..data import to_tensor
-from ..device import seeded_normal
+from ..device import model_device, seeded_normal
 from .sampling import EpsModel
 from .schedulers import DDIMScheduler
 from .schedules import NoiseSchedule
@@ -55,7 +55,7 @@ def noised_image(schedule: NoiseSchedule, image: np.ndarray, t: int, seed: int =
 def forward_view(model: EpsModel, schedule: NoiseSchedule, image: np.ndarray, t: int, seed: int = 0) -> ForwardView:
     """Noise `image` to step t and ask the model for the noise and the clean image in one shot."""
     x0, noise, x_t = _noised(schedule, image, t, seed)
-    device = next(model.parameters()).device if isinstance(model, torch.nn.Module) else torch.device("cpu")
+    device = model_device(model)
     eps = model(x_t.to(device), torch.tensor([int(t)], device=device)).float().cpu()
     pred_x0 = DDIMScheduler(schedule).predict_x0(x_t, eps, int(t))
     alpha_bar = float(schedule.alphas_cumprod[int(t)])

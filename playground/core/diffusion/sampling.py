@@ -26,8 +26,7 @@ from numbers import Integral
 from typing import Callable, Iterator, Sequence
 
 import torch
-from torch import nn
-
+from ..device import model_device
 from .schedulers import Scheduler
 
 # eps_theta(x_t, t) -> predicted noise; x_t is (N, C, H, W) on the sampling device and t is
@@ -121,7 +120,7 @@ def sample_steps(
     if not 0 <= start_index <= num_steps:
         raise ValueError(f"start_index must be between 0 and {num_steps}, not {start_index}")
     shape = tuple(shape) if shape is not None else _image_shape(model_fn)
-    device = torch.device(device) if device is not None else _model_device(model_fn)
+    device = torch.device(device) if device is not None else model_device(model_fn)
 
     noise = NoiseStream(seed, n, shape)
     if x_t is None:
@@ -170,10 +169,3 @@ def _image_shape(model_fn: EpsModel) -> tuple[int, ...]:
     if config is None or not hasattr(config, "image_size"):
         raise ValueError("pass shape=(C, H, W): the model function has no config to read it from")
     return (config.in_channels, config.image_size, config.image_size)
-
-
-def _model_device(model_fn: EpsModel) -> torch.device:
-    if isinstance(model_fn, nn.Module):
-        for p in model_fn.parameters():
-            return p.device
-    return torch.device("cpu")

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from ..data import to_tensor
+from ..device import model_device
 from ..data.shapes import (
     ATTRIBUTES, BACKGROUND, COLOR_RGB, COLORS, SIZE_EXTENT, SIZES, ShapeSpec, position_centre, shape_coverage,
 )
@@ -100,7 +101,7 @@ def render_mismatch(images: np.ndarray, labels: np.ndarray) -> np.ndarray:
 @torch.inference_mode()
 def classify(classifier: nn.Module, images: np.ndarray, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
     """Predicted labels (N, 4) and their softmax confidences (N, 4) for uint8 images."""
-    device = next(classifier.parameters()).device
+    device = model_device(classifier)
     labels, confidences = [], []
     for start in range(0, len(images), batch_size):
         logits = classifier(to_tensor(images[start:start + batch_size]).to(device))

@@ -7,11 +7,7 @@ import torch
 from torch import nn
 
 from ..data import to_tensor, to_uint8
-from ..device import seeded_normal
-
-
-def model_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+from ..device import model_device, seeded_normal
 
 
 def prior_latents(latent_dim: int, n: int, seed: int, temperature: float = 1.0) -> torch.Tensor:

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..device import model_device
 from ..images import make_grid
 from ..latent.sampling import decode, prior_latents
 from .loop import Trainer, TrainLog
@@ -109,7 +110,7 @@ class TrainingPreview:
         if self.latents is not None:
             return make_grid(decode(model, self.latents), columns=int(np.ceil(np.sqrt(len(self.latents)))))
         if self.images is not None:
-            output = model(self.images.to(next(model.parameters()).device))
+            output = model(self.images.to(model_device(model)))
             recon = output[0] if isinstance(output, tuple) else output
             from ..data import to_uint8
 
