@@ -26,6 +26,7 @@ from numbers import Integral
 from typing import Callable, Iterator, Sequence
 
 import torch
+
 from ..device import model_device
 from .schedulers import Scheduler
 
