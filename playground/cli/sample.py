@@ -102,6 +102,7 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
     from ..core.data import to_uint8
     from ..core.diffusion.sampling import sample_steps
     from ..core.diffusion.schedulers import make_scheduler
+    from ..core.text2img.denoiser import steps_with_clipped_eps
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -112,7 +113,7 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
     # a guided run steps with the eps its clipped x0 implies, as the GUI's does (see DDIMScheduler)
     scheduler = make_scheduler(args.sampler, loaded.model.noise_schedule, args.steps, eta=args.eta,
                                variance=args.variance, clip_x0=args.clip,
-                               use_clipped_model_output=args.clip and bool(guidance_recipe))
+                               use_clipped_model_output=steps_with_clipped_eps(args.clip, bool(guidance_recipe)))
     steps = scheduler.num_inference_steps
     every = -(-steps // TRAJECTORY_MAX_FRAMES)
     frames, final = [], None

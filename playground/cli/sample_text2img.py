@@ -86,8 +86,7 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
 def classifier_guided(model: nn.Module, args: argparse.Namespace, device) -> tuple[Any, dict[str, Any]]:
     """For `sample ddpm`: the model function (the DDPM, steered by the noisy classifier if asked) and recipe keys."""
     from ..core.data.shapes import parse_prompt
-    from ..core.diffusion.guidance import ClassifierGuidance
-    from ..core.text2img.sampling import check_classifier_matches
+    from ..core.text2img.sampling import GuidedSettings, make_denoiser
 
     parse_prompt(args.prompt)
     classifier = load_noisy_classifier(args, device)
@@ -95,16 +94,10 @@ def classifier_guided(model: nn.Module, args: argparse.Namespace, device) -> tup
         if args.prompt:
             raise ValueError("an unconditional DDPM follows a --prompt only with --classifier-guidance S (S > 0)")
         return model, {}
-    check_classifier_matches(classifier.model, model)
-    guided = ClassifierGuidance(model, classifier.model, args.prompt, args.classifier_guidance,
-                                model.noise_schedule.alphas_cumprod, _schedule(args))
+    settings = GuidedSettings(prompt=args.prompt, classifier_scale=args.classifier_guidance, base="ddpm",
+                              guidance_start=args.guidance_start, guidance_stop=args.guidance_stop)
+    guided = make_denoiser(model, settings, classifier.model)
     return guided, {"prompt": args.prompt, "classifier_scale": args.classifier_guidance,
                     "guidance_start": args.guidance_start, "guidance_stop": args.guidance_stop,
                     "classifier": str(classifier.path)}
-
-
-def _schedule(args: argparse.Namespace):
-    from ..core.diffusion.guidance import GuidanceSchedule
-
-    return GuidanceSchedule(args.guidance_start, args.guidance_stop)
 

@@ -3,16 +3,15 @@
 `GuidedSettings` is everything that decides an image besides the weights (prompt,
 negative prompt, guidance scale and range, classifier guidance, sampler, steps, seed),
 and it is also the recipe written into every exported PNG: `to_recipe` and
-`from_recipe` round-trip it, so loading a PNG restores the run that made it.
-
-Two denoisers can be guided: the text-to-image model (classifier-free guidance, plus
-classifier guidance on top if asked), or, with `base="ddpm"`, an unconditional DDPM that
-only the noisy classifier steers (Dhariwal & Nichol 2021).
+`from_recipe` round-trip it, so loading a PNG restores the run that made it. Every
+number is checked against its range before any model call (`validate`). The guided
+denoiser itself is built in `denoiser.py`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal, Sequence
 
@@ -22,13 +21,37 @@ from torch import nn
 
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
-from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance, GuidanceSchedule
+from ..device import model_device
+from ..diffusion.guidance import ClassifierFreeGuidance, GuidanceSchedule
 from ..diffusion.trajectory import SamplerSettings, image_to_uint8
-from ..diffusion.sampling import EpsModel, StepRecord, sample_steps
+from ..diffusion.sampling import StepRecord, sample_steps
 from ..diffusion.schedulers import Scheduler, SchedulerKind
+from .denoiser import check_classifier_matches, guided_sampler, make_denoiser  # noqa: F401 (re-exported)
 
 RECIPE_KIND = "text2img"
 GuidedBase = Literal["text2img", "ddpm"]
+SEED_MAX = 2**31 - 1
+GRID_MAX_SCALES = 10  # what a seed box holds; image i of a run is seeded seed + i
+# The allowed range of each number, and the name a message gives it.
+RANGES: dict[str, tuple[str, float, float]] = {
+    "guidance_scale": ("guidance scale w", 0.0, 50.0),
+    "guidance_start": ("guidance start", 0.0, 1.0),
+    "guidance_stop": ("guidance stop", 0.0, 1.0),
+    "classifier_scale": ("classifier guidance scale s", 0.0, 100.0),
+    "eta": ("eta", 0.0, 1.0),
+}
+
+
+def check_number(name: str, value: Any, low: float, high: float, integer: bool = False) -> float:
+    """`value` as a number within [low, high]; ValueError naming `name` and the range otherwise
+    (NaN, inf, text, booleans and non-integers where an integer is due are all refused)."""
+    kind = "a whole number" if integer else "a number"
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and integer and float(value) != int(value):
+        ok = False
+    if not ok or not low <= value <= high:
+        raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}, not {value!r}")
+    return int(value) if integer else float(value)
 
 
 @dataclass(frozen=True)
@@ -50,19 +73,24 @@ class GuidedSettings:
     seed: int = 0
     base: GuidedBase = "text2img"  # "ddpm": an unconditional DDPM steered by the classifier alone
 
-    def validate(self) -> "GuidedSettings":
-        """Raise PromptError / ValueError for bad input, before any model call."""
+    def validate(self, num_train_timesteps: int | None = None) -> "GuidedSettings":
+        """Raise PromptError / ValueError (naming the setting and its range) for bad input, before
+        any model call; with `num_train_timesteps`, steps must also fit the model's schedule."""
         parse_prompt(self.prompt)
         parse_prompt(self.negative_prompt)
-        self.schedule
+        for name, (label, low, high) in RANGES.items():
+            check_number(label, getattr(self, name), low, high)
+        if self.guidance_start > self.guidance_stop:
+            raise ValueError(f"the guidance range must start before it stops, not {self.guidance_start:g} "
+                             f"to {self.guidance_stop:g}")
+        check_number("steps", self.steps, 1, num_train_timesteps or 100_000, integer=True)
+        check_number("seed", self.seed, 0, SEED_MAX, integer=True)
         if self.sampler not in ("ddpm", "ddim"):
             raise ValueError(f"unknown sampler {self.sampler!r}; known: ddpm, ddim")
-        if self.steps < 1:
-            raise ValueError(f"steps must be at least 1, not {self.steps}")
-        if self.classifier_scale < 0:
-            raise ValueError(f"the classifier guidance scale must be >= 0, not {self.classifier_scale}")
         if self.base not in ("text2img", "ddpm"):
             raise ValueError(f"the guided base model is 'text2img' or 'ddpm', not {self.base!r}")
+        if not isinstance(self.clip, bool):
+            raise ValueError(f"clip is true or false, not {self.clip!r}")
         return self
 
     @property
@@ -70,9 +98,9 @@ class GuidedSettings:
         return GuidanceSchedule(self.guidance_start, self.guidance_stop)
 
     def sampler_settings(self) -> SamplerSettings:
-        """The sampler of this run; a clipped x0 also sets the eps DDIM steps with (guidance overshoots)."""
+        """The sampler of this run, stepped as every guided run is (`guided_sampler`)."""
         eta = self.eta if self.sampler == "ddim" else 0.0
-        return SamplerSettings(self.sampler, self.steps, eta, clip_x0=self.clip, use_clipped_model_output=self.clip)
+        return guided_sampler(SamplerSettings(self.sampler, self.steps, eta, clip_x0=self.clip))
 
     def make_scheduler(self, model: nn.Module) -> Scheduler:
         return self.sampler_settings().make(model.noise_schedule)
@@ -88,56 +116,25 @@ class GuidedSettings:
         return recipe
 
     @classmethod
-    def from_recipe(cls, recipe: dict[str, Any]) -> "GuidedSettings":
-        """Settings back from a recipe; fields it lacks keep their defaults, unknown keys are ignored."""
+    def from_recipe(cls, recipe: dict[str, Any], num_train_timesteps: int | None = None) -> "GuidedSettings":
+        """Settings back from a recipe; fields it lacks keep their defaults, unknown keys are ignored.
+        A hand-edited value of the wrong type or out of range is refused (ValueError naming it)."""
         if recipe.get("kind") not in (None, RECIPE_KIND):
             raise ValueError(f"this recipe is for {recipe.get('kind')!r}, not a text-to-image run")
-        types = {f.name: f.type for f in dataclasses.fields(cls)}
         values: dict[str, Any] = {}
-        for name in types:
-            if name in recipe and recipe[name] is not None:
-                value = recipe[name]
-                default = getattr(cls(), name)
-                values[name] = type(default)(value) if not isinstance(default, str) else str(value)
-        return cls(**values).validate()
-
-
-def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Module | None = None,
-                  per_image_scales: Sequence[float] | None = None) -> EpsModel:
-    """The model function a sampler runs: classifier-free guidance, plus classifier guidance if asked.
-
-    With `settings.base == "ddpm"`, `model` is the unconditional DDPM and only the classifier guides it.
-    `per_image_scales` gives each image of the batch its own scale (w, or s for the "ddpm" base): a grid.
-    """
-    schedule = settings.schedule
-    w: float | Sequence[float] = settings.guidance_scale
-    s: float | Sequence[float] = settings.classifier_scale
-    if per_image_scales is not None:
-        w, s = (w, list(per_image_scales)) if settings.base == "ddpm" else (list(per_image_scales), s)
-    if settings.base == "ddpm":
-        denoiser: EpsModel = model
-    else:
-        denoiser = ClassifierFreeGuidance.for_prompt(
-            model, settings.prompt, w, negative_prompt=settings.negative_prompt, schedule=schedule)
-    if settings.classifier_scale > 0 or (settings.base == "ddpm" and per_image_scales is not None):
-        if classifier is None:
-            raise ValueError("classifier guidance needs a noisy classifier (--classifier)")
-        check_classifier_matches(classifier, model)
-        denoiser = ClassifierGuidance(denoiser, classifier, settings.prompt, s, model.noise_schedule.alphas_cumprod,
-                                      schedule)
-    return denoiser
-
-
-def check_classifier_matches(classifier: nn.Module, model: nn.Module) -> None:
-    """A noisy classifier knows only the noise levels of the schedule it was trained on."""
-    ours, theirs = classifier.noise_schedule, model.noise_schedule
-    if (ours.name, ours.num_train_timesteps) != (theirs.name, theirs.num_train_timesteps):
-        raise ValueError(f"the classifier was trained on the {ours.name} schedule with T = {ours.num_train_timesteps}, "
-                         f"the diffusion model uses {theirs.name} with T = {theirs.num_train_timesteps}")
-
-
-def model_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+        for field in dataclasses.fields(cls):
+            value = recipe.get(field.name)
+            if value is None:
+                continue
+            default = getattr(cls(), field.name)
+            if isinstance(default, str) and not isinstance(value, str):
+                raise ValueError(f"the recipe's {field.name} must be text, not {value!r}")
+            if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            elif type(default) is int and isinstance(value, float) and value.is_integer():
+                value = int(value)
+            values[field.name] = value
+        return cls(**values).validate(num_train_timesteps)
 
 
 def image_shape(model: nn.Module) -> tuple[int, int, int]:
@@ -145,10 +142,18 @@ def image_shape(model: nn.Module) -> tuple[int, int, int]:
     return (config.in_channels, config.image_size, config.image_size)
 
 
+def check_grid_scales(settings: GuidedSettings, scales: Sequence[Any]) -> list[float]:
+    """A grid's scales (w, or s for the "ddpm" base), each checked against that scale's range."""
+    if not 1 <= len(scales) <= GRID_MAX_SCALES:
+        raise ValueError(f"a grid takes 1 to {GRID_MAX_SCALES} scales, not {len(scales)}")
+    label, low, high = RANGES["classifier_scale" if settings.base == "ddpm" else "guidance_scale"]
+    return [check_number(f"each {label} of the grid", w, low, high) for w in scales]
+
+
 def guided_steps(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None,
                  **kwargs: Any) -> Iterator[StepRecord]:
     """`sample_steps` for a guided run: image i is seeded settings.seed + i."""
-    settings.validate()
+    settings.validate(model.noise_schedule.num_train_timesteps)
     return sample_steps(make_denoiser(model, settings, classifier), settings.make_scheduler(model), n=n,
                         seed=settings.seed, shape=image_shape(model), device=model_device(model), **kwargs)
 
@@ -157,7 +162,10 @@ def grid_steps(model: nn.Module, settings: GuidedSettings, scales: Sequence[floa
                classifier: nn.Module | None = None) -> Iterator[StepRecord]:
     """A seeds x scales grid in one batch: image r * len(scales) + c is seed seeds[r] at scale scales[c]
     (w, or the classifier scale s for the "ddpm" base), the same image a single run of that seed and scale gives."""
-    settings.validate()
+    settings.validate(model.noise_schedule.num_train_timesteps)
+    scales = check_grid_scales(settings, scales)
+    for seed in seeds:
+        check_number("seed", seed, 0, SEED_MAX, integer=True)
     per_image_scales = [float(w) for _ in seeds for w in scales]
     per_image_seeds = [int(seed) for seed in seeds for _ in scales]
     return sample_steps(make_denoiser(model, settings, classifier, per_image_scales), settings.make_scheduler(model),

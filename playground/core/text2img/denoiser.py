@@ -1,0 +1,119 @@
+"""The guided denoiser: the one place that turns `GuidedSettings` into the model function a sampler runs.
+
+Two networks can be guided: the text-to-image model (classifier-free guidance, plus
+classifier guidance on top if asked), or, with `base="ddpm"`, an unconditional DDPM that
+only the noisy classifier steers (Dhariwal & Nichol 2021). The command line, the
+evaluation and the GUI all build it here (`make_denoiser`), and all step it with the same
+rule (`guided_sampler`). `GuidanceModels` fetches the extra networks a setting asks for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import torch
+from torch import nn
+
+from ..assets import shipped_for
+from ..checkpoints import LoadedModel, load_checkpoint
+from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance
+from ..diffusion.sampling import EpsModel
+from ..diffusion.trajectory import SamplerSettings
+
+if TYPE_CHECKING:
+    from .sampling import GuidedSettings
+
+
+def steps_with_clipped_eps(clip_x0: bool, guided: bool = True) -> bool:
+    """Whether DDIM steps with the eps the clipped x0 implies: yes for a guided run whose x0 is clipped.
+    Guidance (w > 1, or a classifier's push) overshoots [-1, 1]; clipping x0 and then stepping with
+    the unclipped eps would undo the clip in the DDIM update (see `DDIMScheduler`, diffusers'
+    `use_clipped_model_output`). The plain model keeps diffusers' default (off)."""
+    return guided and clip_x0
+
+
+def guided_sampler(settings: SamplerSettings) -> SamplerSettings:
+    """`settings` as a guided run steps with them (`steps_with_clipped_eps`)."""
+    return dataclasses.replace(settings, use_clipped_model_output=steps_with_clipped_eps(settings.clip_x0))
+
+
+def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Module | None = None,
+                  per_image_scales: Sequence[float] | None = None) -> EpsModel:
+    """The model function a sampler runs: classifier-free guidance, plus classifier guidance if asked.
+
+    With `settings.base == "ddpm"`, `model` is the unconditional DDPM and only the classifier guides it
+    (with a classifier scale of 0 it is the DDPM itself). `per_image_scales` gives each image of the
+    batch its own scale (w, or s for the "ddpm" base): a grid.
+    """
+    schedule = settings.schedule
+    w: float | Sequence[float] = settings.guidance_scale
+    s: float | Sequence[float] = settings.classifier_scale
+    if per_image_scales is not None:
+        w, s = (w, list(per_image_scales)) if settings.base == "ddpm" else (list(per_image_scales), s)
+    if settings.base == "ddpm":
+        denoiser: EpsModel = model
+    else:
+        denoiser = ClassifierFreeGuidance.for_prompt(
+            model, settings.prompt, w, negative_prompt=settings.negative_prompt, schedule=schedule)
+    if settings.classifier_scale > 0 or (settings.base == "ddpm" and per_image_scales is not None):
+        if classifier is None:
+            raise ValueError("classifier guidance needs a noisy classifier (--classifier)")
+        check_classifier_matches(classifier, model)
+        denoiser = ClassifierGuidance(denoiser, classifier, settings.prompt, s, model.noise_schedule.alphas_cumprod,
+                                      schedule)
+    return denoiser
+
+
+def check_classifier_matches(classifier: nn.Module, model: nn.Module) -> None:
+    """A noisy classifier knows only the noise levels of the schedule it was trained on."""
+    ours, theirs = classifier.noise_schedule, model.noise_schedule
+    if (ours.name, ours.num_train_timesteps) != (theirs.name, theirs.num_train_timesteps):
+        raise ValueError(f"the classifier was trained on the {ours.name} schedule with T = {ours.num_train_timesteps}, "
+                         f"the diffusion model uses {theirs.name} with T = {theirs.num_train_timesteps}")
+
+
+def shipped_checkpoint(family: str) -> Path:
+    """The weights `assets.shipped_for` picks for `family`; ValueError when none is shipped."""
+    shipped = shipped_for(family)
+    if shipped is None:
+        raise ValueError(f"no shipped {family} checkpoint in assets/: train one (see README)")
+    return shipped.path
+
+
+@dataclass(frozen=True)
+class Guided:
+    """A guided run's networks: `base` is the one guided (it sets the schedule, image shape and
+    device), `classifier` the noisy classifier or None, `eps` the model function to sample."""
+
+    base: nn.Module
+    classifier: nn.Module | None
+    eps: EpsModel
+
+
+class GuidanceModels:
+    """The networks guided settings may add to the text-to-image model (the unconditional DDPM of
+    `base="ddpm"`, the noisy classifier), loaded on first use and kept; safe to call from a worker."""
+
+    def __init__(self, device: torch.device | str = "cpu", find: Callable[[str], Path] = shipped_checkpoint):
+        self.device = torch.device(device)
+        self.find = find
+        self._loaded: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+
+    def get(self, family: str) -> LoadedModel:
+        with self._lock:
+            if family not in self._loaded:
+                self._loaded[family] = load_checkpoint(self.find(family), self.device)
+            return self._loaded[family]
+
+    def guide(self, model: nn.Module, settings: GuidedSettings,
+              per_image_scales: Sequence[float] | None = None) -> Guided:
+        """The networks `settings` ask for and the denoiser built from them (`make_denoiser`)."""
+        base = self.get("ddpm").model if settings.base == "ddpm" else model
+        wants_classifier = settings.classifier_scale > 0 or (settings.base == "ddpm" and per_image_scales is not None)
+        classifier = self.get("noisy-classifier").model if wants_classifier else None
+        return Guided(base, classifier, make_denoiser(base, settings, classifier, per_image_scales))
