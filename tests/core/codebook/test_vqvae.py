@@ -135,8 +135,11 @@ def test_token_grid_encode_decode_round_trips():
     tokens = rng.integers(0, TINY.codebook_size, (3, TINY.grid_size, TINY.grid_size))
     images = decode_tokens(model, tokens)
     assert images.shape == (3, 32, 32, 3) and images.dtype == np.uint8 and images.flags.c_contiguous
-    # Decoding is deterministic, and the decoder input is exactly the codes named by the grid.
-    assert np.array_equal(decode_tokens(model, tokens[1]), images[1:2])
+    # Decoding one grid gives the picture the batch gave it (not the same bits: see tests/tolerance.py),
+    # and the decoder input is exactly the codes named by the grid.
+    from tolerance import assert_same_picture
+
+    assert_same_picture(decode_tokens(model, tokens[1]), images[1:2])
     vectors = code_vectors(model, tokens)
     assert np.allclose(vectors, model.quantizer.codebook.numpy()[tokens].transpose(0, 3, 1, 2))
     # Quantizing those code vectors gives the grid back (encode side of the round trip).
@@ -192,7 +195,9 @@ def test_atlas_has_one_tile_per_code_and_unigram_samples_follow_usage():
     atlas = codebook_atlas(model)
     assert atlas.shape == (TINY.codebook_size, 32, 32, 3) and atlas.dtype == np.uint8
     fill = np.full((TINY.grid_size, TINY.grid_size), 3)
-    assert np.array_equal(atlas[3], decode_tokens(model, fill)[0])
+    from tolerance import assert_same_picture  # the atlas decodes all codes in one batch
+
+    assert_same_picture(atlas[3], decode_tokens(model, fill)[0])
     centred = codebook_atlas(model, background=0)
     assert np.array_equal(centred[0], atlas[0])
     grids = sample_unigram_tokens(np.array([0, 1, 0, 0]), n=2, grid_size=4, seed=0)

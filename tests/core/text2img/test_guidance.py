@@ -126,7 +126,9 @@ def test_the_same_seed_gives_the_same_image(model):
     a, b = generate(model, settings, n=2), generate(model, settings, n=2)
     assert a.shape == (2, 32, 32, 3) and a.dtype == np.uint8
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(generate(model, settings.replace(seed=12))[0], a[1])  # image i is seed + i
+    from tolerance import assert_same_picture  # batch of 2 vs batch of 1: other kernels, see tests/tolerance.py
+
+    assert_same_picture(generate(model, settings.replace(seed=12))[0], a[1])  # image i is seed + i
     assert not np.array_equal(generate(model, settings.replace(seed=13))[0], a[0])
 
 
@@ -232,7 +234,15 @@ def test_a_grid_cell_is_the_single_run_of_its_seed_and_scale(model, classifier):
 
 
 def test_the_evaluation_guides_each_prompt_by_the_classifier_as_a_single_run_does(model, classifier):
-    """eval text2img --classifier-guidance: prompt p's images are the run of that prompt, w, s and its seeds."""
+    """eval text2img --classifier-guidance: prompt p's images are the run of that prompt, w, s and its seeds.
+
+    The same picture, not the same bits: the evaluation embeds all prompts in one batch, a
+    single run embeds one, and the encoder's kernels differ by batch size (on an AMD EPYC
+    Zen 4, 1 value of 6144 came out 1 level off). Compared within tests/tolerance.py's bound:
+    every uint8 value within 1 level, at most 1% of them off.
+    """
+    from tolerance import assert_same_picture
+
     from playground.core.text2img.evaluation import sample_prompts
 
     prompts, n = ["a large red circle at the top left", "blue square"], 2
@@ -240,7 +250,7 @@ def test_the_evaluation_guides_each_prompt_by_the_classifier_as_a_single_run_doe
     images = sample_prompts(model, prompts, 3.0, n, settings, noisy_classifier=classifier)
     for p, prompt in enumerate(prompts):
         single = settings.replace(prompt=prompt, guidance_scale=3.0, seed=settings.seed + p * n)
-        np.testing.assert_array_equal(images[p], generate(model, single, n, classifier))
+        assert_same_picture(images[p], generate(model, single, n, classifier))
     unguided = sample_prompts(model, prompts, 3.0, n, settings.replace(classifier_scale=0.0))
     assert not np.array_equal(images, unguided)
     with pytest.raises(ValueError, match="noisy classifier"):

@@ -142,5 +142,10 @@ def test_the_panel_and_the_command_line_write_the_same_model(main_window, qtbot,
     assert main([*argv, "--quiet"]) == 0
     gui, cli = load_file(str(panel.last_checkpoint)), load_file(str(tmp_path / "cli" / "model.safetensors"))
     assert gui.keys() == cli.keys()
+    # two processes, each training with every core but one: the same training, but a multi-threaded
+    # backward need not sum in the same order in both, so the weights agree to float rounding, not bit
+    # for bit (tests/tolerance.py); a different seed or recipe moves them by orders of magnitude more
+    from tolerance import WEIGHT_ATOL, WEIGHT_RTOL
+
     for key in gui:
-        assert np.array_equal(gui[key].float().numpy(), cli[key].float().numpy()), key
+        torch.testing.assert_close(gui[key].float(), cli[key].float(), rtol=WEIGHT_RTOL, atol=WEIGHT_ATOL, msg=key)
