@@ -34,30 +34,24 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..core.evaluation.charts import usage_histogram_image
-    from ..core.data import load_dataset
-    from ..core.images import make_grid, save_png, upscale
-    from ..core.codebook.analysis import codebook_atlas, codebook_usage, codes_used, encode_tokens, perplexity
+    from ..core.codebook.render import atlas_picture, usage_picture
+    from ..core.images import save_png
+    from ..core.provenance import picture_recipe
 
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint("vqvae")
     loaded = load_checkpoint(path, pick_device(args.device))
     if loaded.family != "vqvae":
         raise ValueError(f"{path} holds a {loaded.family} model; the codebook command needs a vqvae")
-    model = loaded.model
-    data = load_dataset(args.data or loaded.meta.data or "shapes", n=args.data_size, seed=1,
-                        size=model.config.image_size)
-    counts = codebook_usage(encode_tokens(model, data.images), model.codebook_size)
+    data = args.data or loaded.meta.data or "shapes"
+    histogram, counts, title = usage_picture(loaded, data, args.data_size)
     background = int(counts.argmax()) if args.tile == "centre" else None
-    tiles = codebook_atlas(model, background=background)
-    order = np.argsort(-counts, kind="stable") if args.order == "usage" else np.arange(len(tiles))
-    recipe = {"model": loaded.name, "family": "vqvae", "checkpoint": str(loaded.path), "tile": args.tile,
-              "background": background, "order": [int(i) for i in order], "columns": args.columns}
-    save_png(args.out, upscale(make_grid(tiles[order], columns=args.columns), args.scale), recipe)
-    print(f"wrote {args.out} ({len(tiles)} codes)")
+    order = [int(i) for i in (np.argsort(-counts, kind="stable") if args.order == "usage" else np.arange(len(counts)))]
+    save_png(args.out, atlas_picture(loaded, background, order, args.columns, args.scale), picture_recipe(
+        loaded, "codebook-atlas", tile=args.tile, background=background, order=order, columns=args.columns,
+        scale=args.scale))
+    print(f"wrote {args.out} ({len(order)} codes)")
     histogram_path = Path(args.histogram) if args.histogram else Path(args.out).with_name(Path(args.out).stem + "_usage.png")
-    title = (f"{loaded.name}: {codes_used(counts)}/{model.codebook_size} codes used, "
-             f"perplexity {perplexity(counts):.1f} on {len(data)} {data.name} images")
-    save_png(histogram_path, usage_histogram_image(counts, title=title),
-             {"model": loaded.name, "data": data.name, "n": len(data), "codebook_usage": [int(c) for c in counts]})
+    save_png(histogram_path, histogram, picture_recipe(loaded, "codebook-usage", data=data, n=args.data_size,
+                                                       codebook_usage=[int(c) for c in counts]))
     print(f"wrote {histogram_path} ({title})")
     return 0

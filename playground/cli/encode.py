@@ -40,6 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.images import save_png, upscale
     from ..core.codebook.analysis import decode_tokens, encode_tokens
     from ..core.codebook.token_grid import TokenGrid, save_token_grid
+    from ..core.provenance import picture_recipe
 
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.family)
     loaded = load_checkpoint(path, pick_device(args.device))
@@ -48,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     model = loaded.model
     size = model.config.image_size
     if args.image:
-        image, source = load_image_file(args.image, size)[None], {"image": str(args.image)}
+        image, source = load_image_file(args.image, size)[None], {"image": str(Path(args.image).resolve())}
     else:
         data = load_dataset(args.data, size=size)
         if not 0 <= args.index < len(data):
@@ -58,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
     save_token_grid(args.out, TokenGrid(indices=tokens, model=loaded.name, codebook_size=model.codebook_size))
     print(f"wrote {args.out} ({tokens.shape[0]}x{tokens.shape[1]} tokens, {len(set(tokens.flat))} distinct codes)")
     if args.recon:
-        recipe = {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path), **source,
-                  "tokens": tokens.tolist()}
+        recipe = picture_recipe(loaded, "tokens", **source, tokens=tokens.tolist(), grid_size=list(tokens.shape),
+                                codebook_size=model.codebook_size, scale=args.scale)
         save_png(args.recon, upscale(decode_tokens(model, tokens)[0], args.scale), recipe)
         print(f"wrote {args.recon}")
     return 0

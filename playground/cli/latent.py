@@ -11,15 +11,14 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
-from ..core.data import load_dataset, load_image_file
-from ..core.data.palette import label_palette
 from ..core.device import pick_device
-from ..core.images import save_png, upscale
-from ..core.latent.sampling import Projection2D, decode, encode, interpolate
+from ..core.images import save_png
+from ..core.latent.render import interpolation_strip, latent_map, reconstruction_pair, source_image
+from ..core.latent.sampling import decode, encode, interpolate
+from ..core.provenance import exact_floats, picture_recipe
 
 LATENT_FAMILIES = ("vae", "ae")
 
@@ -37,12 +36,9 @@ def _load(args: argparse.Namespace) -> LoadedModel:
     return loaded
 
 
-def _image(spec: str, data: str, size: int) -> np.ndarray:
-    """An image file, or 'N' for item N of the data set."""
-    if spec.isdigit():
-        items = load_dataset(data, n=int(spec) + 1 if data == "shapes" else None, seed=1, size=size)
-        return items.images[int(spec)]
-    return load_image_file(spec, size)
+def _source(spec: str) -> str:
+    """How a recipe names an image given as "N" (item N of the data set) or a file (its absolute path)."""
+    return spec if spec.isdigit() else str(Path(spec).resolve())
 
 
 def add_encode_parsers(families: argparse._SubParsersAction) -> None:
@@ -59,15 +55,13 @@ def add_encode_parsers(families: argparse._SubParsersAction) -> None:
 
 def run_encode(args: argparse.Namespace) -> int:
     loaded = _load(args)
-    image = _image(args.image, args.data, loaded.config.image_size)
+    image = source_image(args.image, args.data, loaded.config.image_size)
     mean, logvar = encode(loaded.model, image[None])
     recon = decode(loaded.model, mean)[0]
-    pair = np.concatenate([image, np.zeros((image.shape[0], 2, 3), np.uint8), recon], axis=1)
     mse = float(np.mean(((image.astype(np.float32) - recon) / 127.5) ** 2))
-    save_png(args.out, upscale(pair, args.scale), {
-        "model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path), "source": args.image,
-        "latent": [round(float(v), 6) for v in mean[0]], "reconstruction_mse": mse,
-    })
+    save_png(args.out, reconstruction_pair(image, recon, args.scale), picture_recipe(
+        loaded, "reconstruction", source=_source(args.image), data=args.data, latent=exact_floats(mean[0]),
+        reconstruction_mse=mse, scale=args.scale))
     print(f"wrote {args.out}: reconstruction MSE {mse:.5f}; latent mean {[round(float(v), 3) for v in mean[0]]}")
     return 0
 
@@ -103,15 +97,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run_interpolate(args: argparse.Namespace) -> int:
     loaded = _load(args)
     size = loaded.config.image_size
-    (za,), _ = encode(loaded.model, _image(args.a, args.data, size)[None])
-    (zb,), _ = encode(loaded.model, _image(args.b, args.data, size)[None])
+    (za,), _ = encode(loaded.model, source_image(args.a, args.data, size)[None])
+    (zb,), _ = encode(loaded.model, source_image(args.b, args.data, size)[None])
     latents = interpolate(za, zb, np.linspace(0, 1, args.frames), args.mode)
-    frames = decode(loaded.model, latents)
-    strip = np.concatenate(list(frames), axis=1)
-    save_png(args.out, upscale(strip, args.scale), {
-        "model": loaded.name, "family": loaded.family, "mode": args.mode, "a": args.a, "b": args.b,
-        "latents": np.round(latents, 6).tolist(),
-    })
+    save_png(args.out, interpolation_strip(loaded, latents, args.scale), picture_recipe(
+        loaded, "interpolation", mode=args.mode, a=_source(args.a), b=_source(args.b), data=args.data, frames=args.frames,
+        latents=exact_floats(latents), scale=args.scale))
     print(f"wrote {args.out} ({args.frames} frames, {args.mode})")
     return 0
 
@@ -119,37 +110,8 @@ def run_interpolate(args: argparse.Namespace) -> int:
 def run_latent_map(args: argparse.Namespace) -> int:
     loaded = _load(args)
     name = args.data or (loaded.meta.data if loaded.meta.data in ("shapes", "digits") else "shapes")
-    data = load_dataset(name, n=args.n if name == "shapes" else None, seed=1, size=loaded.config.image_size)
-    means, _ = encode(loaded.model, data.images)
-    projection = Projection2D(means)
-    label = args.color_by or ("color" if "color" in data.label_names else (data.label_names or ("",))[0])
-    if label and label not in data.label_names:
-        raise ValueError(f"--color-by {label!r}: {data.name} has labels {', '.join(data.label_names) or 'none'}")
-    values = data.labels[:, data.label_names.index(label)] if label else np.zeros(len(data), np.int64)
-    value_names = data.label_values.get(label, ())
-    palette = label_palette(label, int(values.max()) + 1)
-    image = draw_scatter(projection.coords, values, palette, args.size)
-    draw = ImageDraw.Draw(image)
-    for i, colour in enumerate(palette):
-        draw.rectangle([10, 10 + 16 * i, 20, 20 + 16 * i], fill=colour)
-        draw.text((26, 9 + 16 * i), str(value_names[i] if value_names else i), fill=(220, 220, 220))
-    ev = projection.explained
-    draw.text((10, args.size - 20), f"{loaded.name}: PCA of {len(data)} encodings of {data.name}, "
-              f"axes explain {ev[0]:.0%} / {ev[1]:.0%}; coloured by {label}", fill=(200, 200, 200))
-    image.save(args.out)
+    picture, label = latent_map(loaded, name, args.n, args.color_by, args.size)
+    save_png(args.out, picture, picture_recipe(loaded, "latent-map", data=name, n=args.n, color_by=label,
+                                               size=args.size))
     print(f"wrote {args.out}")
     return 0
-
-
-def draw_scatter(coords: np.ndarray, values: np.ndarray, palette: list[tuple[int, int, int]], size: int) -> Image.Image:
-    """Points on a dark square canvas, scaled to fit with a margin."""
-    image = Image.new("RGB", (size, size), (22, 23, 26))
-    draw = ImageDraw.Draw(image)
-    lo, hi = coords.min(axis=0), coords.max(axis=0)
-    scale = (size - 80) / max(float((hi - lo).max()), 1e-9)
-    centre = (lo + hi) / 2
-    for (x, y), v in zip(coords, values):
-        px = size / 2 + (x - centre[0]) * scale
-        py = size / 2 - (y - centre[1]) * scale
-        draw.ellipse([px - 3, py - 3, px + 3, py + 3], fill=palette[int(v)])
-    return image

@@ -10,8 +10,9 @@ import numpy as np
 
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
-from ..core.device import pick_device
+from ..core.device import model_device, pick_device
 from ..core.images import make_grid, save_gif, save_png, upscale
+from ..core.provenance import exact_floats, picture_recipe
 from .sample_text2img import (
     add_classifier_guidance_arguments, add_guidance_schedule_arguments, classifier_guided, sample_text2img,
     text2img_arguments,
@@ -31,12 +32,8 @@ def _sample_latent_model(loaded: LoadedModel, args: argparse.Namespace) -> tuple
     from ..core.latent.sampling import sample_prior
 
     images, latents = sample_prior(loaded.model, args.n, args.seed, temperature=args.temperature)
-    recipes = [
-        {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path), "seed": args.seed,
-         "index": i, "temperature": args.temperature, "latent": [round(float(v), 6) for v in latents[i]]}
-        for i in range(len(images))
-    ]
-    return images, recipes
+    recipe = picture_recipe(loaded, "decode", seed=args.seed, temperature=args.temperature, n=args.n, scale=1)
+    return images, [recipe | {"index": i, "latent": exact_floats(latents[i])} for i in range(len(images))]
 
 
 SAMPLERS["vae"] = (_latent_arguments, _sample_latent_model)
@@ -53,23 +50,22 @@ def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
 def _sample_vqvae(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
     import sys
 
-    from ..core.codebook.analysis import decode_tokens, sample_unigram_tokens
+    from ..core.codebook.analysis import decode_tokens
+    from ..core.codebook.render import unigram_tokens
     from ..core.codebook.token_grid import load_token_grid
 
     model = loaded.model
-    recipe = {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path)}
+    recipe = picture_recipe(loaded, "tokens", grid_size=[model.grid_size] * 2, codebook_size=model.codebook_size, scale=1)
     if args.tokens:
         grid = load_token_grid(args.tokens, grid_size=model.grid_size, codebook_size=model.codebook_size)
         if grid.model and grid.model != loaded.name:
             print(f"warning: {args.tokens} was made with {grid.model!r}, decoding with {loaded.name!r}", file=sys.stderr)
         tokens, recipe["tokens_file"] = grid.indices[None], str(args.tokens)
     else:
-        usage = loaded.meta.extra.get("codebook_usage") or [1] * model.codebook_size
-        tokens = sample_unigram_tokens(np.asarray(usage), args.n, model.grid_size, args.seed)
-        recipe |= {"prior": "unigram codebook usage", "seed": args.seed}
+        tokens = unigram_tokens(loaded, args.n, args.seed)
+        recipe |= {"prior": "unigram codebook usage", "seed": args.seed, "n": args.n}
     images = decode_tokens(model, tokens)
-    # The token grid is the VQ-VAE's latent: stored under the same key as a VAE's latent vector.
-    return images, [recipe | {"index": i, "latent": tokens[i].tolist()} for i in range(len(images))]
+    return images, [recipe | {"index": i, "tokens": tokens[i].tolist()} for i in range(len(images))]
 
 
 SAMPLERS["vqvae"] = (_vqvae_arguments, _sample_vqvae)
@@ -108,7 +104,7 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
         torch.set_num_threads(args.threads)
     if args.sampler == "ddpm" and args.eta:
         raise ValueError("--eta is a DDIM setting; DDPM's noise is chosen with --variance")
-    device = next(loaded.model.parameters()).device
+    device = model_device(loaded.model)
     model_fn, guidance_recipe = classifier_guided(loaded.model, args, device)
     # a guided run steps with the eps its clipped x0 implies, as the GUI's does (see DDIMScheduler)
     scheduler = make_scheduler(args.sampler, loaded.model.noise_schedule, args.steps, eta=args.eta,
@@ -127,12 +123,9 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
         frames.append(_trajectory_frame(images, images, args.scale))
         save_gif(args.trajectory, frames, [80] * (len(frames) - 1) + [1500])
         print(f"wrote {args.trajectory} ({len(frames)} frames: x_t | predicted x0)")
-    config = loaded.config
-    recipe = {"model": loaded.name, "family": loaded.family, "checkpoint": str(loaded.path),
-              "schedule": config.schedule, "sampler": args.sampler, "steps": steps,
-              "eta": args.eta if args.sampler == "ddim" else None,
-              "variance": args.variance if args.sampler == "ddpm" else None, "clip": args.clip,
-              "seed": args.seed, "n": args.n, **guidance_recipe}
+    recipe = picture_recipe(loaded, "sample", schedule=loaded.config.schedule, sampler=args.sampler, steps=steps,
+                            eta=args.eta, variance=args.variance, clip_x0=args.clip, seed=args.seed, n=args.n,
+                            scale=1, **guidance_recipe)
     recipes = [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
     return images, recipes
 
@@ -173,8 +166,10 @@ def run(args: argparse.Namespace) -> int:
     images, recipes = SAMPLERS[args.family][1](loaded, args)
     if args.out:
         grid = upscale(make_grid(images), args.scale)
-        per_sample = {key: None for key in ("index", "latent", "image_seed") if key in recipes[0]}
-        save_png(args.out, grid, {"grid_of": recipes[0] | per_sample, "n": len(recipes)})
+        # a grid of one keeps its sample's recipe whole; of many, what differs per image is left out
+        per_sample = {key: None for key in ("index", "latent", "tokens", "image_seed") if key in recipes[0]}
+        grid_of = recipes[0] | (per_sample if len(recipes) > 1 else {}) | {"scale": 1}
+        save_png(args.out, grid, picture_recipe(loaded, "grid", grid_of=grid_of, n=len(recipes), scale=args.scale))
         print(f"wrote {args.out} ({len(images)} samples)")
     else:
         for i, (image, recipe) in enumerate(zip(images, recipes)):

@@ -14,6 +14,8 @@ from torch import nn
 
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
+from ..core.device import model_device
+from ..core.provenance import helper_header, picture_recipe
 
 
 def add_guidance_schedule_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,15 +73,15 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
         classifier_scale=args.classifier_guidance, sampler=args.sampler, steps=steps, eta=args.eta,
         clip=args.clip, seed=args.seed,
     ).validate()  # a bad prompt is refused here, before anything else is loaded
-    classifier = load_noisy_classifier(args, next(loaded.model.parameters()).device)
+    classifier = load_noisy_classifier(args, model_device(loaded.model))
     final = None
     records = guided_steps(loaded.model, settings, args.n, classifier.model if classifier else None)
     for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps} w={args.guidance:g}", unit="step", disable=None):
         final = record.x_prev
     images = to_uint8(final)
-    recipe = settings.to_recipe(loaded.name) | {"checkpoint": str(loaded.path), "n": args.n, "steps_trained": loaded.meta.steps}
+    recipe = picture_recipe(loaded, "sample", **settings.to_recipe(loaded.name), n=args.n, scale=1)
     if classifier is not None:
-        recipe["classifier"] = str(classifier.path)
+        recipe |= helper_header("classifier", classifier)
     return images, [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
 
 
@@ -99,5 +101,5 @@ def classifier_guided(model: nn.Module, args: argparse.Namespace, device) -> tup
     guided = make_denoiser(model, settings, classifier.model)
     return guided, {"prompt": args.prompt, "classifier_scale": args.classifier_guidance,
                     "guidance_start": args.guidance_start, "guidance_stop": args.guidance_stop,
-                    "classifier": str(classifier.path)}
+                    **helper_header("classifier", classifier)}
 

@@ -2,22 +2,32 @@
 
 Every PNG the app or the CLI writes carries a recipe (JSON in a PNG text chunk, see
 `images.save_png`): the model header below (model, family, checkpoint and its weights'
-SHA-256) plus whatever the family's renderer needs (sampler, seed, latent, tokens…).
-`playground reproduce` and each panel's "Load PNG…" read it back through `read_png_recipe`.
+SHA-256), a "picture" key naming what the image is ("decode", "sample", "frame", "strip",
+"grid", "tokens"…) and whatever the family's renderer needs (sampler, seed, latent,
+tokens…); `picture_recipe` builds it. `playground reproduce` and each panel's "Load PNG…"
+read it back through `read_png_recipe`, and renderers read its values through
+`RecipeFields`, which refuses a hand-edited value (missing, mistyped, NaN, out of range)
+with one line naming the key.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .checkpoints import LoadedModel
 from .images import RECIPE_KEY
+
 RECIPE_VERSION = 1
+MAX_SEED = 2**63 - 1      # what torch's and NumPy's generators both accept
+MAX_BATCH = 10_000        # images one recipe may ask to re-render
+MAX_SCALE = 64            # nearest-neighbour upscaling of an exported picture
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
@@ -46,6 +56,27 @@ def model_header(loaded: LoadedModel) -> dict[str, Any]:
         "weights_sha256": weights_sha256(loaded.path),
         "steps_trained": loaded.meta.steps,
     }
+
+
+def helper_header(role: str, loaded: LoadedModel) -> dict[str, Any]:
+    """A second network a picture needed (e.g. role "classifier", the noisy classifier that guided it):
+    its checkpoint and weights' SHA-256, so `reproduce` finds it and notices when it changed."""
+    return {role: str(Path(loaded.path).resolve()), f"{role}_sha256": weights_sha256(loaded.path)}
+
+
+def picture_recipe(loaded: LoadedModel, picture: str, **settings: Any) -> dict[str, Any]:
+    """A PNG's recipe: the model header, what the picture is, and the settings that made it."""
+    return model_header(loaded) | {"picture": picture} | settings
+
+
+def exact_floats(values: Any) -> list:
+    """float32 values as JSON numbers that read back to the very same float32 (nested lists kept).
+
+    A float32 widened to a Python float prints (repr) as the shortest decimal of that double,
+    which parses back to it exactly, so a latent stored this way decodes to the same pixels;
+    rounding to 6 decimals would not.
+    """
+    return np.asarray(values, np.float32).astype(np.float64).tolist()
 
 
 def read_png_recipe(path: str | Path) -> dict[str, Any]:
@@ -95,3 +126,146 @@ def checkpoint_differences(recipe: dict[str, Any], loaded: LoadedModel) -> list[
         differences.append(f"weights: {loaded.path} has changed since the image was made "
                            f"(SHA-256 {weights_sha256(loaded.path)[:12]}…, the recipe's {expected[:12]}…)")
     return differences
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be rendered (hand-edited, or from another version); str() names the key."""
+
+
+_REQUIRED = object()
+
+
+class RecipeFields:
+    """Typed, range-checked reads of a recipe: a hand-edited file may hold anything at any key.
+
+    Every read returns a value of the promised type within its range, or raises a
+    `RecipeError` naming the key, what it must be and what was found. `default` is returned
+    only when the key is absent (or null); without one the key is required.
+    """
+
+    def __init__(self, recipe: Any, where: str = ""):
+        if not isinstance(recipe, dict):
+            raise RecipeError(f"{where or 'the recipe'} must be a JSON object, not {_show(recipe)}")
+        self.recipe, self.where = recipe, where
+
+    def has(self, key: str) -> bool:
+        return self.recipe.get(key) is not None
+
+    def _absent(self, key: str, default: Any, wanted: str) -> Any:
+        if default is _REQUIRED:
+            raise RecipeError(f"the recipe has no {self._name(key)} ({wanted})")
+        return default
+
+    def _checked(self, key: str, wanted: str, ok: Callable[[Any], bool]) -> Any:
+        value = self.recipe[key]
+        if not ok(value):
+            raise RecipeError(f"the recipe's {self._name(key)} must be {wanted}, not {_show(value)}")
+        return value
+
+    def _name(self, key: str) -> str:
+        return f"'{self.where}.{key}'" if self.where else f"'{key}'"
+
+    def integer(self, key: str, lo: int, hi: int, default: Any = _REQUIRED) -> int:
+        wanted = f"an integer from {lo} to {hi}"
+        if not self.has(key):
+            return self._absent(key, default, wanted)
+        return int(self._checked(key, wanted, lambda v: _is_int(v) and lo <= v <= hi))
+
+    def number(self, key: str, lo: float, hi: float, default: Any = _REQUIRED) -> float:
+        wanted = f"a number from {lo:g} to {hi:g}"
+        if not self.has(key):
+            return self._absent(key, default, wanted)
+        return float(self._checked(key, wanted, lambda v: _is_number(v) and lo <= v <= hi))
+
+    def flag(self, key: str, default: Any = _REQUIRED) -> bool:
+        if not self.has(key):
+            return self._absent(key, default, "true or false")
+        return self._checked(key, "true or false", lambda v: isinstance(v, bool))
+
+    def choice(self, key: str, choices: Sequence[str], default: Any = _REQUIRED) -> str:
+        wanted = "one of " + ", ".join(repr(c) for c in choices)
+        if not self.has(key):
+            return self._absent(key, default, wanted)
+        return self._checked(key, wanted, lambda v: isinstance(v, str) and v in choices)
+
+    def text(self, key: str, default: Any = _REQUIRED) -> str:
+        if not self.has(key):
+            return self._absent(key, default, "a string")
+        return self._checked(key, "a string", lambda v: isinstance(v, str))
+
+    def integers(self, key: str, lo: int, hi: int, default: Any = _REQUIRED) -> list[int]:
+        """A non-empty list of integers within [lo, hi]."""
+        wanted = f"a list of integers from {lo} to {hi}"
+        if not self.has(key):
+            return self._absent(key, default, wanted)
+        value = self._checked(key, wanted, lambda v: isinstance(v, list) and len(v) > 0
+                              and all(_is_int(i) and lo <= i <= hi for i in v))
+        return [int(v) for v in value]
+
+    def numbers(self, key: str, shape: tuple[int, ...], lo: float = -1e6, hi: float = 1e6) -> np.ndarray:
+        """A (nested) list of finite numbers of exactly `shape` within [lo, hi], as float32 (required)."""
+        wanted = f"{_describe_shape(shape)} numbers from {lo:g} to {hi:g}"
+        if not self.has(key):
+            return self._absent(key, _REQUIRED, wanted)
+        value = self._checked(key, wanted, lambda v: _has_shape(v, shape, lambda x: _is_number(x) and lo <= x <= hi))
+        return np.asarray(value, np.float64).astype(np.float32)
+
+    def int_grid(self, key: str, shape: tuple[int, ...], lo: int, hi: int) -> np.ndarray:
+        """A (nested) list of integers of exactly `shape` within [lo, hi], as int64 (required)."""
+        wanted = f"{_describe_shape(shape)} integers from {lo} to {hi}"
+        if not self.has(key):
+            return self._absent(key, _REQUIRED, wanted)
+        array = np.asarray(self._checked(key, wanted, lambda v: _has_shape(v, shape, _is_int)), np.int64)
+        outside = np.argwhere((array < lo) | (array > hi))
+        if len(outside):
+            at = tuple(int(i) for i in outside[0])
+            raise RecipeError(f"the recipe's {self._name(key)} must be {wanted}; it holds {int(array[at])} "
+                              f"at position {list(at)}")
+        return array
+
+    def mapping(self, key: str) -> "RecipeFields":
+        if not self.has(key):
+            return self._absent(key, _REQUIRED, "a JSON object")
+        return RecipeFields(self._checked(key, "a JSON object", lambda v: isinstance(v, dict)),
+                            f"{self.where}.{key}" if self.where else key)
+
+    def batch_member(self) -> tuple[int, int]:
+        """(n, index): the image was image `index` of a batch of n (the CLI samples in batches);
+        (1, 0) for a picture rendered alone. Re-rendering the same batch gives the same pixels."""
+        if not self.has("n") and not self.has("index"):
+            return 1, 0
+        n = self.integer("n", 1, MAX_BATCH, default=1)
+        return n, self.integer("index", 0, n - 1, default=0)
+
+    def seed(self, key: str = "seed", count: int = 1) -> int:
+        """A seed whose `count` consecutive seeds (image i uses seed + i) stay in the generators' range."""
+        return self.integer(key, 0, MAX_SEED - max(count - 1, 0))
+
+    def scale(self, default: Any = _REQUIRED) -> int:
+        return self.integer("scale", 1, MAX_SCALE, default=default)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _has_shape(value: Any, shape: tuple[int, ...], is_leaf) -> bool:
+    if not shape:
+        return is_leaf(value)
+    return isinstance(value, list) and len(value) == shape[0] and all(_has_shape(v, shape[1:], is_leaf) for v in value)
+
+
+def _describe_shape(shape: tuple[int, ...]) -> str:
+    return f"a list of {shape[0]}" if len(shape) == 1 else "a " + "x".join(str(s) for s in shape) + " grid of"
+
+
+def _show(value: Any) -> str:
+    try:
+        text = json.dumps(value)  # NaN and infinities print as NaN / Infinity, as they were typed
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

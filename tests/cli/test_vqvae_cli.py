@@ -70,7 +70,7 @@ def test_encode_by_index_and_unigram_samples(tmp_path, checkpoint):
                  "--checkpoint", str(checkpoint), "--device", "cpu"]) == 0
     recipes = [read_recipe(p) for p in sorted(out_dir.glob("*.png"))]
     assert len(recipes) == 3
-    assert all(max(max(row) for row in r["latent"]) < 8 for r in recipes)  # drawn from the used codes only
+    assert all(max(max(row) for row in r["tokens"]) < 8 for r in recipes)  # drawn from the used codes only
 
 
 def test_codebook_writes_atlas_and_histogram(tmp_path, checkpoint):
