@@ -1,15 +1,22 @@
-"""Command line: `playground` opens the GUI; `train`, `sample` and `info` work headlessly."""
+"""Command line: `playground` opens the GUI; `train`, `sample`, `reproduce`, `info`… work headlessly."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import codebook, encode, evaluate, info, latent, sample, train
+from . import codebook, encode, evaluate, info, latent, reproduce, sample, train
+
+
+class _Parser(argparse.ArgumentParser):
+    """A bad option is one line naming it and its allowed range (`core.checks`), not the whole usage."""
+
+    def error(self, message: str):  # noqa: D401 (argparse's name)
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="playground",
         description="Explore generative models by hand. With no command, opens the app.",
     )
@@ -26,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     encode.add_parser(commands)
     codebook.add_parser(commands)
     latent.add_parser(commands)
+    reproduce.add_parser(commands)
     return parser
 
 
@@ -43,3 +51,10 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"playground {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"playground {args.command}: error: not enough memory for this run; ask for fewer samples "
+              "or a smaller --scale", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl+C: every output is written atomically, so nothing half-written is left
+        print(f"playground {args.command}: interrupted; no output was changed by the unfinished step", file=sys.stderr)
+        return 130

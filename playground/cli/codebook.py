@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core import checks
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
@@ -21,12 +22,12 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--histogram", help="usage histogram PNG (default: OUT with _usage before .png)")
     parser.add_argument("--checkpoint", help="VQ-VAE checkpoint folder or file (default: the shipped one)")
     parser.add_argument("--data", help="data set to count usage on (default: the checkpoint's; shapes are freshly drawn)")
-    parser.add_argument("--data-size", type=int, default=2000, help="items of --data to encode")
+    parser.add_argument("--data-size", type=checks.IntRange(1, 20_000), default=2000, help="items of --data to encode")
     parser.add_argument("--tile", choices=("fill", "centre"), default="fill",
                         help="fill: the code over the whole grid; centre: the code alone amid the most used code")
     parser.add_argument("--order", choices=("index", "usage"), default="index", help="tile order in the atlas")
-    parser.add_argument("--columns", type=int, default=16)
-    parser.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscaling of the atlas")
+    parser.add_argument("--columns", type=checks.IntRange(1, 256), default=16)
+    parser.add_argument("--scale", type=checks.upscale, default=2, help="nearest-neighbour upscaling of the atlas")
     parser.add_argument("--device", default="auto")
     parser.set_defaults(run=run)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..core import checks
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
@@ -22,11 +23,11 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     sub = families.add_parser("vqvae", help="an image's VQ-VAE token grid as JSON")
     source = sub.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", help="an image file (scaled and centre-cropped to the model's size)")
-    source.add_argument("--index", type=int, help="item INDEX of --data instead of a file")
+    source.add_argument("--index", type=checks.non_negative_int, help="item INDEX of --data instead of a file")
     sub.add_argument("--data", default="shapes", help="data set for --index: shapes, digits or a folder")
     sub.add_argument("--out", required=True, help="token grid JSON file to write")
     sub.add_argument("--recon", help="also write the decoded grid (the reconstruction) as PNG")
-    sub.add_argument("--scale", type=int, default=4, help="nearest-neighbour upscaling of --recon")
+    sub.add_argument("--scale", type=checks.upscale, default=4, help="nearest-neighbour upscaling of --recon")
     sub.add_argument("--checkpoint", help="checkpoint folder or file (default: the shipped one)")
     sub.add_argument("--device", default="auto")
     sub.set_defaults(run=run)

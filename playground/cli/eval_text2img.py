@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import checks
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
@@ -26,23 +27,24 @@ def add_parser(kinds: argparse._SubParsersAction) -> None:
     parser = kinds.add_parser("text2img", help="prompt adherence and diversity of a text-to-image model over w")
     parser.add_argument("--checkpoint", help="text2img checkpoint (default: the shipped text2img-shapes)")
     parser.add_argument("--classifier", help="attribute classifier (default: the shipped classifier-shapes)")
-    parser.add_argument("--scales", default=",".join(f"{w:g}" for w in _default_scales()),
+    parser.add_argument("--scales", type=checks.guidance_scales, default=",".join(f"{w:g}" for w in _default_scales()),
                         help="guidance scales w, comma-separated")
     parser.add_argument("--prompts", help="a text file with one prompt a line (default: 12 full captions + 6 partial)")
-    parser.add_argument("--full-prompts", type=int, default=12, help="number of full captions in the default set")
-    parser.add_argument("--n", type=int, default=8, help="samples per prompt and w")
+    parser.add_argument("--full-prompts", type=checks.IntRange(0, 432, "4 shapes x 6 colours x 2 sizes x 9 positions"),
+                        default=12, help="number of full captions in the default set")
+    parser.add_argument("--n", type=checks.sample_count, default=8, help="samples per prompt and w")
     parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
-    parser.add_argument("--steps", type=int, default=25, help="inference steps")
-    parser.add_argument("--guidance-start", type=float, default=0.0)
-    parser.add_argument("--guidance-stop", type=float, default=1.0)
-    parser.add_argument("--classifier-guidance", type=float, default=0.0, metavar="S",
+    parser.add_argument("--steps", type=checks.positive_int, default=25, help="inference steps")
+    parser.add_argument("--guidance-start", type=checks.fraction, default=0.0)
+    parser.add_argument("--guidance-stop", type=checks.fraction, default=1.0)
+    parser.add_argument("--classifier-guidance", type=checks.classifier_scale, default=0.0, metavar="S",
                         help="add classifier guidance of scale S toward each prompt's attributes (0: CFG alone)")
     parser.add_argument("--noisy-classifier", help="the classifier on x_t that guides "
                         "(default: the shipped noisy-classifier-shapes)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=96, help="images per sampling batch")
+    parser.add_argument("--seed", type=checks.seed, default=0)
+    parser.add_argument("--batch-size", type=checks.batch_size, default=96, help="images per sampling batch")
     parser.add_argument("--out-dir", required=True, help="where the JSON, the plot and the sample grids go")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
     parser.add_argument("--device", default="auto")
     parser.set_defaults(run=run)
 
@@ -66,17 +68,21 @@ def run(args: argparse.Namespace) -> int:
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    scales = [float(s) for s in args.scales.split(",") if s.strip()]
+    scales = list(args.scales)  # checked by checks.guidance_scales
     if args.prompts:
         prompts = [line.strip() for line in Path(args.prompts).read_text().splitlines() if line.strip()]
     else:
         prompts = default_prompts(args.full_prompts)
     for prompt in prompts:
         parse_prompt(prompt)
+    if not prompts:
+        raise ValueError(f"{args.prompts}: no prompts in this file (one a line)")
+    checks.check_seed_span(args.seed, len(prompts) * args.n)  # image j of prompt p is seeded seed + p n + j
     device = pick_device(args.device)
     loaded = load_checkpoint(args.checkpoint or default_checkpoint("text2img"), device)
     if loaded.family != "text2img":
         raise ValueError(f"{loaded.path} holds a {loaded.family} model, not a text2img")
+    checks.check_steps(args.steps, loaded.model.noise_schedule.num_train_timesteps)
     judge = load_checkpoint(args.classifier or default_checkpoint("classifier"), device)
     settings = GuidedSettings(sampler=args.sampler, steps=args.steps, guidance_start=args.guidance_start,
                               guidance_stop=args.guidance_stop, seed=args.seed, clip=True,

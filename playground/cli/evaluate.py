@@ -16,6 +16,7 @@ from ..core.checkpoints import load_checkpoint
 from ..core.data import load_image_file
 from ..core.device import pick_device
 from ..core.evaluation.judge import judge_samples
+from ..core.images import atomic_path
 from . import eval_text2img
 
 
@@ -33,6 +34,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     folder = Path(args.images)
+    if not folder.is_dir():
+        raise ValueError(f"{folder}: no such folder (give the folder `sample ... --out-dir` wrote)")
     files = sorted(folder.glob("*.png"))
     if not files:
         raise ValueError(f"{folder}: no PNG files to evaluate")
@@ -43,5 +46,6 @@ def run(args: argparse.Namespace) -> int:
     for name, counts in report.attribute_counts.items():
         print(f"  {name:<9} {counts}")
     if args.json:
-        Path(args.json).write_text(json.dumps(report.__dict__, indent=2) + "\n")
+        with atomic_path(args.json) as tmp:  # a failed write never leaves half a report
+            tmp.write_text(json.dumps(report.__dict__, indent=2) + "\n")
     return 0

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import checks
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
 from ..core.device import pick_device
@@ -48,7 +49,7 @@ def add_encode_parsers(families: argparse._SubParsersAction) -> None:
         sub.add_argument("--image", required=True, help="an image file, or N for item N of --data (seed 1)")
         sub.add_argument("--data", default="shapes")
         sub.add_argument("--out", required=True, help="PNG: original | reconstruction, latent in the metadata")
-        sub.add_argument("--scale", type=int, default=8)
+        sub.add_argument("--scale", type=checks.upscale, default=8)
         _common(sub)
         sub.set_defaults(run=run_encode)
 
@@ -75,9 +76,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         sub.add_argument("--b", required=True, help="image file, or N for item N of --data")
         sub.add_argument("--data", default="shapes")
         sub.add_argument("--mode", choices=("spherical", "linear"), default="spherical")
-        sub.add_argument("--frames", type=int, default=9)
+        sub.add_argument("--frames", type=checks.frames, default=9)
         sub.add_argument("--out", required=True)
-        sub.add_argument("--scale", type=int, default=4)
+        sub.add_argument("--scale", type=checks.upscale, default=4)
         _common(sub)
         sub.set_defaults(run=run_interpolate)
 
@@ -86,10 +87,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     for family in LATENT_FAMILIES:
         sub = families.add_parser(family)
         sub.add_argument("--data", default=None, help="data set to encode (default: the model's)")
-        sub.add_argument("--n", type=int, default=1500, help="number of shapes to encode")
+        sub.add_argument("--n", type=checks.map_points, default=1500, help="number of shapes to encode")
         sub.add_argument("--color-by", default=None, help="label to colour by (default: color, or the first)")
         sub.add_argument("--out", required=True)
-        sub.add_argument("--size", type=int, default=720, help="image side in pixels")
+        sub.add_argument("--size", type=checks.picture_side, default=720, help="image side in pixels")
         _common(sub)
         sub.set_defaults(run=run_latent_map)
 

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..core import checks
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
 from ..core.device import model_device, pick_device
@@ -24,8 +25,8 @@ SAMPLERS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Sampler]] =
 
 
 def _latent_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--n", type=int, default=64, help="number of samples")
-    parser.add_argument("--temperature", type=float, default=1.0, help="scale of the prior noise")
+    parser.add_argument("--n", type=checks.sample_count, default=64, help="number of samples")
+    parser.add_argument("--temperature", type=checks.temperature, default=1.0, help="scale of the prior noise")
 
 
 def _sample_latent_model(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -43,7 +44,7 @@ SAMPLERS["gan"] = (_latent_arguments, _sample_latent_model)  # a GAN generator d
 
 def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tokens", help="decode this token grid JSON (from `playground encode vqvae` or the GUI)")
-    parser.add_argument("--n", type=int, default=16,
+    parser.add_argument("--n", type=checks.sample_count, default=16,
                         help="without --tokens: grids with each cell drawn from the codebook usage (no learned prior)")
 
 
@@ -76,16 +77,17 @@ TRAJECTORY_MAX_FRAMES = 60  # a GIF of every step of DDPM-1000 would be tens of 
 
 def _diffusion_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
-    parser.add_argument("--steps", type=int, default=None, help="inference steps (default: 1000 for ddpm, 50 for ddim)")
-    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
+    parser.add_argument("--steps", type=checks.positive_int, default=None,
+                        help="inference steps, 1 to the schedule's length (default: all of it for ddpm, 50 for ddim)")
+    parser.add_argument("--eta", type=checks.eta, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
     parser.add_argument("--variance", choices=("posterior", "beta"), default="posterior",
                         help="DDPM step noise: the posterior's beta-tilde_t (default) or beta_t")
     parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
                         help="clip the predicted x0 to [-1, 1] at every step (default on, as in diffusers and "
                              "the DDPM paper's code; the cosine schedule's first step amplifies errors ~30x without it)")
-    parser.add_argument("--n", type=int, default=16, help="number of samples (image i is seeded seed + i)")
+    parser.add_argument("--n", type=checks.sample_count, default=16, help="number of samples (image i is seeded seed + i)")
     parser.add_argument("--trajectory", help="also write an animated GIF of x_t beside the predicted x0")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
     parser.add_argument("--prompt", default="", help="with --classifier-guidance: the attributes to steer toward")
     add_classifier_guidance_arguments(parser)
     add_guidance_schedule_arguments(parser)
@@ -147,22 +149,25 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     for name, (add_arguments, _) in SAMPLERS.items():
         sub = families.add_parser(name, help=f"sample a {name}")
         add_arguments(sub)
-        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--seed", type=checks.seed, default=0)
         out = sub.add_mutually_exclusive_group(required=True)
         out.add_argument("--out", help="one PNG with all samples in a grid")
         out.add_argument("--out-dir", help="a folder with one PNG per sample, recipe in its metadata")
-        sub.add_argument("--scale", type=int, default=2, help="nearest-neighbour upscaling of the grid")
+        sub.add_argument("--scale", type=checks.upscale, default=2, help="nearest-neighbour upscaling of the grid")
         sub.add_argument("--checkpoint", help="checkpoint folder or file (default: the shipped one)")
         sub.add_argument("--device", default="auto")
         sub.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    checks.check_seed_span(args.seed, getattr(args, "n", 1))
     device = pick_device(args.device)
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.family)
     loaded = load_checkpoint(path, device)
     if loaded.family != args.family and not {loaded.family, args.family} <= {"vae", "ae"}:
         raise ValueError(f"{path} holds a {loaded.family} model, not a {args.family}")
+    if getattr(args, "steps", None) is not None:  # its range is known now: the model's schedule length
+        checks.check_steps(args.steps, loaded.model.noise_schedule.num_train_timesteps)
     images, recipes = SAMPLERS[args.family][1](loaded, args)
     if args.out:
         grid = upscale(make_grid(images), args.scale)

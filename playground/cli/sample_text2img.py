@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from torch import nn
 
+from ..core import checks
 from ..core.assets import default_checkpoint
 from ..core.checkpoints import LoadedModel, load_checkpoint
 from ..core.device import model_device
@@ -19,13 +20,13 @@ from ..core.provenance import helper_header, picture_recipe
 
 
 def add_guidance_schedule_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--guidance-start", type=float, default=0.0,
+    parser.add_argument("--guidance-start", type=checks.fraction, default=0.0,
                         help="guidance on from this fraction of the way from noise (0) to image (1)")
-    parser.add_argument("--guidance-stop", type=float, default=1.0, help="... up to this fraction (default 1: the end)")
+    parser.add_argument("--guidance-stop", type=checks.fraction, default=1.0, help="... up to this fraction (default 1: the end)")
 
 
 def add_classifier_guidance_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--classifier-guidance", type=float, default=0.0, metavar="S",
+    parser.add_argument("--classifier-guidance", type=checks.classifier_scale, default=0.0, metavar="S",
                         help="classifier guidance scale s toward the prompt's attributes (0: off)")
     parser.add_argument("--classifier", help="noisy classifier checkpoint (default: the shipped noisy-classifier-shapes)")
 
@@ -43,18 +44,19 @@ def load_noisy_classifier(args: argparse.Namespace, device) -> LoadedModel | Non
 def text2img_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt", default="", help='e.g. "a large red circle at the top left" ("" = unconditional)')
     parser.add_argument("--negative-prompt", default="", help="guide away from this prompt (it replaces the null prompt)")
-    parser.add_argument("--guidance", type=float, default=3.0, metavar="W",
+    parser.add_argument("--guidance", type=checks.guidance_scale, default=3.0, metavar="W",
                         help="classifier-free guidance scale w: 0 unconditional, 1 plain conditional, >1 stronger")
     add_guidance_schedule_arguments(parser)
     add_classifier_guidance_arguments(parser)
     parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
-    parser.add_argument("--steps", type=int, default=None, help="inference steps (default: 1000 for ddpm, 50 for ddim)")
-    parser.add_argument("--eta", type=float, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
+    parser.add_argument("--steps", type=checks.positive_int, default=None,
+                        help="inference steps, 1 to the schedule's length (default: all of it for ddpm, 50 for ddim)")
+    parser.add_argument("--eta", type=checks.eta, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
     parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
                         help="clip the predicted x0 to [-1, 1] at every step, and step with the eps it implies "
                              "(default on; large w overshoots without it)")
-    parser.add_argument("--n", type=int, default=16, help="number of samples (image i is seeded seed + i)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    parser.add_argument("--n", type=checks.sample_count, default=16, help="number of samples (image i is seeded seed + i)")
+    parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
 
 
 def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from .. import checks
+from ..checks import positive_float, positive_int
 from ..data import load_dataset
 from ..device import pick_device, seed_everything
 from . import classifier_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqvae_task
@@ -31,20 +33,6 @@ RECIPES: dict[str, TrainRecipe] = {
 _NOT_IN_COMMAND = {"command", "family", "run", "fresh", "quiet", "threads", "live", "live_every", "preview_every"}
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if not (value > 0 and value < float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number above 0, got {text}")
-    return value
-
-
 def add_train_arguments(families: argparse._SubParsersAction) -> dict[str, argparse.ArgumentParser]:
     """One sub-parser per family under `families`, each with the shared and the family's own options."""
     parsers = {}
@@ -56,12 +44,13 @@ def add_train_arguments(families: argparse._SubParsersAction) -> dict[str, argpa
         sub.add_argument("--out", required=True, help="output folder (resumes if it holds a run)")
         sub.add_argument("--batch-size", type=positive_int, default=recipe.defaults.get("batch_size", 128))
         sub.add_argument("--lr", type=positive_float, default=recipe.defaults.get("lr", 2e-3))
-        sub.add_argument("--ema", type=float, default=recipe.defaults.get("ema_decay"), help="EMA decay, e.g. 0.999")
+        sub.add_argument("--ema", type=checks.FloatRange(0.0, 1.0, high_open=True), default=recipe.defaults.get("ema_decay"),
+                         help="EMA decay, e.g. 0.999")
         sub.add_argument("--precision", choices=("fp32", "bf16"), default=recipe.defaults.get("precision", "fp32"))
         sub.add_argument("--checkpoint-every", type=positive_int, default=500)
-        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--seed", type=checks.seed, default=0)
         sub.add_argument("--device", default="auto")
-        sub.add_argument("--threads", type=positive_int, default=None, help="torch CPU threads")
+        sub.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
         sub.add_argument("--fresh", action="store_true", help="ignore an earlier run in --out")
         sub.add_argument("--quiet", action="store_true", help="no progress bar")
         sub.add_argument("--live", action="store_true",
