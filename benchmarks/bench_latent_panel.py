@@ -52,13 +52,14 @@ def bench_window(checkpoint: str, seconds: float) -> None:
     from PySide6.QtWidgets import QApplication
 
     from playground.gui.main_window import MainWindow
+    from playground.gui.panels.latent import LatentPanel
     from playground.gui.theme import apply_dark_theme
 
     app = QApplication.instance() or QApplication([])
     apply_dark_theme(app)
     window = MainWindow(torch.device("cpu"), checkpoint)
     window.show()
-    panel = window.panels[0]
+    panel = next(p for p in window.panels if isinstance(p, LatentPanel))
     deadline = time.perf_counter() + 30
     while (panel.loaded is None or panel.current_image is None) and time.perf_counter() < deadline:
         app.processEvents()
@@ -80,7 +81,7 @@ def bench_window(checkpoint: str, seconds: float) -> None:
             sent.clear()
 
     panel._show_decoded = show_and_count
-    row = next(iter(panel.rows.values()))
+    row = next(iter(panel.sliders.rows.values()))
     clock = QElapsedTimer()
     clock.start()
     ticks: list[int] = []

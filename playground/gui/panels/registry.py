@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .base import Panel
 from .diffusion_panel import DiffusionPanel
-from .latent_panel import LatentPanel
+from .latent import LatentPanel
 from .text2img_panel import Text2ImgPanel
 from .train_panel import TrainPanel
 from .vqvae_panel import VQVAEPanel
