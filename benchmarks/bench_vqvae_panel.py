@@ -38,7 +38,7 @@ def main() -> None:
 
     from playground.core.codebook.analysis import decode_tokens
     from playground.gui.main_window import MainWindow
-    from playground.gui.panels.vqvae_panel import VQVAEPanel
+    from playground.gui.panels.codebook import VQVAEPanel
     from playground.gui.theme import apply_dark_theme
 
     app = QApplication([])
@@ -73,16 +73,17 @@ def main() -> None:
         decode_tokens(model, grid)
         decode_ms.append((time.perf_counter() - start) * 1000)
 
-    viewport, rng = panel.canvas.viewport(), np.random.default_rng(0)
+    canvas = panel.grid_column.canvas
+    viewport, rng = canvas.viewport(), np.random.default_rng(0)
     click_ms, gui_ms, handed_ms = [], [], []
     for _ in range(args.clicks):
         row, col = (int(v) for v in rng.integers(0, panel.editor.shape[0], 2))
         panel.select_code((int(panel.editor.grid[row, col]) + 1 + int(rng.integers(k - 1))) % k)
         settle()  # the selection's repaints are not part of the click
-        pos = panel.canvas.widget_pos_of_cell(row, col)
-        press = QMouseEvent(QEvent.Type.MouseButtonPress, pos, panel.canvas.mapToGlobal(pos), Qt.MouseButton.LeftButton,
+        pos = canvas.widget_pos_of_cell(row, col)
+        press = QMouseEvent(QEvent.Type.MouseButtonPress, pos, canvas.mapToGlobal(pos), Qt.MouseButton.LeftButton,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
-        release = QMouseEvent(QEvent.Type.MouseButtonRelease, pos, panel.canvas.mapToGlobal(pos),
+        release = QMouseEvent(QEvent.Type.MouseButtonRelease, pos, canvas.mapToGlobal(pos),
                               Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
         start = time.perf_counter()
         app.sendEvent(viewport, press)

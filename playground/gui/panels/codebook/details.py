@@ -1,16 +1,15 @@
-"""The codebook browser's right-hand column: the selected code up close (its tiles, how much it is used,
-its nearest codes, the data-set images that use it most), and small helpers the panel shares."""
+"""The selected code up close: drawn alone and in context, how much it is used, its nearest codes,
+and the data-set images that use it most."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QPixmap
-from PySide6.QtWidgets import QGridLayout, QLabel, QListWidget, QListWidgetItem, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from ...core.images import upscale
-from ..widgets.images import BACKGROUND, numpy_to_qimage, thumbnail_icon
-from .vqvae_views import HIGHLIGHT
+from ...widgets.gallery import icon_item, icon_list, item_value
+from ...widgets.images import BACKGROUND
+from .style import HIGHLIGHT, heading, subheading, tile_pixmap
 
 TILE_PX = 84
 
@@ -91,48 +90,3 @@ class CodeDetails(QWidget):
     @property
     def top_indices(self) -> list[int]:
         return [item_value(self.top.item(i)) for i in range(self.top.count())]
-
-
-def heading(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setStyleSheet("color: #e6e6e6; font-size: 12pt; font-weight: bold;")
-    return label
-
-
-def subheading(text: str) -> QLabel:
-    label = QLabel(text)
-    label.setStyleSheet("color: #aaa;")
-    return label
-
-
-def icon_list(icon_px: int, one_row: bool = False) -> QListWidget:
-    """A grid of image icons (or one row of them), as the gallery and the code lists use."""
-    icons = QListWidget()
-    icons.setViewMode(QListWidget.ViewMode.IconMode)
-    icons.setIconSize(QSize(icon_px, icon_px))
-    icons.setGridSize(QSize(icon_px + 6, icon_px + 6))
-    icons.setResizeMode(QListWidget.ResizeMode.Adjust)
-    icons.setMovement(QListWidget.Movement.Static)
-    icons.setUniformItemSizes(True)
-    if one_row:
-        icons.setFlow(QListWidget.Flow.LeftToRight)
-        icons.setWrapping(False)
-        icons.setFixedHeight(icon_px + 14)
-        icons.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-    return icons
-
-
-def icon_item(image: np.ndarray, value: int, tooltip: str, scale: int = 1) -> QListWidgetItem:
-    item = QListWidgetItem(thumbnail_icon(image, scale=scale), "")
-    item.setData(Qt.ItemDataRole.UserRole, int(value))
-    item.setToolTip(tooltip)
-    return item
-
-
-def item_value(item: QListWidgetItem) -> int:
-    return int(item.data(Qt.ItemDataRole.UserRole))
-
-
-def tile_pixmap(tile: np.ndarray, size: int) -> QPixmap:
-    """A tile scaled up by a whole factor (crisp pixels) to at most `size`."""
-    return QPixmap.fromImage(numpy_to_qimage(upscale(tile, max(1, size // tile.shape[0]))))

@@ -1,0 +1,78 @@
+"""The codebook atlas: every code as a tile of what it draws, in a chosen order, dead codes crossed out."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QPixmap
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+from ...widgets.images import BACKGROUND, numpy_to_qimage
+from .style import HIGHLIGHT, mark_dead
+
+
+class CodebookAtlas(QListWidget):
+    """Every code as a tile of what it draws, in a chosen order; dead codes crossed out in red."""
+
+    code_selected = Signal(int)
+
+    def __init__(self, tile_px: int = 40, parent=None):
+        super().__init__(parent)
+        self.setViewMode(QListWidget.ViewMode.IconMode)
+        self.setIconSize(QSize(tile_px, tile_px))
+        self.setGridSize(QSize(tile_px + 6, tile_px + 6))
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setMovement(QListWidget.Movement.Static)
+        self.setUniformItemSizes(True)
+        self.setSpacing(0)
+        self.setStyleSheet(f"QListWidget {{ background: {BACKGROUND}; }} "
+                           f"QListWidget::item:selected {{ background: {HIGHLIGHT}; border: 3px solid {HIGHLIGHT}; }}")
+        self.codes: list[int] = []
+        self.currentItemChanged.connect(self._on_current)
+
+    def set_tiles(self, tiles: np.ndarray, order: np.ndarray, counts: np.ndarray | None, total_cells: int = 0,
+                  selected: int | None = None) -> None:
+        """Tiles (K, h, w, 3) uint8 in code order, shown in `order`; `counts` marks dead codes (count 0)."""
+        self.blockSignals(True)
+        self.clear()
+        scale = max(1, round(self.iconSize().width() / tiles.shape[1]))
+        self.codes = [int(c) for c in order]
+        for code in self.codes:
+            dead = counts is not None and counts[code] == 0
+            tile = np.repeat(np.repeat(tiles[code], scale, 0), scale, 1)
+            item = QListWidgetItem(_unselected_look(mark_dead(tile) if dead else tile), "")
+            item.setData(Qt.ItemDataRole.UserRole, code)
+            if counts is None:
+                item.setToolTip(f"code {code}")
+            elif dead:
+                item.setToolTip(f"code {code}: dead, used in no cell of the data set")
+            else:
+                share = counts[code] / total_cells if total_cells else 0.0
+                item.setToolTip(f"code {code}: {int(counts[code]):,} cells ({share:.2%})")
+            self.addItem(item)
+        self.blockSignals(False)
+        self.select(selected)
+
+    def select(self, code: int | None) -> None:
+        """Show `code` as selected without emitting."""
+        self.blockSignals(True)
+        if code is None or code not in self.codes:
+            self.setCurrentRow(-1)
+        else:
+            row = self.codes.index(code)
+            self.setCurrentRow(row)
+            self.scrollToItem(self.item(row))
+        self.blockSignals(False)
+
+    def _on_current(self, item: QListWidgetItem | None, _previous) -> None:
+        if item is not None:
+            self.code_selected.emit(int(item.data(Qt.ItemDataRole.UserRole)))
+
+
+def _unselected_look(tile: np.ndarray) -> QIcon:
+    """An icon that looks the same when selected (Qt would tint it with the highlight colour, and a
+    tile must show the code's true colours): the selection shows as the item's yellow frame instead."""
+    pixmap = QPixmap.fromImage(numpy_to_qimage(tile))
+    icon = QIcon(pixmap)
+    icon.addPixmap(pixmap, QIcon.Mode.Selected)
+    return icon
