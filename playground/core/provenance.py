@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .assets import shipped_for
 from .checkpoints import LoadedModel
 from .images import RECIPE_KEY
 
@@ -62,6 +63,21 @@ def helper_header(role: str, loaded: LoadedModel) -> dict[str, Any]:
     """A second network a picture needed (e.g. role "classifier", the noisy classifier that guided it):
     its checkpoint and weights' SHA-256, so `reproduce` finds it and notices when it changed."""
     return {role: str(Path(loaded.path).resolve()), f"{role}_sha256": weights_sha256(loaded.path)}
+
+
+# The helper networks a picture may name beside its model: recipe key -> the family of that network.
+HELPER_ROLES = {"classifier": "noisy-classifier", "base_model": "ddpm"}
+
+
+def helper_checkpoint(recipe: dict[str, Any], role: str) -> Path:
+    """The checkpoint of a helper network: the one the recipe names if it is there, else the shipped one."""
+    named = recipe.get(role)
+    if isinstance(named, str) and Path(named).is_file():
+        return Path(named)
+    shipped = shipped_for(HELPER_ROLES[role])
+    if shipped is None:
+        raise RecipeError(f"the recipe's {role} {named!r} is not there, and no {HELPER_ROLES[role]} checkpoint is shipped")
+    return shipped.path
 
 
 def picture_recipe(loaded: LoadedModel, picture: str, **settings: Any) -> dict[str, Any]:
@@ -123,8 +139,8 @@ def checkpoint_differences(recipe: dict[str, Any], loaded: LoadedModel) -> list[
         differences.append(f"family: the recipe's is {recipe['family']}, the checkpoint's is {loaded.family}")
     expected = recipe.get("weights_sha256")
     if expected and expected != weights_sha256(loaded.path):
-        differences.append(f"weights: {loaded.path} has changed since the image was made "
-                           f"(SHA-256 {weights_sha256(loaded.path)[:12]}…, the recipe's {expected[:12]}…)")
+        differences.append(f"weights: {loaded.path} holds other weights than the image was made with "
+                           f"(SHA-256 {weights_sha256(loaded.path)[:12]}…, the recipe's {str(expected)[:12]}…)")
     return differences
 
 
@@ -171,8 +187,8 @@ class RecipeFields:
             return self._absent(key, default, wanted)
         return int(self._checked(key, wanted, lambda v: _is_int(v) and lo <= v <= hi))
 
-    def number(self, key: str, lo: float, hi: float, default: Any = _REQUIRED) -> float:
-        wanted = f"a number from {lo:g} to {hi:g}"
+    def number(self, key: str, lo: float = -math.inf, hi: float = math.inf, default: Any = _REQUIRED) -> float:
+        wanted = f"a number from {lo:g} to {hi:g}" if math.isfinite(lo) or math.isfinite(hi) else "a finite number"
         if not self.has(key):
             return self._absent(key, default, wanted)
         return float(self._checked(key, wanted, lambda v: _is_number(v) and lo <= v <= hi))
@@ -192,6 +208,14 @@ class RecipeFields:
         if not self.has(key):
             return self._absent(key, default, "a string")
         return self._checked(key, "a string", lambda v: isinstance(v, str))
+
+    def names(self, key: str, allowed: Sequence[str], default: Any = _REQUIRED) -> list[str]:
+        """A non-empty list of distinct names, each one of `allowed`."""
+        wanted = "a list of distinct names from " + ", ".join(repr(a) for a in allowed)
+        if not self.has(key):
+            return self._absent(key, default, wanted)
+        return list(self._checked(key, wanted, lambda v: isinstance(v, list) and 0 < len(v) == len(set(map(str, v)))
+                                  and all(isinstance(a, str) and a in allowed for a in v)))
 
     def integers(self, key: str, lo: int, hi: int, default: Any = _REQUIRED) -> list[int]:
         """A non-empty list of integers within [lo, hi]."""

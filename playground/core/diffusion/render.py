@@ -1,0 +1,154 @@
+"""The pictures a diffusion model exports, drawn again from their recipes (`playground reproduce`).
+
+- "sample": one image of a sampling run; image `index` of a batch of `n` when the CLI
+  sampled a batch (the batch is sampled again: the same computation, the same pixels);
+- "grid": n samples of a run, tiled;
+- "frame": the views of one step of a single-image run (the Diffusion tab's frame export);
+- "strip": x_t and predicted x0 at chosen steps of such a run (its strip export).
+
+A run is re-made from its sampler settings and seed; a branch (a run continued from
+step k of a parent run with another seed) re-makes its parent first. The text-to-image
+renderer draws its frames and strips with `trajectory_picture` and its guided model.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..checkpoints import LoadedModel, load_checkpoint
+from ..data import to_uint8
+from ..device import model_device
+from ..images import make_grid, upscale
+from ..provenance import MAX_BATCH, RecipeError, RecipeFields, helper_checkpoint
+from .sampling import EpsModel, sample
+from .schedulers import SCHEDULER_KINDS, make_scheduler
+from .schedules import NoiseSchedule
+from .trajectory import VIEWS, SamplerSettings, Trajectory, frame_row, run_trajectory, trajectory_strip
+
+MAX_BRANCH_DEPTH = 32
+STRIP_SCALE = 4  # trajectory_strip's default, which the app's strip export uses
+
+
+@dataclass(frozen=True)
+class Run:
+    """What samples a picture: the model function, its schedule, the image shape, the device, and
+    whether the function is guided (a guided run's DDIM steps with the clipped x0's eps)."""
+
+    model_fn: EpsModel
+    schedule: NoiseSchedule
+    shape: tuple[int, int, int]
+    device: torch.device
+    guided: bool = False
+
+
+def sampler_settings(fields: RecipeFields, run: Run) -> SamplerSettings:
+    """The sampler a recipe names, checked against the model's schedule."""
+    from ..text2img.denoiser import steps_with_clipped_eps
+
+    kind = fields.choice("sampler", SCHEDULER_KINDS)
+    steps = fields.integer("steps", 1, run.schedule.num_train_timesteps)
+    eta = fields.number("eta", 0.0, 1.0, default=0.0)
+    if kind == "ddpm" and eta != 0.0:
+        raise RecipeError(f"the recipe's 'eta' is a DDIM setting; for the DDPM sampler it must be 0, not {eta:g}")
+    clip = fields.flag("clip_x0")
+    return SamplerSettings(kind, steps, eta, clip, steps_with_clipped_eps(clip, run.guided))
+
+
+def sample_images(fields: RecipeFields, run: Run, n: int) -> np.ndarray:
+    """The n images (N, H, W, 3) uint8 of a run seeded `seed` (image i seeded seed + i)."""
+    settings = sampler_settings(fields, run)
+    variance = fields.choice("variance", ("posterior", "beta"), default="posterior")
+    scheduler = make_scheduler(settings.kind, run.schedule, settings.steps, eta=settings.eta, variance=variance,
+                               clip_x0=settings.clip_x0, use_clipped_model_output=settings.use_clipped_model_output)
+    x = sample(run.model_fn, scheduler, n=n, seed=fields.seed(count=n), shape=run.shape, device=run.device)
+    return to_uint8(x)
+
+
+def trajectory_of(fields: RecipeFields, run: Run, depth: int = 0) -> Trajectory:
+    """The single-image run a frame or strip shows (a branch: its parent's run first)."""
+    if depth > MAX_BRANCH_DEPTH:
+        raise RecipeError(f"the recipe's branches nest deeper than {MAX_BRANCH_DEPTH} runs")
+    seed = fields.seed()
+    if fields.has("branch"):
+        branch = fields.mapping("branch")
+        parent = trajectory_of(branch.mapping("parent"), run, depth + 1)
+        start = branch.integer("start_index", 0, parent.num_steps - 1)
+        return run_trajectory(run.model_fn, run.schedule, parent.settings, seed, branch_from=parent,
+                              branch_step=start, device=run.device)
+    return run_trajectory(run.model_fn, run.schedule, sampler_settings(fields, run), seed, shape=run.shape,
+                          device=run.device)
+
+
+def trajectory_picture(fields: RecipeFields, run: Run, picture: str) -> np.ndarray:
+    """A "frame" (the chosen views of one step, side by side) or a "strip" (views by rows, steps by columns)."""
+    trajectory = trajectory_of(fields, run)
+    last = trajectory.num_steps - 1
+    if picture == "frame":
+        index = fields.integer("step_index", 0, last)
+        _check_timesteps(fields, "t", [index], trajectory)
+        return frame_row(trajectory, index, tuple(fields.names("views", VIEWS)), fields.scale())
+    steps = fields.integers("strip_step_indices", 0, last)
+    _check_timesteps(fields, "strip_t", steps, trajectory)
+    views = tuple(fields.names("views", VIEWS, default=["x_t", "pred_x0"]))
+    return trajectory_strip(trajectory, steps, views, scale=fields.scale(default=STRIP_SCALE))
+
+
+def _check_timesteps(fields: RecipeFields, key: str, indices: list[int], trajectory: Trajectory) -> None:
+    """The timesteps a recipe records for its steps must be the run's (a hand-edit changes one, not both)."""
+    if not fields.has(key):
+        return
+    expected = [int(trajectory.t[i]) for i in indices]
+    found = fields.recipe[key] if isinstance(fields.recipe[key], list) else [fields.recipe[key]]
+    if found != expected:
+        raise RecipeError(f"the recipe's '{key}' {found} are not the timesteps of its steps {indices} "
+                          f"({expected} in this run)")
+
+
+# --- the DDPM's own pictures -----------------------------------------------------------------------
+
+
+def ddpm_run(fields: RecipeFields, loaded: LoadedModel) -> Run:
+    """The run of an unconditional DDPM, steered by the noisy classifier when the recipe says so."""
+    model = loaded.model
+    shape = (model.config.in_channels, model.config.image_size, model.config.image_size)
+    device = model_device(model)
+    scale = fields.number("classifier_scale", default=0.0)
+    if scale == 0.0:
+        return Run(model, model.noise_schedule, shape, device)
+    from ..text2img.denoiser import make_denoiser
+    from ..text2img.sampling import GuidedSettings
+
+    prompt, start = fields.text("prompt", default=""), fields.number("guidance_start", default=0.0)
+    stop = fields.number("guidance_stop", default=1.0)
+    try:
+        settings = GuidedSettings(prompt=prompt, classifier_scale=scale, base="ddpm", guidance_start=start,
+                                  guidance_stop=stop).validate()
+    except ValueError as exc:
+        raise RecipeError(f"the recipe's classifier guidance: {exc}") from None
+    classifier = load_checkpoint(helper_checkpoint(fields.recipe, "classifier"), device)
+    return Run(make_denoiser(model, settings, classifier.model), model.noise_schedule, shape, device, guided=True)
+
+
+def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
+    """The picture a DDPM's recipe describes, (H, W, 3) uint8."""
+    fields = RecipeFields(recipe)
+    picture = fields.choice("picture", ("sample", "grid", "frame", "strip"))
+    if picture == "grid":
+        n, settings = fields.integer("n", 1, MAX_BATCH), fields.mapping("grid_of")
+        return upscale(make_grid(sample_images(settings, ddpm_run(settings, loaded), n)), fields.scale())
+    run = ddpm_run(fields, loaded)
+    if picture != "sample":
+        return trajectory_picture(fields, run, picture)
+    n, index = fields.batch_member()
+    check_image_seed(fields, index)
+    return upscale(sample_images(fields, run, n)[index], fields.scale(default=1))
+
+
+def check_image_seed(fields: RecipeFields, index: int) -> None:
+    """Image i of a run seeded s is seeded s + i; a recipe that says otherwise was edited by hand."""
+    if fields.has("image_seed") and fields.recipe["image_seed"] != fields.seed() + index:
+        raise RecipeError(f"the recipe's 'image_seed' {fields.recipe['image_seed']!r} is not its 'seed' + 'index' "
+                          f"({fields.seed() + index}); change 'seed' to draw another image")

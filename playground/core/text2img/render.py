@@ -1,0 +1,137 @@
+"""The pictures a text-to-image model exports, drawn again from their recipes (`playground reproduce`).
+
+Every recipe holds the `GuidedSettings` keys (`GuidedSettings.to_recipe`), read back with
+`GuidedSettings.from_recipe`, which refuses a hand-edited value naming it. Pictures:
+
+- "sample": one guided image (image `index` of a batch of `n` when the CLI sampled a batch);
+- "grid": with "grid" {axis, scales, seeds}, the app's table of one seed at several
+  scales (`guidance_grid_picture`); with "grid_of", the CLI's n samples tiled;
+- "frame" / "strip": steps of the guided run, as the diffusion renderer draws them;
+- "evaluation-samples": a row of samples per prompt at one w (`playground eval text2img`).
+
+The helper networks (the noisy classifier, the unconditional DDPM of `base="ddpm"`) are
+the ones the recipe names, else the shipped ones (`provenance.helper_checkpoint`).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from ..checkpoints import LoadedModel
+from ..data import to_uint8
+from ..data.shapes import parse_prompt
+from ..device import model_device
+from ..diffusion.render import Run, check_image_seed, trajectory_picture
+from ..images import labelled_grid, make_grid, upscale
+from ..provenance import HELPER_ROLES, MAX_BATCH, RecipeError, RecipeFields, helper_checkpoint
+from .denoiser import Guided, GuidanceModels
+from .evaluation import sample_prompts
+from .sampling import GRID_MAX_SCALES, GuidedSettings, generate, grid_steps, image_shape
+
+GRID_SCALE = 3          # the guidance grid's upscaling, in the app and in its export
+EVALUATION_SCALE = 2    # the evaluation's sample rows
+EVALUATION_COLUMNS = 8  # samples shown per prompt
+
+
+def guidance_grid_picture(x: torch.Tensor, scales: Sequence[float], seeds: Sequence[int], axis: str,
+                          scale: int = GRID_SCALE) -> np.ndarray:
+    """A seeds x scales batch (image r * len(scales) + c) as a labelled table: scales across, seeds down."""
+    images = to_uint8(x).reshape(len(seeds), len(scales), *x.shape[2:], 3)
+    return labelled_grid(images, [f"{axis} = {w:g}" for w in scales], [f"seed {s}" for s in seeds], scale=scale)
+
+
+def evaluation_samples_picture(images: np.ndarray, scale: int = EVALUATION_SCALE) -> np.ndarray:
+    """(prompts, n, H, W, 3) samples as one row per prompt (at most 8 a row)."""
+    rows = images[:, :min(images.shape[1], EVALUATION_COLUMNS)]
+    return upscale(make_grid(rows.reshape(-1, *rows.shape[2:]), columns=rows.shape[1]), scale)
+
+
+# --- re-rendering from a recipe ----------------------------------------------------------------------
+
+
+def _settings(fields: RecipeFields, loaded: LoadedModel) -> GuidedSettings:
+    try:
+        return GuidedSettings.from_recipe(fields.recipe, loaded.model.noise_schedule.num_train_timesteps)
+    except ValueError as exc:
+        raise RecipeError(f"the recipe's settings: {exc}") from None
+
+
+def _guided(fields: RecipeFields, loaded: LoadedModel, settings: GuidedSettings,
+            per_image_scales: Sequence[float] | None = None) -> Guided:
+    roles = {family: role for role, family in HELPER_ROLES.items()}
+    models = GuidanceModels(model_device(loaded.model), find=lambda family: helper_checkpoint(fields.recipe, roles[family]))
+    return models.guide(loaded.model, settings, per_image_scales)
+
+
+def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
+    settings = _settings(fields, loaded)
+    n, index = fields.batch_member()
+    fields.seed(count=n)
+    check_image_seed(fields, index)
+    guided = _guided(fields, loaded, settings)
+    return upscale(generate(guided.base, settings, n, guided.classifier)[index], fields.scale(default=1))
+
+
+def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
+    if fields.has("grid_of"):  # the CLI's n samples, tiled
+        inner, n = fields.mapping("grid_of"), fields.integer("n", 1, MAX_BATCH)
+        settings = _settings(inner, loaded)
+        guided = _guided(inner, loaded, settings)
+        return upscale(make_grid(generate(guided.base, settings, n, guided.classifier)), fields.scale())
+    settings = _settings(fields, loaded)
+    grid = fields.mapping("grid")
+    axis = grid.choice("axis", ("s",) if settings.base == "ddpm" else ("w",))
+    scales = _scales(grid)
+    seeds = grid.integers("seeds", 0, 2**31 - 1)
+    guided = _guided(fields, loaded, settings, [w for _ in seeds for w in scales])
+    last = None
+    for last in grid_steps(guided.base, settings, scales, seeds, guided.classifier):
+        pass
+    return guidance_grid_picture(last.x_prev, scales, seeds, axis, fields.scale(default=GRID_SCALE))
+
+
+def _scales(grid: RecipeFields) -> list[float]:
+    """The grid's scales (each checked against its range by `grid_steps`)."""
+    value = grid.recipe.get("scales")
+    count = len(value) if isinstance(value, list) and 1 <= len(value) <= GRID_MAX_SCALES else GRID_MAX_SCALES
+    return [float(w) for w in grid.numbers("scales", (count,))]
+
+
+def _steps(fields: RecipeFields, loaded: LoadedModel, picture: str) -> np.ndarray:
+    settings = _settings(fields, loaded)
+    guided = _guided(fields, loaded, settings)
+    run = Run(guided.eps, guided.base.noise_schedule, image_shape(guided.base), model_device(guided.base), guided=True)
+    return trajectory_picture(fields, run, picture)
+
+
+def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
+    settings = _settings(fields, loaded)
+    prompts = fields.recipe.get("rows")
+    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
+        raise RecipeError(f"the recipe's 'rows' must be a list of prompts, not {prompts!r}")
+    for prompt in prompts:
+        try:
+            parse_prompt(prompt)
+        except ValueError as exc:
+            raise RecipeError(f"the recipe's 'rows': {exc}") from None
+    n = fields.integer("n", 1, MAX_BATCH // len(prompts))
+    guided = _guided(fields, loaded, settings)
+    images = sample_prompts(loaded.model, prompts, settings.guidance_scale, n, settings,
+                            batch_size=fields.integer("batch_size", 1, MAX_BATCH), noisy_classifier=guided.classifier)
+    return evaluation_samples_picture(images, fields.scale(default=EVALUATION_SCALE))
+
+
+def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
+    """The picture a text-to-image recipe describes, (H, W, 3) uint8."""
+    fields = RecipeFields(recipe)
+    picture = fields.choice("picture", ("sample", "grid", "frame", "strip", "evaluation-samples"))
+    if picture == "sample":
+        return _sample(fields, loaded)
+    if picture == "grid":
+        return _grid(fields, loaded)
+    if picture == "evaluation-samples":
+        return _evaluation_samples(fields, loaded)
+    return _steps(fields, loaded, picture)
