@@ -82,11 +82,13 @@ class Panel(QWidget):
     def submit(self, work: Callable[[JobContext], Any], *, channel: str, on_result: Callable[[Any], None],
                on_error: Callable[[str], None] | None = None,
                on_progress: Callable[[int, int, Any], None] | None = None,
-               label: str = "", cancel_running: bool = False, keep_stale: bool = False) -> Job:
+               label: str = "", cancel_running: bool = False, keep_stale: bool = False,
+               worker: ModelWorker | None = None) -> Job:
         """Run `work` on the panel's worker; its result (and progress) reach `on_result` only if
         it is still current: no newer request on `channel` and the same model. This is the one
         stale-result guard of every panel. `keep_stale` lets a result of an older request on the
-        same channel through (not one of an older model)."""
+        same channel through (not one of an older model). `worker` runs it on another worker the
+        panel owns (e.g. a live one for brush strokes) instead of `self.worker`."""
         request, generation = next(self._requests), self.model_generation
         self._newest[channel] = request
 
@@ -109,7 +111,7 @@ class Panel(QWidget):
             else:
                 self.report_error(message)
 
-        return self.worker.submit(work, channel=channel, label=label, on_result=result, on_error=error,
+        return (worker or self.worker).submit(work, channel=channel, label=label, on_result=result, on_error=error,
                                   on_progress=progress, cancel_running=cancel_running)
 
     def is_current(self, generation: int) -> bool:
@@ -138,8 +140,9 @@ class Panel(QWidget):
         """Everything that decides the current picture (the model header included)."""
         return {}
 
-    def restore(self, recipe: dict[str, Any]) -> None:
-        """Put the panel into the state `recipe` describes; ValueError with a message if it cannot."""
+    def restore(self, recipe: dict[str, Any]) -> str | None:
+        """Put the panel into the state `recipe` describes; ValueError with a message if it cannot.
+        May return a note for the status bar (e.g. "made with another model: …")."""
         raise ValueError(f"the {self.title} panel cannot restore a recipe")
 
     def accepts(self, recipe: dict[str, Any]) -> bool:
@@ -154,11 +157,13 @@ class Panel(QWidget):
             if not self.accepts(recipe):
                 raise ValueError(f"{Path(path).name} is {describe_recipe_source(recipe)}, "
                                  f"not an image from the {self.title} panel")
-            self.restore(recipe)
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            self.report_error(str(exc) if not isinstance(exc, KeyError) else f"{path}: the recipe lacks {exc}")
+            note = self.restore(recipe)
+        except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
+            name = Path(path).name
+            reason = f"the recipe lacks {exc}" if isinstance(exc, KeyError) else str(exc)
+            self.report_error(reason if name in reason else f"{name}: {reason}")
             return False
-        self.report(f"Restored the {self.title} panel from {Path(path).name}")
+        self.report(f"Restored the {self.title} panel from {Path(path).name}" + (f"; {note}" if note else ""))
         return True
 
     def load_png_dialog(self) -> None:
