@@ -29,8 +29,12 @@ def load_image_file(path: str | Path, size: int = 32) -> np.ndarray:
             return np.asarray(img, dtype=np.uint8).copy()
     except FileNotFoundError as exc:
         raise ImageFileError(f"{path}: no such file") from exc
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ImageFileError(f"{path}: not a readable image ({exc})") from exc
+    except IsADirectoryError as exc:
+        raise ImageFileError(f"{path}: is a folder, not an image file") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageFileError(f"{path.name} is not an image file (it does not start like a PNG, JPEG or WebP image)") from exc
+    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for a damaged or cut-short file
+        raise ImageFileError(f"{path.name} is damaged or cut short and cannot be read as an image ({exc})") from exc
 
 
 def load_image_folder(folder: str | Path, size: int = 32) -> tuple[np.ndarray, list[str]]:

@@ -34,7 +34,7 @@ class ForwardView:
     sqrt_one_minus_alpha_bar: float  # weight of the noise in x_t
     log_snr: float
     noise_mse: float                 # mean squared error of the predicted noise against the true noise
-    x0_mse: float                    # ... of the predicted x_0 against x_0, in [-1, 1] units
+    x0_mse: float                    # ... of the predicted x_0 (clipped, as shown) against x_0, in [-1, 1] units
 
 
 def _noised(schedule: NoiseSchedule, image: np.ndarray, t: int, seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -57,7 +57,9 @@ def forward_view(model: EpsModel, schedule: NoiseSchedule, image: np.ndarray, t:
     x0, noise, x_t = _noised(schedule, image, t, seed)
     device = model_device(model)
     eps = model(x_t.to(device), torch.tensor([int(t)], device=device)).float().cpu()
-    pred_x0 = DDIMScheduler(schedule).predict_x0(x_t, eps, int(t))
+    # clipped to the data range as the samplers do (clip_x0): at t near T the raw one-shot
+    # guess divides by sqrt(alpha-bar) ~ 0.006 and lies far outside [-1, 1]
+    pred_x0 = DDIMScheduler(schedule).predict_x0(x_t, eps, int(t)).clamp(-1, 1)
     alpha_bar = float(schedule.alphas_cumprod[int(t)])
     return ForwardView(
         t=int(t), x0=image_to_uint8(x0[0]), noise=noise_to_uint8(noise[0]), x_t=image_to_uint8(x_t[0]),
