@@ -31,10 +31,12 @@ def load_image_file(path: str | Path, size: int = 32) -> np.ndarray:
         raise ImageFileError(f"{path}: no such file") from exc
     except IsADirectoryError as exc:
         raise ImageFileError(f"{path}: is a folder, not an image file") from exc
+    except Image.DecompressionBombError as exc:  # a few bytes that decode to billions of pixels
+        raise ImageFileError(f"{path} has too many pixels to open safely ({exc})") from exc
     except UnidentifiedImageError as exc:
-        raise ImageFileError(f"{path.name} is not an image file (it does not start like a PNG, JPEG or WebP image)") from exc
+        raise ImageFileError(f"{path} is not an image file (it does not start like a PNG, JPEG or WebP image)") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for a damaged or cut-short file
-        raise ImageFileError(f"{path.name} is damaged or cut short and cannot be read as an image ({exc})") from exc
+        raise ImageFileError(f"{path} is damaged or cut short and cannot be read as an image ({exc})") from exc
 
 
 def load_image_folder(folder: str | Path, size: int = 32) -> tuple[np.ndarray, list[str]]:
@@ -42,7 +44,8 @@ def load_image_folder(folder: str | Path, size: int = 32) -> tuple[np.ndarray, l
     folder = Path(folder)
     if not folder.is_dir():
         raise ImageFileError(f"{folder}: not a folder of images")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in folder.iterdir()  # hidden files (".DS_Store", macOS's "._x.png") are no pictures
+                   if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith("."))
     if not files:
         raise ImageFileError(f"{folder}: no .png, .jpg or .webp images in this folder")
     return np.stack([load_image_file(p, size) for p in files]), [p.name for p in files]
