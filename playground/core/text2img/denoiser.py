@@ -110,10 +110,15 @@ class GuidanceModels:
                 self._loaded[family] = load_checkpoint(self.find(family), self.device)
             return self._loaded[family]
 
-    def guide(self, model: nn.Module, settings: GuidedSettings,
-              per_image_scales: Sequence[float] | None = None) -> Guided:
-        """The networks `settings` ask for and the denoiser built from them (`make_denoiser`)."""
+    def networks(self, model: nn.Module, settings: GuidedSettings,
+                 grid: bool = False) -> tuple[nn.Module, nn.Module | None]:
+        """(the network to guide, the noisy classifier or None) that `settings` ask for; a grid on
+        the DDPM base always needs the classifier (its scales s run across)."""
         base = self.get("ddpm").model if settings.base == "ddpm" else model
-        wants_classifier = settings.classifier_scale > 0 or (settings.base == "ddpm" and per_image_scales is not None)
-        classifier = self.get("noisy-classifier").model if wants_classifier else None
-        return Guided(base, classifier, make_denoiser(base, settings, classifier, per_image_scales))
+        wants_classifier = settings.classifier_scale > 0 or (settings.base == "ddpm" and grid)
+        return base, self.get("noisy-classifier").model if wants_classifier else None
+
+    def guide(self, model: nn.Module, settings: GuidedSettings) -> Guided:
+        """The networks `settings` ask for and the denoiser built from them (`make_denoiser`)."""
+        base, classifier = self.networks(model, settings)
+        return Guided(base, classifier, make_denoiser(base, settings, classifier))

@@ -46,11 +46,12 @@ def check_number(name: str, value: Any, low: float, high: float, integer: bool =
     """`value` as a number within [low, high]; ValueError naming `name` and the range otherwise
     (NaN, inf, text, booleans and non-integers where an integer is due are all refused)."""
     kind = "a whole number" if integer else "a number"
+    bounds = f"{int(low)} to {int(high)}" if integer else f"{low:g} to {high:g}"
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if ok and integer and float(value) != int(value):
         ok = False
     if not ok or not low <= value <= high:
-        raise ValueError(f"{name} must be {kind} from {low:g} to {high:g}, not {value!r}")
+        raise ValueError(f"{name} must be {kind} from {bounds}, not {value!r}")
     return int(value) if integer else float(value)
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from PySide6.QtCore import Qt
 
-from playground.core.images import read_recipe
+from playground.core.checkpoints import load_checkpoint
+from playground.core.images import RECIPE_KEY, read_recipe, save_png
+from playground.core.provenance import picture_recipe
 from playground.core.text2img.sampling import GuidedSettings, generate
-from playground.gui.panels.text2img_panel import Text2ImgPanel
+from playground.gui.panels.text2img import Text2ImgPanel
+
+DEFAULT = "large red circle at the top left"
 
 
 @pytest.fixture
@@ -23,40 +30,58 @@ def panel(main_window, qtbot) -> Text2ImgPanel:
     return panel
 
 
+@pytest.fixture
+def submitted(panel, monkeypatch) -> list[str]:
+    """The channels of the jobs the panel submits from now on."""
+    channels: list[str] = []
+    submit = panel.worker.submit
+
+    def recording(fn, **kwargs):
+        channels.append(kwargs.get("channel"))
+        return submit(fn, **kwargs)
+
+    monkeypatch.setattr(panel.worker, "submit", recording)
+    return channels
+
+
+def status(panel) -> str:
+    return panel.window().statusBar().currentMessage()
+
+
 def test_a_render_is_the_cores_run_for_the_same_settings(panel):
     result = panel.result
     assert result.settings.steps == 4 and result.settings.prompt == "a large red circle at the top left"
     expected = generate(panel.loaded.model, result.settings)[0]
-    np.testing.assert_array_equal(panel.sample_canvas.image, expected)
+    np.testing.assert_array_equal(panel.guidance_tab.sample_canvas.image, expected)
     np.testing.assert_array_equal(result.trajectory.final_image(), expected)
+    assert panel.guidance_tab.sample_canvas.title.text() == f"“{DEFAULT}”"  # the picture names its prompt
 
 
 def test_moving_the_slider_shows_a_preview_then_the_new_image(panel, qtbot):
     with qtbot.waitSignal(panel.preview_shown, timeout=10000) as preview:
-        panel.guidance_slider.set_value(6.5, emit=True)
+        panel.controls.guidance_slider.set_value(6.5, emit=True)
     assert preview.args == [0]  # the first step's predicted x0 comes at once
     qtbot.waitUntil(lambda: panel.result.settings.guidance_scale == 6.5, timeout=20000)
-    assert "w = 6.5" in panel.sample_canvas.caption.text()
+    assert "w = 6.5" in panel.guidance_tab.sample_canvas.caption.text()
 
 
 def test_slider_requests_coalesce_and_the_newest_value_wins(panel, qtbot):
     finished = []
     panel.rendered.connect(lambda: finished.append(panel.result.settings.guidance_scale))
     for w in np.linspace(1.0, 5.0, 15):
-        panel.guidance_slider.slider.setValue(int(round(w * 100)))  # as a drag does, one event per position
+        panel.controls.guidance_slider.slider.setValue(int(round(w * 100)))  # as a drag does, one event per position
     qtbot.waitUntil(lambda: panel.result.settings.guidance_scale == 5.0 and not panel.worker.is_busy("render"),
                     timeout=30000)
     assert finished[-1] == 5.0 and len(finished) < 15
 
 
-def test_an_unknown_word_is_refused_with_the_vocabulary_and_nothing_runs(panel, qtbot):
-    request = panel.request
+def test_an_unknown_word_is_refused_with_the_vocabulary_and_nothing_runs(panel, qtbot, submitted):
     panel.prompt.set_text("a red dog")
-    assert not panel.prompt.valid and not panel.generate_button.isEnabled()
+    assert not panel.prompt.valid and not panel.controls.generate_button.isEnabled()
     assert "'dog'" in panel.prompt.message.text() and "vocabulary is: a, at, the" in panel.prompt.message.text()
     qtbot.keyClick(panel.prompt.edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    panel.guidance_slider.set_value(2.0, emit=True)
-    assert panel.request == request
+    panel.controls.guidance_slider.set_value(2.0, emit=True)
+    assert "render" not in submitted and "'dog'" in status(panel)
 
 
 def test_ctrl_enter_generates_the_typed_prompt(panel, qtbot):
@@ -74,31 +99,15 @@ def test_completion_offers_the_next_words_of_the_prompt(panel):
 def test_the_decomposition_follows_its_step_slider(panel, qtbot):
     qtbot.waitUntil(lambda: panel.decomposition is not None, timeout=10000)
     with qtbot.waitSignal(panel.decomposed, timeout=10000):
-        panel.decomposition_step.setValue(1)
+        panel.guidance_tab.decomposition_step.setValue(1)
     parts = panel.decomposition
     assert parts.index == 1 and parts.t == int(panel.result.trajectory.t[1])
     for key in ("uncond", "cond", "difference", "guided"):
-        assert panel.decomposition_view.canvases[key].image.shape == (32, 32, 3)
+        assert panel.guidance_tab.decomposition_view.canvases[key].image.shape == (32, 32, 3)
 
 
-def test_the_step_scrubber_shows_the_guided_run(panel):
-    view = panel.steps_view
-    trajectory = panel.result.trajectory
-    assert view.current is trajectory and view.model_function() is panel.result.denoiser
-    view.timeline.setValue(2)
-    np.testing.assert_array_equal(view.canvases["pred_x0"].image, trajectory.frame("pred_x0", 2))
-    assert view.recipe(trajectory)["guidance_scale"] == panel.result.settings.guidance_scale
-    assert panel.decomposition_step.value() == 2  # the decomposition follows the scrubber
-
-
-def test_run_in_the_step_view_redraws_the_guided_run_it_shows(panel, qtbot):
-    """Its Run uses the same sampler as the Guidance tab (clipped x0 and the eps it implies), so the same image."""
-    view = panel.steps_view
-    shown = panel.result.trajectory
-    view.run()
-    qtbot.waitUntil(lambda: view.current is not shown and not view.sampling, timeout=20000)
-    assert view.current.settings.use_clipped_model_output
-    np.testing.assert_array_equal(view.current.final_image(), shown.final_image())
+def test_the_steps_tab_gets_each_guided_run(panel):
+    assert panel.steps_tab.current is panel.result.trajectory
 
 
 def test_export_then_load_restores_the_settings(panel, qtbot, tmp_path):
@@ -110,37 +119,168 @@ def test_export_then_load_restores_the_settings(panel, qtbot, tmp_path):
     path = panel.export_png(tmp_path / "sample.png", "sample")
     recipe = read_recipe(path)
     assert recipe["model"] == "text2img-tiny" and recipe["negative_prompt"] == "red" and recipe["seed"] == 7
+    assert recipe["picture"] == "sample" and recipe["scale"] == 8 and recipe["family"] == "text2img"
+    assert len(recipe["weights_sha256"]) == 64  # the model header: `reproduce` checks the weights
     exported = np.asarray(Image.open(path).convert("RGB"))[::8, ::8]
     np.testing.assert_array_equal(exported, panel.result.trajectory.final_image())
     panel.apply_settings(GuidedSettings(prompt="blue", guidance_scale=1.0, steps=4, seed=1))
     with qtbot.waitSignal(panel.rendered, timeout=20000):
-        panel.load_recipe(path)
-    assert panel.settings() == settings
-    np.testing.assert_array_equal(panel.sample_canvas.image, exported)
+        assert panel.load_png(path)
+    assert panel.settings() == settings and "Restored" in status(panel)
+    np.testing.assert_array_equal(panel.guidance_tab.sample_canvas.image, exported)
+
+
+def test_a_recipe_beyond_the_sliders_widens_them_rather_than_clamping(panel, qtbot, tmp_path):
+    settings = GuidedSettings(prompt="blue square", guidance_scale=20.0, classifier_scale=0.0, steps=3, seed=5)
+    recipe = picture_recipe(panel.loaded, "sample", **settings.to_recipe(panel.loaded.name), scale=1)
+    path = save_png(tmp_path / "cli.png", np.zeros((32, 32, 3), np.uint8), recipe)
+    with qtbot.waitSignal(panel.rendered, timeout=20000):
+        assert panel.load_png(path)
+    assert panel.result.settings == settings
 
 
 def test_the_grid_puts_one_seed_at_several_scales_and_round_trips(panel, qtbot, tmp_path):
-    panel.grid_scales_edit.setText("0, 3")
-    panel.grid_seeds_box.setValue(2)
+    panel.grid_tab.scales_edit.setText("0, 3")
+    panel.grid_tab.seeds_box.setValue(2)
     with qtbot.waitSignal(panel.grid_rendered, timeout=30000):
         panel.run_grid()
-    grid = panel.grid
-    assert grid.scales == (0.0, 3.0) and grid.seeds == (panel.seed_box.value(), panel.seed_box.value() + 1)
-    assert panel.grid_canvas.image is grid.picture
+    grid = panel.grid_tab.grid
+    seed = panel.controls.seed_box.value()
+    assert grid.scales == (0.0, 3.0) and grid.seeds == (seed, seed + 1)
+    assert panel.grid_tab.canvas.image is grid.picture
     path = panel.export_png(tmp_path / "grid.png", "grid")
-    assert read_recipe(path)["grid"] == {"axis": "w", "scales": [0.0, 3.0], "seeds": list(grid.seeds)}
-    panel.grid_scales_edit.setText("1")
+    recipe = read_recipe(path)
+    assert recipe["picture"] == "grid" and recipe["grid"] == {"axis": "w", "scales": [0.0, 3.0], "seeds": list(grid.seeds)}
+    assert recipe["model"] == "text2img-tiny" and len(recipe["weights_sha256"]) == 64
+    panel.grid_tab.scales_edit.setText("1")
     with qtbot.waitSignal(panel.grid_rendered, timeout=30000):
-        panel.load_recipe(path)
-    assert panel.grid_scales_edit.text() == "0, 3" and panel.grid.scales == (0.0, 3.0)
+        assert panel.load_png(path)
+    assert panel.grid_tab.scales_edit.text() == "0, 3" and panel.grid_tab.grid.scales == (0.0, 3.0)
 
 
-def test_classifier_guidance_can_steer_the_unconditional_ddpm(panel, qtbot):
-    panel.classifier_slider.set_value(4.0)
+def test_classifier_guidance_can_steer_the_unconditional_ddpm(panel, qtbot, tmp_path):
+    panel.controls.classifier_slider.set_value(4.0)
     with qtbot.waitSignal(panel.rendered, timeout=30000):
-        panel.base_box.setCurrentIndex(panel.base_box.findData("ddpm"))
+        panel.controls.base_box.setCurrentIndex(panel.controls.base_box.findData("ddpm"))
     settings = panel.result.settings
     assert settings.base == "ddpm" and settings.classifier_scale == 4.0
-    assert not panel.guidance_slider.isEnabled()
-    assert panel.aux.get("ddpm").name == "ddpm-tiny" and panel.aux.get("noisy-classifier").name == "noisy-classifier-tiny"
+    assert not panel.controls.guidance_slider.isEnabled()
+    assert panel.models.get("ddpm").name == "ddpm-tiny"
+    assert panel.models.get("noisy-classifier").name == "noisy-classifier-tiny"
     qtbot.waitUntil(lambda: panel.decomposition is not None and panel.decomposition.cond is None, timeout=10000)
+    recipe = read_recipe(panel.export_png(tmp_path / "ddpm.png", "sample"))
+    assert recipe["ddpm"].endswith("model.safetensors") and len(recipe["classifier_sha256"]) == 64
+
+
+# --- bugs users reported ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vae_png(tiny_assets, tmp_path):
+    """A PNG the VAE tab exports: the VAE's model header, a decode of a latent."""
+    vae = load_checkpoint(tiny_assets / "vae-tiny" / "model.safetensors")
+    recipe = picture_recipe(vae, "decode", seed=3, temperature=1.0, latent=[0.0] * 6, scale=8)
+    return save_png(tmp_path / "vae.png", np.zeros((32, 32, 3), np.uint8), recipe)
+
+
+def test_load_png_of_a_vae_image_is_refused_naming_what_the_file_is(panel, vae_png, submitted):
+    """It used to say 'Restored "", w = 3', wipe the prompt and render an unconditional sample."""
+    before = panel.settings()
+    assert not panel.load_png(vae_png)
+    assert "vae.png is a vae image (model vae-tiny), not an image from the Text to image panel" in status(panel)
+    assert panel.settings() == before and panel.prompt.text() == "a large red circle at the top left"
+    assert "render" not in submitted and "grid" not in submitted
+
+
+def test_load_png_of_a_png_without_a_recipe_or_with_a_partial_one_is_refused(panel, tmp_path, submitted):
+    plain = tmp_path / "photo.png"
+    Image.new("RGB", (8, 8)).save(plain)
+    assert not panel.load_png(plain)
+    assert "photo.png: this PNG carries no playground recipe" in status(panel)
+    partial = save_png(tmp_path / "partial.png", np.zeros((4, 4, 3), np.uint8),
+                       picture_recipe(panel.loaded, "sample", scale=8))  # the header and nothing else
+    assert not panel.load_png(partial)
+    assert "lacks prompt" in status(panel) and panel.prompt.text() == "a large red circle at the top left"
+    assert submitted == []
+
+
+@pytest.mark.parametrize("edit, message", [
+    ({"guidance_scale": math.nan}, "guidance scale w must be a number from 0 to 50, not nan"),
+    ({"steps": 500}, "steps must be a whole number from 1 to 100"),
+    ({"seed": 2**40}, "seed must be a whole number from 0 to 2147483647"),
+    ({"guidance_start": 0.9, "guidance_stop": 0.1}, "guidance range must start before it stops"),
+    ({"prompt": "a gigantic circle"}, "'gigantic'"),
+    ({"grid": {"axis": "w", "scales": [1.0, math.inf], "seeds": [0]}, "picture": "grid"}, "guidance scale w"),
+])
+def test_a_hand_edited_recipe_is_refused_naming_the_setting(panel, tmp_path, submitted, edit, message):
+    recipe = picture_recipe(panel.loaded, "sample", **panel.settings().to_recipe(panel.loaded.name), scale=8) | edit
+    before = panel.settings()
+    info = PngImagePlugin.PngInfo()
+    info.add_text(RECIPE_KEY, json.dumps(recipe))  # as an editor writes it: NaN and Infinity included
+    Image.new("RGB", (4, 4)).save(tmp_path / "edited.png", pnginfo=info)
+    assert not panel.load_png(tmp_path / "edited.png")
+    assert message in status(panel) and panel.settings() == before and submitted == []
+
+
+def test_an_invalid_prompt_greys_out_the_last_valid_prompts_picture(panel, qtbot):
+    tab = panel.guidance_tab
+    with qtbot.waitSignal(panel.grid_rendered, timeout=30000):
+        panel.run_grid()
+    shown = panel.result.trajectory.final_image()
+    panel.prompt.set_text("a gigantic red circle")
+    assert not np.array_equal(tab.sample_canvas.image, shown)
+    assert tab.sample_canvas.image.std() < shown.std()  # greyed out, not another picture
+    assert tab.sample_canvas.title.text() == f"last valid prompt: “{DEFAULT}”"
+    assert "not valid" in tab.sample_canvas.caption.text()
+    assert not np.array_equal(panel.grid_tab.canvas.image, panel.grid_tab.grid.picture)
+    assert "last valid prompt" in panel.grid_tab.info.text()
+    panel.prompt.set_text("a large red circle at the top left")  # valid again: the picture is its own again
+    np.testing.assert_array_equal(tab.sample_canvas.image, shown)
+    assert tab.sample_canvas.title.text() == f"“{DEFAULT}”"
+    assert panel.grid_tab.canvas.image is panel.grid_tab.grid.picture
+
+
+def test_ctrl_enter_closes_the_completion_popup(panel, qtbot):
+    """An open popup after Ctrl+Enter swallowed the next click."""
+    edit, popup = panel.prompt.edit, panel.prompt.completer.popup()
+    panel.window().activateWindow()
+    edit.setFocus()
+    qtbot.waitUntil(edit.hasFocus, timeout=5000)
+    edit.clear()
+    qtbot.keyClicks(edit, "a large red")
+    qtbot.waitUntil(popup.isVisible, timeout=5000)
+    with qtbot.waitSignal(panel.rendered, timeout=20000):
+        qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert not popup.isVisible()
+
+
+def test_an_error_goes_once_the_next_prompt_renders(panel, qtbot):
+    """The status bar kept "Error: unknown word 'gigantic'…" after the next prompt rendered fine."""
+    panel.prompt.set_text("a gigantic red circle")
+    panel.generate()
+    assert "Error" in status(panel) and "'gigantic'" in status(panel)
+    panel.prompt.set_text("a large red circle")
+    with qtbot.waitSignal(panel.rendered, timeout=20000):
+        panel.generate()
+    assert "Error" not in status(panel) and "gigantic" not in status(panel)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("1, nan", "each guidance scale w of the grid must be a number from 0 to 50, not nan"),
+    ("inf", "not inf"), ("1e9", "not 1000000000.0"), ("-1", "not -1.0"),
+    ("1, two", "grid scales must be numbers separated by commas"), ("", "a grid takes 1 to 10 scales"),
+])
+def test_grid_scales_are_checked_as_typed_and_never_reach_the_sampler(panel, submitted, text, message):
+    panel.grid_tab.scales_edit.setText(text)
+    assert not panel.grid_tab.run_button.isEnabled() and message in panel.grid_tab.info.text()
+    panel.run_grid()
+    assert "grid" not in submitted and message in status(panel)
+    panel.grid_tab.scales_edit.setText("0, 2")
+    assert panel.grid_tab.run_button.isEnabled()
+
+
+def test_the_ddpm_base_checks_grid_scales_against_the_classifier_scales_range(panel):
+    panel.grid_tab.scales_edit.setText("0, 80")
+    assert "guidance scale w" in panel.grid_tab.info.text()  # w goes to 50
+    panel.controls.base_box.setCurrentIndex(panel.controls.base_box.findData("ddpm"))
+    assert panel.grid_tab.run_button.isEnabled()  # s goes to 100

@@ -1,0 +1,78 @@
+"""The panel's model work, as functions its worker runs: they call the headless core and never
+touch a widget. Each takes what it needs now (model, settings) so a later change cannot reach in."""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+from ....core.data import to_uint8
+from ....core.diffusion.trajectory import trace
+from ....core.images import labelled_grid
+from ....core.text2img.denoiser import GuidanceModels
+from ....core.text2img.sampling import Decomposition, GuidedSettings, decompose, grid_steps, image_shape, model_device
+from ...widgets.throttle import Throttle
+from ...worker import JobContext
+from .results import GridResult, RenderPreview, RenderResult
+
+GRID_PREVIEW_INTERVAL_S = 0.2
+
+
+def render_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
+               model_name: str) -> Callable[[JobContext], RenderResult]:
+    """One guided run, step by step; throttled previews of its predicted x0 (the first step at once)."""
+
+    def work(ctx: JobContext) -> RenderResult:
+        started = time.perf_counter()
+        guided = models.guide(model, settings)
+        throttle, trajectory = Throttle(), None
+        for trajectory in trace(guided.eps, guided.base.noise_schedule, settings.sampler_settings(), settings.seed,
+                                shape=image_shape(guided.base), device=model_device(guided.base)):
+            ctx.check()
+            index = trajectory.count - 1
+            if throttle.ready():
+                ctx.progress(trajectory.count, trajectory.num_steps, RenderPreview(
+                    index, trajectory.num_steps, trajectory.frame("pred_x0", index).copy()))
+        return RenderResult(trajectory, guided.eps, settings, model_name, time.perf_counter() - started)
+
+    return work
+
+
+def decomposition_job(models: GuidanceModels, model: nn.Module, result: RenderResult,
+                      index: int) -> Callable[[JobContext], Decomposition]:
+    """The two branches at step `index` of a finished run, from its cached x_t (one forward)."""
+    trajectory, settings = result.trajectory, result.settings
+    t = int(trajectory.t[index])
+    x_t = torch.from_numpy(trajectory.states[index].copy())
+
+    def work(ctx: JobContext) -> Decomposition:
+        base, classifier = models.networks(model, settings)
+        return decompose(base, settings, x_t, t, index, classifier)
+
+    return work
+
+
+def grid_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings, scales: Sequence[float],
+             seeds: Sequence[int]) -> Callable[[JobContext], GridResult]:
+    """Seeds (rows) by scales (columns) in one batch, with a labelled preview now and then."""
+    axis = "s" if settings.base == "ddpm" else "w"
+    columns, rows = [f"{axis} = {w:g}" for w in scales], [f"seed {s}" for s in seeds]
+
+    def grid(x: torch.Tensor, final: bool) -> GridResult:
+        images = to_uint8(x).reshape(len(seeds), len(scales), *x.shape[2:], 3)
+        picture = labelled_grid(images, columns, rows, scale=3)
+        return GridResult(settings, tuple(scales), tuple(seeds), axis, picture, final)
+
+    def work(ctx: JobContext) -> GridResult:
+        base, classifier = models.networks(model, settings, grid=True)
+        throttle, record = Throttle(GRID_PREVIEW_INTERVAL_S), None
+        for record in grid_steps(base, settings, scales, seeds, classifier):
+            ctx.check()
+            if throttle.ready() and not record.is_last:
+                ctx.progress(record.index + 1, record.num_steps, grid(record.pred_x0, False))
+        return grid(record.x_prev, True)
+
+    return work

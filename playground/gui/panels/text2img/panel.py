@@ -1,0 +1,267 @@
+"""Text to image with a guidance-scale slider: classifier-free guidance by hand.
+
+Type a prompt, fix a seed and drag w: the image re-renders as the slider moves (requests
+coalesce on the worker's "render" channel: the newest w wins and a running render is
+cancelled), its predicted x0 showing while it renders. The Guidance tab shows what guidance
+did at one step, the Grid tab one seed at several w (and w by seed), the Denoising-steps
+tab the step scrubber on the guided run; PNG export carries the full recipe and "Load PNG…"
+restores it. Every model call goes through the headless core (`core.text2img`) in the worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
+
+from ....core.checkpoints import LoadedModel
+from ....core.data.shapes import PromptError
+from ....core.images import save_png, upscale
+from ....core.text2img.denoiser import GuidanceModels
+from ....core.text2img.sampling import Decomposition, GuidedSettings
+from ...worker import ModelWorker
+from ..base import Panel
+from .controls import SettingsControls
+from .grid_tab import GridTab, parse_scales
+from .guidance_tab import GuidanceTab
+from .prompt import PromptEdit
+from .recipe import EXPORT_SCALE, export_recipe, read_recipe
+from .jobs import decomposition_job, grid_job, render_job
+from .results import GridResult, RenderPreview, RenderResult
+from .steps_tab import StepsTab
+
+DEFAULT_PROMPT = "a large red circle at the top left"
+GUIDANCE_TAB, GRID_TAB, STEPS_TAB = range(3)
+
+
+class Text2ImgPanel(Panel):
+    title = "Text to image"
+    families = ("text2img",)
+    preview_shown = Signal(int)  # step index of a preview on the sample canvas
+    rendered = Signal()          # a render finished and is on screen
+    grid_rendered = Signal()
+    decomposed = Signal()
+
+    def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
+        super().__init__(worker, device, parent)
+        self.result: RenderResult | None = None
+        self.decomposition: Decomposition | None = None
+        self.models = GuidanceModels(device)
+        self._restore_notes: list[str] = []
+        root = QVBoxLayout(self)
+        root.setContentsMargins(6, 4, 6, 4)
+        root.setSpacing(4)
+        self.prompt = PromptEdit("Prompt", "e.g. a large red circle at the top left",
+                                 "empty prompt: the unconditional model (w changes nothing)")
+        self.prompt.set_text(DEFAULT_PROMPT)
+        self.negative = PromptEdit("Negative", "optional: what to steer away from (it replaces the null prompt ∅)", "")
+        self.controls = SettingsControls()
+        self.tabs = QTabWidget()
+        self.guidance_tab = GuidanceTab()
+        self.grid_tab = GridTab()
+        self.steps_tab = StepsTab(self)
+        self.tabs.addTab(self.guidance_tab, "Guidance")
+        self.tabs.addTab(self.grid_tab, "Grid: w × seed")
+        self.tabs.addTab(self.steps_tab, "Denoising steps")
+        for w in (self.prompt, self.negative, self.controls):
+            root.addWidget(w)
+        root.addWidget(self.tabs, 1)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            shortcut = QShortcut(QKeySequence(keys), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(self.generate)
+        for box in (self.prompt, self.negative):
+            box.submitted.connect(self.generate)
+            box.validity_changed.connect(lambda _: self._on_prompt_validity())
+        self.controls.changed.connect(self.render)
+        self.controls.base_changed.connect(self._on_base_changed)
+        self.controls.generate_button.clicked.connect(self.generate)
+        self.controls.export_button.clicked.connect(self._export_dialog)
+        self.controls.load_button.clicked.connect(self.load_png_dialog)
+        self.guidance_tab.step_chosen.connect(lambda _: self.request_decomposition())
+        self.grid_tab.run_requested.connect(self.run_grid)
+        self.steps_tab.step_changed.connect(self._follow_scrubber)
+        self._sync_enabled()
+
+    # --- model and activation -------------------------------------------------------------------
+
+    def on_model(self, loaded: LoadedModel) -> None:
+        self.result, self.decomposition = None, None
+        self.controls.set_model(loaded)
+        self.guidance_tab.clear()
+        self.grid_tab.clear()
+        self.steps_tab.clear()
+        self._sync_enabled()
+
+    def activate(self) -> None:
+        self.render()
+
+    def settings(self) -> GuidedSettings:
+        """The settings the widgets show (PromptError / ValueError for bad input)."""
+        return self.controls.settings(self.prompt.text(), self.negative.text())
+
+    def apply_settings(self, settings: GuidedSettings) -> None:
+        """Show `settings` in the widgets without rendering on every change (the caller renders once)."""
+        self.controls.applying = True
+        try:
+            self.prompt.set_text(settings.prompt)
+            self.negative.set_text(settings.negative_prompt)
+        finally:
+            self.controls.applying = False
+        self.controls.apply(settings)
+
+    def _sync_enabled(self) -> None:
+        ok = self.prompt.valid and self.negative.valid and self.loaded is not None
+        self.controls.generate_button.setEnabled(ok)
+        self.grid_tab.set_allowed(ok)
+
+    def _on_prompt_validity(self) -> None:
+        """An invalid prompt greys the pictures out (they are the last valid prompt's); a fixed one clears its error."""
+        self._sync_enabled()
+        valid = self.prompt.valid and self.negative.valid
+        self.guidance_tab.set_stale(not valid)
+        self.grid_tab.set_stale(not valid)
+        if valid:
+            self.clear_error()
+
+    def _on_base_changed(self, base: str) -> None:
+        self.negative.setEnabled(base != "ddpm")
+        self.grid_tab.set_base(base)
+
+    # --- rendering (worker) ----------------------------------------------------------------------
+
+    def generate(self) -> None:
+        """Ctrl+Enter: render the current prompt and settings (closing any completion popup first)."""
+        for box in (self.prompt, self.negative):
+            box.close_popup()
+        self.render(force=True)
+
+    def render(self, force: bool = False) -> None:
+        """Re-render with the widgets' settings; only the newest request runs (cancel_running).
+        `force` (an explicit Generate) reports bad input; a slider move leaves that to the prompt box."""
+        if self.loaded is None or self.controls.applying:
+            return
+        try:
+            settings = self.settings()
+        except (PromptError, ValueError) as exc:
+            if force:
+                self.report_error(str(exc))
+            return
+        # no label: a render follows the slider, its progress shows on the canvas, not in the status bar
+        work = render_job(self.models, self.loaded.model, settings, self.loaded.name)
+        self.submit(work, channel="render", on_result=self._on_rendered, cancel_running=True,
+                    on_progress=lambda _done, _total, preview: self._on_preview(settings, preview))
+
+    def _on_preview(self, settings: GuidedSettings, preview: RenderPreview) -> None:
+        self.guidance_tab.show_preview(settings, preview)
+        self.preview_shown.emit(preview.index)
+
+    def _on_rendered(self, result: RenderResult) -> None:
+        self.result = result
+        self.clear_error()  # the input rendered: an error about earlier input no longer holds
+        self.guidance_tab.show_result(result)
+        self.steps_tab.show_guided_run(result)
+        self.request_decomposition()
+        self.rendered.emit()
+
+    def request_decomposition(self) -> None:
+        """The two branches at the chosen step of the current run, from its cached x_t (one forward)."""
+        result = self.result
+        if result is None:
+            return
+        index = self.guidance_tab.decomposition_step.value()
+        self.guidance_tab.show_step(index)
+        work = decomposition_job(self.models, self.loaded.model, result, index)
+        # a newer render requests its own decomposition, which drops this one (one channel, newest wins)
+        self.submit(work, channel="decompose", on_result=self._on_decomposed, cancel_running=True)
+
+    def _on_decomposed(self, parts: Decomposition) -> None:
+        self.decomposition = parts
+        self.guidance_tab.show_parts(parts)
+        self.decomposed.emit()
+
+    def _follow_scrubber(self, index: int) -> None:
+        """Scrubbing the current run in the steps tab moves the decomposition to the same step."""
+        if self.result is not None and self.steps_tab.current is self.result.trajectory:
+            self.guidance_tab.decomposition_step.setValue(index)
+
+    # --- grid ----------------------------------------------------------------------------------------
+
+    def run_grid(self) -> None:
+        """One seed at several scales (columns), one row per seed, all in one batch."""
+        if self.loaded is None:
+            return
+        try:
+            settings = self.settings()
+            scales = parse_scales(self.grid_tab.scales_edit.text(), settings.base)
+        except (PromptError, ValueError) as exc:
+            self.report_error(str(exc))
+            return
+        seeds = [settings.seed + r for r in range(self.grid_tab.seeds_box.value())]
+        work = grid_job(self.models, self.loaded.model, settings, scales, seeds)
+        self.submit(work, channel="grid", label=f"Grid {len(seeds)} × {len(scales)}", on_result=self._on_grid,
+                    on_progress=lambda _done, _total, preview: self.grid_tab.show_grid(preview), cancel_running=True)
+        self.tabs.setCurrentIndex(GRID_TAB)
+        self.grid_tab.show_rendering(len(seeds), len(scales))
+
+    def _on_grid(self, grid: GridResult) -> None:
+        self.clear_error()
+        self.grid_tab.show_grid(grid)
+        self.grid_rendered.emit()
+
+    # --- recipes: export and Load PNG --------------------------------------------------------------
+
+    def recipe(self, picture: str | None = None) -> dict[str, Any]:
+        """The recipe of the sample or the grid (default: the current tab's), model header included."""
+        picture = picture or ("grid" if self.tabs.currentIndex() == GRID_TAB else "sample")
+        grid = self.grid_tab.grid
+        if picture == "grid":
+            if grid is None or not grid.final:
+                raise ValueError("no finished grid to export yet: press Run grid")
+            return export_recipe(self.loaded, grid.settings, self.models, "grid", grid=grid.layout())
+        if self.result is None:
+            raise ValueError("nothing to export yet: generate an image first")
+        return export_recipe(self.loaded, self.result.settings, self.models, "sample", scale=EXPORT_SCALE)
+
+    def export_png(self, path: str | Path, picture: str | None = None) -> Path:
+        """The sample (x8) or, on the Grid tab, the grid, with the full recipe in the PNG's metadata."""
+        recipe = self.recipe(picture)
+        if recipe["picture"] == "grid":
+            return save_png(path, self.grid_tab.grid.picture, recipe)
+        return save_png(path, upscale(self.result.trajectory.final_image(), EXPORT_SCALE), recipe)
+
+    def restore(self, recipe: dict[str, Any]) -> None:
+        """Show a recipe's settings and render its picture (the sample, or the grid)."""
+        if self.loaded is None:
+            raise ValueError("no model is loaded yet")
+        restored = read_recipe(recipe, self.loaded)
+        self.apply_settings(restored.settings)
+        shown = self.settings()
+        self._restore_notes = restored.notes + [
+            f"{name} {getattr(restored.settings, name):g} is shown as {getattr(shown, name):g}"
+            for name in ("guidance_scale", "classifier_scale", "guidance_start", "guidance_stop", "eta")
+            if getattr(shown, name) != getattr(restored.settings, name)]
+        if restored.grid_scales is not None:
+            self.grid_tab.set_request(restored.grid_scales, restored.grid_seeds)
+            self.run_grid()
+        else:
+            self.tabs.setCurrentIndex(GUIDANCE_TAB)
+            self.render(force=True)
+
+    def load_png(self, path: str | Path) -> bool:
+        """As the base's, then say what differs from the image's making (another model, changed weights)."""
+        self._restore_notes = []
+        restored = super().load_png(path)
+        if restored and self._restore_notes:
+            self.report(f"Restored the {self.title} panel from {Path(path).name}; note: " + "; ".join(self._restore_notes))
+        return restored
+
+    def _export_dialog(self) -> None:
+        grid = self.tabs.currentIndex() == GRID_TAB
+        kind = "grid" if grid else f"w{self.controls.guidance_slider.value():g}"
+        self.save_with_dialog("Export PNG", f"text2img-{kind}-seed{self.controls.seed_box.value()}.png", "PNG (*.png)",
+                              self.export_png, "recipe in its metadata")
