@@ -2,8 +2,12 @@
 
 The JSON holds the family, the model config (a frozen dataclass), the data set, training
 steps, final metrics and the command that made it. Loading reads tensors with safetensors
-and plain JSON, so opening a file can never run code. Every failure is a
-`CheckpointError` that names the file and the problem.
+and plain JSON, so opening a file can never run code (a pickle under any name is refused
+as "not a safetensors file" or "not valid JSON"). Every failure is a `CheckpointError`
+that names the file and the problem: a hand-edited config is checked field by field
+(types, finite numbers, sizes) and a model it describes is built only while it stays
+within what its weights file could hold, so a typo such as 100000 channels is an error,
+not an hour of swapping; weights holding NaN or infinity are refused too.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as _dt
 import json
+import math
+import threading
 import typing
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -26,6 +33,9 @@ from .models.registry import get_family
 FORMAT = "playground-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS_NAME = "model.safetensors"
+MAX_JSON_BYTES = 64 * 2**20  # a checkpoint's metadata is a few kB; a larger "JSON" is something else
+MAX_CONFIG_INT = 65_536      # no config field of any family counts higher (channels, timesteps, sizes)
+CONFIG_INT_LIMITS = {"image_size": 1024}  # the sampler allocates image_size^2 per image
 
 
 class CheckpointError(ValueError):
@@ -89,13 +99,31 @@ def config_from_dict(config_class: type, values: dict[str, Any], source: str = "
         if typing.get_origin(hint) is tuple:
             if not isinstance(value, list):
                 raise CheckpointError(f"{where}config field {name!r} must be a list, got {value!r}")
-            value = tuple(value)
-        elif hint is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        elif hint in (int, float, bool, str) and not _is_json_type(value, hint):
-            raise CheckpointError(f"{where}config field {name!r} must be {hint.__name__}, got {value!r}")
+            item = typing.get_args(hint)[0]
+            value = tuple(_config_value(f"{name}[{i}]", v, item, where) for i, v in enumerate(value))
+        else:
+            value = _config_value(name, value, hint, where)
         kwargs[name] = value
-    return config_class(**kwargs)
+    try:
+        return config_class(**kwargs)
+    except (TypeError, ValueError) as exc:  # the dataclass's own checks
+        raise CheckpointError(f"{where}config is not a valid {config_class.__name__} ({exc})") from None
+
+
+def _config_value(name: str, value: Any, hint: Any, where: str) -> Any:
+    """One config value checked against its type hint; numbers must be finite and of sane size."""
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if hint in (int, float, bool, str) and not _is_json_type(value, hint):
+        raise CheckpointError(f"{where}config field {name!r} must be {hint.__name__}, got {value!r}")
+    if hint is float and not math.isfinite(value):
+        raise CheckpointError(f"{where}config field {name!r} must be a finite number, got {value!r}")
+    if hint is int:
+        limit = CONFIG_INT_LIMITS.get(name, MAX_CONFIG_INT)
+        if not -limit <= value <= limit:
+            raise CheckpointError(f"{where}config field {name!r} = {value} is beyond any model this app "
+                                  f"builds (at most {limit})")
+    return value
 
 
 def _is_json_type(value: Any, hint: type) -> bool:
@@ -109,6 +137,8 @@ def resolve_paths(path: str | Path) -> tuple[Path, Path]:
     path = Path(path)
     if path.is_dir():
         path = path / WEIGHTS_NAME
+    elif not path.exists() and path.suffix not in (".json", ".safetensors"):
+        raise CheckpointError(f"{path}: no such checkpoint file or folder")
     if path.suffix == ".json":
         return path.with_suffix(".safetensors"), path
     if path.suffix != ".safetensors":
@@ -154,10 +184,12 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     weights_path, json_path = resolve_paths(path)
     if not json_path.exists():
         raise CheckpointError(f"{json_path}: checkpoint metadata file not found")
+    if json_path.is_dir() or json_path.stat().st_size > MAX_JSON_BYTES:
+        raise CheckpointError(f"{json_path}: not checkpoint metadata (a folder, or far too large for it)")
     try:
         raw = json.loads(json_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{json_path}: not valid JSON ({exc})") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise CheckpointError(f"{json_path}: not valid JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise CheckpointError(f"{json_path}: not a playground checkpoint (no \"format\": \"{FORMAT}\")")
     if raw.get("version") != FORMAT_VERSION:
@@ -166,7 +198,27 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     missing = {"family", "config"} - set(raw)
     if missing:
         raise CheckpointError(f"{json_path}: missing {sorted(missing)}")
-    return CheckpointMeta(**{k: v for k, v in raw.items() if k in known})
+    meta = CheckpointMeta(**{k: v for k, v in raw.items() if k in known})
+    _check_meta_types(meta, json_path)
+    return meta
+
+
+_META_TYPES = {"family": str, "config": dict, "data": str, "steps": int, "metrics": dict, "command": str,
+               "created": str, "extra": dict}
+
+
+def _check_meta_types(meta: CheckpointMeta, json_path: Path) -> None:
+    """A hand-edited sidecar: every field of the type the app reads it as."""
+    for name, kind in _META_TYPES.items():
+        value = getattr(meta, name)
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise CheckpointError(f"{json_path}: {name!r} must be a JSON {_JSON_NAMES[kind]}, got {value!r:.60}")
+    bad = [k for k, v in meta.metrics.items() if not isinstance(v, (int, float)) or isinstance(v, bool)]
+    if bad:
+        raise CheckpointError(f"{json_path}: metric {bad[0]!r} must be a number, got {meta.metrics[bad[0]]!r:.60}")
+
+
+_JSON_NAMES = {str: "string", dict: "object", int: "whole number"}
 
 
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
@@ -178,30 +230,87 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Loa
     except KeyError as exc:
         raise CheckpointError(f"{json_path}: {exc.args[0]}") from None
     config = config_from_dict(family.config_class, meta.config, str(json_path))
-    if not weights_path.exists():
+    if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: weights file not found")
+    shapes = _read_header(weights_path)
+    try:
+        with _allocation_budget(2 * weights_path.stat().st_size + 64 * 2**20):
+            model = family.build(config)
+    except _ModelTooLarge:
+        raise CheckpointError(f"{json_path}: its config describes a far larger {meta.family} model than "
+                              f"{weights_path.name} holds; the config does not match the weights") from None
+    except Exception as exc:  # a config the architecture cannot be built from
+        raise CheckpointError(f"{json_path}: config cannot build a {meta.family} model ({exc})") from exc
+    _check_state_dict(model, shapes, weights_path)
     try:
         tensors = load_file(str(weights_path), device="cpu")
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{weights_path}: corrupt or not a safetensors file ({exc})") from exc
-    try:
-        model = family.build(config)
-    except Exception as exc:  # a config the architecture cannot be built from
-        raise CheckpointError(f"{json_path}: config cannot build a {meta.family} model ({exc})") from exc
-    _check_state_dict(model, tensors, weights_path)
+        raise CheckpointError(f"{weights_path}: corrupt or not a safetensors file ({exc})") from None
+    _check_finite(tensors, weights_path)
     model.load_state_dict(tensors)
     model.eval().requires_grad_(False)
     model.to(device)
     return LoadedModel(model=model, config=config, meta=meta, path=weights_path)
 
 
-def _check_state_dict(model: nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
+def _read_header(path: Path) -> dict[str, tuple[int, ...]]:
+    """Tensor names and shapes from a safetensors header, before any tensor data is read."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path}: corrupt or not a safetensors file ({exc})") from None
+
+
+def _check_finite(tensors: dict[str, torch.Tensor], path: Path) -> None:
+    """Weights holding NaN or inf draw black or garbage pictures: say so instead."""
+    for name, tensor in tensors.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{path}: the weights hold NaN or infinite values (first in {name}); "
+                                  "the run that wrote them diverged")
+
+
+class _ModelTooLarge(Exception):
+    pass
+
+
+_budget = threading.local()  # bytes a model being loaded on this thread may still allocate
+
+
+def _count_allocation(module: nn.Module, name: str, tensor: torch.Tensor | None) -> None:
+    """A module-registration hook: every parameter and buffer of a model built under
+    `_allocation_budget` is counted, and the build stops before the next tensor once the
+    model outgrows what its weights file could hold (other threads are not affected)."""
+    left = getattr(_budget, "left", None)
+    if left is None or tensor is None:
+        return None
+    _budget.left = left - tensor.numel() * tensor.element_size()
+    if _budget.left < 0:
+        raise _ModelTooLarge
+    return None
+
+
+# registered once, at import: adding hooks later could race with a model built on another thread
+torch.nn.modules.module.register_module_parameter_registration_hook(_count_allocation)
+torch.nn.modules.module.register_module_buffer_registration_hook(_count_allocation)
+
+
+@contextmanager
+def _allocation_budget(limit: int):
+    _budget.left = limit
+    try:
+        yield
+    finally:
+        _budget.left = None
+
+
+def _check_state_dict(model: nn.Module, shapes: dict[str, tuple[int, ...]], path: Path) -> None:
     expected = model.state_dict()
-    missing = sorted(set(expected) - set(tensors))
-    unexpected = sorted(set(tensors) - set(expected))
+    missing = sorted(set(expected) - set(shapes))
+    unexpected = sorted(set(shapes) - set(expected))
     mismatched = [
-        f"{k} {tuple(tensors[k].shape)} vs config's {tuple(v.shape)}"
-        for k, v in expected.items() if k in tensors and tensors[k].shape != v.shape
+        f"{k} {shapes[k]} vs config's {tuple(v.shape)}"
+        for k, v in expected.items() if k in shapes and shapes[k] != tuple(v.shape)
     ]
     problems = []
     if missing:

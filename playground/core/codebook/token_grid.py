@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..images import read_recipe
+from ..images import atomic_path, read_recipe
 
 FORMAT = "playground-token-grid"
 FORMAT_VERSION = 1
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_FILE_BYTES = 16 * 2**20  # a 64x64 grid is ~20 kB; anything far larger is not a token grid
+MAX_CODE = 2**31 - 1         # beyond any codebook; keeps every index an int64
 
 
 class TokenGridError(ValueError):
@@ -61,7 +63,8 @@ def save_token_grid(path: str | Path, grid: TokenGrid) -> Path:
     data = grid.to_json()
     rows = ",\n    ".join(json.dumps(row) for row in data.pop("indices"))
     head = "".join(f"  {json.dumps(key)}: {json.dumps(value)},\n" for key, value in data.items())
-    path.write_text(f"{{\n{head}  \"indices\": [\n    {rows}\n  ]\n}}\n")
+    with atomic_path(path) as tmp:  # a failed save never leaves half a grid in place of the old one
+        tmp.write_text(f"{{\n{head}  \"indices\": [\n    {rows}\n  ]\n}}\n")
     return path
 
 
@@ -80,16 +83,20 @@ def load_token_grid(
         return TokenGridError(f"{path}: {problem}")
 
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise fail(f"{path.stat().st_size / 2**20:.0f} MB is far too large for a token grid file")
         content = path.read_bytes()
     except FileNotFoundError:
         raise fail("no such file") from None
+    except IsADirectoryError:
+        raise fail("is a folder, not a token grid file") from None
     if content.startswith(PNG_SIGNATURE):
         raw = _raw_from_png(path, fail)
     else:
         try:
             raw = json.loads(content.decode())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise fail(f"not a JSON token grid ({exc})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            raise fail(f"not a JSON token grid ({type(exc).__name__}: {str(exc)[:80]})") from None
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise fail(f"not a token grid file (needs \"format\": \"{FORMAT}\")")
     if raw.get("version") != FORMAT_VERSION:
@@ -129,7 +136,7 @@ def _raw_from_png(path: Path, fail) -> dict:
     """A PNG's recipe as the JSON format's fields, so both go through the same checks."""
     try:
         recipe = read_recipe(path)
-    except (OSError, SyntaxError, ValueError) as exc:  # a broken PNG or a recipe that is not JSON
+    except (OSError, SyntaxError, ValueError, RecursionError) as exc:  # a broken PNG or a recipe that is not JSON
         raise fail(f"cannot read the PNG's metadata ({exc})") from None
     if not isinstance(recipe, dict) or "tokens" not in recipe:
         raise fail("this PNG carries no token grid in its metadata (no \"tokens\" in its recipe)")
@@ -150,5 +157,7 @@ def _indices(value: object, fail) -> np.ndarray:
     for r, row in enumerate(value):
         for c, v in enumerate(row):
             if not _is_int(v):
-                raise fail(f"indices must be integers, got {v!r} at row {r}, column {c}")
+                raise fail(f"indices must be integers, got {v!r:.40} at row {r}, column {c}")
+            if not -MAX_CODE <= v <= MAX_CODE:
+                raise fail(f"index out of range: {v:.3g} at row {r}, column {c} (codes are 0 to the codebook's size - 1)")
     return np.asarray(value, dtype=np.int64)
