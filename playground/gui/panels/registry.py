@@ -7,6 +7,6 @@ from .diffusion_panel import DiffusionPanel
 from .latent import LatentPanel
 from .text2img_panel import Text2ImgPanel
 from .train_panel import TrainPanel
-from .vqvae_panel import VQVAEPanel
+from .codebook import VQVAEPanel
 
 PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, TrainPanel]
