@@ -395,9 +395,10 @@ def test_opening_a_file_that_is_not_an_image_says_which_file_and_why(main_window
     grid = panel.editor.grid.copy()
     (tmp_path / "notes.txt").write_text("shopping: eggs, milk")
     (tmp_path / "empty.png").write_bytes(b"")
-    (tmp_path / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")  # a PNG cut off after its signature
-    cases = {"notes.txt": "notes.txt: not an image file", "empty.png": "empty.png: an empty file",
-             "missing.png": "missing.png: no such file", "cut.png": "cut.png: a damaged or truncated image"}
+    whole = save_png(tmp_path / "whole.png", np.random.default_rng(0).integers(0, 256, (32, 32, 3), np.uint8))
+    (tmp_path / "cut.png").write_bytes(whole.read_bytes()[:200])  # a PNG cut off in its pixels
+    cases = {"notes.txt": "notes.txt is not an image file", "empty.png": "empty.png is not an image file",
+             "missing.png": "missing.png: no such file", "cut.png": "cut.png is damaged or cut short"}
     for name, expected in cases.items():
         message = _status_after(main_window, qtbot, lambda: panel.open_image(tmp_path / name))
         assert message.startswith("Error: " + expected), message

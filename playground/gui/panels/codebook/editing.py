@@ -18,7 +18,7 @@ from ....core.codebook.analysis import decode_tokens, encode_tokens
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet, gallery_images
 from ...worker import JobContext
-from .state import open_image_file
+from ..latent.encode_tab import read_image  # one wording of "not an image" (requested: into the core)
 from .style import code_colours
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ class GridEditing:
 
         def work(ctx: JobContext) -> np.ndarray | str:
             try:
-                return open_image_file(path, size)
+                return read_image(path, size)
             except ValueError as exc:
                 return str(exc)
 

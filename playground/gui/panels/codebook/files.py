@@ -2,8 +2,9 @@
 ("Load PNG…" restores the grid a PNG's recipe holds; "Load grid…" reads a JSON grid).
 
 A part of `VQVAEPanel` (a mixin). The recipe an exported PNG carries is
-`provenance.model_header(loaded)` and the picture's settings: "picture": "tokens", "codebook_size",
-"grid_size", "tokens" (the edited grid), "encoded_tokens", "edited_cells", "source", "scale".
+`provenance.picture_recipe(loaded, "tokens", ...)`: the model header and "codebook_size",
+"grid_size", "tokens" (the edited grid), "encoded_tokens", "edited_cells", "source", "scale"
+(what `playground reproduce` re-renders).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from ....core.codebook.analysis import decode_tokens
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.codebook.token_grid import PNG_SIGNATURE, TokenGrid, load_token_grid, save_token_grid
 from ....core.images import save_png, upscale
-from ....core.provenance import checkpoint_differences, model_header
+from ....core.provenance import checkpoint_differences, picture_recipe
 from .grid_column import EXPORT_SCALE
 from .state import editor_from_recipe
 
@@ -41,10 +42,10 @@ class CodebookFiles:
 
     def recipe(self: VQVAEPanel) -> dict[str, Any]:
         grid = self.token_grid()
-        return model_header(self.loaded) | {
-            "picture": "tokens", "codebook_size": self.loaded.model.codebook_size, "grid_size": list(grid.grid_size),
-            "tokens": grid.indices.tolist(), "encoded_tokens": self.editor.encoded.tolist(),
-            "edited_cells": int(self.editor.edited_cells().sum()), "source": self.source_name, "scale": EXPORT_SCALE}
+        return picture_recipe(
+            self.loaded, "tokens", codebook_size=self.loaded.model.codebook_size, grid_size=list(grid.grid_size),
+            tokens=grid.indices.tolist(), encoded_tokens=self.editor.encoded.tolist(),
+            edited_cells=int(self.editor.edited_cells().sum()), source=self.source_name, scale=EXPORT_SCALE)
 
     def export_png(self: VQVAEPanel, path: str | Path) -> Path:
         """The decoded edited grid x8, with the token grid (and the encoded one) in the PNG's recipe."""

@@ -7,17 +7,15 @@ plain data (`CodebookView`, `Usage`) that the panel hands to its views.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PIL import UnidentifiedImageError
 
 from ....core.codebook.analysis import (
     codebook_atlas, codebook_usage, codebook_vectors, encode_tokens_progressive, nearest_codes, similarity_order,
 )
 from ....core.codebook.token_editor import TokenGridEditor
-from ....core.data import ImageFileError, ImageSet, load_image_file
+from ....core.data import ImageSet
 from ....core.latent.sampling import Projection2D
 from ....core.models.vqvae import VQVAE
 from ....core.provenance import RecipeError, RecipeFields
@@ -100,7 +98,7 @@ def editor_from_recipe(recipe: dict[str, Any], model: VQVAE) -> TokenGridEditor:
     `encoded_tokens` (so Reset and the edited cells come back too); a `RecipeError` (ValueError)
     naming the key and what is wrong for a grid this model cannot decode or a hand-edited recipe.
 
-    The codebook browser and `encode vqvae --recon` write "tokens"; `sample vqvae` wrote "latent".
+    The codebook browser and the CLI write "tokens"; `sample vqvae` wrote "latent" before.
     """
     fields = RecipeFields(recipe)
     g, k = model.grid_size, model.codebook_size
@@ -117,34 +115,3 @@ def editor_from_recipe(recipe: dict[str, Any], model: VQVAE) -> TokenGridEditor:
     editor = TokenGridEditor(encoded, k)
     editor.set_grid(tokens, "edits from the PNG")
     return editor
-
-
-def open_image_file(path: str | Path, size: int) -> np.ndarray:
-    """An image file scaled and centre-cropped to (size, size, 3); ValueError naming the file and
-    saying in words why it is not one (no traceback, no exception class names)."""
-    path = Path(path)
-    try:
-        return load_image_file(path, size)
-    except ImageFileError as exc:
-        cause = exc.__cause__
-        if not path.exists():
-            why = "no such file"
-        elif path.is_dir():
-            why = "a folder, not an image file"
-        elif path.stat().st_size == 0:
-            why = "an empty file (0 bytes), not an image"
-        elif isinstance(cause, PermissionError):
-            why = "cannot be read (permission denied)"
-        elif isinstance(cause, UnidentifiedImageError) and not _starts_like_an_image(path):
-            why = "not an image file: its contents are not a PNG, JPEG, WebP, BMP or other picture"
-        else:
-            why = "a damaged or truncated image: it starts like one, but its pixels cannot be read"
-        raise ValueError(f"{path.name}: {why}") from None
-
-
-IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"BM", b"RIFF")  # PNG, JPEG, GIF, BMP, WebP
-
-
-def _starts_like_an_image(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(4).startswith(IMAGE_SIGNATURES)
