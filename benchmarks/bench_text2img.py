@@ -5,7 +5,7 @@
 Prints, with one torch thread (the GUI worker's setting on a 2-core machine):
 - the U-Net forward at batch 1 and 2 (a guided step is one forward of batch 2: unconditional
   and conditional together), CPU time;
-- a guided DDIM-50 run of one 32x32 image, `ClassifierFreeGuidance` through `sample_steps`:
+- a guided DDIM-50 run of one 32x32 image, the core's guided denoiser (`make_denoiser`) through `sample`:
   CPU time (`time.process_time`, so other processes on a busy machine do not count) and wall
   time, medians; target <= 1 s;
 - in the real panel (offscreen): guidance slider moved -> the first predicted-x0 preview on
@@ -47,10 +47,9 @@ import numpy as np
 import torch
 
 from playground.core.checkpoints import WEIGHTS_NAME, load_checkpoint
-from playground.core.diffusion.guidance import ClassifierFreeGuidance
 from playground.core.diffusion.sampling import sample
-from playground.core.diffusion.schedulers import make_scheduler
 from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
+from playground.core.text2img.sampling import GuidedSettings, make_denoiser
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "text2img-shapes"
 PROMPT = "a large red circle at the top left"
@@ -84,8 +83,8 @@ def bench_sampling(model: TextToImageModel, repeats: int) -> None:
         for batch in (1, 2):
             cpu, _ = timed(lambda: model(x[:batch], t[:batch], cond=cond[:batch]), 20)
             print(f"U-Net forward, batch {batch}: {cpu * 1000:.1f} ms CPU")
-    guidance = ClassifierFreeGuidance.for_prompt(model, PROMPT, 3.0)
-    scheduler = make_scheduler("ddim", model.noise_schedule, 50, clip_x0=True)
+    settings = GuidedSettings(prompt=PROMPT, guidance_scale=3.0, steps=50).validate()
+    guidance, scheduler = make_denoiser(model, settings), settings.make_scheduler(model)  # as the panel runs it
     cpu, wall = timed(lambda: sample(guidance, scheduler, n=1, seed=0), repeats)
     print(f"guided DDIM-50, one 32x32 image (w = 3, 50 forwards of batch 2): {cpu:.2f} s CPU, {wall:.2f} s wall "
           f"(target <= 1 s)")
@@ -95,7 +94,7 @@ def bench_slider(checkpoint: Path, moves: int) -> None:
     from PySide6.QtWidgets import QApplication
 
     from playground.gui.main_window import MainWindow
-    from playground.gui.panels.text2img_panel import Text2ImgPanel
+    from playground.gui.panels.text2img import Text2ImgPanel
 
     if (checkpoint / WEIGHTS_NAME).exists():
         os.environ.setdefault("PLAYGROUND_ASSETS", str(checkpoint.parent))
@@ -130,7 +129,7 @@ def bench_slider(checkpoint: Path, moves: int) -> None:
     def move(value: float) -> float:
         before = len(shown)
         start = time.perf_counter()
-        panel.guidance_slider.slider.setValue(int(round(value * 100)))
+        panel.controls.guidance_slider.slider.setValue(int(round(value * 100)))
         wait(lambda: len(shown) > before, 30.0)
         return (shown[-1] - start) * 1000
 

@@ -114,15 +114,18 @@ class Text2ImgPanel(Panel):
             self.controls.applying = False
         self.controls.apply(settings)
 
+    def _prompts_valid(self) -> bool:
+        return self.prompt.valid and self.negative.valid
+
     def _sync_enabled(self) -> None:
-        ok = self.prompt.valid and self.negative.valid and self.loaded is not None
+        ok = self._prompts_valid() and self.loaded is not None
         self.controls.generate_button.setEnabled(ok)
         self.grid_tab.set_allowed(ok)
 
     def _on_prompt_validity(self) -> None:
         """An invalid prompt greys the pictures out (they are the last valid prompt's); a fixed one clears its error."""
         self._sync_enabled()
-        valid = self.prompt.valid and self.negative.valid
+        valid = self._prompts_valid()
         self.guidance_tab.set_stale(not valid)
         self.grid_tab.set_stale(not valid)
         if valid:
@@ -164,6 +167,7 @@ class Text2ImgPanel(Panel):
         self.result = result
         self.clear_error()  # the input rendered: an error about earlier input no longer holds
         self.guidance_tab.show_result(result)
+        self.guidance_tab.set_stale(not self._prompts_valid())  # typed into while it rendered
         self.steps_tab.show_guided_run(result)
         self.request_decomposition()
         self.rendered.emit()
@@ -211,6 +215,7 @@ class Text2ImgPanel(Panel):
     def _on_grid(self, grid: GridResult) -> None:
         self.clear_error()
         self.grid_tab.show_grid(grid)
+        self.grid_tab.set_stale(not self._prompts_valid())
         self.grid_rendered.emit()
 
     # --- recipes: export and Load PNG --------------------------------------------------------------
