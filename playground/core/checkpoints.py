@@ -182,6 +182,9 @@ def save_checkpoint(
 def read_meta(path: str | Path) -> CheckpointMeta:
     """Read and validate only the JSON sidecar (cheap: used to list checkpoints)."""
     weights_path, json_path = resolve_paths(path)
+    if not json_path.exists() and not weights_path.exists():
+        raise CheckpointError(f"{weights_path.parent}: no checkpoint in this folder (no {weights_path.name} "
+                              f"and no {json_path.name})")
     if not json_path.exists():
         raise CheckpointError(f"{json_path}: checkpoint metadata file not found")
     if json_path.is_dir() or json_path.stat().st_size > MAX_JSON_BYTES:
