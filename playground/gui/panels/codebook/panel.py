@@ -119,13 +119,9 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         code.details.image_clicked.connect(self._open_data_item)
 
     def _submit_live(self, work: Callable[[JobContext], Any], **options: Any) -> Job:
-        """`Panel.submit` (the stale-result guard) on the live worker. Until the base takes a worker
-        argument (requested), the panel's worker is swapped in for this one call."""
-        window_worker, self.worker = self.worker, self.live
-        try:
-            return self.submit(work, **options)
-        finally:
-            self.worker = window_worker
+        """`Panel.submit` (the stale-result guard) on the live worker: brush decodes never wait
+        behind the data set's usage count."""
+        return self.submit(work, worker=self.live, **options)
 
     # --- model and activation ------------------------------------------------------------------
 
