@@ -12,6 +12,7 @@ from PySide6.QtCore import QPointF, Qt
 from playground.core.images import RECIPE_KEY, read_recipe, save_png, upscale
 from playground.core.latent.sampling import decode, encode, prior_latents
 from playground.core.provenance import model_header, read_png_recipe
+from playground.core.reproduce import reproduce
 from playground.gui.panels.latent import MAP_TAB, LatentPanel
 
 
@@ -252,10 +253,13 @@ def test_export_writes_the_recipe_that_reproduces_the_picture(main_window, qtbot
     assert recipe == model_header(panel.loaded) | {
         "picture": "decode", "latent": recipe["latent"], "seed": 11, "scale": 8}
     assert None not in recipe.values()
-    np.testing.assert_allclose(recipe["latent"], panel.z, atol=1e-5)
+    np.testing.assert_array_equal(np.asarray(recipe["latent"], np.float32), panel.z)  # exact float32
     # what `playground reproduce` renders from these keys: decode(latent) upscaled by scale
     rendered = upscale(_draw(panel, np.asarray(recipe["latent"], np.float32)), recipe["scale"])
-    np.testing.assert_array_equal(np.asarray(Image.open(path).convert("RGB")), rendered)
+    exported = np.asarray(Image.open(path).convert("RGB"))
+    np.testing.assert_array_equal(exported, rendered)
+    image, _, differences = reproduce(path)
+    assert differences == [] and np.array_equal(image, exported)
     panel.sliders.rows[2].slider.setValue(120)  # edited: no longer the seed's draw
     assert panel.recipe()["seed"] is None
 
@@ -283,7 +287,7 @@ def test_load_png_restores_z_seed_and_sliders(main_window, qtbot, tmp_path, monk
     _shows(panel, qtbot, panel.z)
 
     assert panel.load_png(edited)
-    np.testing.assert_allclose(panel.z, edited_z, atol=1e-5)
+    np.testing.assert_array_equal(panel.z, edited_z)
     assert panel.z_seed is None and "edited.png" in panel.caption.text()
     assert panel.sliders.rows[2].slider.value() == -170
 
@@ -320,13 +324,14 @@ def _png(path, recipe: dict | str | None):
     (None, "t2i.png: this PNG carries no playground recipe"),
     ({"family": "gan", "model": "gan-tiny", "latent": [0.5] * 8, "seed": None},
      "t2i.png: its latent has 8 numbers but vae-tiny takes 6: it was made with gan-tiny"),
-    ('{"family": "vae", "latent": [NaN, 0, 0, 0, 0, 0]}', "its latent holds NaN or infinite values"),
-    ({"family": "vae", "latent": [1e9, 0, 0, 0, 0, 0]}, "outside ±1000"),
-    ({"family": "vae", "latent": ["a", 0, 0, 0, 0, 0]}, "its latent must be a list of numbers"),
-    ({"family": "vae", "latent": [0] * 6, "seed": -1}, "its seed must be a whole number from 0 to 2147483647"),
-    ({"family": "vae", "latent": [0] * 6, "seed": "x"}, "its seed must be a whole number"),
-    ({"family": "vae", "latent": [0] * 6, "scale": 0}, "its scale must be a whole number from 1 to 64"),
-    ({"family": "vae", "picture": "interpolate"}, "its recipe holds no latent"),
+    ('{"family": "vae", "latent": [NaN, 0, 0, 0, 0, 0]}', "'latent' must be a list of 6 numbers"),
+    ({"family": "vae", "latent": [1e9, 0, 0, 0, 0, 0]}, "'latent' must be a list of 6 numbers from -1e+06 to 1e+06"),
+    ({"family": "vae", "latent": ["a", 0, 0, 0, 0, 0]}, "'latent' must be a list of 6 numbers"),
+    ({"family": "vae", "latent": [0] * 6, "seed": -1}, "'seed' must be a whole number from 0 to 2147483647, not -1"),
+    ({"family": "vae", "latent": [0] * 6, "seed": "x"}, "'seed' must be a whole number from 0 to 2147483647"),
+    ({"family": "vae", "latent": [0] * 6, "seed": 5, "n": 3, "index": 7}, "'index' must be a whole number from 0 to 2"),
+    ({"family": "vae", "latent": [0] * 6, "scale": 0}, "'scale' must be a whole number from 1 to 16"),
+    ({"family": "vae", "picture": "interpolation"}, "its recipe holds no single latent (its picture: interpolation)"),
     ({"grid_of": {"family": "vae", "model": "vae-tiny"}, "n": 64}, "it is a grid of 64 samples"),
 ])
 def test_load_png_refuses_what_it_cannot_restore_with_a_message(main_window, qtbot, tmp_path, recipe, words):

@@ -4,10 +4,12 @@ An export's recipe is `provenance.model_header(loaded)` plus
 `{"picture": "decode", "latent": [floats], "seed": int | None, "scale": 8}`: the picture is
 `decode(latent)` upscaled `scale` times (what `playground reproduce` renders), and `seed` is
 the seed whose prior draw the latent is (None once the latent came from anywhere else).
+The latent is stored as exact float32 values, so a restored z decodes to the same pixels.
 
-PNGs written by `playground sample vae|ae|gan --out-dir` (a seed, an index and a temperature
-beside the latent) and by `playground encode vae|ae` (the encoding's latent) restore too.
-Everything here is checked, because a recipe can be hand-edited: a message says what is wrong.
+PNGs written by `playground sample vae|ae|gan --out-dir` (sample `index` of a batch of `n`
+drawn from `seed`: the prior draw of seed + index) and by `playground encode vae|ae` carry a
+latent too. A recipe may be hand-edited: every field is read through `RecipeFields`, whose
+one-line messages name the key and its range.
 """
 
 from __future__ import annotations
@@ -17,27 +19,18 @@ from typing import Any
 
 import numpy as np
 
+from ....core import checks
 from ....core.checkpoints import LoadedModel
 from ....core.latent.sampling import prior_latents
-from ....core.provenance import checkpoint_differences, model_header
+from ....core.provenance import RecipeError, RecipeFields, checkpoint_differences, exact_floats, picture_recipe
 
-SEED_MAX = 2**31 - 1
+SEED_MAX = checks.SEED_MAX
 EXPORT_SCALE = 8
-MAX_SCALE = 64
-MAX_ABS_LATENT = 1000.0  # prior draws lie within about ±6, encodings within tens: beyond this is a typo
-SEED_RANGE = f"a whole number from 0 to {SEED_MAX}"
 
 
-def check_seed(value: Any, what: str = "seed") -> int:
-    """A seed as an int, or ValueError naming the allowed range (bools and floats are not seeds)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.isdigit():
-            raise ValueError(f"{what} must be {SEED_RANGE}, not {value.strip()!r}")
-        value = int(text)
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= int(value) <= SEED_MAX:
-        raise ValueError(f"{what} must be {SEED_RANGE}, not {value!r}")
-    return int(value)
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A seed as an int (typed text included), or a RangeError naming the allowed range."""
+    return checks.seed.check(value, name)
 
 
 def seed_latent(latent_dim: int, seed: int) -> np.ndarray:
@@ -51,12 +44,7 @@ def seed_source(seed: int) -> str:
 
 
 def export_recipe(loaded: LoadedModel, z: np.ndarray, seed: int | None) -> dict[str, Any]:
-    return model_header(loaded) | {
-        "picture": "decode",
-        "latent": [round(float(v), 6) for v in z],
-        "seed": seed,
-        "scale": EXPORT_SCALE,
-    }
+    return picture_recipe(loaded, "decode", latent=exact_floats(z), seed=seed, scale=EXPORT_SCALE)
 
 
 @dataclass
@@ -69,33 +57,25 @@ class RestoredLatent:
 def latent_from_recipe(recipe: dict[str, Any], loaded: LoadedModel, source: str = "the recipe") -> RestoredLatent:
     """The latent (and seed) a recipe describes for the loaded model; ValueError with a message
     beginning with `source` when the recipe cannot be used with it."""
-    def refuse(why: str) -> ValueError:
-        return ValueError(f"{source}: {why}")
+    try:
+        return _read(RecipeFields(recipe), recipe, loaded)
+    except ValueError as exc:  # RecipeError and checks.RangeError: one line naming the key and range
+        raise ValueError(f"{source}: {exc}") from None
 
-    if isinstance(recipe.get("grid_of"), dict):
-        raise refuse(f"it is a grid of {recipe.get('n', 'several')} samples with no single latent; "
-                     "restore one sample's PNG (playground sample … --out-dir)")
-    latent = recipe.get("latent")
-    if latent is None:
-        raise refuse(f"its recipe holds no latent (picture: {recipe.get('picture', 'not named')})")
-    if not isinstance(latent, list) or not all(
-            isinstance(v, (int, float)) and not isinstance(v, bool) for v in latent):
-        raise refuse("its latent must be a list of numbers")
-    made_with = recipe.get("model") or "another model"
-    latent_dim = loaded.model.latent_dim
-    if len(latent) != latent_dim:
-        raise refuse(f"its latent has {len(latent)} numbers but {loaded.name} takes {latent_dim}: it was made "
-                     f"with {made_with}; open that model, then load the PNG again")
-    z = np.asarray(latent, np.float64)
-    if not np.isfinite(z).all():
-        raise refuse("its latent holds NaN or infinite values")
-    if np.abs(z).max() > MAX_ABS_LATENT:
-        raise refuse(f"its latent has a value of {np.abs(z).max():.3g}, outside ±{MAX_ABS_LATENT:g} "
-                     "(a prior draw lies within about ±6)")
-    scale = recipe.get("scale")
-    if scale is not None and (isinstance(scale, bool) or not isinstance(scale, int) or not 1 <= scale <= MAX_SCALE):
-        raise refuse(f"its scale must be a whole number from 1 to {MAX_SCALE}, not {scale!r}")
-    z = z.astype(np.float32)
+
+def _read(fields: RecipeFields, recipe: dict[str, Any], loaded: LoadedModel) -> RestoredLatent:
+    if fields.has("grid_of"):
+        raise RecipeError(f"it is a grid of {recipe.get('n', 'several')} samples with no single latent; "
+                          "restore one sample's PNG (playground sample … --out-dir)")
+    if not fields.has("latent"):
+        raise RecipeError(f"its recipe holds no single latent (its picture: {recipe.get('picture', 'not named')})")
+    latent_dim, latent = loaded.model.latent_dim, recipe["latent"]
+    if isinstance(latent, list) and len(latent) != latent_dim:
+        raise RecipeError(f"its latent has {len(latent)} numbers but {loaded.name} takes {latent_dim}: it was made "
+                          f"with {recipe.get('model') or 'another model'}; open that model, then load the PNG again")
+    z = fields.numbers("latent", (latent_dim,))
+    if fields.has("scale"):
+        fields.scale()
 
     notes = []
     if recipe.get("model") and recipe["model"] != loaded.name:
@@ -103,24 +83,12 @@ def latent_from_recipe(recipe: dict[str, Any], loaded: LoadedModel, source: str 
     else:
         notes += checkpoint_differences(recipe, loaded)
     seed = None
-    if recipe.get("seed") is not None:
-        seed = _seed_of(recipe, z, latent_dim, source)
-        if seed is None:
-            notes.append(f"its latent is not the prior draw of seed {recipe['seed']} (edited): the latent is used")
+    if fields.has("seed"):
+        n, index = fields.batch_member()
+        seed = fields.seed(count=n) + index  # sample i of `sample --seed s` is the prior draw of seed s + i
+        temperature = fields.within("temperature", checks.temperature, default=1.0)
+        if temperature != 1.0 or not np.allclose(seed_latent(latent_dim, seed), z, atol=1e-6, rtol=0):
+            notes.append(f"its latent is not the prior draw of seed {seed} (edited, or drawn at another "
+                         "temperature): the latent is used")
+            seed = None
     return RestoredLatent(seed_latent(latent_dim, seed) if seed is not None else z, seed, notes)
-
-
-def _seed_of(recipe: dict[str, Any], z: np.ndarray, latent_dim: int, source: str) -> int | None:
-    """The seed whose prior draw `z` is: the recipe's seed (sample i of `sample --seed s` is seed
-    s + i), checked against the latent; None if the latent is not that draw."""
-    try:
-        seed = check_seed(recipe["seed"], "its seed")
-        index = check_seed(recipe.get("index", 0), "its sample index")
-    except ValueError as exc:
-        raise ValueError(f"{source}: {exc}") from None
-    temperature = recipe.get("temperature", 1.0)
-    if seed + index > SEED_MAX or temperature != 1.0:
-        return None
-    # the recipe rounds to 6 decimals: a match within 1e-5 is the draw itself (kept exact, not rounded)
-    drawn = seed_latent(latent_dim, seed + index)
-    return seed + index if np.allclose(drawn, z, atol=1e-5, rtol=0) else None

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLineEdit
 
-from .recipe import SEED_RANGE, check_seed
+from ....core import checks
+from .recipe import check_seed
 
 INVALID_STYLE = "border: 1px solid #d05050;"
 
@@ -19,7 +20,7 @@ class SeedBox(QLineEdit):
     def __init__(self, seed: int = 0):
         super().__init__(str(seed))
         self._seed = seed
-        self.setToolTip(f"The seed of z ~ N(0, I): {SEED_RANGE}. Type one and press Enter to draw it.")
+        self.setToolTip(f"The seed of z ~ N(0, I): {checks.seed.describe()}. Type one and press Enter to draw it.")
         self.setMaximumWidth(130)
         self.editingFinished.connect(self._on_edited)
 
