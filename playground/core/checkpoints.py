@@ -135,7 +135,7 @@ def _is_json_type(value: Any, hint: type) -> bool:
 def resolve_paths(path: str | Path) -> tuple[Path, Path]:
     """(weights, json) for a checkpoint given as a folder, a .safetensors or a .json path."""
     path = Path(path)
-    if path.is_dir():
+    if path.is_dir() and path.suffix != ".safetensors":  # a folder named *.safetensors is a broken weights file
         path = path / WEIGHTS_NAME
     elif not path.exists() and path.suffix not in (".json", ".safetensors"):
         raise CheckpointError(f"{path}: no such checkpoint file or folder")
