@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Panel
-from .diffusion_panel import DiffusionPanel
+from .diffusion import DiffusionPanel
 from .latent import LatentPanel
 from .text2img_panel import Text2ImgPanel
 from .train_panel import TrainPanel

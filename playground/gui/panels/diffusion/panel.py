@@ -1,0 +1,145 @@
+"""The Diffusion tab: noise turning into a picture, one step at a time, on the bare DDPM.
+
+Three tabs share one sampler row and one set of plots (the model's schedule and a run's
+norms, with a cursor at the current t): the reverse process (the shared steps view:
+run, watch, scrub, animate, branch, export), the forward process on a data image, and
+DDPM against DDIM from the same seed. Every model call runs in the panel's worker through
+`Panel.submit`, the one stale-result guard.
+"""
+
+from __future__ import annotations
+
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QSplitter, QTabWidget, QVBoxLayout, QWidget
+
+from ....core.checkpoints import LoadedModel
+from ....core.diffusion.sampling import EpsModel
+from ....core.diffusion.schedules import NoiseSchedule
+from ....core.diffusion.trajectory import SamplerSettings
+from ....core.provenance import model_header
+from ...widgets.steps import SamplerControls, SchedulePlots
+from ...worker import ModelWorker
+from ..base import Panel
+from .compare_tab import CompareTab
+from .forward_tab import ForwardTab
+from .recipe import restore_plan
+from .reverse_tab import ReverseTab
+
+
+class DiffusionPanel(Panel):
+    title = "Diffusion"
+    families = ("ddpm",)
+
+    def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
+        super().__init__(worker, device, parent)
+        root = QVBoxLayout(self)
+        root.setContentsMargins(6, 6, 6, 6)
+        self.controls = SamplerControls(ddpm_every_step=True)
+        self.schedule_label = QLabel("no model")
+        self.schedule_label.setStyleSheet("color: #8fc3ff; font-size: 12pt; padding-left: 12px;")
+        self.schedule_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.schedule_label.setToolTip(
+            "The noise schedule is part of the trained model: the network learned to remove noise at the levels "
+            "this schedule produces, so it is shown here and not offered as a choice.")
+        self.load_button = QPushButton("Load PNG…")
+        self.load_button.setToolTip("Restore the sampler settings and seed of an exported PNG, and run it again")
+        self.controls.row.addWidget(self.schedule_label, 1)
+        self.controls.row.addWidget(self.load_button)
+        root.addWidget(self.controls)
+        self.plots = SchedulePlots()
+        self.plots.setMinimumWidth(330)
+        self.tabs = QTabWidget()
+        self.reverse = ReverseTab(self, self, self.plots)
+        self.forward_tab = ForwardTab(self, self.plots)
+        self.compare_tab = CompareTab(self, self.plots)
+        self.tabs.addTab(self.reverse, "Reverse process: sampling")
+        self.tabs.addTab(self.forward_tab, "Forward process q(x_t | x₀)")
+        self.tabs.addTab(self.compare_tab, "DDPM vs DDIM")
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.tabs)
+        splitter.addWidget(self.plots)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([900, 400])
+        root.addWidget(splitter, 1)
+        self.view = self.reverse.view
+        self.view.runs.extra_bytes = self.compare_tab.nbytes  # the comparison counts toward the cache
+        self.view.run_added.connect(self._on_run_added)
+        self.controls.changed.connect(self._on_settings_changed)
+        self.controls.new_seed.connect(self.run)
+        self.load_button.clicked.connect(self.load_png_dialog)
+        self.worker.job_ended.connect(lambda _label: self.compare_tab.job_ended())
+        self._pending: list = []  # what a restored recipe does once its run is back (branch, show a step)
+
+    # --- the model -------------------------------------------------------------------------------
+
+    def on_model(self, loaded: LoadedModel) -> None:
+        schedule = loaded.model.noise_schedule
+        T = schedule.num_train_timesteps
+        self.schedule_label.setText(f"{schedule.name} schedule, T = {T} (fixed by training)")
+        self.controls.set_schedule_length(T)
+        self._pending = []
+        self.view.reset(schedule)
+        self.forward_tab.reset(T)
+        self.compare_tab.reset(T)
+
+    def activate(self) -> None:
+        """Shown with a new model: the tab on screen computes what it shows (a run waits for Run)."""
+        if self.tabs.currentWidget() is self.forward_tab:
+            self.forward_tab.activate()
+
+    # --- what the steps view and the comparison run (StepsSource) ---------------------------------
+
+    def model_function(self) -> EpsModel:
+        if self.loaded is None:
+            raise ValueError("no model loaded yet")
+        return self.loaded.model
+
+    def noise_schedule(self) -> NoiseSchedule:
+        return self.model_function().noise_schedule
+
+    def schedule_length(self) -> int:
+        return self.controls.schedule_length
+
+    def run_settings(self) -> tuple[SamplerSettings, int]:
+        return self.controls.settings(), self.controls.seed()
+
+    def recipe_header(self) -> dict:
+        return model_header(self.loaded) if self.loaded is not None else {}
+
+    # --- actions ---------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Sample one image with the row's settings, on the reverse-process tab."""
+        self.tabs.setCurrentWidget(self.reverse)
+        self.view.run()
+
+    def _on_settings_changed(self) -> None:
+        if not self.controls.problem():
+            self.clear_error()
+        self.compare_tab.describe_pair()
+
+    def runs_changed(self) -> None:
+        self.view.runs.refresh(self.view.current)
+
+    # --- recipes: PNG export and "Load PNG…" ---------------------------------------------------------
+
+    def recipe(self) -> dict:
+        """The shown step of the shown run, as its frame export records it."""
+        return self.view.recipe()
+
+    def restore(self, recipe: dict) -> None:
+        """Take a recipe's sampler settings and seed, and run it again (its branches and shown step too)."""
+        plan = restore_plan(recipe, self.schedule_length())
+        self.controls.apply(plan.settings, plan.seed)
+        self._pending = list(plan.after)
+        self.run()
+
+    def _on_run_added(self, _trajectory) -> None:
+        if self._pending:
+            self._pending.pop(0)(self.view)
+
+    def shutdown(self) -> None:
+        self.view.shutdown()
+        super().shutdown()

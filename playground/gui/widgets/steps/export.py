@@ -1,0 +1,135 @@
+"""Exporting a run: a frame PNG, a strip PNG of chosen steps, an animated GIF, each with its recipe.
+
+The recipe is the host's header (`provenance.model_header` and, for a guided run, its
+guidance settings) | `Trajectory.recipe()` (sampler, steps, eta, clip_x0, seed, schedule,
+branch) | what the picture is:
+{"picture": "frame", "step_index", "t", "views", "scale"} or
+{"picture": "strip", "strip_step_indices", "strip_t", "views", "scale"}, which
+`playground reproduce` renders again. The strip's steps are typed as the window numbers
+them (1..N) and checked as they are typed, before any file dialog.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
+
+from ....core.diffusion.trajectory import Trajectory, frame_row
+from ....core.images import save_gif, save_png
+from .fields import message_label, show_problem
+from .pictures import GIF_SCALE, STRIP_SCALE, STRIP_STEPS, animation_frames, labelled_strip, parse_strip_steps
+from .runs import stopped_note
+
+FRAME_SCALE = 8
+STRIP_VIEWS = ("x_t", "pred_x0")
+GIF_FRAME_MS, GIF_HOLD_LAST_MS = 60, 1500
+
+
+def run_recipe(header: dict, trajectory: Trajectory) -> dict:
+    """The header, the run's own recipe, and where a stopped run stopped."""
+    recipe = header | trajectory.recipe()
+    if not trajectory.complete:
+        recipe["stopped_at_step"] = trajectory.count  # its steps 1..count are those of the full run
+    return recipe
+
+
+def frame_recipe(header: dict, trajectory: Trajectory, index: int, views: tuple[str, ...],
+                 scale: int = FRAME_SCALE) -> dict:
+    return run_recipe(header, trajectory) | {"picture": "frame", "step_index": int(index),
+                                             "t": int(trajectory.t[index]), "views": list(views), "scale": scale}
+
+
+def save_frame(path: str | Path, header: dict, trajectory: Trajectory, index: int, views: tuple[str, ...]) -> Path:
+    """The views of one step side by side, upscaled, the recipe in the PNG."""
+    return save_png(path, frame_row(trajectory, index, views, FRAME_SCALE), frame_recipe(header, trajectory, index, views))
+
+
+def save_strip(path: str | Path, header: dict, trajectory: Trajectory, steps: list[int]) -> Path:
+    """x_t (top) and predicted x0 (bottom) at the chosen step indices, each column labelled."""
+    picture = labelled_strip(trajectory, steps, STRIP_VIEWS, STRIP_SCALE)
+    recipe = run_recipe(header, trajectory) | {
+        "picture": "strip", "strip_step_indices": [int(s) for s in steps],
+        "strip_t": [int(trajectory.t[s]) for s in steps], "views": list(STRIP_VIEWS), "scale": STRIP_SCALE}
+    return save_png(path, picture, recipe)
+
+
+def save_animation(path: str | Path, header: dict, trajectory: Trajectory) -> Path:
+    """x_t and predicted x0 over the run as a looping GIF, each frame captioned, the last held."""
+    frames, steps = animation_frames(trajectory, STRIP_VIEWS, scale=GIF_SCALE)
+    if not frames:
+        raise ValueError("the run has no steps yet")
+    recipe = run_recipe(header, trajectory) | {"picture": "animation", "views": list(STRIP_VIEWS),
+                                               "frame_step_indices": steps, "scale": GIF_SCALE}
+    return save_gif(path, frames, [GIF_FRAME_MS] * (len(frames) - 1) + [GIF_HOLD_LAST_MS], recipe)
+
+
+class ExportRow(QWidget):
+    """Save frame / GIF / strip buttons and the strip's steps, checked as they are typed."""
+
+    frame_requested = Signal()
+    gif_requested = Signal()
+    strip_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.count = 0
+        self.frame_button = QPushButton("Save frame PNG…")
+        self.frame_button.setToolTip("The views of this step side by side, with the recipe in the PNG metadata")
+        self.gif_button = QPushButton("Save GIF…")
+        self.gif_button.setToolTip("x_t and x̂₀ over the whole run as an animated GIF, each frame labelled with its "
+                                   "step and t (recipe in its comment)")
+        self.strip_button = QPushButton("Save strip PNG…")
+        self.strip_button.setToolTip("x_t and x̂₀ at the steps typed beside it, each column labelled with its step and t")
+        self.strip_steps = QLineEdit()
+        self.tooltip = "Steps as the scrubber numbers them, separated by commas; empty: evenly spaced"
+        self.strip_steps.setToolTip(self.tooltip)
+        self.show_noise = QCheckBox("show injected noise z")
+        self.message = message_label()
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.frame_button, self.gif_button, self.strip_button):
+            row.addWidget(w)
+        row.addWidget(self.strip_steps, 1)
+        row.addWidget(self.show_noise)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(row)
+        layout.addWidget(self.message)
+        self.frame_button.clicked.connect(self.frame_requested)
+        self.gif_button.clicked.connect(self.gif_requested)
+        self.strip_button.clicked.connect(self.strip_requested)
+        self.strip_steps.textChanged.connect(lambda _: self.check())
+        self.set_run(None)
+
+    def set_run(self, trajectory: Trajectory | None) -> None:
+        """The run the buttons export (None: nothing to export); the strip's steps are checked against it."""
+        self.count = trajectory.count if trajectory is not None else 0
+        n = self.count
+        if n:
+            example = ", ".join(str(s) for s in sorted({1, max(1, n // 2), n}))
+            self.strip_steps.setPlaceholderText(f"strip steps 1..{n}, e.g. {example} (empty: {min(STRIP_STEPS, n)} "
+                                                f"evenly spaced){stopped_note(trajectory)}")
+        else:
+            self.strip_steps.setPlaceholderText("strip steps (after a run)")
+        for w in (self.frame_button, self.gif_button):
+            w.setEnabled(bool(n))
+        self.check()
+
+    def steps(self) -> list[int]:
+        """The strip's 0-based step indices; ValueError naming the setting and the range."""
+        return parse_strip_steps(self.strip_steps.text(), self.count)
+
+    def check(self) -> str:
+        """Check the typed steps now: a red box and a message under it, the strip button off."""
+        problem = ""
+        if self.count:
+            try:
+                self.steps()
+            except ValueError as exc:
+                problem = str(exc)
+        show_problem(self.strip_steps, self.message, problem, self.tooltip)
+        self.strip_button.setEnabled(bool(self.count) and not problem)
+        return problem

@@ -1,0 +1,192 @@
+"""The plots beside the denoising view: the model's noise schedule and the run's norms, with a cursor.
+
+Every plot has the timestep t on its x axis, reversed so that sampling runs left to right
+(from pure noise at t = T-1 to the image at t = 0), and the x axes are linked: the
+cursor at the current step lines up across all four.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QGraphicsItem
+
+from ....core.diffusion.schedules import SCHEDULE_NAMES, NoiseSchedule
+from ....core.diffusion.trajectory import Trajectory, schedule_curves
+from ..images import BACKGROUND
+
+MODEL_PEN = pg.mkPen("#5aa9ff", width=3)
+OTHER_PEN = pg.mkPen("#8a8a8a", width=2, style=pg.QtCore.Qt.PenStyle.DashLine)
+NORM_PENS = {"x_t": pg.mkPen("#f0a030", width=3), "pred_noise": pg.mkPen("#c678dd", width=3),
+             "pred_x0": pg.mkPen("#56c596", width=2)}
+NORM_NAMES = {"x_t": "x_t", "pred_noise": "ε̂", "pred_x0": "x̂₀"}
+CURSOR_PEN = pg.mkPen("#ffffff", width=2)
+BRANCH_PEN = pg.mkPen("#ff6b6b", width=2, style=pg.QtCore.Qt.PenStyle.DotLine)
+LABEL_STYLE = {"color": "#d0d0d0", "font-size": "13pt"}
+TICK_FONT = QFont()
+TICK_FONT.setPointSize(11)
+
+
+class SchedulePlots(pg.GraphicsLayoutWidget):
+    """beta_t, alpha-bar_t, log SNR(t) and per-step norms, stacked, with a shared cursor at t."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setBackground(BACKGROUND)
+        self.ci.setSpacing(6)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.cursors: dict[str, pg.InfiniteLine] = {}
+        self.dots: dict[str, pg.ScatterPlotItem] = {}
+        self.model_curves: dict[str, pg.PlotDataItem] = {}
+        self.other_curves: dict[str, pg.PlotDataItem] = {}
+        self.norm_curves: dict[str, pg.PlotDataItem] = {}
+        self.branch_lines: dict[str, pg.InfiniteLine] = {}
+        self.curves: dict[str, np.ndarray] = {}
+        self.norm_t = np.zeros(0)
+        self.norm_values: dict[str, np.ndarray] = {}
+        self.cursor_t: int | None = None
+        self.titles = {"beta": "β_t", "alpha_bar": "ᾱ_t = ∏ (1 − β_s)", "log_snr": "log SNR(t) = log ᾱ_t / (1 − ᾱ_t)",
+                       "norms": "this run's ‖·‖/√d"}
+        first = None
+        for row, key in enumerate(self.titles):
+            plot = self.addPlot(row=row, col=0)
+            self._set_title(plot, self.titles[key], color="#e6e6e6")
+            plot.showGrid(x=True, y=True, alpha=0.15)
+            plot.invertX(True)
+            plot.setMenuEnabled(False)
+            plot.setMouseEnabled(x=False, y=False)
+            plot.hideButtons()
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                # the cursor moves on every step: repaint the axes from a pixmap, not by drawing text again
+                axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+                axis.setTickFont(TICK_FONT)
+                axis.setTextPen("#c8c8c8")
+                axis.setPen("#666666")
+            plot.getAxis("left").setWidth(54)
+            if key == "beta":
+                plot.setLogMode(y=True)
+            if first is None:
+                first = plot
+            else:
+                plot.setXLink(first)
+            if key == "norms":
+                plot.setLabel("bottom", "t   (sampling runs left → right)", **LABEL_STYLE)
+                for view in NORM_PENS:
+                    self.norm_curves[view] = plot.plot([], [], pen=NORM_PENS[view])
+                self._set_title(plot, self._legend_title(key, [(NORM_NAMES[v], NORM_PENS[v].color().name(), "━")
+                                                              for v in NORM_PENS]))
+            else:
+                self.model_curves[key] = plot.plot([], [], pen=MODEL_PEN)
+                self.other_curves[key] = plot.plot([], [], pen=OTHER_PEN)
+            for item in plot.listDataItems():  # static curves: blit them when the cursor passes over
+                item.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=CURSOR_PEN)
+            cursor.setVisible(False)
+            plot.addItem(cursor, ignoreBounds=True)
+            branch = pg.InfiniteLine(angle=90, movable=False, pen=BRANCH_PEN)
+            branch.setVisible(False)
+            plot.addItem(branch, ignoreBounds=True)
+            dot = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1.5), brush=pg.mkBrush("#ffffff"))
+            plot.addItem(dot, ignoreBounds=True)  # a moving cursor must not rescale the axes
+            self.plots[key], self.cursors[key], self.dots[key], self.branch_lines[key] = plot, cursor, dot, branch
+
+    def set_schedule(self, schedule: NoiseSchedule) -> None:
+        """Draw the model's schedule, and the other named schedule dashed, for comparison only."""
+        self.curves = schedule_curves(schedule)
+        T = schedule.num_train_timesteps
+        others = [name for name in SCHEDULE_NAMES if name != schedule.name]
+        other = schedule_curves(NoiseSchedule.from_name(others[0], T)) if others else None
+        for key, curve in self.model_curves.items():
+            curve.setData(self.curves["t"], self._finite(key, self.curves[key]))
+            if other is not None:
+                self.other_curves[key].setData(other["t"], self._finite(key, other[key]))
+            self.other_curves[key].setVisible(other is not None)
+        legend = [(schedule.name, MODEL_PEN.color().name(), "━")]
+        if other is not None:
+            legend.append((f"{others[0]}, not this model's", OTHER_PEN.color().name(), "╌"))
+        self._set_title(self.plots["beta"], self._legend_title("beta", legend))
+        self.plots["beta"].setXRange(0, T - 1, padding=0.02)
+        self.set_norms(None)
+        self.set_cursor(None)
+
+    @staticmethod
+    def _set_title(plot: pg.PlotItem, html: str, **style: str) -> None:
+        """Set a plot's title without letting it widen the plot column.
+
+        A pyqtgraph title's minimum width is its text's, and a graphics layout wider than
+        its view is cut off at the right edge, axes and all; at width 0 the title is
+        clipped instead, and the plots always fit the column the splitter gives them.
+        """
+        plot.setTitle(html, size="13pt", **style)
+        plot.titleLabel.setMinimumWidth(0)
+
+    def _legend_title(self, key: str, entries: list[tuple[str, str, str]]) -> str:
+        """A plot title with a colour key after it (legends inside the plots would hide the curves)."""
+        keys = "  ".join(f"<span style='color:{colour}'>{mark} {name}</span>" for name, colour, mark in entries)
+        return f"<span style='color:#e6e6e6'>{self.titles[key]}</span>&nbsp;&nbsp;<span style='font-size:11pt'>{keys}</span>"
+
+    @staticmethod
+    def _finite(key: str, values: np.ndarray) -> np.ndarray:
+        if key == "log_snr":  # alpha-bar reaches 0 or 1 at the ends of some schedules
+            return np.clip(values, -25.0, 25.0)
+        return values
+
+    def show_norms(self, shown: bool) -> None:
+        """Show or hide the run's norms plot (the forward process has no run to plot)."""
+        self.plots["norms"].setVisible(shown)
+        self.ci.layout.setRowMaximumHeight(3, 100000 if shown else 0)
+        self.ci.layout.setRowSpacing(2, 6 if shown else 0)
+        label_on, label_off = ("norms", "log_snr") if shown else ("log_snr", "norms")
+        self.plots[label_on].setLabel("bottom", "t   (sampling runs left → right)", **LABEL_STYLE)
+        self.plots[label_off].setLabel("bottom", None)
+        self.plots[label_off].getAxis("bottom").showLabel(False)
+
+    def set_norms(self, trajectory: Trajectory | None) -> None:
+        """Show the norms of every step a run has (none for None)."""
+        if trajectory is None:
+            self.set_live_norms(np.zeros(0), {})
+            self.set_branch(None)
+            return
+        n = trajectory.count
+        self.set_live_norms(trajectory.t[:n], {view: values[:n] for view, values in trajectory.norms.items()})
+        self.set_branch(int(trajectory.t[trajectory.branch.start_index]) if trajectory.branch is not None else None)
+        self._place_dots()
+
+    def set_live_norms(self, t: np.ndarray, norms: dict[str, np.ndarray]) -> None:
+        """The norms of a run so far (a preview: the dots wait for `set_cursor`)."""
+        self.norm_t, self.norm_values = t, norms
+        for view, curve in self.norm_curves.items():
+            curve.setData(t, norms[view]) if norms else curve.setData([], [])
+
+    def set_branch(self, t: int | None) -> None:
+        """Mark the timestep a branch left its parent run."""
+        for line in self.branch_lines.values():
+            line.setVisible(t is not None)
+            if t is not None:
+                line.setValue(t)
+
+    def set_cursor(self, t: int | None) -> None:
+        self.cursor_t = t
+        for cursor in self.cursors.values():
+            cursor.setVisible(t is not None)
+            if t is not None:
+                cursor.setValue(t)
+        self._place_dots()
+
+    def _place_dots(self) -> None:
+        t = self.cursor_t
+        for key, dot in self.dots.items():
+            if t is None or not self.curves:
+                dot.setData([], [])
+            elif key == "norms":
+                hits = np.flatnonzero(self.norm_t == t)
+                if len(hits):
+                    i = hits[0]
+                    dot.setData([t] * 2, [self.norm_values["x_t"][i], self.norm_values["pred_noise"][i]])
+                else:
+                    dot.setData([], [])
+            else:
+                value = self._finite(key, self.curves[key])[t]
+                dot.setData([t], [np.log10(value) if key == "beta" else value])
