@@ -164,6 +164,14 @@ CASES = [
     ("train vae --steps 1 --seed -1 --out {outdir}", ["--seed", "from 0 to 2147483647"]),
     ("train vae --steps 1 --data-size 0 --out {outdir}", ["--data-size", ">= 1"]),
     ("train vae --steps 1 --threads 0 --out {outdir}", ["--threads", "from 1"]),
+    ("train vae --steps 1 --latent-dim 0 --out {outdir}", ["--latent-dim", "from 1 to 4096"]),
+    ("train vae --steps 1 --beta nan --out {outdir}", ["--beta", "from 0 to 1000", "nan"]),
+    ("train vae --steps 1 --channels 0,8 --out {outdir}", ["'0,8'", "at least 1"]),
+    ("train gan --steps 1 --r1-gamma -1 --out {outdir}", ["--r1-gamma", "from 0 to 1000"]),
+    ("train ddpm --steps 1 --base-channels -1 --out {outdir}", ["--base-channels", "from 1 to 1024"]),
+    ("train vqvae --steps 1 --codebook-size 0 --out {outdir}", ["--codebook-size", "from 1 to 65536"]),
+    ("train vqvae --steps 1 --codebook-decay 1 --out {outdir}", ["--codebook-decay", "1 excluded"]),
+    ("train text2img --steps 1 --layout-size 0 --out {outdir}", ["--layout-size", "from 1 to 32"]),
 ]
 
 

@@ -7,6 +7,7 @@ import argparse
 import torch
 from torch import nn
 
+from .. import checks
 from ..models.diffusion_model import DDPMConfig, DiffusionModel
 from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainingTask
@@ -42,7 +43,7 @@ class DDPMTask(TrainingTask):
 
 def _ddpm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
-    parser.add_argument("--base-channels", type=int, default=32)
+    parser.add_argument("--base-channels", type=checks.IntRange(1, 1024), default=32)
     parser.add_argument("--channel-mults", default="1,2,2")
 
 

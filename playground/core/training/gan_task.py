@@ -13,6 +13,7 @@ from typing import Any, Callable, Literal
 import torch
 from torch import nn
 
+from .. import checks
 from ..models.gan import (
     GAN, GANConfig, discriminator_hinge_loss, discriminator_logistic_loss, generator_hinge_loss,
     generator_nonsaturating_loss,
@@ -129,14 +130,14 @@ class GANTask(TrainingTask):
 
 def _gan_arguments(parser: argparse.ArgumentParser) -> None:
 
-    parser.add_argument("--latent-dim", type=int, default=32)
+    parser.add_argument("--latent-dim", type=checks.IntRange(1, 4096), default=32)
     parser.add_argument("--channels", default="16,32,64,128",
                         help="feature widths at 32, 16, 8 and 4 pixels (both networks)")
-    parser.add_argument("--d-full-res-convs", type=int, default=2,
+    parser.add_argument("--d-full-res-convs", type=checks.IntRange(1, 16), default=2,
                         help="discriminator 3x3 convs at full resolution, the stem included")
     parser.add_argument("--loss", choices=tuple(GAN_LOSSES), default=DEFAULT_LOSS,
                         help="ns: the non-saturating logistic loss; or hinge")
-    parser.add_argument("--r1-gamma", type=float, default=DEFAULT_R1_GAMMA,
+    parser.add_argument("--r1-gamma", type=checks.FloatRange(0.0, 1000.0), default=DEFAULT_R1_GAMMA,
                         help="R1 penalty weight on real images' D gradient (0: off)")
 
 

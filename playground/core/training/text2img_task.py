@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from ..models.text2img import Text2ImgConfig, TextToImageModel
 from ..data.tokenizer import tokenize_batch, prompts_from_labels
 from .ddpm_task import DDPMTask, _ddpm_arguments
@@ -71,11 +72,11 @@ def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
     _ddpm_arguments(parser)
     parser.add_argument("--coord-channels", choices=("on", "off"), default="off",
                         help="feed pixel coordinates to the U-Net, so prompts can place a shape")
-    parser.add_argument("--layout-channels", type=int, default=0,
+    parser.add_argument("--layout-channels", type=checks.IntRange(0, 256), default=0,
                         help="channels of the coarse map the prompt paints at the U-Net's input (0: none)")
-    parser.add_argument("--layout-size", type=int, default=8,
+    parser.add_argument("--layout-size", type=checks.IntRange(1, 32), default=8,
                         help="that map's side in cells (8: 4-pixel cells, 16: fine enough to draw a shape's outline)")
-    parser.add_argument("--max-noise-weight", type=float, default=1.0,
+    parser.add_argument("--max-noise-weight", type=checks.FloatRange(1.0, 1000.0), default=1.0,
                         help="weight noisy steps by min(1/alpha-bar, this): where the prompt matters (1: plain eps loss)")
     parser.add_argument("--init-from", default=None, metavar="CHECKPOINT",
                         help="start from an unconditional ddpm checkpoint with the same U-Net (e.g. assets/ddpm-shapes), "

@@ -9,6 +9,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .. import checks
 from ..models.vae import VAE, VAEConfig, kl_per_dimension, vae_loss
 from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainingTask
@@ -54,8 +55,8 @@ class VAETask(TrainingTask):
 # --- how `playground train` (and the Train panel) builds this task ---
 
 def _vae_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--latent-dim", type=int, default=16)
-    parser.add_argument("--beta", type=float, default=1.0, help="KL weight (VAE only)")
+    parser.add_argument("--latent-dim", type=checks.IntRange(1, 4096), default=16)
+    parser.add_argument("--beta", type=checks.FloatRange(0.0, 1000.0), default=1.0, help="KL weight (VAE only)")
     parser.add_argument("--channels", default="16,32,64", help="channels per resolution level")
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from ..models.vqvae import VQVAE, VQVAEConfig, vqvae_loss
 from ..codebook.analysis import codebook_usage, codes_used, perplexity
 from .recipe import TrainRecipe, int_list
@@ -78,11 +79,13 @@ class VQVAETask(TrainingTask):
 # --- how `playground train` (and the Train panel) builds this task ---
 
 def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--codebook-size", type=int, default=128, help="number of codes K")
-    parser.add_argument("--code-dim", type=int, default=32, help="dimension D of each code")
+    parser.add_argument("--codebook-size", type=checks.IntRange(1, 65_536), default=128, help="number of codes K")
+    parser.add_argument("--code-dim", type=checks.IntRange(1, 4096), default=32, help="dimension D of each code")
     parser.add_argument("--channels", default="32,64", help="channels per level; 2 levels give an 8x8 grid")
-    parser.add_argument("--commitment-cost", type=float, default=0.25, help="beta of the commitment loss")
-    parser.add_argument("--codebook-decay", type=float, default=0.99, help="EMA decay of the codebook")
+    parser.add_argument("--commitment-cost", type=checks.FloatRange(0.0, 100.0), default=0.25,
+                        help="beta of the commitment loss")
+    parser.add_argument("--codebook-decay", type=checks.FloatRange(0.0, 1.0, high_open=True), default=0.99,
+                        help="EMA decay of the codebook")
 
 
 def _vqvae_task(args: argparse.Namespace) -> TrainingTask:
