@@ -13,7 +13,10 @@ with the torch threads the app gives it (every core but one: 1 on two cores):
 
 Speed is timed where each side receives the reports of step `--skip` and of the last step
 (startup, data loading and the final save are left out). Rounds alternate, so slow drifts
-of a shared machine hit both sides alike. Target: the view costs at most 5%.
+of a shared machine hit both sides alike, and each side goes first in every other round.
+Target: the view costs at most 5%. On a machine other programs load, steps/s swing more
+than that between runs: read the load averages printed beside each round, and the GUI
+thread's own CPU share (what the view takes from a core).
 """
 
 from __future__ import annotations
@@ -43,7 +46,8 @@ def headless_rate(argv: list[str], skip: int, preview_every: int) -> float:
     from playground.core.training.live_child import live_command
     from playground.core.training.live import LiveUpdate
     from playground.core.training.live_protocol import RunFailed, decode
-    from playground.gui.panels.train_panel import LOG_EVERY, training_threads
+    from playground.gui.panels.train.form import LOG_EVERY
+    from playground.gui.panels.train.panel import training_threads
 
     steps = int(argv[argv.index("--steps") + 1])
     command = live_command(argv, threads=training_threads(), live_every=LOG_EVERY, preview_every=preview_every)
@@ -64,11 +68,11 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     from PySide6.QtCore import QEventLoop, QTimer
 
     from playground.core.training.registry import parse_train_args
-    from playground.gui.panels.train_panel import TrainPanel
+    from playground.gui.panels.train import TrainPanel
 
     panel = next(p for p in window.panels if isinstance(p, TrainPanel))
     window.show_panel(panel)
-    panel.preview_every.setValue(preview_every)
+    panel.form.preview_every.setValue(preview_every)
     args = parse_train_args(argv)
     marks: dict[int, float] = {}
 
@@ -92,7 +96,8 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     loop.exec()
     gui_cpu, wall = time.thread_time() - gui_cpu, time.perf_counter() - wall
     watcher.stop()
-    print(f"  GUI thread busy {100 * gui_cpu / wall:.1f}% of the run's {wall:.0f} s", flush=True)
+    print(f"  GUI thread busy {100 * gui_cpu / wall:.1f}% of the run's {wall:.0f} s; "
+          f"curves drawn {panel.curves.draws} times", flush=True)
     if not panel.last_checkpoint:
         raise RuntimeError(f"the run in the panel failed: {panel.state_label.text()}")
     return (args.steps - skip) / (marks[args.steps] - marks[skip])
@@ -126,7 +131,8 @@ def main() -> None:
     headless, view = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for round_ in range(args.rounds):
-            for side, results in (("headless", headless), ("live view", view)):
+            sides = (("headless", headless), ("live view", view))
+            for side, results in sides if round_ % 2 == 0 else sides[::-1]:  # neither side always goes first
                 argv = training_argv(args.family, args.steps, Path(tmp) / f"{side}-{round_}", args.data_size)
                 if side == "headless":
                     rate = headless_rate(argv, args.skip, args.preview_every)

@@ -1,26 +1,43 @@
-"""The main window: one tab per model family, a model picker, a status bar with progress."""
+"""The main window: one tab per model family, a model picker, a status bar with progress.
+
+Every tab always holds a working model: at start each panel opens its family's shipped
+checkpoint (`assets.shipped_for`), a checkpoint given on the command line goes to the panel
+of its family, and a checkpoint that fails to open leaves the panel with the model it had
+(or its default). The picker names the model actually loaded, never the one last asked for.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea,
-    QSizePolicy, QTabWidget, QVBoxLayout,
-    QToolBar, QWidget,
+    QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
+    QTabWidget, QToolBar, QVBoxLayout, QWidget,
 )
 
-from ..core.assets import DEFAULT_CHECKPOINTS, list_shipped
-from ..core.checkpoints import LoadedModel, load_checkpoint, read_meta, resolve_paths
+from ..core.assets import list_shipped, shipped_for
+from ..core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..core.device import describe_device
+from ..core.provenance import describe_recipe_source, read_png_recipe
+from . import window_state
+from .model_picker import ModelPicker
 from .panels.base import Panel
 from .panels.registry import PANEL_CLASSES
 from .worker import JobContext, ModelWorker
 
-OPEN_ITEM = "Open checkpoint…"
+INFO_MS, ERROR_MS = 8_000, 30_000  # how long a message stays unless replaced or withdrawn
+CHECKPOINT_SUFFIXES = (".safetensors", ".json")
+
+
+@dataclass(frozen=True)
+class OpenFailed:
+    """A checkpoint that could not be loaded, and why, in words (the load job's result)."""
+
+    message: str
 
 
 class MainWindow(QMainWindow):
@@ -28,10 +45,12 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.device = device
         self.setWindowTitle("playground: generative models by hand")
-        self.resize(1360, 820)
+        self.setAcceptDrops(True)  # PNGs and checkpoints dropped anywhere on the window
         self.panels: list[Panel] = []
         self.workers: list[ModelWorker] = []
         self.extra_checkpoints: list[Path] = []
+        self._message_source: object = None  # who posted the status bar's message (it may withdraw it)
+        self.last_dialog: QMessageBox | None = None
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
@@ -48,11 +67,11 @@ class MainWindow(QMainWindow):
             self.tabs.addTab(_scrolling(panel), panel.title)
 
         toolbar = QToolBar("Model")
+        toolbar.setObjectName("model-toolbar")
         toolbar.setMovable(False)
         self.addToolBar(toolbar)
         toolbar.addWidget(QLabel(" Model  "))
-        self.model_picker = QComboBox()
-        self.model_picker.setMinimumWidth(320)
+        self.model_picker = ModelPicker()
         toolbar.addWidget(self.model_picker)
         self.model_info = QLabel("")
         self.model_info.setStyleSheet("color: #aaa; padding-left: 12px;")
@@ -76,15 +95,23 @@ class MainWindow(QMainWindow):
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.cancel_button)
         status.addPermanentWidget(self.device_label)
+        status.messageChanged.connect(lambda text: None if text else self._forget_message_source())
 
+        window_state.restore(self, self.tabs, self.panels, window_state.window_settings())
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.model_picker.activated.connect(self._on_picker_activated)
-        self._refresh_picker()
-        if checkpoint:
-            self.open_checkpoint(checkpoint)
-        else:
-            for panel in self.panels:
+        self._start(checkpoint)
+
+    def _start(self, checkpoint: str | None) -> None:
+        """Each panel opens its default, except the one a valid `checkpoint` is for."""
+        target = self._checkpoint_target(checkpoint) if checkpoint else None
+        for panel in self.panels:
+            if target is not None and panel is target[0]:
+                self.show_panel(panel)
+                self.load_into(panel, target[1], interactive=True)
+            else:
                 self._load_default(panel)
+        self._refresh_picker()
 
     # --- panels and models ----------------------------------------------------------------
 
@@ -100,41 +127,38 @@ class MainWindow(QMainWindow):
         return next((p for p in self.panels if family in p.families), None)
 
     def _load_default(self, panel: Panel) -> None:
-        """The family's default shipped checkpoint, else the first shipped one of its first family."""
+        """The shipped checkpoint of the panel's first family that has one."""
         if not panel.families:  # e.g. the Train panel: it opens no checkpoint
             return
-        shipped = list_shipped()
-        for family in panel.families:
-            preferred = DEFAULT_CHECKPOINTS.get(family)
-            candidates = [i for i in shipped if i.meta.family == family]
-            candidates.sort(key=lambda i: i.name != preferred)
-            if candidates:
-                self.load_into(panel, candidates[0].path)
-                return
-        self.show_message(f"No shipped checkpoint for {panel.title}; train one (see README) or open a file.")
+        shipped = next((s for s in map(shipped_for, panel.families) if s is not None), None)
+        if shipped is None:
+            self.show_message(f"No shipped checkpoint for {panel.title}; train one (see README) or open a file.")
+            return
+        self.load_into(panel, shipped.path, fallback=False)
 
-    def _refresh_picker(self) -> None:
-        panel = self.current_panel
-        self.model_picker.blockSignals(True)
-        self.model_picker.clear()
-        entries = [(i.name, i.path, i.meta) for i in list_shipped() if i.meta.family in panel.families]
+    def _picker_entries(self, panel: Panel) -> list[tuple[str, Path]]:
+        entries = [(_entry_text(i.name, i.meta), i.path) for i in list_shipped() if i.meta.family in panel.families]
         for path in self.extra_checkpoints:
             try:
                 meta = read_meta(path)
             except ValueError:
                 continue
             if meta.family in panel.families:
-                entries.append((f"{path.parent.name}/{path.name}", path, meta))
-        for name, path, meta in entries:
-            self.model_picker.addItem(f"{name}  ({meta.family}, {meta.data}, {meta.steps} steps)", str(path))
-        self.model_picker.addItem(OPEN_ITEM, None)
-        if panel.loaded is not None:
-            loaded = Path(panel.loaded.path).resolve()  # the same file however its path was spelled
-            index = next((i for i in range(self.model_picker.count() - 1)
-                          if Path(self.model_picker.itemData(i)).resolve() == loaded), -1)
-            if index >= 0:
-                self.model_picker.setCurrentIndex(index)
-        self.model_picker.blockSignals(False)
+                name = path.parent.name if path.name == WEIGHTS_NAME else f"{path.parent.name}/{path.name}"
+                entries.append((_entry_text(name, meta), path))
+        loaded = panel.loaded
+        if loaded is not None and all(Path(p).resolve() != Path(loaded.path).resolve() for _, p in entries):
+            entries.append((_entry_text(loaded.name, loaded.meta), Path(loaded.path).resolve()))
+        return entries
+
+    def _refresh_picker(self) -> None:
+        """List the current tab's models and select the one it has loaded (nothing if none)."""
+        panel = self.current_panel
+        current = Path(panel.loaded.path) if panel.loaded is not None else None
+        self.model_picker.set_entries(self._picker_entries(panel), current)
+        self.model_picker.setPlaceholderText("loading…" if panel.worker.is_busy("load") else
+                                             "no model loaded" if panel.families else "trains new models")
+        self.model_picker.fit_to(self.width())
         self._show_model_info(panel.loaded)
 
     def _on_tab_changed(self, _index: int) -> None:
@@ -145,7 +169,7 @@ class MainWindow(QMainWindow):
         if path is None:
             self.open_checkpoint_dialog()
         else:
-            self.load_into(self.current_panel, Path(path))
+            self.load_into(self.current_panel, Path(path), interactive=True)
 
     def open_checkpoint_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(
@@ -155,50 +179,68 @@ class MainWindow(QMainWindow):
         else:
             self._refresh_picker()
 
-    def open_checkpoint(self, path: str | Path) -> None:
-        """Open any checkpoint file: it goes to the panel of its family."""
+    def _checkpoint_target(self, path: str | Path) -> tuple[Panel, Path] | None:
+        """The panel a checkpoint opens in and its weights file; an error dialog (and None) if none."""
         try:
             meta = read_meta(path)
-        except ValueError as exc:
-            self._error_dialog("Cannot open checkpoint", str(exc))
-            self._refresh_picker()
-            return
+            weights = resolve_paths(path)[0].resolve()  # absolute: as the picker lists it
+        except (ValueError, OSError) as exc:
+            self._error_dialog(f"Cannot open {Path(path).name}", _not_a_checkpoint(path, exc))
+            return None
         panel = self.panel_for_family(meta.family)
         if panel is None:
-            self._error_dialog("Cannot open checkpoint", f"{path}: no panel shows {meta.family} models yet")
+            self._error_dialog(f"Cannot open {Path(path).name}",
+                               f"{path} holds a {meta.family} model, and no tab shows {meta.family} models yet.")
+            return None
+        return panel, weights
+
+    def open_checkpoint(self, path: str | Path) -> None:
+        """Open any checkpoint file: it goes to the panel of its family (which keeps its model if it fails)."""
+        target = self._checkpoint_target(path)
+        if target is None:
+            self._refresh_picker()
             return
-        resolved = resolve_paths(path)[0].resolve()  # the weights file, absolute: as the picker lists it
-        if resolved not in self.extra_checkpoints and all(i.path != resolved for i in list_shipped()):
-            self.extra_checkpoints.append(resolved)
-        self.show_panel(panel)
-        self.load_into(panel, resolved, interactive=True)
+        self.show_panel(target[0])
+        self.load_into(*target, interactive=True)
 
     def add_checkpoint(self, path: str | Path) -> None:
         """List a checkpoint (e.g. one just trained) in the picker of its family's panel."""
         resolved = resolve_paths(path)[0].resolve()
-        if resolved not in self.extra_checkpoints and all(i.path != resolved for i in list_shipped()):
+        if resolved not in self.extra_checkpoints and all(i.path.resolve() != resolved for i in list_shipped()):
             self.extra_checkpoints.append(resolved)
         self._refresh_picker()
 
-    def load_into(self, panel: Panel, path: Path, interactive: bool = False) -> None:
+    def load_into(self, panel: Panel, path: Path, interactive: bool = False, fallback: bool = True) -> None:
+        """Load `path` into `panel` in its worker. On failure the panel keeps its model; one that has
+        none gets its default (unless this was the default: `fallback=False`)."""
         device = self.device
 
-        def work(ctx: JobContext) -> LoadedModel:
-            return load_checkpoint(path, device)
+        def work(ctx: JobContext) -> LoadedModel | OpenFailed:
+            try:
+                return load_checkpoint(path, device)
+            except (ValueError, OSError) as exc:  # CheckpointError names the file and the problem
+                return OpenFailed(_not_a_checkpoint(path, exc))
 
-        def done(loaded: LoadedModel) -> None:
-            panel.set_model(loaded)
-            if panel is self.current_panel:
-                self._refresh_picker()
-            self.show_message(f"Loaded {loaded.name} ({loaded.family}) from {loaded.path}")
+        def done(result: LoadedModel | OpenFailed) -> None:
+            if isinstance(result, OpenFailed):
+                failed(result.message)
+                return
+            panel.set_model(result)
+            self.add_checkpoint(result.path)
+            self.show_message(f"Loaded {result.name} ({result.family}) from {result.path}")
 
         def failed(message: str) -> None:
             if interactive:
-                self._error_dialog("Cannot open checkpoint", message)
-            self.show_message(f"Error: {message}")
+                self._error_dialog(f"Cannot open {Path(path).name}", message)
+            else:
+                self.show_message(f"Error: {message}")
+            if panel.loaded is None and fallback:
+                self._load_default(panel)
             self._refresh_picker()
 
-        panel.worker.submit(work, channel="load", on_result=done, on_error=failed)
+        panel.submit(work, channel="load", on_result=done, on_error=failed)
+        if panel is self.current_panel and panel.loaded is None:
+            self._refresh_picker()  # "loading…"
 
     def _show_model_info(self, loaded: LoadedModel | None) -> None:
         if loaded is None:
@@ -208,6 +250,42 @@ class MainWindow(QMainWindow):
         parts = [loaded.family, f"trained on {loaded.meta.data}, {loaded.meta.steps} steps", metrics]
         self.model_info.setText(" · ".join(p for p in parts if p))
         self.model_info.setToolTip(f"Re-create with:\n{loaded.meta.command}")
+
+    # --- dropped files ----------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+        for path in paths:
+            self.open_dropped(path)
+
+    def open_dropped(self, path: Path) -> None:
+        """A PNG restores its recipe in its family's tab; a checkpoint opens; anything else is explained."""
+        if path.suffix.lower() in CHECKPOINT_SUFFIXES or (path.is_dir() and (path / WEIGHTS_NAME).exists()):
+            self.open_checkpoint(path)
+            return
+        if path.suffix.lower() != ".png":
+            what = "a folder without a model.safetensors" if path.is_dir() else "not a PNG or a checkpoint"
+            self.show_message(f"Error: cannot open {path.name}: {what}. Drop a PNG exported by playground, a "
+                              f"checkpoint (.safetensors or .json) or a folder holding {WEIGHTS_NAME}.")
+            return
+        try:
+            recipe = read_png_recipe(path)
+        except ValueError as exc:
+            self.show_message(f"Error: cannot load {path.name}: {exc}")
+            return
+        panel = next((p for p in self.panels if p.families and p.accepts(recipe)), None)
+        if panel is None:
+            self.show_message(f"Error: cannot load {path.name}: it is {describe_recipe_source(recipe)}, "
+                              "and no tab shows that family")
+            return
+        self.show_panel(panel)
+        panel.load_png(path)
 
     # --- status, progress, errors ------------------------------------------------------------
 
@@ -225,6 +303,7 @@ class MainWindow(QMainWindow):
         self.progress.setValue(done)
         self.progress.setFormat(f"{label}: %v/%m")
         self.statusBar().showMessage(label)
+        self._message_source = self._progress_worker
 
     def _on_job_ended(self, label: str) -> None:
         self.progress.setVisible(False)
@@ -239,17 +318,34 @@ class MainWindow(QMainWindow):
         self._on_job_ended("")
 
     def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        """Show `text` in the status bar; an empty text withdraws the message its sender posted
+        (a panel's error that no longer holds), never another's."""
+        source = self.sender()
+        if not text:
+            if source is self._message_source:
+                self.statusBar().clearMessage()
+            return
+        self.statusBar().showMessage(text, ERROR_MS if text.startswith("Error") else INFO_MS)
+        self._message_source = source
+
+    def _forget_message_source(self) -> None:
+        self._message_source = None
 
     def _error_dialog(self, title: str, message: str) -> None:
         self.show_message(f"Error: {message}")
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         box.setWindowModality(Qt.WindowModality.WindowModal)
         box.open()  # non-blocking: the window stays responsive
+        self.last_dialog = box
 
-    # --- shutdown -------------------------------------------------------------------------------
+    # --- size and shutdown ------------------------------------------------------------------------
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self.model_picker.fit_to(self.width())
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        window_state.save(self, self.tabs, self.panels, window_state.window_settings())
         self.shutdown()
         super().closeEvent(event)
 
@@ -258,6 +354,23 @@ class MainWindow(QMainWindow):
             panel.shutdown()
         for worker in self.workers:
             worker.shutdown()
+
+
+def _entry_text(name: str, meta) -> str:
+    return f"{name}  ({meta.family}, {meta.data}, {meta.steps} steps)"
+
+
+def _not_a_checkpoint(path: str | Path, exc: Exception) -> str:
+    """Why `path` did not open, in words, naming the file."""
+    path = Path(path)
+    if not path.exists():
+        return f"{path}: no such file or folder."
+    if path.is_dir() and not (path / WEIGHTS_NAME).exists():
+        return f"{path} is a folder without a {WEIGHTS_NAME}: not a checkpoint folder."
+    if path.is_file() and path.suffix.lower() not in CHECKPOINT_SUFFIXES:
+        return (f"{path.name} is not a checkpoint: a checkpoint is a .safetensors file with its .json "
+                f"beside it, or a folder holding both ({path}).")
+    return str(exc).rstrip(".") + "."
 
 
 def _scrolling(panel: QWidget) -> QScrollArea:

@@ -184,6 +184,8 @@ class ModelWorker(QObject):
 
     @Slot(int, object)
     def _on_delivered(self, job_id: int, result: Any) -> None:
+        if self._stopping:  # delivered after shutdown (the window closed meanwhile): nobody to show it to
+            return
         job = self._jobs.get(job_id)
         if job is not None and job.latest_progress is not None:
             self._show_progress(job)  # the last report first, so it never lands after the result
@@ -193,6 +195,8 @@ class ModelWorker(QObject):
 
     @Slot(int, str, str)
     def _on_failed(self, job_id: int, message: str, details: str) -> None:
+        if self._stopping:
+            return
         job = self._jobs.get(job_id)
         if job is not None and job.on_error is not None:
             job.on_error(message)
@@ -219,7 +223,7 @@ class ModelWorker(QObject):
 
     def _show_progress(self, job: Job) -> None:
         report, job.latest_progress = job.latest_progress, None
-        if report is None or job.id not in self._jobs or job.cancel_event.is_set():
+        if report is None or self._stopping or job.id not in self._jobs or job.cancel_event.is_set():
             return
         done, total, payload = report
         if job.on_progress is not None:

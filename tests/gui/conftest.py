@@ -71,15 +71,31 @@ def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
     return root
 
 
+@pytest.fixture(autouse=True)
+def private_user_folders(tmp_path_factory, monkeypatch):
+    """Window settings and the user's data folder (where the Train tab writes runs) in a fresh
+    temporary folder per test: no test reads what another left, or touches the real ones."""
+    from PySide6.QtCore import QSettings
+
+    root = tmp_path_factory.mktemp("user")
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(root / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))
+    return root
+
+
 @pytest.fixture
 def main_window(qtbot, tiny_assets, monkeypatch):
-    """The main window on the tiny assets; on teardown it must close and leave no thread behind."""
+    """The main window on the tiny assets; on teardown it must close and leave no thread behind.
+
+    It opens at 1360x820 whatever the offscreen screen's size (800x800), as the tests were written."""
     from playground.gui.main_window import MainWindow
 
     monkeypatch.setenv("PLAYGROUND_ASSETS", str(tiny_assets))
     threads_before = {t.ident for t in threading.enumerate()}
     window = MainWindow(torch.device("cpu"))
     qtbot.addWidget(window)
+    window.resize(1360, 820)
     window.show()
     yield window
     window.close()

@@ -125,3 +125,24 @@ def test_progress_coalesces_but_a_payload_and_the_order_survive(qtbot):
     assert any(e[0] == "progress" and e[2] == "the data set" for e in events), "a payload is never dropped"
     assert [e[0] for e in events].index("result") == len(events) - 1, "no report after the result"
     assert worker.shutdown()
+
+
+def test_a_result_that_arrives_after_shutdown_is_dropped(qtbot):
+    """A job that ends while the window closes must not reach a panel whose worker is gone (a panel
+    that submits more work from the result would raise)."""
+    from PySide6.QtWidgets import QApplication
+
+    worker = ModelWorker("test")
+    shown = []
+    done = threading.Event()
+
+    def fn(ctx):
+        done.set()
+        return "late"
+
+    worker.submit(fn, channel="load", on_result=shown.append)
+    assert done.wait(5)
+    time.sleep(0.05)  # the result is queued for the GUI thread, not yet delivered
+    assert worker.shutdown()
+    QApplication.processEvents()
+    assert shown == []

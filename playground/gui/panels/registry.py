@@ -5,8 +5,8 @@ from __future__ import annotations
 from .base import Panel
 from .diffusion import DiffusionPanel
 from .latent import LatentPanel
-from .text2img_panel import Text2ImgPanel
-from .train_panel import TrainPanel
+from .text2img import Text2ImgPanel
+from .train import TrainPanel
 from .codebook import VQVAEPanel
 
 PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, TrainPanel]

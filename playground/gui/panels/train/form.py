@@ -1,0 +1,190 @@
+"""The Train panel's recipe form: family, data, size and numbers, checked as they are typed.
+
+The form turns into the argument list of `playground train FAMILY ...` (`arguments`), so a
+run started here is the command line's run. Every number is checked against its real range
+with a message naming the field (`problems`); Start stays disabled while one is wrong.
+Runs go to the user's data folder (platformdirs), never into the folder the app runs in.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from pathlib import Path
+
+import platformdirs
+import torch
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+)
+
+from ....core.training.registry import RECIPES
+
+FOLDER_ITEM = "Folder…"
+DEFAULT_STEPS = 2000
+DEFAULT_PREVIEW_EVERY = 100
+LOG_EVERY = 10  # the child reports losses every this many steps
+MAX_STEPS = 10_000_000
+MAX_BATCH = 4096
+
+
+def runs_dir() -> Path:
+    """Where runs go unless the form names a folder: the platform's per-user data folder
+    (e.g. ~/.local/share/playground/runs on Linux), not the folder the app was started in."""
+    return Path(platformdirs.user_data_dir("playground", appauthor=False)) / "runs"
+
+
+class RecipeForm(QWidget):
+    """What to train; `problems()` lists what is wrong, `arguments(device)` the `train` arguments."""
+
+    changed = Signal()  # any field changed: the panel re-checks the form
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        root = QVBoxLayout(self)
+        root.setContentsMargins(0, 0, 0, 0)
+        form = QFormLayout()
+        self.family_box = QComboBox()
+        self.family_box.addItems(list(RECIPES))
+        self.data_box = QComboBox()
+        self.data_box.addItems(["shapes", "digits", FOLDER_ITEM])
+        self.data_size = _spin(0, 1_000_000, 1000, 0)
+        self.data_size.setSpecialValueText("default")
+        self.data_size.setToolTip("shapes: how many images to render (default 20,000); digits, folder: use the first N")
+        self.size_box = QComboBox()
+        self.steps_box = _spin(1, MAX_STEPS, 500, DEFAULT_STEPS)
+        self.batch_box = _spin(1, MAX_BATCH, 16, 128)
+        self.lr_edit = QLineEdit()
+        self.lr_edit.setToolTip("Adam's learning rate: a finite number above 0, e.g. 2e-4 (empty: the family's default)")
+        self.preview_every = _spin(LOG_EVERY, 100_000, LOG_EVERY, DEFAULT_PREVIEW_EVERY)
+        self.out_edit = QLineEdit()
+        self.out_edit.setPlaceholderText("automatic: FAMILY-DATA-TIME")
+        self.out_button = QPushButton("…")
+        self.out_button.setFixedWidth(28)
+        out_row = QHBoxLayout()
+        out_row.addWidget(self.out_edit, 1)
+        out_row.addWidget(self.out_button)
+        for label, widget in (("Model family", self.family_box), ("Data set", self.data_box),
+                              ("Images", self.data_size), ("Model size", self.size_box), ("Steps", self.steps_box),
+                              ("Batch size", self.batch_box), ("Learning rate", self.lr_edit),
+                              ("Preview every", self.preview_every)):
+            form.addRow(label, widget)
+        form.addRow("Output folder", out_row)
+        root.addLayout(form)
+        self.where_label = QLabel(f"Runs are saved in {runs_dir()} unless an output folder is given.")
+        self.where_label.setWordWrap(True)
+        self.where_label.setStyleSheet("color: #9aa;")
+        self.where_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        root.addWidget(self.where_label)
+
+        self.family_box.currentTextChanged.connect(self._on_family_changed)
+        self.data_box.activated.connect(self._on_data_activated)
+        self.out_button.clicked.connect(self._choose_out_dir)
+        for spin in (self.data_size, self.steps_box, self.batch_box, self.preview_every):
+            spin.lineEdit().textChanged.connect(self.changed)
+        self.lr_edit.textChanged.connect(self.changed)
+        self.data_box.currentTextChanged.connect(self.changed)
+        self._on_family_changed(self.family_box.currentText())
+
+    @property
+    def family(self) -> str:
+        return self.family_box.currentText()
+
+    def _on_family_changed(self, family: str) -> None:
+        recipe = RECIPES.get(family)
+        if recipe is None:
+            return
+        self.size_box.clear()
+        sizes = list(recipe.sizes) or ["default"]
+        self.size_box.addItems(sizes)
+        if "medium" in sizes:
+            self.size_box.setCurrentText("medium")
+        self.batch_box.setValue(int(recipe.defaults.get("batch_size", 128)))
+        self.lr_edit.setPlaceholderText(f"{recipe.defaults.get('lr', 2e-3):g} (the family's default)")
+        self.changed.emit()
+
+    def _on_data_activated(self, index: int) -> None:
+        if self.data_box.itemText(index) != FOLDER_ITEM:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Folder of training images")
+        if folder:
+            self.data_box.insertItem(index, folder)
+            self.data_box.setCurrentIndex(index)
+        else:
+            self.data_box.setCurrentIndex(0)
+
+    def _choose_out_dir(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Output folder for the run", str(runs_dir()))
+        if folder:
+            self.out_edit.setText(folder)
+
+    # --- checks and the command line -----------------------------------------------------------
+
+    def problems(self) -> list[str]:
+        """What stops a run, one message per field (empty: the form is fine)."""
+        found = []
+        if self.data_box.currentText() == FOLDER_ITEM:
+            found.append("Data set: choose a folder of images first")
+        for name, spin in (("Images", self.data_size), ("Steps", self.steps_box), ("Batch size", self.batch_box),
+                           ("Preview every", self.preview_every)):
+            if not spin.hasAcceptableInput():
+                low = "0 (default)" if spin is self.data_size else f"{spin.minimum():,}"
+                found.append(f"{name} must be a whole number from {low} to {spin.maximum():,}, "
+                             f"got {spin.cleanText() or 'nothing'!r}")
+        try:
+            self.learning_rate()
+        except ValueError as exc:
+            found.append(str(exc))
+        return found
+
+    def learning_rate(self) -> float | None:
+        """The typed learning rate (None: the family's default); ValueError naming the field."""
+        text = self.lr_edit.text().strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (value > 0 and math.isfinite(value)):
+            raise ValueError(f"Learning rate must be a finite number above 0 (e.g. 2e-4), got {text!r}")
+        return value
+
+    def output_folder(self) -> Path:
+        text = self.out_edit.text().strip()
+        if text:
+            return Path(text).expanduser()
+        data = Path(self.data_box.currentText()).name or "data"
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        return runs_dir() / f"{self.family}-{data}-{stamp}"
+
+    def arguments(self, device: torch.device) -> list[str]:
+        """The `playground train` arguments (everything after `train`); ValueError if the form is wrong."""
+        found = self.problems()
+        if found:
+            raise ValueError("; ".join(found))
+        argv = [self.family, "--data", self.data_box.currentText(), "--steps", str(self.steps_box.value()),
+                "--batch-size", str(self.batch_box.value()), "--out", str(self.output_folder()),
+                "--device", str(device)]
+        if self.data_size.value():
+            argv += ["--data-size", str(self.data_size.value())]
+        lr = self.learning_rate()
+        if lr is not None:
+            argv += ["--lr", repr(lr)]
+        argv += list(RECIPES[self.family].sizes.get(self.size_box.currentText(), ()))
+        return argv
+
+    def set_editable(self, editable: bool) -> None:
+        for widget in (self.family_box, self.data_box, self.data_size, self.size_box, self.steps_box, self.batch_box,
+                       self.lr_edit, self.preview_every, self.out_edit, self.out_button):
+            widget.setEnabled(editable)
+
+
+def _spin(low: int, high: int, step: int, value: int) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setSingleStep(step)
+    spin.setValue(value)
+    spin.setGroupSeparatorShown(False)
+    return spin
