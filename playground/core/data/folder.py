@@ -15,8 +15,16 @@ class ImageFileError(ValueError):
 
 
 def load_image_file(path: str | Path, size: int = 32) -> np.ndarray:
-    """Read one image as (size, size, 3) uint8: shorter side scaled to size, centre-cropped."""
+    """Read one image as (size, size, 3) uint8: shorter side scaled to size, centre-cropped.
+
+    Every failure is an ImageFileError that says in words which file and why (the one
+    wording every panel and the CLI show).
+    """
     path = Path(path)
+    if not path.exists():
+        raise ImageFileError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageFileError(f"{path} is a folder, not an image file")
     try:
         with Image.open(path) as img:
             img = img.convert("RGB")
@@ -29,14 +37,14 @@ def load_image_file(path: str | Path, size: int = 32) -> np.ndarray:
             return np.asarray(img, dtype=np.uint8).copy()
     except FileNotFoundError as exc:
         raise ImageFileError(f"{path}: no such file") from exc
-    except IsADirectoryError as exc:
-        raise ImageFileError(f"{path}: is a folder, not an image file") from exc
-    except Image.DecompressionBombError as exc:  # a few bytes that decode to billions of pixels
+    except PermissionError as exc:
+        raise ImageFileError(f"{path} cannot be read: permission denied") from exc
+    except Image.DecompressionBombError as exc:  # a few bytes that claim billions of pixels (not an OSError)
         raise ImageFileError(f"{path} has too many pixels to open safely ({exc})") from exc
     except UnidentifiedImageError as exc:
         raise ImageFileError(f"{path} is not an image file (it does not start like a PNG, JPEG or WebP image)") from exc
     except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for a damaged or cut-short file
-        raise ImageFileError(f"{path} is damaged or cut short and cannot be read as an image ({exc})") from exc
+        raise ImageFileError(f"{path} is damaged or cut short: its image data cannot be decoded ({exc})") from exc
 
 
 def load_image_folder(folder: str | Path, size: int = 32) -> tuple[np.ndarray, list[str]]:

@@ -16,9 +16,8 @@ import numpy as np
 
 from ....core.codebook.analysis import decode_tokens, encode_tokens
 from ....core.codebook.token_editor import TokenGridEditor
-from ....core.data import ImageSet, gallery_images
+from ....core.data import ImageSet, gallery_images, load_image_file
 from ...worker import JobContext
-from ..latent.encode_tab import read_image  # one wording of "not an image" (requested: into the core)
 from .style import code_colours
 
 if TYPE_CHECKING:
@@ -96,7 +95,7 @@ class GridEditing:
 
         def work(ctx: JobContext) -> np.ndarray | str:
             try:
-                return read_image(path, size)
+                return load_image_file(path, size)
             except ValueError as exc:
                 return str(exc)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import UnidentifiedImageError
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ....core.checkpoints import LoadedModel
@@ -25,26 +24,6 @@ NO_ENCODER = "This model has no encoder (a GAN only decodes), so there is nothin
 def model_dataset(loaded: LoadedModel) -> str:
     """The data set a model was trained on, if the panel can show it (else shapes)."""
     return loaded.meta.data if loaded.meta.data in DATASETS else "shapes"
-
-
-def read_image(path: str | Path, size: int) -> np.ndarray:
-    """An image file as (size, size, 3) uint8; ValueError saying in words which file and why."""
-    path = Path(path)
-    if not path.exists():
-        raise ValueError(f"{path.name}: no such file (in {path.parent})")
-    if path.is_dir():
-        raise ValueError(f"{path.name} is a folder, not an image file")
-    try:
-        return load_image_file(path, size)
-    except ImageFileError as exc:
-        cause = exc.__cause__
-        if isinstance(cause, UnidentifiedImageError):
-            why = "is not an image file (it does not start like a PNG, JPEG or WebP image)"
-        elif isinstance(cause, PermissionError):
-            why = "cannot be read: permission denied"
-        else:
-            why = "is damaged or cut short: its image data cannot be decoded"
-        raise ValueError(f"{path.name} {why}") from None
 
 
 class EncodeView(LatentView):
@@ -136,7 +115,7 @@ class EncodeView(LatentView):
 
         def work(ctx: JobContext) -> np.ndarray | str:
             try:
-                return read_image(path, size)
+                return load_image_file(path, size)
             except ValueError as exc:
                 return str(exc)  # a message in words, not the worker's "open: ImageFileError: …"
 
