@@ -334,5 +334,9 @@ def make_scheduler(kind: SchedulerKind, schedule: NoiseSchedule, num_inference_s
         default_steps = min(50, schedule.num_train_timesteps)
     else:
         raise ValueError(f"unknown sampler {kind!r}; known: {', '.join(SCHEDULER_KINDS)}")
-    scheduler.set_timesteps(num_inference_steps or default_steps)
+    steps = default_steps if num_inference_steps is None else int(num_inference_steps)
+    if not 1 <= steps <= schedule.num_train_timesteps:  # 0 must not quietly mean "the default"
+        raise ValueError(f"steps must be a whole number from 1 to {schedule.num_train_timesteps} "
+                         f"(the schedule's length), not {num_inference_steps}")
+    scheduler.set_timesteps(steps)
     return scheduler

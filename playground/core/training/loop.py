@@ -20,10 +20,11 @@ from typing import Any, Callable, Literal
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ..checkpoints import WEIGHTS_NAME, CheckpointError, config_from_dict, read_meta, save_checkpoint
+from ..checkpoints import WEIGHTS_NAME, CheckpointError, CheckpointMeta, config_from_dict, read_meta, save_checkpoint
 from ..data import ImageSet
 
 RESUME_DIR = "resume"
@@ -218,26 +219,38 @@ class Trainer:
         folder = self.out_dir / RESUME_DIR
         if not (folder / "state.json").exists():
             return self._resume_from_weights()
-        self.resumed_from = "state"
-        meta = json.loads((folder / "state.json").read_text())
-        tensors = load_file(str(folder / "state.safetensors"), device=str(self.device))
+        weights = self.out_dir / WEIGHTS_NAME
+        if weights.exists():  # the run's own checkpoint says which model the resume state is for
+            self._check_same_model(weights)
+        try:
+            meta = json.loads((folder / "state.json").read_text())
+            tensors = load_file(str(folder / "state.safetensors"), device=str(self.device))
+        except (json.JSONDecodeError, SafetensorError, OSError) as exc:
+            raise ValueError(f"{folder}: the resume state is damaged ({exc}); pass --fresh to start over "
+                             "or delete that folder to resume from the weights") from None
 
         def prefixed(prefix: str) -> dict[str, torch.Tensor]:
             return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
-        self.task.model.load_state_dict(prefixed("model."))
-        if self.ema is not None:
-            ema_state = prefixed("ema.")
-            self.ema.load_state_dict(ema_state if ema_state else self.task.model.state_dict())
-        for name, opt in self.optimizers.items():
-            state: dict[int, dict[str, torch.Tensor]] = {}
-            for key, value in prefixed(f"optim.{name}.").items():
-                idx, field_name = key.split(".", 1)
-                state.setdefault(int(idx), {})[field_name] = value
-            for entry in state.values():  # AdamW keeps its step count on the CPU
-                if "step" in entry:
-                    entry["step"] = entry["step"].cpu()
-            opt.load_state_dict({"state": state, "param_groups": meta["param_groups"][name]})
+        try:
+            self.task.model.load_state_dict(prefixed("model."))
+            if self.ema is not None:
+                ema_state = prefixed("ema.")
+                self.ema.load_state_dict(ema_state if ema_state else self.task.model.state_dict())
+            for name, opt in self.optimizers.items():
+                state: dict[int, dict[str, torch.Tensor]] = {}
+                for key, value in prefixed(f"optim.{name}.").items():
+                    idx, field_name = key.split(".", 1)
+                    state.setdefault(int(idx), {})[field_name] = value
+                for entry in state.values():  # AdamW keeps its step count on the CPU
+                    if "step" in entry:
+                        entry["step"] = entry["step"].cpu()
+                opt.load_state_dict({"state": state, "param_groups": meta["param_groups"][name]})
+        except (RuntimeError, KeyError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0][:200]
+            raise ValueError(f"{self.out_dir} holds a run of another model or config ({first}); "
+                             "choose another --out or pass --fresh to overwrite it") from None
+        self.resumed_from = "state"
         self.step = int(meta["step"])
         return True
 
@@ -248,16 +261,20 @@ class Trainer:
         except (CheckpointError, TypeError):
             return False
 
-    def _resume_from_weights(self) -> bool:
-        weights = self.out_dir / WEIGHTS_NAME
-        if not weights.exists():
-            return False
+    def _check_same_model(self, weights: Path) -> CheckpointMeta:
         meta = read_meta(weights)
         if meta.family != self.task.family or not self._same_config(meta.config):
             raise ValueError(
                 f"{weights} holds a different model ({meta.family}, {meta.config}); "
                 "choose another --out or pass --fresh to overwrite it"
             )
+        return meta
+
+    def _resume_from_weights(self) -> bool:
+        weights = self.out_dir / WEIGHTS_NAME
+        if not weights.exists():
+            return False
+        meta = self._check_same_model(weights)
         state = load_file(str(weights), device=str(self.device))
         self.task.model.load_state_dict(state)
         if self.ema is not None:

@@ -238,3 +238,23 @@ def test_a_checkpoint_older_than_a_new_config_field_still_resumes(tmp_path, smal
     meta_path.write_text(json.dumps(meta))
     again = Trainer(VAETask(tiny_vae_config), small_shapes, TrainConfig(steps=3, batch_size=8), tmp_path)
     assert again.try_resume() and again.step == 2
+
+
+def test_resuming_into_a_folder_of_another_config_or_a_damaged_state_is_one_clear_error(tmp_path, capsys):
+    """Re-running `train` into the same --out with another config, or over a damaged resume state,
+    says what is wrong and how to go on (--fresh), with no traceback and the run left as it was."""
+    out = tmp_path / "run"
+    base = ["train", "vae", "--data-size", "200", "--latent-dim", "4", "--channels", "8,16", "--batch-size", "16",
+            "--out", str(out), "--quiet", "--threads", "1"]
+    assert main([*base, "--steps", "2"]) == 0
+    weights = (out / "model.safetensors").read_bytes()
+    capsys.readouterr()
+    other = [*base[:4], "--latent-dim", "8", *base[6:], "--steps", "3"]
+    assert main(other) == 2
+    err = capsys.readouterr().err
+    assert "--fresh" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    (out / "resume" / "state.json").write_text("{ not json")
+    assert main([*base, "--steps", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "resume state is damaged" in err and "Traceback" not in err
+    assert (out / "model.safetensors").read_bytes() == weights
