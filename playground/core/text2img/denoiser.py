@@ -84,6 +84,14 @@ def shipped_checkpoint(family: str) -> Path:
     return shipped.path
 
 
+def helper_families(settings: GuidedSettings, grid: bool = False) -> tuple[str, ...]:
+    """The networks besides the text-to-image model that `settings` need: the unconditional DDPM for
+    `base="ddpm"`, the noisy classifier for a classifier scale (and for a grid on the DDPM base,
+    whose scales s run across)."""
+    ddpm = settings.base == "ddpm"
+    return (("ddpm",) if ddpm else ()) + (("noisy-classifier",) if settings.classifier_scale > 0 or (ddpm and grid) else ())
+
+
 @dataclass(frozen=True)
 class Guided:
     """A guided run's networks: `base` is the one guided (it sets the schedule, image shape and
@@ -112,11 +120,10 @@ class GuidanceModels:
 
     def networks(self, model: nn.Module, settings: GuidedSettings,
                  grid: bool = False) -> tuple[nn.Module, nn.Module | None]:
-        """(the network to guide, the noisy classifier or None) that `settings` ask for; a grid on
-        the DDPM base always needs the classifier (its scales s run across)."""
-        base = self.get("ddpm").model if settings.base == "ddpm" else model
-        wants_classifier = settings.classifier_scale > 0 or (settings.base == "ddpm" and grid)
-        return base, self.get("noisy-classifier").model if wants_classifier else None
+        """(the network to guide, the noisy classifier or None) that `settings` ask for."""
+        helpers = helper_families(settings, grid)
+        base = self.get("ddpm").model if "ddpm" in helpers else model
+        return base, self.get("noisy-classifier").model if "noisy-classifier" in helpers else None
 
     def guide(self, model: nn.Module, settings: GuidedSettings) -> Guided:
         """The networks `settings` ask for and the denoiser built from them (`make_denoiser`)."""

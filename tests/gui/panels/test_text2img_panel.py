@@ -106,8 +106,22 @@ def test_the_decomposition_follows_its_step_slider(panel, qtbot):
         assert panel.guidance_tab.decomposition_view.canvases[key].image.shape == (32, 32, 3)
 
 
-def test_the_steps_tab_gets_each_guided_run(panel):
-    assert panel.steps_tab.current is panel.result.trajectory
+def test_the_steps_tab_shows_the_guided_run_and_the_decomposition_follows_its_scrubber(panel, qtbot):
+    tab, trajectory = panel.steps_tab, panel.result.trajectory
+    assert tab.current is trajectory and tab.model_function() is panel.result.denoiser
+    with qtbot.waitSignal(panel.decomposed, timeout=10000):
+        tab.view.scrubber.set_value(2)
+    assert panel.guidance_tab.decomposition_step.value() == 2 and panel.decomposition.index == 2
+    assert tab.recipe()["guidance_scale"] == panel.result.settings.guidance_scale
+
+
+def test_run_in_the_steps_tab_redraws_the_guided_run_it_shows(panel, qtbot):
+    """Its Run steps as the Guidance tab does (clipped x0 and the eps it implies), so the same image."""
+    tab, shown = panel.steps_tab, panel.result.trajectory
+    tab.view.run()
+    qtbot.waitUntil(lambda: tab.current is not shown and not tab.sampling, timeout=20000)
+    assert tab.current.settings.use_clipped_model_output
+    np.testing.assert_array_equal(tab.current.final_image(), shown.final_image())
 
 
 def test_export_then_load_restores_the_settings(panel, qtbot, tmp_path):
@@ -169,7 +183,7 @@ def test_classifier_guidance_can_steer_the_unconditional_ddpm(panel, qtbot, tmp_
     assert panel.models.get("noisy-classifier").name == "noisy-classifier-tiny"
     qtbot.waitUntil(lambda: panel.decomposition is not None and panel.decomposition.cond is None, timeout=10000)
     recipe = read_recipe(panel.export_png(tmp_path / "ddpm.png", "sample"))
-    assert recipe["ddpm"].endswith("model.safetensors") and len(recipe["classifier_sha256"]) == 64
+    assert recipe["base_model"].endswith("model.safetensors") and len(recipe["classifier_sha256"]) == 64
 
 
 # --- bugs users reported ------------------------------------------------------------------------------

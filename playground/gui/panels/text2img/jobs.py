@@ -9,10 +9,9 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ....core.data import to_uint8
 from ....core.diffusion.trajectory import trace
-from ....core.images import labelled_grid
 from ....core.text2img.denoiser import GuidanceModels
+from ....core.text2img.render import guidance_grid_picture
 from ....core.text2img.sampling import Decomposition, GuidedSettings, decompose, grid_steps, image_shape, model_device
 from ...widgets.throttle import Throttle
 from ...worker import JobContext
@@ -59,11 +58,9 @@ def grid_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
              seeds: Sequence[int]) -> Callable[[JobContext], GridResult]:
     """Seeds (rows) by scales (columns) in one batch, with a labelled preview now and then."""
     axis = "s" if settings.base == "ddpm" else "w"
-    columns, rows = [f"{axis} = {w:g}" for w in scales], [f"seed {s}" for s in seeds]
 
     def grid(x: torch.Tensor, final: bool) -> GridResult:
-        images = to_uint8(x).reshape(len(seeds), len(scales), *x.shape[2:], 3)
-        picture = labelled_grid(images, columns, rows, scale=3)
+        picture = guidance_grid_picture(x, scales, seeds, axis)  # as `playground reproduce` draws it
         return GridResult(settings, tuple(scales), tuple(seeds), axis, picture, final)
 
     def work(ctx: JobContext) -> GridResult:

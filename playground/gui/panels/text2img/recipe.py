@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ....core.checkpoints import LoadedModel
-from ....core.provenance import checkpoint_differences, helper_header, picture_recipe
-from ....core.text2img.denoiser import GuidanceModels
+from ....core.provenance import HELPER_ROLES, checkpoint_differences, helper_header, picture_recipe
+from ....core.text2img.denoiser import GuidanceModels, helper_families
 from ....core.text2img.sampling import GuidedSettings
 from .grid_tab import MAX_SEEDS, parse_scales
 
@@ -25,10 +25,10 @@ def export_recipe(loaded: LoadedModel, settings: GuidedSettings, models: Guidanc
                   **extra: Any) -> dict[str, Any]:
     """The recipe of a picture the panel made with `settings` (`picture`: "sample" or "grid")."""
     recipe = picture_recipe(loaded, picture, **settings.to_recipe(loaded.name), **extra)
-    if settings.base == "ddpm":
-        recipe |= helper_header("ddpm", models.get("ddpm"))
-    if settings.classifier_scale > 0 or (settings.base == "ddpm" and picture == "grid"):
-        recipe |= helper_header("classifier", models.get("noisy-classifier"))
+    helpers = helper_families(settings, grid=picture == "grid")
+    for role, family in HELPER_ROLES.items():
+        if family in helpers:
+            recipe |= helper_header(role, models.get(family))
     return recipe
 
 
