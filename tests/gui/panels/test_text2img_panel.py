@@ -144,6 +144,20 @@ def test_export_then_load_restores_the_settings(panel, qtbot, tmp_path):
     np.testing.assert_array_equal(panel.guidance_tab.sample_canvas.image, exported)
 
 
+def test_the_exported_sample_and_grid_reproduce_headlessly_to_the_pixel(panel, qtbot, tmp_path):
+    from playground.core.reproduce import read_pixels, reproduce
+
+    panel.grid_tab.scales_edit.setText("1, 4")
+    panel.grid_tab.seeds_box.setValue(2)
+    with qtbot.waitSignal(panel.grid_rendered, timeout=30000):
+        panel.run_grid()
+    for picture in ("sample", "grid"):
+        path = panel.export_png(tmp_path / f"{picture}.png", picture)
+        image, _, differences = reproduce(path)
+        np.testing.assert_array_equal(image, read_pixels(path))
+        assert differences == []
+
+
 def test_a_recipe_beyond_the_sliders_widens_them_rather_than_clamping(panel, qtbot, tmp_path):
     settings = GuidedSettings(prompt="blue square", guidance_scale=20.0, classifier_scale=0.0, steps=3, seed=5)
     recipe = picture_recipe(panel.loaded, "sample", **settings.to_recipe(panel.loaded.name), scale=1)
