@@ -50,12 +50,12 @@ def run(args: argparse.Namespace) -> int:
     model = loaded.model
     size = model.config.image_size
     if args.image:
-        image, source = load_image_file(args.image, size)[None], {"image": str(Path(args.image).resolve())}
+        image, source = load_image_file(args.image, size)[None], {"source": str(Path(args.image).resolve())}
     else:
         data = load_dataset(args.data, size=size)
         if not 0 <= args.index < len(data):
             raise ValueError(f"--index {args.index} is outside {data.name} (0..{len(data) - 1})")
-        image, source = data.images[args.index:args.index + 1], {"data": data.name, "index": args.index}
+        image, source = data.images[args.index:args.index + 1], {"source": str(args.index), "data": data.name}
     tokens = encode_tokens(model, image)[0]
     save_token_grid(args.out, TokenGrid(indices=tokens, model=loaded.name, codebook_size=model.codebook_size))
     print(f"wrote {args.out} ({tokens.shape[0]}x{tokens.shape[1]} tokens, {len(set(tokens.flat))} distinct codes)")

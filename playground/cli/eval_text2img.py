@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
     from ..core.text2img.evaluation import (
         best_scale, default_prompts, evaluate_guidance, format_table, summaries_to_json,
     )
-    from ..core.images import make_grid, save_png, upscale
+    from ..core.images import save_png
+    from ..core.provenance import helper_header, model_header, picture_recipe
+    from ..core.text2img.render import evaluation_samples_picture
     from ..core.text2img.sampling import GuidedSettings
 
     if args.threads:
@@ -87,11 +89,12 @@ def run(args: argparse.Namespace) -> int:
     settings = GuidedSettings(sampler=args.sampler, steps=args.steps, guidance_start=args.guidance_start,
                               guidance_stop=args.guidance_stop, seed=args.seed, clip=True,
                               classifier_scale=args.classifier_guidance).validate()
-    noisy = None
+    noisy, helpers = None, {}
     if args.classifier_guidance > 0:
         from ..core.text2img.sampling import check_classifier_matches
 
-        noisy = load_checkpoint(args.noisy_classifier or default_checkpoint("noisy-classifier"), device).model
+        noisy_loaded = load_checkpoint(args.noisy_classifier or default_checkpoint("noisy-classifier"), device)
+        noisy, helpers = noisy_loaded.model, helper_header("classifier", noisy_loaded)
         check_classifier_matches(noisy, loaded.model)
     out = Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -101,19 +104,16 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
 
     def on_scale(summary, images: np.ndarray) -> None:
-        rows = images[:, : min(args.n, 8)]
-        grid = make_grid(rows.reshape(-1, *rows.shape[2:]), columns=rows.shape[1])
-        save_png(out / f"samples_w{summary.guidance_scale:g}.png", upscale(grid, 2),
-                 settings.replace(guidance_scale=summary.guidance_scale).to_recipe(loaded.name)
-                 | {"rows": prompts, "n": args.n})
+        save_png(out / f"samples_w{summary.guidance_scale:g}.png", evaluation_samples_picture(images), picture_recipe(
+            loaded, "evaluation-samples", **settings.replace(guidance_scale=summary.guidance_scale).to_recipe(loaded.name),
+            rows=prompts, n=args.n, batch_size=args.batch_size, **helpers))
         print(f"  w = {summary.guidance_scale:g}: all four right {summary.full_all_correct:.1%}, partial prompts "
               f"{summary.partial_adherence:.1%}, diversity {summary.mean_diversity:.2f}, clean {summary.clean:.1%} "
               f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
     summaries = evaluate_guidance(loaded.model, judge.model, prompts, scales, args.n, settings, on_scale, noisy)
     best = best_scale(summaries)
-    report = {
-        "model": loaded.name, "checkpoint": str(loaded.path), "steps_trained": loaded.meta.steps,
+    report = model_header(loaded) | {
         "classifier": str(judge.path), "prompts": prompts, "n": args.n, "sampler": args.sampler, "steps": args.steps,
         "guidance_start": args.guidance_start, "guidance_stop": args.guidance_stop, "seed": args.seed,
         "classifier_guidance": args.classifier_guidance,
@@ -129,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
     chart = line_chart_image(scales, series, title=f"{loaded.name} ({loaded.meta.steps} steps): adherence and "
                              "diversity against the guidance scale w", x_label="guidance scale w",
                              y_label="share / normalised entropy", width=1100)
-    save_png(out / "text2img_eval.png", chart, {k: v for k, v in report.items() if k != "scales"})
+    numbers = {k: v for k, v in report.items() if k not in ("scales", "classifier")}  # the judge is no guide
+    save_png(out / "text2img_eval.png", chart, picture_recipe(loaded, "evaluation-chart", **numbers, judge=str(judge.path)))
     print(format_table(summaries))
     print(f"best w = {best.guidance_scale:g}: all four attributes right {best.full_all_correct:.1%} "
           f"(target 95%); wrote {out}/text2img_eval.json, text2img_eval.png, samples_w*.png")

@@ -21,14 +21,12 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from . import checks
 from .assets import shipped_for
 from .checkpoints import LoadedModel
 from .images import RECIPE_KEY
 
 RECIPE_VERSION = 1
-MAX_SEED = 2**63 - 1      # what torch's and NumPy's generators both accept
-MAX_BATCH = 10_000        # images one recipe may ask to re-render
-MAX_SCALE = 64            # nearest-neighbour upscaling of an exported picture
 
 _hash_cache: dict[tuple[str, int, int], str] = {}
 
@@ -181,17 +179,21 @@ class RecipeFields:
     def _name(self, key: str) -> str:
         return f"'{self.where}.{key}'" if self.where else f"'{key}'"
 
-    def integer(self, key: str, lo: int, hi: int, default: Any = _REQUIRED) -> int:
-        wanted = f"an integer from {lo} to {hi}"
+    def within(self, key: str, rule: checks.IntRange | checks.FloatRange, default: Any = _REQUIRED) -> Any:
+        """A number in one of the app's ranges (`core.checks`: seeds, sample counts, eta…), as JSON
+        wrote it (text such as "3" is a hand-edit, refused like NaN or a number out of range)."""
         if not self.has(key):
-            return self._absent(key, default, wanted)
-        return int(self._checked(key, wanted, lambda v: _is_int(v) and lo <= v <= hi))
+            return self._absent(key, default, rule.describe())
+        value = self.recipe[key]
+        if isinstance(value, (str, bool)):
+            raise RecipeError(f"the recipe's {self._name(key)} must be {rule.describe()}, not {_show(value)}")
+        return rule.check(value, f"the recipe's {self._name(key)}")
+
+    def integer(self, key: str, lo: int, hi: int, default: Any = _REQUIRED) -> int:
+        return self.within(key, checks.IntRange(lo, hi), default)
 
     def number(self, key: str, lo: float = -math.inf, hi: float = math.inf, default: Any = _REQUIRED) -> float:
-        wanted = f"a number from {lo:g} to {hi:g}" if math.isfinite(lo) or math.isfinite(hi) else "a finite number"
-        if not self.has(key):
-            return self._absent(key, default, wanted)
-        return float(self._checked(key, wanted, lambda v: _is_number(v) and lo <= v <= hi))
+        return self.within(key, checks.FloatRange(lo, hi), default)
 
     def flag(self, key: str, default: Any = _REQUIRED) -> bool:
         if not self.has(key):
@@ -258,15 +260,15 @@ class RecipeFields:
         (1, 0) for a picture rendered alone. Re-rendering the same batch gives the same pixels."""
         if not self.has("n") and not self.has("index"):
             return 1, 0
-        n = self.integer("n", 1, MAX_BATCH, default=1)
+        n = self.within("n", checks.sample_count, default=1)
         return n, self.integer("index", 0, n - 1, default=0)
 
     def seed(self, key: str = "seed", count: int = 1) -> int:
-        """A seed whose `count` consecutive seeds (image i uses seed + i) stay in the generators' range."""
-        return self.integer(key, 0, MAX_SEED - max(count - 1, 0))
+        """A seed whose `count` consecutive seeds (image i uses seed + i) are all seeds."""
+        return checks.check_seed_span(self.within(key, checks.seed), count, f"the recipe's {self._name(key)}")
 
     def scale(self, default: Any = _REQUIRED) -> int:
-        return self.integer("scale", 1, MAX_SCALE, default=default)
+        return self.within("scale", checks.upscale, default)
 
 
 def _is_int(value: Any) -> bool:

@@ -20,7 +20,8 @@ from ..checkpoints import LoadedModel
 from ..data import load_dataset
 from ..evaluation.charts import usage_histogram_image
 from ..images import make_grid, upscale
-from ..provenance import MAX_BATCH, RecipeError, RecipeFields
+from .. import checks
+from ..provenance import RecipeError, RecipeFields
 from .analysis import (
     codebook_atlas, codebook_usage, codes_used, decode_tokens, encode_tokens, perplexity, sample_unigram_tokens,
 )
@@ -79,7 +80,7 @@ def _tokens(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
 
 
 def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
-    n, settings = fields.integer("n", 1, MAX_BATCH), fields.mapping("grid_of")
+    n, settings = fields.within("n", checks.sample_count), fields.mapping("grid_of")
     _check_model(settings, loaded)
     if settings.has("tokens"):  # a grid of the one token grid given with --tokens
         g, k = loaded.model.grid_size, loaded.model.codebook_size

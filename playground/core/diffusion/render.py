@@ -22,7 +22,8 @@ from ..checkpoints import LoadedModel, load_checkpoint
 from ..data import to_uint8
 from ..device import model_device
 from ..images import make_grid, upscale
-from ..provenance import MAX_BATCH, RecipeError, RecipeFields, helper_checkpoint
+from .. import checks
+from ..provenance import RecipeError, RecipeFields, helper_checkpoint
 from .sampling import EpsModel, sample
 from .schedulers import SCHEDULER_KINDS, make_scheduler
 from .schedules import NoiseSchedule
@@ -137,7 +138,7 @@ def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
     fields = RecipeFields(recipe)
     picture = fields.choice("picture", ("sample", "grid", "frame", "strip"))
     if picture == "grid":
-        n, settings = fields.integer("n", 1, MAX_BATCH), fields.mapping("grid_of")
+        n, settings = fields.within("n", checks.sample_count), fields.mapping("grid_of")
         return upscale(make_grid(sample_images(settings, ddpm_run(settings, loaded), n)), fields.scale())
     run = ddpm_run(fields, loaded)
     if picture != "sample":

@@ -22,13 +22,9 @@ from ..checkpoints import LoadedModel
 from ..data import DEFAULT_SHAPES_SIZE, load_dataset, load_image_file
 from ..data.palette import label_palette
 from ..images import make_grid, upscale
-from ..provenance import MAX_BATCH, RecipeError, RecipeFields
+from .. import checks
+from ..provenance import RecipeError, RecipeFields
 from .sampling import Projection2D, decode, encode, prior_latents, sample_prior
-
-MAX_TEMPERATURE = 100.0
-MAX_MAP_POINTS = 20_000
-MAX_MAP_SIZE = 4096
-
 
 def source_image(spec: str, data: str, size: int) -> np.ndarray:
     """An image file, or "N" for item N of the data set (shapes are drawn with seed 1)."""
@@ -102,16 +98,16 @@ def _decode(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     n, index = fields.batch_member()
     batch = latent[None]
     if n > 1:  # the CLI decoded its n prior samples in one batch: decode that batch again
-        temperature = fields.number("temperature", 0.0, MAX_TEMPERATURE)
+        temperature = fields.within("temperature", checks.temperature)
         batch = prior_latents(dim, n, fields.seed(count=n), temperature).numpy()
         batch[index] = latent
     return upscale(decode(loaded.model, batch)[index], fields.scale())
 
 
 def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
-    n, settings = fields.integer("n", 1, MAX_BATCH), fields.mapping("grid_of")
+    n, settings = fields.within("n", checks.sample_count), fields.mapping("grid_of")
     images, _ = sample_prior(loaded.model, n, settings.seed(count=n),
-                             settings.number("temperature", 0.0, MAX_TEMPERATURE))
+                             settings.within("temperature", checks.temperature))
     return upscale(make_grid(images), fields.scale())
 
 
@@ -122,13 +118,13 @@ def _reconstruction(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
 
 
 def _interpolation(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
-    frames = fields.integer("frames", 1, MAX_BATCH)
+    frames = fields.within("frames", checks.frames)
     return interpolation_strip(loaded, fields.numbers("latents", (frames, loaded.model.latent_dim)), fields.scale())
 
 
 def _latent_map(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
-    picture, _ = latent_map(loaded, fields.text("data"), fields.integer("n", 1, MAX_MAP_POINTS),
-                            fields.text("color_by", default=None), fields.integer("size", 100, MAX_MAP_SIZE))
+    picture, _ = latent_map(loaded, fields.text("data"), fields.within("n", checks.map_points),
+                            fields.text("color_by", default=None), fields.within("size", checks.picture_side))
     return picture
 
 

@@ -26,8 +26,9 @@ from ..data.shapes import parse_prompt
 from ..device import model_device
 from ..diffusion.render import Run, check_image_seed, trajectory_picture
 from ..images import labelled_grid, make_grid, upscale
-from ..provenance import HELPER_ROLES, MAX_BATCH, RecipeError, RecipeFields, helper_checkpoint
-from .denoiser import Guided, GuidanceModels
+from .. import checks
+from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpoint
+from .denoiser import GuidanceModels, make_denoiser
 from .evaluation import sample_prompts
 from .sampling import GRID_MAX_SCALES, GuidedSettings, generate, grid_steps, image_shape
 
@@ -59,11 +60,12 @@ def _settings(fields: RecipeFields, loaded: LoadedModel) -> GuidedSettings:
         raise RecipeError(f"the recipe's settings: {exc}") from None
 
 
-def _guided(fields: RecipeFields, loaded: LoadedModel, settings: GuidedSettings,
-            per_image_scales: Sequence[float] | None = None) -> Guided:
+def _networks(fields: RecipeFields, loaded: LoadedModel, settings: GuidedSettings,
+              grid: bool = False) -> tuple[torch.nn.Module, torch.nn.Module | None]:
+    """(the network guided, the noisy classifier or None): the ones the recipe names, else the shipped ones."""
     roles = {family: role for role, family in HELPER_ROLES.items()}
     models = GuidanceModels(model_device(loaded.model), find=lambda family: helper_checkpoint(fields.recipe, roles[family]))
-    return models.guide(loaded.model, settings, per_image_scales)
+    return models.networks(loaded.model, settings, grid=grid)
 
 
 def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
@@ -71,24 +73,24 @@ def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     n, index = fields.batch_member()
     fields.seed(count=n)
     check_image_seed(fields, index)
-    guided = _guided(fields, loaded, settings)
-    return upscale(generate(guided.base, settings, n, guided.classifier)[index], fields.scale(default=1))
+    base, classifier = _networks(fields, loaded, settings)
+    return upscale(generate(base, settings, n, classifier)[index], fields.scale(default=1))
 
 
 def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     if fields.has("grid_of"):  # the CLI's n samples, tiled
-        inner, n = fields.mapping("grid_of"), fields.integer("n", 1, MAX_BATCH)
+        inner, n = fields.mapping("grid_of"), fields.within("n", checks.sample_count)
         settings = _settings(inner, loaded)
-        guided = _guided(inner, loaded, settings)
-        return upscale(make_grid(generate(guided.base, settings, n, guided.classifier)), fields.scale())
+        base, classifier = _networks(inner, loaded, settings)
+        return upscale(make_grid(generate(base, settings, n, classifier)), fields.scale())
     settings = _settings(fields, loaded)
     grid = fields.mapping("grid")
     axis = grid.choice("axis", ("s",) if settings.base == "ddpm" else ("w",))
     scales = _scales(grid)
     seeds = grid.integers("seeds", 0, 2**31 - 1)
-    guided = _guided(fields, loaded, settings, [w for _ in seeds for w in scales])
+    base, classifier = _networks(fields, loaded, settings, grid=True)
     last = None
-    for last in grid_steps(guided.base, settings, scales, seeds, guided.classifier):
+    for last in grid_steps(base, settings, scales, seeds, classifier):
         pass
     return guidance_grid_picture(last.x_prev, scales, seeds, axis, fields.scale(default=GRID_SCALE))
 
@@ -102,8 +104,9 @@ def _scales(grid: RecipeFields) -> list[float]:
 
 def _steps(fields: RecipeFields, loaded: LoadedModel, picture: str) -> np.ndarray:
     settings = _settings(fields, loaded)
-    guided = _guided(fields, loaded, settings)
-    run = Run(guided.eps, guided.base.noise_schedule, image_shape(guided.base), model_device(guided.base), guided=True)
+    base, classifier = _networks(fields, loaded, settings)
+    run = Run(make_denoiser(base, settings, classifier), base.noise_schedule, image_shape(base), model_device(base),
+              guided=True)
     return trajectory_picture(fields, run, picture)
 
 
@@ -117,16 +120,19 @@ def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray
             parse_prompt(prompt)
         except ValueError as exc:
             raise RecipeError(f"the recipe's 'rows': {exc}") from None
-    n = fields.integer("n", 1, MAX_BATCH // len(prompts))
-    guided = _guided(fields, loaded, settings)
+    n = fields.within("n", checks.sample_count)
+    _, classifier = _networks(fields, loaded, settings)
     images = sample_prompts(loaded.model, prompts, settings.guidance_scale, n, settings,
-                            batch_size=fields.integer("batch_size", 1, MAX_BATCH), noisy_classifier=guided.classifier)
+                            batch_size=fields.within("batch_size", checks.batch_size), noisy_classifier=classifier)
     return evaluation_samples_picture(images, fields.scale(default=EVALUATION_SCALE))
 
 
 def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
     """The picture a text-to-image recipe describes, (H, W, 3) uint8."""
     fields = RecipeFields(recipe)
+    if recipe.get("picture") == "evaluation-chart":
+        raise RecipeError("this chart plots the numbers of a whole `playground eval text2img` run; run that command "
+                          "again with the settings in its recipe to draw it again")
     picture = fields.choice("picture", ("sample", "grid", "frame", "strip", "evaluation-samples"))
     if picture == "sample":
         return _sample(fields, loaded)
