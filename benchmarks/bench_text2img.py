@@ -14,6 +14,12 @@ Prints, with one torch thread (the GUI worker's setting on a 2-core machine):
 
 Uses the shipped checkpoint when present, else a fresh model of the shipped config (same cost).
 
+Measured 2026-12-04 on a 2-core AMD EPYC (Zen 4), the panel as a package, with other jobs running
+(load average 3.7, so wall times are inflated; CPU times hold):
+    U-Net forward: batch 1 14.0 ms CPU, batch 2 21.7 ms CPU
+    guided DDIM-50, one image: 1.04 s CPU, 1.99 s wall
+    slider -> first preview, DDIM-20: idle p50 44 ms, p95 62 ms; a render running p50 57 ms, p95 168 ms
+
 Measured 2026-12-02, text2img-shapes at 10000 steps (16x16 layout map), machine idle:
     U-Net forward: batch 1 11.0 ms CPU, batch 2 18.4 ms CPU
     guided DDIM-50, one image: 0.96 s CPU, 0.96 s wall (target <= 1 s)
