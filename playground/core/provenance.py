@@ -105,7 +105,10 @@ def read_png_recipe(path: str | Path) -> dict[str, Any]:
             kind = image.format
             text = getattr(image, "text", {}).get(RECIPE_KEY)
     except UnidentifiedImageError:
-        raise ValueError(f"{path}: not an image file (it does not start like a PNG, JPEG or other image)") from None
+        with open(path, "rb") as f:
+            damaged = f.read(8) == b"\x89PNG\r\n\x1a\n"
+        raise ValueError(f"{path}: a damaged PNG (truncated or corrupt)" if damaged else
+                         f"{path}: not an image file (it does not start like a PNG, JPEG or other image)") from None
     except OSError as exc:
         raise ValueError(f"{path}: cannot be read as an image ({exc})") from None
     if kind != "PNG":
@@ -187,7 +190,10 @@ class RecipeFields:
         value = self.recipe[key]
         if isinstance(value, (str, bool)):
             raise RecipeError(f"the recipe's {self._name(key)} must be {rule.describe()}, not {_show(value)}")
-        return rule.check(value, f"the recipe's {self._name(key)}")
+        try:
+            return rule.check(value, f"the recipe's {self._name(key)}")
+        except checks.RangeError as exc:
+            raise RecipeError(str(exc)) from None
 
     def integer(self, key: str, lo: int, hi: int, default: Any = _REQUIRED) -> int:
         return self.within(key, checks.IntRange(lo, hi), default)

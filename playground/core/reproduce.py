@@ -103,9 +103,12 @@ def _helper_differences(recipe: dict[str, Any]) -> list[str]:
 
 
 def read_pixels(path: str | Path) -> np.ndarray:
-    """A PNG's pixels as (H, W, 3) uint8."""
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"), np.uint8).copy()
+    """A PNG's pixels as (H, W, 3) uint8; ValueError naming the file when they cannot be read."""
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"), np.uint8).copy()
+    except OSError as exc:
+        raise ValueError(f"{path}: its pixels cannot be read ({exc})") from None
 
 
 def differing_pixels(original: np.ndarray, again: np.ndarray) -> int:
