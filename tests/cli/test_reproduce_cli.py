@@ -20,7 +20,8 @@ from PIL import Image, PngImagePlugin
 from playground.cli import main
 from playground.core.assets import shipped_for
 from playground.core.checkpoints import WEIGHTS_NAME, load_checkpoint, save_checkpoint
-from playground.core.diffusion.trajectory import SamplerSettings, frame_row, run_trajectory, trajectory_strip
+from playground.core.diffusion.render import labelled_strip
+from playground.core.diffusion.trajectory import SamplerSettings, frame_row, run_trajectory
 from playground.core.images import RECIPE_KEY, save_png
 from playground.core.models.vae import VAE
 from playground.core.provenance import picture_recipe, read_png_recipe
@@ -115,8 +116,8 @@ def test_the_apps_frame_strip_and_branch_exports_reproduce(tmp_path: Path, capsy
     frame = picture_recipe(loaded, "frame", **branch.recipe(), step_index=3, t=int(branch.t[3]), views=views, scale=8)
     save_png(tmp_path / "frame.png", frame_row(branch, 3, tuple(views), 8), frame)
     strip = picture_recipe(loaded, "strip", **parent.recipe(), strip_step_indices=[0, 2, 3],
-                           strip_t=[int(parent.t[s]) for s in (0, 2, 3)], views=["x_t", "pred_x0"])
-    save_png(tmp_path / "strip.png", trajectory_strip(parent, [0, 2, 3]), strip)
+                           strip_t=[int(parent.t[s]) for s in (0, 2, 3)], views=["x_t", "pred_x0"], scale=4)
+    save_png(tmp_path / "strip.png", labelled_strip(parent, [0, 2, 3], scale=4), strip)
     for name in ("frame.png", "strip.png"):
         rc, stdout, _ = reproduce(capsys, tmp_path / name)
         assert rc == 0 and "identical: 0 of" in stdout, name

@@ -4,7 +4,8 @@
   sampled a batch (the batch is sampled again: the same computation, the same pixels);
 - "grid": n samples of a run, tiled;
 - "frame": the views of one step of a single-image run (the Diffusion tab's frame export);
-- "strip": x_t and predicted x0 at chosen steps of such a run (its strip export).
+- "strip": x_t and predicted x0 at chosen steps of such a run, each column headed with its
+  step and t (its strip export, `labelled_strip`).
 
 A run is re-made from its sampler settings and seed; a branch (a run continued from
 step k of a parent run with another seed) re-makes its parent first. The text-to-image
@@ -21,16 +22,35 @@ import torch
 from ..checkpoints import LoadedModel, load_checkpoint
 from ..data import to_uint8
 from ..device import model_device
-from ..images import make_grid, upscale
+from ..images import labelled_grid, make_grid, upscale
 from .. import checks
 from ..provenance import RecipeError, RecipeFields, helper_checkpoint
 from .sampling import EpsModel, sample
 from .schedulers import SCHEDULER_KINDS, make_scheduler
 from .schedules import NoiseSchedule
-from .trajectory import VIEWS, SamplerSettings, Trajectory, frame_row, run_trajectory, trajectory_strip
+from .trajectory import VIEWS, SamplerSettings, Trajectory, frame_row, run_trajectory
 
 MAX_BRANCH_DEPTH = 32
-STRIP_SCALE = 4  # trajectory_strip's default, which the app's strip export uses
+STRIP_SCALE = 4
+VIEW_LABELS = {"x_t": "x_t", "pred_noise": "predicted noise", "pred_x0": "predicted x0", "noise": "injected noise"}
+
+
+def step_label(trajectory: Trajectory, index: int) -> str:
+    """'step 3 · t 959': a step as the window numbers it (1 to N), and its timestep."""
+    return f"step {index + 1} · t {int(trajectory.t[index])}"
+
+
+def labelled_strip(trajectory: Trajectory, steps: list[int], views: tuple[str, ...] = ("x_t", "pred_x0"),
+                   scale: int = STRIP_SCALE) -> np.ndarray:
+    """One row per view, one column per step (0-based indices), each column headed 'step k · t T'."""
+    if not steps:
+        raise ValueError("choose at least one step")
+    bad = [s + 1 for s in steps if not 0 <= s < trajectory.count]
+    if bad:
+        raise ValueError(f"strip steps {bad} are outside the run's steps 1..{trajectory.count}")
+    images = np.stack([np.stack([trajectory.frame(view, s) for s in steps]) for view in views])
+    return labelled_grid(images, [step_label(trajectory, s) for s in steps], [VIEW_LABELS[v] for v in views],
+                         scale=scale)
 
 
 @dataclass(frozen=True)
@@ -94,7 +114,7 @@ def trajectory_picture(fields: RecipeFields, run: Run, picture: str) -> np.ndarr
     steps = fields.integers("strip_step_indices", 0, last)
     _check_timesteps(fields, "strip_t", steps, trajectory)
     views = tuple(fields.names("views", VIEWS, default=["x_t", "pred_x0"]))
-    return trajectory_strip(trajectory, steps, views, scale=fields.scale(default=STRIP_SCALE))
+    return labelled_strip(trajectory, steps, views, scale=fields.scale(default=STRIP_SCALE))
 
 
 def _check_timesteps(fields: RecipeFields, key: str, indices: list[int], trajectory: Trajectory) -> None:
