@@ -6,7 +6,7 @@ import argparse
 
 import torch
 
-from ..core.assets import assets_dir, list_shipped
+from ..core.assets import assets_dir, list_shipped, shipped_for
 from ..core.device import describe_device, pick_device
 
 
@@ -19,9 +19,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     print(f"playground: torch {torch.__version__}, device {describe_device(device)}")
-    print(f"shipped checkpoints in {assets_dir()}:")
+    print(f"shipped checkpoints in {assets_dir()} (* the one a family opens with):")
     for item in list_shipped():
         m = item.meta
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in m.metrics.items())
-        print(f"  {item.name:<20} {m.family:<8} data {m.data:<8} {m.steps:>6} steps  {metrics}")
+        mark = "*" if shipped_for(m.family) == item else " "
+        print(f"{mark} {item.name:<20} {m.family:<8} data {m.data:<8} {m.steps:>6} steps  {metrics}")
     return 0
