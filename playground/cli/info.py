@@ -19,10 +19,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     print(f"playground: torch {torch.__version__}, device {describe_device(device)}")
-    print(f"shipped checkpoints in {assets_dir()} (* the one a family opens with):")
+    print(f"shipped checkpoints in {assets_dir()} (\"default\": the one its family opens with):")
     for item in list_shipped():
         m = item.meta
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in m.metrics.items())
-        mark = "*" if shipped_for(m.family) == item else " "
-        print(f"{mark} {item.name:<20} {m.family:<8} data {m.data:<8} {m.steps:>6} steps  {metrics}")
+        default = "default " if shipped_for(m.family) == item else ""
+        print(f"  {item.name:<20} {m.family:<8} {default:<8}data {m.data:<8} {m.steps:>6} steps  {metrics}")
     return 0
