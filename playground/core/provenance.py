@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 import numpy as np
+import torch
 from PIL import Image, UnidentifiedImageError
 
 from . import checks
 from .assets import shipped_for
 from .checkpoints import LoadedModel
+from .device import model_device
 from .images import RECIPE_KEY
 
 RECIPE_VERSION = 1
@@ -46,7 +48,11 @@ def weights_sha256(path: str | Path) -> str:
 
 
 def model_header(loaded: LoadedModel) -> dict[str, Any]:
-    """The part of every recipe that names the model: what `reproduce` loads and checks."""
+    """The part of every recipe that names the model: what `reproduce` loads and checks.
+
+    The device and torch's thread count are part of the computation too: `reproduce` runs with
+    the same threads and says when it runs on another kind of device.
+    """
     return {
         "recipe_version": RECIPE_VERSION,
         "model": loaded.name,
@@ -54,6 +60,8 @@ def model_header(loaded: LoadedModel) -> dict[str, Any]:
         "checkpoint": str(Path(loaded.path).resolve()),
         "weights_sha256": weights_sha256(loaded.path),
         "steps_trained": loaded.meta.steps,
+        "device": model_device(loaded.model).type,
+        "torch_threads": torch.get_num_threads(),
     }
 
 

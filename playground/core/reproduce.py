@@ -13,6 +13,7 @@ checkpoint gives the same pixels: every renderer repeats the computation that ma
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
 
@@ -20,9 +21,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from . import checks
 from .assets import shipped_named
 from .checkpoints import LoadedModel, load_checkpoint
 from .codebook import render as codebook_render
+from .device import model_device
 from .diffusion import render as diffusion_render
 from .latent import render as latent_render
 from .provenance import (
@@ -57,14 +60,31 @@ def reproduce(png_path: str | Path, device: torch.device | str = "cpu") -> tuple
         fields = RecipeFields(recipe)
         fields.integer("recipe_version", 1, RECIPE_VERSION, default=RECIPE_VERSION)
         family = fields.choice("family", tuple(RENDERERS))
+        threads = fields.within("torch_threads", checks.threads, default=torch.get_num_threads())
         loaded, differences = _load_model(recipe, family, device)
         differences += _helper_differences(recipe)
-        image = RENDERERS[family](recipe, loaded)
+        if fields.has("device") and recipe["device"] != model_device(loaded.model).type:
+            differences.append(f"device: the image was made on {recipe['device']}, re-rendered on "
+                               f"{model_device(loaded.model).type}")
+        with torch_threads(threads):
+            image = RENDERERS[family](recipe, loaded)
+            header = model_header(loaded)
     except (TypeError, IndexError, KeyError, OverflowError) as exc:  # a shape of recipe no check foresaw
         raise RecipeError(f"{path}: its recipe cannot be rendered ({type(exc).__name__}: {exc})") from None
     except ValueError as exc:
-        raise type(exc)(f"{path}: {exc}") from None
-    return image, recipe | model_header(loaded), differences
+        raise ValueError(f"{path}: {exc}") from None
+    return image, recipe | header, differences
+
+
+@contextmanager
+def torch_threads(count: int):
+    """Run with torch using `count` CPU threads (some kernels sum in an order that depends on it)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _load_model(recipe: dict[str, Any], family: str, device: torch.device | str) -> tuple[LoadedModel, list[str]]:

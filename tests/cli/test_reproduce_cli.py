@@ -168,6 +168,7 @@ BAD_RECIPES = [
     ("vae", _set(picture="hologram"), "'picture' must be one of"),
     ("vae", _set(family="unicorn"), "'family' must be one of"),
     ("vae", _set(recipe_version=99), "'recipe_version'"),
+    ("vae", _set(torch_threads=0), "'torch_threads' must be a whole number from 1"),
     ("vae", _set(checkpoint="/nowhere/x.safetensors", model="nothing-shipped"), "no shipped checkpoint is called"),
     ("vae", _set(family="ddpm"), "holds a vae"),
     ("ddpm", _set(steps=0), "'steps' must be a whole number from 1 to 1000"),
@@ -179,6 +180,13 @@ BAD_RECIPES = [
     ("vqvae", _set(tokens=[[999] * 8] * 8), "holds 999 at position [0, 0]"),
     ("vqvae", _set(tokens="all of them"), "'tokens' must be a 8x8 grid"),
 ]
+
+
+def test_another_kind_of_device_is_said(samples: Path, tmp_path: Path, capsys) -> None:
+    made_on_gpu = with_recipe(samples / "vae" / "sample_0000.png", tmp_path / "gpu.png", _set(device="cuda"))
+    rc, stdout, _ = reproduce(capsys, made_on_gpu)
+    assert "differs: device: the image was made on cuda, re-rendered on cpu" in stdout
+    assert rc == 0 and "identical" in stdout  # only the label was edited: the pixels were made here
 
 
 @pytest.mark.parametrize("family, edit, message", BAD_RECIPES)

@@ -30,7 +30,7 @@ def test_the_header_names_the_model_its_checkpoint_and_the_weights_hash(tiny_che
     digest = hashlib.sha256((tiny_checkpoint / WEIGHTS_NAME).read_bytes()).hexdigest()
     assert header == {"recipe_version": 1, "model": "tiny-vae", "family": "vae",
                       "checkpoint": str((tiny_checkpoint / WEIGHTS_NAME).resolve()), "weights_sha256": digest,
-                      "steps_trained": 7}
+                      "steps_trained": 7, "device": "cpu", "torch_threads": torch.get_num_threads()}
     recipe = picture_recipe(loaded, "decode", seed=3, scale=1)
     assert recipe == header | {"picture": "decode", "seed": 3, "scale": 1}
 
