@@ -147,6 +147,8 @@ def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert main(["sample", "ddpm", "--n", "2", "--out-dir", str(folder / "ddpm"), "--device", "cpu"]
                 + DIFFUSION_STEPS) == 0
     assert main(["sample", "vqvae", "--n", "1", "--out-dir", str(folder / "vqvae"), "--device", "cpu"]) == 0
+    assert main(["sample", "text2img", "--n", "1", "--out-dir", str(folder / "text2img"), "--device", "cpu"]
+                + FAMILIES["text2img"]) == 0
     return folder
 
 
@@ -179,6 +181,11 @@ BAD_RECIPES = [
     ("ddpm", _set(image_seed=99), "'image_seed'"),
     ("vqvae", _set(tokens=[[999] * 8] * 8), "holds 999 at position [0, 0]"),
     ("vqvae", _set(tokens="all of them"), "'tokens' must be a 8x8 grid"),
+    ("text2img", _set(guidance_scale=float("nan")), "guidance scale w must be a number from 0 to 50"),
+    ("text2img", _set(prompt="a gigantic circle"), "gigantic"),
+    ("text2img", _set(steps=5000), "steps must be a whole number from 1 to 1000"),
+    ("text2img", _set(picture="grid", grid={"axis": "w", "scales": [1, 2], "seeds": [-4]}), "'grid.seeds'"),
+    ("text2img", _set(picture="evaluation-chart"), "run that command again"),
 ]
 
 
