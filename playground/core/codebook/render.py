@@ -16,11 +16,11 @@ from typing import Callable
 
 import numpy as np
 
+from .. import checks
 from ..checkpoints import LoadedModel
 from ..data import load_dataset
 from ..evaluation.charts import usage_histogram_image
 from ..images import make_grid, upscale
-from .. import checks
 from ..provenance import RecipeError, RecipeFields
 from .analysis import (
     codebook_atlas, codebook_usage, codes_used, decode_tokens, encode_tokens, perplexity, sample_unigram_tokens,

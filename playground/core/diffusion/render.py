@@ -19,12 +19,14 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .. import checks
 from ..checkpoints import LoadedModel, load_checkpoint
 from ..data import to_uint8
 from ..device import model_device
 from ..images import labelled_grid, make_grid, upscale
-from .. import checks
 from ..provenance import RecipeError, RecipeFields, helper_checkpoint
+from ..text2img.denoiser import make_denoiser, steps_with_clipped_eps
+from ..text2img.sampling import GuidedSettings
 from .sampling import EpsModel, sample
 from .schedulers import SCHEDULER_KINDS, make_scheduler
 from .schedules import NoiseSchedule
@@ -67,8 +69,6 @@ class Run:
 
 def sampler_settings(fields: RecipeFields, run: Run) -> SamplerSettings:
     """The sampler a recipe names, checked against the model's schedule."""
-    from ..text2img.denoiser import steps_with_clipped_eps
-
     kind = fields.choice("sampler", SCHEDULER_KINDS)
     steps = fields.integer("steps", 1, run.schedule.num_train_timesteps)
     eta = fields.number("eta", 0.0, 1.0, default=0.0)
@@ -139,9 +139,6 @@ def ddpm_run(fields: RecipeFields, loaded: LoadedModel) -> Run:
     scale = fields.number("classifier_scale", default=0.0)
     if scale == 0.0:
         return Run(model, model.noise_schedule, shape, device)
-    from ..text2img.denoiser import make_denoiser
-    from ..text2img.sampling import GuidedSettings
-
     prompt, start = fields.text("prompt", default=""), fields.number("guidance_start", default=0.0)
     stop = fields.number("guidance_stop", default=1.0)
     try:

@@ -18,11 +18,11 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageDraw
 
+from .. import checks
 from ..checkpoints import LoadedModel
 from ..data import DEFAULT_SHAPES_SIZE, load_dataset, load_image_file
 from ..data.palette import label_palette
 from ..images import make_grid, upscale
-from .. import checks
 from ..provenance import RecipeError, RecipeFields
 from .sampling import Projection2D, decode, encode, prior_latents, sample_prior
 

@@ -20,13 +20,13 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from .. import checks
 from ..checkpoints import LoadedModel
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
 from ..device import model_device
 from ..diffusion.render import Run, check_image_seed, trajectory_picture
 from ..images import labelled_grid, make_grid, upscale
-from .. import checks
 from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpoint
 from .denoiser import GuidanceModels, make_denoiser
 from .evaluation import sample_prompts
