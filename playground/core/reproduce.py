@@ -108,18 +108,20 @@ def _load_model(recipe: dict[str, Any], family: str, device: torch.device | str)
 def _helper_differences(recipe: dict[str, Any]) -> list[str]:
     """The helper networks (e.g. the noisy classifier that guided a run) that are gone or changed."""
     differences = []
-    for role in HELPER_ROLES:
-        named = recipe.get(role)
-        if not isinstance(named, str):
-            continue
-        path = helper_checkpoint(recipe, role)
-        if not Path(named).is_file():
-            differences.append(f"{role}: {named} is not there; used the shipped {path}")
-        expected = recipe.get(f"{role}_sha256")
-        if isinstance(expected, str) and expected != weights_sha256(path):
-            differences.append(f"{role}: the weights of {path} are not the ones the image was made with "
-                               f"(SHA-256 {weights_sha256(path)[:12]}…, the recipe's {expected[:12]}…)")
-    return differences
+    parts = [recipe] + ([recipe["grid_of"]] if isinstance(recipe.get("grid_of"), dict) else [])
+    for part in parts:
+        for role in HELPER_ROLES:
+            named = part.get(role)
+            if not isinstance(named, str):
+                continue
+            path = helper_checkpoint(part, role)
+            if not Path(named).is_file():
+                differences.append(f"{role}: {named} is not there; used the shipped {path}")
+            expected = part.get(f"{role}_sha256")
+            if isinstance(expected, str) and expected != weights_sha256(path):
+                differences.append(f"{role}: the weights of {path} are not the ones the image was made with "
+                                   f"(SHA-256 {weights_sha256(path)[:12]}…, the recipe's {expected[:12]}…)")
+    return list(dict.fromkeys(differences))  # a grid's sample recipe may repeat its header's helpers
 
 
 def read_pixels(path: str | Path) -> np.ndarray:

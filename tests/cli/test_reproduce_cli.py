@@ -102,6 +102,17 @@ def test_a_checkpoint_that_is_gone_is_replaced_by_the_shipped_one_of_its_name(tm
     assert "identical: 0 of 1024 pixels differ" in stdout
 
 
+def test_a_guiding_classifier_that_is_gone_is_said(tmp_path: Path, capsys) -> None:
+    classifier = tmp_path / "my-classifier"
+    shutil.copytree(shipped_for("noisy-classifier").path.parent, classifier)
+    assert main(["sample", "ddpm", "--n", "2", "--prompt", "red circle", "--classifier-guidance", "5", "--classifier",
+                 str(classifier), "--out", str(tmp_path / "grid.png")] + DIFFUSION_STEPS) == 0
+    shutil.rmtree(classifier)
+    rc, stdout, _ = reproduce(capsys, tmp_path / "grid.png")
+    assert "differs: classifier:" in stdout and "is not there; used the shipped" in stdout
+    assert rc == 0 and "identical: 0 of" in stdout  # the shipped classifier is the same weights
+
+
 def _ddpm_run(seed: int, **branch):
     loaded = load_checkpoint(shipped_for("ddpm").path)
     model = loaded.model
