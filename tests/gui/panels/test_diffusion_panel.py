@@ -65,7 +65,9 @@ def test_a_run_fills_the_cache_with_one_frame_per_step(main_window, qtbot):
     expected = run_trajectory(model, model.noise_schedule, SamplerSettings("ddim", 8, 0.0), 5)
     for name in VIEWS:
         np.testing.assert_array_equal(trajectory.frames[name], expected.frames[name])
-    np.testing.assert_allclose(panel.plots.norm_curves["x_t"].getData()[1], expected.norms["x_t"])
+    curve = panel.plots.norm_curves["x_t"]  # drawn on the next turn of the event loop
+    qtbot.waitUntil(lambda: curve.yData is not None and len(curve.yData) == 8, timeout=2000)
+    np.testing.assert_allclose(curve.yData, expected.norms["x_t"])
 
 
 def test_scrubbing_shows_the_cached_frame_of_that_step(main_window, qtbot):

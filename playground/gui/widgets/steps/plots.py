@@ -26,6 +26,7 @@ BRANCH_PEN = pg.mkPen("#ff6b6b", width=2, style=pg.QtCore.Qt.PenStyle.DotLine)
 LABEL_STYLE = {"color": "#d0d0d0", "font-size": "13pt"}
 TICK_FONT = QFont()
 TICK_FONT.setPointSize(11)
+LIVE_NORM_TOP = 1.5  # the norms plot's first y range during a run (pure noise has norm 1)
 
 
 class SchedulePlots(pg.GraphicsLayoutWidget):
@@ -46,6 +47,7 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         self.norm_t = np.zeros(0)
         self.norm_values: dict[str, np.ndarray] = {}
         self.cursor_t: int | None = None
+        self._live_top: float | None = None  # the norms plot's fixed y range while a run samples
         self.titles = {"beta": "β_t", "alpha_bar": "ᾱ_t = ∏ (1 − β_s)", "log_snr": "log SNR(t) = log ᾱ_t / (1 − ᾱ_t)",
                        "norms": "this run's ‖·‖/√d"}
         first = None
@@ -74,7 +76,10 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             if key == "norms":
                 plot.setLabel("bottom", "t   (sampling runs left → right)", **LABEL_STYLE)
                 for view in NORM_PENS:
-                    self.norm_curves[view] = plot.plot([], [], pen=NORM_PENS[view])
+                    self.norm_curves[view] = curve = plot.plot([], [], pen=NORM_PENS[view], antialias=False)
+                    # at most a point per pixel column: a DDPM-1000 run's norms are redrawn while it samples
+                    curve.setDownsampling(auto=True, method="peak")
+                    curve.setClipToView(True)
                 self._set_title(plot, self._legend_title(key, [(NORM_NAMES[v], NORM_PENS[v].color().name(), "━")
                                                               for v in NORM_PENS]))
             else:
@@ -107,7 +112,7 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         if other is not None:
             legend.append((f"{others[0]}, not this model's", OTHER_PEN.color().name(), "╌"))
         self._set_title(self.plots["beta"], self._legend_title("beta", legend))
-        self.plots["beta"].setXRange(0, T - 1, padding=0.02)
+        self.plots["beta"].setXRange(0, T - 1, padding=0.02)  # the x axes are linked: all four
         self.set_norms(None)
         self.set_cursor(None)
 
@@ -144,21 +149,41 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         self.plots[label_off].getAxis("bottom").showLabel(False)
 
     def set_norms(self, trajectory: Trajectory | None) -> None:
-        """Show the norms of every step a run has (none for None)."""
+        """Show the norms of every step a run has (none for None), the y axis fitted to them."""
+        self._live_top = None
+        self.plots["norms"].enableAutoRange(axis="y")
         if trajectory is None:
-            self.set_live_norms(np.zeros(0), {})
+            self._set_norm_data(np.zeros(0), {})
             self.set_branch(None)
-            return
-        n = trajectory.count
-        self.set_live_norms(trajectory.t[:n], {view: values[:n] for view, values in trajectory.norms.items()})
-        self.set_branch(int(trajectory.t[trajectory.branch.start_index]) if trajectory.branch is not None else None)
+        else:
+            n = trajectory.count
+            self._set_norm_data(trajectory.t[:n], {view: values[:n] for view, values in trajectory.norms.items()})
+            self.set_branch(int(trajectory.t[trajectory.branch.start_index]) if trajectory.branch is not None else None)
         self._place_dots()
 
+    def begin_live(self) -> None:
+        """A run starts: no norms yet, no cursor, a fixed y range (see `set_live_norms`)."""
+        self._live_top = None
+        self.set_branch(None)
+        self.set_cursor(None, dots=False)
+        self.set_live_norms(np.zeros(0), {})
+
     def set_live_norms(self, t: np.ndarray, norms: dict[str, np.ndarray]) -> None:
-        """The norms of a run so far (a preview: the dots wait for `set_cursor`)."""
+        """The norms of a run so far, drawn cheaply: the y range only grows, in steps, so the axis and
+        its grid are re-drawn only when a norm outgrows it (not on every preview)."""
+        top = max(float(np.nanmax(values)) for values in norms.values()) if len(t) else 0.0
+        if self._live_top is None or top > self._live_top or not np.isfinite(top):
+            self._live_top = max(LIVE_NORM_TOP, 1.5 * top) if np.isfinite(top) else LIVE_NORM_TOP
+            self.plots["norms"].setYRange(0.0, self._live_top, padding=0.0)
+        self._set_norm_data(t, norms)
+
+    def _set_norm_data(self, t: np.ndarray, norms: dict[str, np.ndarray]) -> None:
         self.norm_t, self.norm_values = t, norms
         for view, curve in self.norm_curves.items():
-            curve.setData(t, norms[view]) if norms else curve.setData([], [])
+            if norms:
+                curve.setData(t, norms[view])
+            else:
+                curve.setData([], [])
 
     def set_branch(self, t: int | None) -> None:
         """Mark the timestep a branch left its parent run."""
@@ -167,13 +192,17 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             if t is not None:
                 line.setValue(t)
 
-    def set_cursor(self, t: int | None) -> None:
+    def set_cursor(self, t: int | None, dots: bool = True) -> None:
+        """The current t on every plot; `dots=False` (a run's previews) leaves the dots where they were."""
         self.cursor_t = t
         for cursor in self.cursors.values():
             cursor.setVisible(t is not None)
             if t is not None:
                 cursor.setValue(t)
-        self._place_dots()
+        for dot in self.dots.values():
+            dot.setVisible(dots)
+        if dots:
+            self._place_dots()
 
     def _place_dots(self) -> None:
         t = self.cursor_t

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
@@ -32,7 +32,10 @@ from .views import StepCanvases
 if TYPE_CHECKING:
     from ...panels.base import Panel
 
-PLOT_INTERVAL_S = 0.25  # plots and numbers follow a run at 4 Hz: re-drawing them is most of a preview's cost
+# While a run samples, the plots follow it in turns 8 times a second: the norms (with the numbers) on one
+# turn, the cursor on the next, each 4 times a second. Re-drawing the plots is most of a preview's cost,
+# and a repaint of half of them is half as long a stall.
+PLOT_INTERVAL_S = 0.125
 
 
 class StepsSource(Protocol):
@@ -64,6 +67,12 @@ class StepsView(QWidget):
         self.control: RunControl | None = None
         self.curves: dict = {}
         self._plot_throttle = Throttle(PLOT_INTERVAL_S)
+        self._plots_due = None  # the plot update waiting for the next turn of the event loop
+        self._norms_turn = False
+        self._plot_timer = QTimer(self)
+        self._plot_timer.setSingleShot(True)
+        self._plot_timer.setInterval(0)
+        self._plot_timer.timeout.connect(self._draw_plots)
         self.steps = StepCanvases(minimum)
         self.scrubber = Scrubber()
         self.run_button = QPushButton("Run")
@@ -169,6 +178,8 @@ class StepsView(QWidget):
                           on_error=self._on_error, on_progress=self._on_progress, cancel_running=True)
         self.live = None
         self._plot_throttle = Throttle(PLOT_INTERVAL_S)
+        self._plot_throttle.ready()  # the first preview's plots wait a turn: `begin_live` re-draws them first
+        self._defer_plots(self.plots.begin_live)
         self._set_sampling(True)
 
     def stop(self) -> None:
@@ -184,12 +195,14 @@ class StepsView(QWidget):
         self.scrubber.set_position(i, preview.num_steps)
         self.scrubber.label.setText(f"sampling: step {i + 1} / {preview.num_steps}")
         self.steps.show_frames(preview.frames, preview.has_noise)
-        if self._plot_throttle.ready():
-            self.steps.show_numbers(i, preview.t, self.curves, preview.noise_std, preview.norms["x_t"][-1],
-                                    preview.norms["pred_noise"][-1])
-            if self.isVisible():
-                self.plots.set_live_norms(preview.t[:i + 1], preview.norms)
-                self.plots.set_cursor(int(preview.t[i]))
+        if self._plot_throttle.ready():  # the plots on the next turn of the event loop, in halves
+            self._norms_turn = not self._norms_turn
+            if self._norms_turn:
+                self.steps.show_numbers(i, preview.t, self.curves, preview.noise_std, preview.norms["x_t"][-1],
+                                        preview.norms["pred_noise"][-1])
+                self._defer_plots(lambda: self.plots.set_live_norms(preview.t[:i + 1], preview.norms))
+            else:
+                self._defer_plots(lambda: self.plots.set_cursor(int(preview.t[i]), dots=False))
 
     def _on_done(self, control: RunControl, trajectory: Trajectory) -> None:
         if control is not self.control:
@@ -244,10 +257,9 @@ class StepsView(QWidget):
         self.scrubber.set_position(max(0, min(step, trajectory.count - 1)), trajectory.count)
         self.runs.select(trajectory)
         self.export_row.set_run(trajectory)
-        if self.isVisible():
-            self.plots.set_norms(trajectory)
         self._set_sampling(False)
         self.show_step(self.scrubber.value())
+        self._defer_plots(lambda: (self.plots.set_norms(trajectory), self._place_cursor()))
 
     def show_step(self, index: int) -> None:
         """Show step `index` of the current run from the cache (what scrubbing does)."""
@@ -261,8 +273,23 @@ class StepsView(QWidget):
         branch = f", branched at step {trajectory.branch.start_index + 1}" if trajectory.branch is not None else ""
         self.scrubber.label.setText(f"seed {trajectory.seed}{branch}{stopped_note(trajectory)}")
         self.scrubber.label.setToolTip(describe_run(trajectory))
-        if self.isVisible():
+        if self.isVisible() and self._plots_due is None:
             self.plots.set_cursor(int(trajectory.t[index]))
+
+    def _place_cursor(self) -> None:
+        trajectory = self.current
+        self.plots.set_cursor(int(trajectory.t[self.scrubber.value()]) if trajectory is not None else None)
+
+    def _defer_plots(self, update) -> None:
+        """Draw the plots on the next turn of the event loop (the newest update wins), and only while
+        this view is on screen: re-drawing them is the costly part of a preview."""
+        self._plots_due = update
+        self._plot_timer.start()
+
+    def _draw_plots(self) -> None:
+        update, self._plots_due = self._plots_due, None
+        if update is not None and self.isVisible():
+            update()
 
     def _on_scrub(self, index: int) -> None:
         self.show_step(index)
@@ -284,7 +311,7 @@ class StepsView(QWidget):
         self.plots.show_norms(True)
         if not self.sampling:
             self.plots.set_norms(self.current)
-            self.plots.set_cursor(int(self.current.t[self.scrubber.value()]) if self.current is not None else None)
+            self._place_cursor()
 
     # --- export -------------------------------------------------------------------------------------
 
