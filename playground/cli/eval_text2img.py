@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     checks.check_steps(args.steps, loaded.model.noise_schedule.num_train_timesteps)
     judge = load_checkpoint(args.classifier or default_checkpoint("classifier"), device)
     settings = GuidedSettings(sampler=args.sampler, steps=args.steps, guidance_start=args.guidance_start,
-                              guidance_stop=args.guidance_stop, seed=args.seed, clip=True,
+                              guidance_stop=args.guidance_stop, seed=args.seed, clip_x0=True,
                               classifier_scale=args.classifier_guidance).validate()
     noisy, helpers = None, {}
     if args.classifier_guidance > 0:

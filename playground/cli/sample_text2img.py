@@ -73,7 +73,7 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
         prompt=args.prompt, negative_prompt=args.negative_prompt, guidance_scale=args.guidance,
         guidance_start=args.guidance_start, guidance_stop=args.guidance_stop,
         classifier_scale=args.classifier_guidance, sampler=args.sampler, steps=steps, eta=args.eta,
-        clip=args.clip, seed=args.seed,
+        clip_x0=args.clip, seed=args.seed,
     ).validate()  # a bad prompt is refused here, before anything else is loaded
     classifier = load_noisy_classifier(args, model_device(loaded.model))
     final = None

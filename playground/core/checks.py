@@ -192,7 +192,12 @@ def check_seed_span(seed: int, n: int, name: str = "--seed") -> int:
 
 
 def check_number(name: str, value: Any, low: float, high: float, integer: bool = False) -> float:
-    """`value` as a number within [low, high], a RangeError naming `name` and the range otherwise."""
+    """A value the app holds (a setting, a recipe's field) as a number within [low, high]; a RangeError
+    naming `name` and the range otherwise. Unlike the argparse path, text is refused: a recipe
+    whose "w" is "3" was edited by hand."""
+    if isinstance(value, str):
+        kind = "a whole number" if integer else "a number"
+        raise RangeError(f"{name} must be {kind} from {_fmt(low)} to {_fmt(high)}, not the text {value!r}")
     if integer:
         return IntRange(int(low), None if math.isinf(high) else int(high)).check(value, name)
     return FloatRange(low, high).check(value, name)

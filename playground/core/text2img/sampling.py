@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import SEED_MAX, check_number
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
 from ..device import model_device
@@ -30,8 +31,7 @@ from .denoiser import check_classifier_matches, guided_sampler, make_denoiser  #
 
 RECIPE_KIND = "text2img"
 GuidedBase = Literal["text2img", "ddpm"]
-SEED_MAX = 2**31 - 1
-GRID_MAX_SCALES = 10  # what a seed box holds; image i of a run is seeded seed + i
+GRID_MAX_SCALES = 10
 # The allowed range of each number, and the name a message gives it.
 RANGES: dict[str, tuple[str, float, float]] = {
     "guidance_scale": ("guidance scale w", 0.0, 50.0),
@@ -40,19 +40,6 @@ RANGES: dict[str, tuple[str, float, float]] = {
     "classifier_scale": ("classifier guidance scale s", 0.0, 100.0),
     "eta": ("eta", 0.0, 1.0),
 }
-
-
-def check_number(name: str, value: Any, low: float, high: float, integer: bool = False) -> float:
-    """`value` as a number within [low, high]; ValueError naming `name` and the range otherwise
-    (NaN, inf, text, booleans and non-integers where an integer is due are all refused)."""
-    kind = "a whole number" if integer else "a number"
-    bounds = f"{int(low)} to {int(high)}" if integer else f"{low:g} to {high:g}"
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if ok and integer and float(value) != int(value):
-        ok = False
-    if not ok or not low <= value <= high:
-        raise ValueError(f"{name} must be {kind} from {bounds}, not {value!r}")
-    return int(value) if integer else float(value)
 
 
 @dataclass(frozen=True)
@@ -70,7 +57,7 @@ class GuidedSettings:
     sampler: SchedulerKind = "ddim"
     steps: int = 50
     eta: float = 0.0
-    clip: bool = True  # clip the predicted x0 to [-1, 1] and step with the eps it implies (large w overshoots)
+    clip_x0: bool = True  # clip the predicted x0 to [-1, 1] and step with the eps it implies (large w overshoots)
     seed: int = 0
     base: GuidedBase = "text2img"  # "ddpm": an unconditional DDPM steered by the classifier alone
 
@@ -90,8 +77,8 @@ class GuidedSettings:
             raise ValueError(f"unknown sampler {self.sampler!r}; known: ddpm, ddim")
         if self.base not in ("text2img", "ddpm"):
             raise ValueError(f"the guided base model is 'text2img' or 'ddpm', not {self.base!r}")
-        if not isinstance(self.clip, bool):
-            raise ValueError(f"clip is true or false, not {self.clip!r}")
+        if not isinstance(self.clip_x0, bool):
+            raise ValueError(f"clip_x0 is true or false, not {self.clip_x0!r}")
         return self
 
     @property
@@ -101,7 +88,7 @@ class GuidedSettings:
     def sampler_settings(self) -> SamplerSettings:
         """The sampler of this run, stepped as every guided run is (`guided_sampler`)."""
         eta = self.eta if self.sampler == "ddim" else 0.0
-        return guided_sampler(SamplerSettings(self.sampler, self.steps, eta, clip_x0=self.clip))
+        return guided_sampler(SamplerSettings(self.sampler, self.steps, eta, clip_x0=self.clip_x0))
 
     def make_scheduler(self, model: nn.Module) -> Scheduler:
         return self.sampler_settings().make(model.noise_schedule)
@@ -122,6 +109,8 @@ class GuidedSettings:
         A hand-edited value of the wrong type or out of range is refused (ValueError naming it)."""
         if recipe.get("kind") not in (None, RECIPE_KIND):
             raise ValueError(f"this recipe is for {recipe.get('kind')!r}, not a text-to-image run")
+        if "clip_x0" not in recipe and "clip" in recipe:  # PNGs made before the flag had one name everywhere
+            recipe = {**recipe, "clip_x0": recipe["clip"]}
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
             value = recipe.get(field.name)

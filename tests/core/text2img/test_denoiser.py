@@ -46,7 +46,7 @@ def test_a_guided_run_steps_with_the_clipped_x0s_eps_and_the_plain_model_does_no
     plain = SamplerSettings("ddim", 10, 0.0, clip_x0=True)
     assert guided_sampler(plain).use_clipped_model_output and not plain.use_clipped_model_output
     assert not guided_sampler(SamplerSettings("ddim", 10, clip_x0=False)).use_clipped_model_output
-    assert GuidedSettings(clip=True).sampler_settings() == guided_sampler(SamplerSettings("ddim", 50, 0.0, True))
+    assert GuidedSettings(clip_x0=True).sampler_settings() == guided_sampler(SamplerSettings("ddim", 50, 0.0, True))
 
 
 def test_the_models_a_setting_asks_for_are_loaded_once_and_guided_by_the_one_builder(model, helpers):
@@ -106,7 +106,7 @@ def test_grid_scales_are_checked_before_any_model_call(model, scales, message):
 
 @pytest.mark.parametrize("edit, message", [
     ({"guidance_scale": "3"}, "guidance scale w"), ({"guidance_scale": math.nan}, "guidance scale w"),
-    ({"seed": "seven"}, "seed"), ({"steps": 1e12}, "steps"), ({"clip": "false"}, "clip"),
+    ({"seed": "seven"}, "seed"), ({"steps": 1e12}, "steps"), ({"clip_x0": "false"}, "clip_x0"),
     ({"prompt": 5}, "prompt must be text"), ({"sampler": "euler"}, "unknown sampler"),
 ])
 def test_a_hand_edited_recipe_is_refused_naming_the_setting(edit, message):

@@ -144,7 +144,7 @@ def test_classifier_guidance_runs_inside_the_sampler(model, classifier):
 def test_the_recipe_round_trips_through_png_metadata(tmp_path):
     settings = GuidedSettings(prompt="A large red circle at the top left", negative_prompt="blue", guidance_scale=4.25,
                               guidance_start=0.1, guidance_stop=0.8, classifier_scale=1.5, sampler="ddpm", steps=100,
-                              seed=42, clip=False)
+                              seed=42, clip_x0=False)
     path = save_png(tmp_path / "x.png", np.zeros((32, 32, 3), np.uint8), settings.to_recipe("text2img-shapes"))
     recipe = read_recipe(path)
     assert recipe["model"] == "text2img-shapes" and recipe["prompt_canonical"] == "large red circle at the top left"

@@ -128,7 +128,7 @@ class SettingsControls(QWidget):
             guidance_stop=round(self.guidance_stop.value(), 4), classifier_scale=self.classifier_slider.value(),
             sampler=self.sampler_box.currentData(), steps=self.steps_box.value(),
             eta=round(self.eta_box.value(), 4) if ddim else 0.0,
-            clip=self.clip_box.isChecked(), seed=self.seed_box.value(), base=self.base_box.currentData(),
+            clip_x0=self.clip_box.isChecked(), seed=self.seed_box.value(), base=self.base_box.currentData(),
         ).validate(self.steps_box.maximum())
 
     def apply(self, settings: GuidedSettings) -> None:
@@ -139,7 +139,7 @@ class SettingsControls(QWidget):
             self.sampler_box.setCurrentIndex(self.sampler_box.findData(settings.sampler))
             self.steps_box.setValue(settings.steps)
             self.eta_box.setValue(settings.eta)
-            self.clip_box.setChecked(settings.clip)
+            self.clip_box.setChecked(settings.clip_x0)
             self.seed_box.setValue(settings.seed)
             self.guidance_start.setValue(settings.guidance_start)
             self.guidance_stop.setValue(settings.guidance_stop)

@@ -117,7 +117,7 @@ class StepsTab(QWidget):
         run = self.view.current
         if run is not None:
             s = run.settings
-            guided = guided.replace(sampler=s.kind, steps=s.steps, eta=s.eta, clip=s.clip_x0, seed=run.seed)
+            guided = guided.replace(sampler=s.kind, steps=s.steps, eta=s.eta, clip_x0=s.clip_x0, seed=run.seed)
         return export_recipe(loaded, guided, self.panel.models, "frame")
 
     def recipe(self) -> dict:
