@@ -47,7 +47,7 @@ def headless_rate(argv: list[str], skip: int, preview_every: int) -> float:
     from playground.core.training.live import LiveUpdate
     from playground.core.training.live_protocol import RunFailed, decode
     from playground.gui.panels.train.form import LOG_EVERY
-    from playground.gui.panels.train.panel import training_threads
+    from playground.gui.training_process import training_threads
 
     steps = int(argv[argv.index("--steps") + 1])
     command = live_command(argv, threads=training_threads(), live_every=LOG_EVERY, preview_every=preview_every)
@@ -90,6 +90,7 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     watcher = QTimer()
     watcher.setInterval(250)
     watcher.timeout.connect(lambda: None if panel.running else loop.quit())  # ended: saved or failed
+    draws = panel.curves.draws
     panel.begin(argv)
     watcher.start()
     gui_cpu, wall = time.thread_time(), time.perf_counter()
@@ -97,7 +98,7 @@ def view_rate(window, argv: list[str], skip: int, preview_every: int) -> float:
     gui_cpu, wall = time.thread_time() - gui_cpu, time.perf_counter() - wall
     watcher.stop()
     print(f"  GUI thread busy {100 * gui_cpu / wall:.1f}% of the run's {wall:.0f} s; "
-          f"curves drawn {panel.curves.draws} times", flush=True)
+          f"curves drawn {panel.curves.draws - draws} times", flush=True)
     if not panel.last_checkpoint:
         raise RuntimeError(f"the run in the panel failed: {panel.state_label.text()}")
     return (args.steps - skip) / (marks[args.steps] - marks[skip])

@@ -25,12 +25,12 @@ from ..core.device import describe_device
 from ..core.provenance import describe_recipe_source, read_png_recipe
 from . import window_state
 from .model_picker import ModelPicker
+from .opening import file_kind, not_a_checkpoint, not_openable
 from .panels.base import Panel
 from .panels.registry import PANEL_CLASSES
 from .worker import JobContext, ModelWorker
 
 INFO_MS, ERROR_MS = 8_000, 30_000  # how long a message stays unless replaced or withdrawn
-CHECKPOINT_SUFFIXES = (".safetensors", ".json")
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class MainWindow(QMainWindow):
         toolbar.addWidget(self.model_picker)
         self.model_info = QLabel("")
         self.model_info.setStyleSheet("color: #aaa; padding-left: 12px;")
-        self.model_info.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)  # long text must not widen the window
+        self.model_info.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)  # the toolbar's rest
+        self.model_info.setMinimumWidth(1)  # long text is cut at the window's edge, never widens the window
         toolbar.addWidget(self.model_info)
 
         open_action = QAction("Open checkpoint…", self)
@@ -185,7 +186,7 @@ class MainWindow(QMainWindow):
             meta = read_meta(path)
             weights = resolve_paths(path)[0].resolve()  # absolute: as the picker lists it
         except (ValueError, OSError) as exc:
-            self._error_dialog(f"Cannot open {Path(path).name}", _not_a_checkpoint(path, exc))
+            self._error_dialog(f"Cannot open {Path(path).name}", not_a_checkpoint(path, exc))
             return None
         panel = self.panel_for_family(meta.family)
         if panel is None:
@@ -219,7 +220,7 @@ class MainWindow(QMainWindow):
             try:
                 return load_checkpoint(path, device)
             except (ValueError, OSError) as exc:  # CheckpointError names the file and the problem
-                return OpenFailed(_not_a_checkpoint(path, exc))
+                return OpenFailed(not_a_checkpoint(path, exc))
 
         def done(result: LoadedModel | OpenFailed) -> None:
             if isinstance(result, OpenFailed):
@@ -227,7 +228,8 @@ class MainWindow(QMainWindow):
                 return
             panel.set_model(result)
             self.add_checkpoint(result.path)
-            self.show_message(f"Loaded {result.name} ({result.family}) from {result.path}")
+            if interactive or panel is self.current_panel:  # not another tab's start-up model
+                self.show_message(f"Loaded {result.name} ({result.family}) from {result.path}")
 
         def failed(message: str) -> None:
             if interactive:
@@ -266,13 +268,12 @@ class MainWindow(QMainWindow):
 
     def open_dropped(self, path: Path) -> None:
         """A PNG restores its recipe in its family's tab; a checkpoint opens; anything else is explained."""
-        if path.suffix.lower() in CHECKPOINT_SUFFIXES or (path.is_dir() and (path / WEIGHTS_NAME).exists()):
+        kind = file_kind(path)
+        if kind == "checkpoint":
             self.open_checkpoint(path)
             return
-        if path.suffix.lower() != ".png":
-            what = "a folder without a model.safetensors" if path.is_dir() else "not a PNG or a checkpoint"
-            self.show_message(f"Error: cannot open {path.name}: {what}. Drop a PNG exported by playground, a "
-                              f"checkpoint (.safetensors or .json) or a folder holding {WEIGHTS_NAME}.")
+        if kind == "other":
+            self.show_message(f"Error: {not_openable(path)}")
             return
         try:
             recipe = read_png_recipe(path)
@@ -301,7 +302,8 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(True)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"{label}: %v/%m")
+        self.progress.setFormat("%v / %m")  # the job's name is the status message beside it
+        self.progress.setToolTip(label)
         self.statusBar().showMessage(label)
         self._message_source = self._progress_worker
 
@@ -358,19 +360,6 @@ class MainWindow(QMainWindow):
 
 def _entry_text(name: str, meta) -> str:
     return f"{name}  ({meta.family}, {meta.data}, {meta.steps} steps)"
-
-
-def _not_a_checkpoint(path: str | Path, exc: Exception) -> str:
-    """Why `path` did not open, in words, naming the file."""
-    path = Path(path)
-    if not path.exists():
-        return f"{path}: no such file or folder."
-    if path.is_dir() and not (path / WEIGHTS_NAME).exists():
-        return f"{path} is a folder without a {WEIGHTS_NAME}: not a checkpoint folder."
-    if path.is_file() and path.suffix.lower() not in CHECKPOINT_SUFFIXES:
-        return (f"{path.name} is not a checkpoint: a checkpoint is a .safetensors file with its .json "
-                f"beside it, or a folder holding both ({path}).")
-    return str(exc).rstrip(".") + "."
 
 
 def _scrolling(panel: QWidget) -> QScrollArea:

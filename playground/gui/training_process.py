@@ -22,6 +22,11 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the folder that holds `pla
 STDERR_LINES_KEPT = 20
 
 
+def training_threads() -> int:
+    """Torch threads for the training child: every core but one, which the GUI keeps."""
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class TrainingProcess(QObject):
     """Start, command and end one training child; `message` carries what it reports."""
 

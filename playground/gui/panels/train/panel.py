@@ -15,8 +15,6 @@ obeys between steps; Stop (and closing the window) still writes the final checkp
 
 from __future__ import annotations
 
-import math
-import os
 from collections import deque
 from pathlib import Path
 
@@ -27,27 +25,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QS
 from ....core.training.live import LiveUpdate, metric_groups
 from ....core.training.live_protocol import Message, RunFailed, RunFinished, RunStarted
 from ....core.training.registry import parse_train_args
-from ...training_process import TrainingProcess
+from ...training_process import TrainingProcess, training_threads
 from ...worker import ModelWorker
 from ..base import Panel
 from .form import LOG_EVERY, RecipeForm
-from .live_view import LiveCurves, LivePreview
+from .live_view import LiveCurves, LivePreview, format_duration
 
 DRAW_INTERVAL_MS = 250  # the live view is brought up to date 4 times a second at most
-
-
-def training_threads() -> int:
-    """Torch threads for the training child: every core but one, which the GUI keeps."""
-    return max(1, (os.cpu_count() or 2) - 1)
-
-
-def format_duration(seconds: float) -> str:
-    if not math.isfinite(seconds):
-        return "–"
-    seconds = int(round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _muted(label: QLabel, monospace: bool = False) -> QLabel:
