@@ -59,7 +59,7 @@ def test_a_run_fills_the_cache_with_one_frame_per_step(main_window, qtbot):
     assert view.runs.runs == [trajectory]
     assert view.scrubber.maximum() == 7 and view.scrubber.value() == 7
     np.testing.assert_array_equal(view.steps.image("pred_x0"), trajectory.frame("pred_x0", 7))
-    assert f"{trajectory.nbytes / 2**20:.1f} MiB" in view.runs.label.text()
+    assert f"1 run, {trajectory.nbytes / 2**20:.1f} of 256 MiB" in view.runs.label.text()
     # the GUI's run is the core's run: same seed, same frames (the same computation, so exactly)
     model = panel.loaded.model
     expected = run_trajectory(model, model.noise_schedule, SamplerSettings("ddim", 8, 0.0), 5)
@@ -381,6 +381,17 @@ def test_a_hand_edited_recipe_is_refused_with_a_message(main_window, qtbot, tmp_
     assert "'steps' must be a whole number from 1 to 100" in _status(panel)
 
 
+def _assert_plots_read(plots) -> None:
+    """Every shown plot's title fits its width, and its value labels are far enough apart not to overlap."""
+    for key, plot in plots.plots.items():
+        if not plot.isVisible():
+            continue
+        assert plot.titleLabel.item.boundingRect().width() <= plot.width() + 1, f"the {key} plot's title is cut off"
+        axis, (low, high) = plot.getAxis("left"), plot.getViewBox().viewRange()[1]
+        major = axis.tickSpacing(low, high, axis.height())[0][0]
+        assert major / (high - low) * axis.height() >= 18, f"the {key} plot's value labels overlap"
+
+
 def test_every_tab_reads_at_1280x720(main_window, qtbot):
     """Bug: forward-process titles clipped ("rue noise"), schedule plot headers cut at the right edge."""
     from playground.gui.theme import apply_dark_theme
@@ -393,10 +404,98 @@ def test_every_tab_reads_at_1280x720(main_window, qtbot):
         QApplication.processEvents()
         area = main_window.tabs.currentWidget()
         assert not area.horizontalScrollBar().isVisible() and not area.verticalScrollBar().isVisible()
-        for key, plot in panel.plots.plots.items():
-            if plot.isVisible():
-                title = plot.titleLabel.item
-                assert title.boundingRect().width() <= plot.width() + 1, f"the {key} plot's title is cut off"
+        _assert_plots_read(panel.plots)
     for name, canvas in panel.forward_tab.canvases.items():
         label = canvas.title
         assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width(), f"{name}: title clipped"
+
+
+# --- the same widget in the Text-to-image panel's "Denoising steps" tab ----------------------------
+
+
+@pytest.fixture
+def guided_host(qtbot, tiny_assets):
+    """A bare host panel on the tiny text-to-image model, holding a StepsTab (the Text-to-image panel's tab)."""
+    import torch
+
+    from playground.core.checkpoints import load_checkpoint
+    from playground.core.text2img.denoiser import GuidanceModels
+    from playground.gui.panels.base import Panel
+    from playground.gui.panels.text2img.steps_tab import StepsTab
+    from playground.gui.worker import ModelWorker
+
+    class Host(Panel):
+        title, families = "Text to image", ("text2img",)
+
+        def __init__(self, worker, device):
+            super().__init__(worker, device)
+            self.models = GuidanceModels(device)
+            self.tab = StepsTab(self)
+
+        def on_model(self, loaded):
+            self.tab.clear()
+
+    worker = ModelWorker()
+    host = Host(worker, torch.device("cpu"))
+    qtbot.addWidget(host)
+    host.set_model(load_checkpoint(tiny_assets / "text2img-tiny" / "model.safetensors"))
+    host.resize(1280, 600)
+    host.show()
+    yield host
+    host.tab.view.shutdown()
+    worker.shutdown()
+
+
+def _guided_result(host, **changes):
+    from playground.core.diffusion.trajectory import run_trajectory
+    from playground.core.text2img.denoiser import make_denoiser
+    from playground.core.text2img.sampling import GuidedSettings
+    from playground.gui.panels.text2img.results import RenderResult
+
+    settings = GuidedSettings(prompt="a large red circle", guidance_scale=4.0, steps=6, seed=3, **changes)
+    model = host.loaded.model
+    denoiser = make_denoiser(model, settings)
+    trajectory = run_trajectory(denoiser, model.noise_schedule, settings.sampler_settings(), settings.seed)
+    return RenderResult(trajectory, denoiser, settings, host.loaded.name)
+
+
+def test_the_steps_tab_shows_a_guided_run_and_merges_its_settings_into_the_recipe(guided_host, qtbot, tmp_path):
+    tab = guided_host.tab
+    result = _guided_result(guided_host)
+    tab.show_guided_run(result)
+    assert tab.current is result.trajectory and tab.view.scrubber.value() == 5
+    assert tab.controls.settings().steps == 6 and tab.controls.seed() == 3
+    with qtbot.waitSignal(tab.step_changed, timeout=2000) as blocker:
+        tab.view.scrubber.set_value(2)
+    assert blocker.args == [2]
+    np.testing.assert_array_equal(tab.view.steps.image("pred_x0"), result.trajectory.frame("pred_x0", 2))
+    recipe = read_recipe(tab.view.export_frame(tmp_path / "frame.png"))
+    assert recipe == tab.recipe()
+    assert (recipe["prompt"], recipe["guidance_scale"], recipe["family"], recipe["picture"]) == \
+        ("a large red circle", 4.0, "text2img", "frame")
+    assert (recipe["sampler"], recipe["steps"], recipe["seed"], recipe["clip_x0"], recipe["step_index"]) == \
+        ("ddim", 6, 3, True, 2)
+    assert len(recipe["weights_sha256"]) == 64
+
+
+def test_the_steps_tab_plots_read_in_its_shorter_space(guided_host, qtbot):
+    """Bug: at 1280x720 the Denoising-steps plots' value labels overlapped (four plots in a short column)."""
+    guided_host.resize(1270, 440)  # what the Text-to-image panel leaves its tabs at 1280x720
+    guided_host.tab.show_guided_run(_guided_result(guided_host))
+    QApplication.processEvents()
+    _assert_plots_read(guided_host.tab.view.plots)
+
+
+def test_run_in_the_steps_tab_redraws_the_guided_run_with_the_clipped_eps(guided_host, qtbot):
+    """Its Run uses the guided denoiser and steps with the clipped x0's eps, as the render did: the same image."""
+    tab = guided_host.tab
+    result = _guided_result(guided_host)
+    tab.show_guided_run(result)
+    tab.view.run_button.click()
+    qtbot.waitUntil(lambda: tab.current is not result.trajectory and not tab.sampling, timeout=20000)
+    assert tab.current.settings.use_clipped_model_output
+    np.testing.assert_array_equal(tab.current.final_image(), result.trajectory.final_image())
+    tab.controls.seed_field.setText("4")  # another seed: another image of the same prompt
+    tab.view.run_button.click()
+    qtbot.waitUntil(lambda: tab.current.seed == 4 and not tab.sampling, timeout=20000)
+    assert tab.view.runs.runs[-1] is tab.current and len(tab.view.runs.runs) == 3

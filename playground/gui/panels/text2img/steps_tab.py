@@ -60,7 +60,9 @@ class StepsTab(QWidget):
         self.guided: GuidedSettings | None = None
         self.controls = SamplerControls(ddpm_every_step=False)
         self.controls.new_seed_button.setToolTip("Draw a random seed and run the guided run with it")
-        self.view = StepsView(panel, self, channel="steps", minimum=100)
+        self.controls.row.addStretch(1)
+        # a shorter tab than the Diffusion one: log SNR alone stands for the schedule, so each plot keeps its labels
+        self.view = StepsView(panel, self, channel="steps", minimum=100, plot_keys=("log_snr",))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addWidget(self.controls)

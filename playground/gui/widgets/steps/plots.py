@@ -7,8 +7,11 @@ cursor at the current step lines up across all four.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -27,13 +30,39 @@ LABEL_STYLE = {"color": "#d0d0d0", "font-size": "13pt"}
 TICK_FONT = QFont()
 TICK_FONT.setPointSize(11)
 LIVE_NORM_TOP = 1.5  # the norms plot's first y range during a run (pure noise has norm 1)
+TITLE_SIZE, LEGEND_SIZE = "12pt", "10pt"
+SCHEDULE_KEYS = ("beta", "alpha_bar", "log_snr")
+MIN_LABEL_GAP_PX = 20  # between two value labels of an axis: 11 pt text (15 px) never overlaps
+
+
+class SparseAxis(pg.AxisItem):
+    """An axis whose value labels never overlap, however short the plot: pyqtgraph puts at least
+    two major intervals on any axis, which crowds a 40-pixel one (a 1280x720 window)."""
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float):
+        if size <= 0:  # a hidden plot's axis
+            return []
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if not levels:
+            return levels
+        major, offset = levels[0]
+        needed = abs(maxVal - minVal) * MIN_LABEL_GAP_PX / size  # the value span of one label gap
+        if major >= needed:
+            return levels
+        power = 10.0 ** math.floor(math.log10(needed))
+        major = next(m * power for m in (1, 2, 5, 10) if m * power >= needed)  # a round 1, 2 or 5 × 10^k
+        return [(major, offset)] + [level for level in levels[1:] if level[0] < major]
 
 
 class SchedulePlots(pg.GraphicsLayoutWidget):
     """beta_t, alpha-bar_t, log SNR(t) and per-step norms, stacked, with a shared cursor at t."""
 
-    def __init__(self, parent=None):
+    def __init__(self, schedule_keys: tuple[str, ...] = SCHEDULE_KEYS, parent=None):
+        """`schedule_keys`: which schedule plots to show above the norms (a short host shows fewer)."""
         super().__init__(parent)
+        self.schedule_keys = schedule_keys
+        self.setToolTip("The model's noise schedule (solid) and the other named schedule (dashed, for comparison: "
+                        "not this model's), and this run's norms; the white line is the current t")
         self.setBackground(BACKGROUND)
         self.ci.setSpacing(6)
         self.plots: dict[str, pg.PlotItem] = {}
@@ -48,11 +77,11 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         self.norm_values: dict[str, np.ndarray] = {}
         self.cursor_t: int | None = None
         self._live_top: float | None = None  # the norms plot's fixed y range while a run samples
-        self.titles = {"beta": "β_t", "alpha_bar": "ᾱ_t = ∏ (1 − β_s)", "log_snr": "log SNR(t) = log ᾱ_t / (1 − ᾱ_t)",
+        self.titles = {"beta": "β_t", "alpha_bar": "ᾱ_t = ∏ (1 − β_s)", "log_snr": "log SNR = log ᾱ_t/(1−ᾱ_t)",
                        "norms": "this run's ‖·‖/√d"}
         first = None
-        for row, key in enumerate(self.titles):
-            plot = self.addPlot(row=row, col=0)
+        for row, key in enumerate((*schedule_keys, "norms")):
+            plot = self.addPlot(row=row, col=0, axisItems={"left": SparseAxis("left")})
             self._set_title(plot, self.titles[key], color="#e6e6e6")
             plot.showGrid(x=True, y=True, alpha=0.15)
             plot.invertX(True)
@@ -96,6 +125,7 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             dot = pg.ScatterPlotItem(size=11, pen=pg.mkPen("w", width=1.5), brush=pg.mkBrush("#ffffff"))
             plot.addItem(dot, ignoreBounds=True)  # a moving cursor must not rescale the axes
             self.plots[key], self.cursors[key], self.dots[key], self.branch_lines[key] = plot, cursor, dot, branch
+        self.show_norms(True)
 
     def set_schedule(self, schedule: NoiseSchedule) -> None:
         """Draw the model's schedule, and the other named schedule dashed, for comparison only."""
@@ -110,9 +140,11 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             self.other_curves[key].setVisible(other is not None)
         legend = [(schedule.name, MODEL_PEN.color().name(), "━")]
         if other is not None:
-            legend.append((f"{others[0]}, not this model's", OTHER_PEN.color().name(), "╌"))
-        self._set_title(self.plots["beta"], self._legend_title("beta", legend))
-        self.plots["beta"].setXRange(0, T - 1, padding=0.02)  # the x axes are linked: all four
+            top = self.schedule_keys[0]  # a long title (log SNR) leaves no room to say "(other)": the tooltip does
+            legend.append((others[0] + (" (other)" if top == "beta" else ""), OTHER_PEN.color().name(), "╌"))
+        top = self.schedule_keys[0]
+        self._set_title(self.plots[top], self._legend_title(top, legend))
+        self.plots[top].setXRange(0, T - 1, padding=0.02)  # the x axes are linked: all of them
         self.set_norms(None)
         self.set_cursor(None)
 
@@ -120,17 +152,30 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
     def _set_title(plot: pg.PlotItem, html: str, **style: str) -> None:
         """Set a plot's title without letting it widen the plot column.
 
-        A pyqtgraph title's minimum width is its text's, and a graphics layout wider than
-        its view is cut off at the right edge, axes and all; at width 0 the title is
-        clipped instead, and the plots always fit the column the splitter gives them.
+        A pyqtgraph title's minimum width is its text's (and `LabelItem` sets it again on every
+        resize), and a graphics layout wider than its view is cut off at the right edge, axes and
+        all. Here the title asks for no width and clips what does not fit, so the plots always fit
+        the column the splitter gives them.
         """
-        plot.setTitle(html, size="13pt", **style)
-        plot.titleLabel.setMinimumWidth(0)
+        label = plot.titleLabel
+        plot.setTitle(html, size=TITLE_SIZE, justify="left", **style)  # clipped, a title loses its end, not both ends
+        if not getattr(label, "_fits_column", False):
+            label._fits_column = True
+            label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemClipsChildrenToShape)
+            measure = label.updateMin
+
+            def update_min() -> None:  # the height the text needs, no width
+                measure()
+                label.setMinimumWidth(0)
+                label._sizeHint[Qt.SizeHint.MinimumSize] = (0, label._sizeHint[Qt.SizeHint.MinimumSize][1])
+
+            label.updateMin = update_min
+        label.updateMin()
 
     def _legend_title(self, key: str, entries: list[tuple[str, str, str]]) -> str:
         """A plot title with a colour key after it (legends inside the plots would hide the curves)."""
         keys = "  ".join(f"<span style='color:{colour}'>{mark} {name}</span>" for name, colour, mark in entries)
-        return f"<span style='color:#e6e6e6'>{self.titles[key]}</span>&nbsp;&nbsp;<span style='font-size:11pt'>{keys}</span>"
+        return f"<span style='color:#e6e6e6'>{self.titles[key]}</span>&nbsp;&nbsp;<span style='font-size:{LEGEND_SIZE}'>{keys}</span>"
 
     @staticmethod
     def _finite(key: str, values: np.ndarray) -> np.ndarray:
@@ -140,13 +185,18 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
 
     def show_norms(self, shown: bool) -> None:
         """Show or hide the run's norms plot (the forward process has no run to plot)."""
-        self.plots["norms"].setVisible(shown)
-        self.ci.layout.setRowMaximumHeight(3, 100000 if shown else 0)
-        self.ci.layout.setRowSpacing(2, 6 if shown else 0)
-        label_on, label_off = ("norms", "log_snr") if shown else ("log_snr", "norms")
-        self.plots[label_on].setLabel("bottom", "t   (sampling runs left → right)", **LABEL_STYLE)
-        self.plots[label_off].setLabel("bottom", None)
-        self.plots[label_off].getAxis("bottom").showLabel(False)
+        visible = [key for key in self.plots if key != "norms" or shown]
+        for row, (key, plot) in enumerate(self.plots.items()):
+            plot.setVisible(key in visible)
+            self.ci.layout.setRowMaximumHeight(row, 100000 if key in visible else 0)
+            self.ci.layout.setRowSpacing(row, 6 if key in visible else 0)
+            axis = plot.getAxis("bottom")  # the x axes are linked: t's values and name under the lowest plot only
+            axis.setStyle(showValues=key == visible[-1])
+            if key == visible[-1]:
+                plot.setLabel("bottom", "t   (sampling runs left → right)", **LABEL_STYLE)
+            else:
+                plot.setLabel("bottom", None)
+                axis.showLabel(False)
 
     def set_norms(self, trajectory: Trajectory | None) -> None:
         """Show the norms of every step a run has (none for None), the y axis fitted to them."""

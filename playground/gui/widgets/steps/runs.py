@@ -151,8 +151,8 @@ class RunsStrip(QWidget):
             item.setSelected(trajectory is selected)
         self.list.blockSignals(False)
         n = len(self.runs)
-        self.label.setText(f"trajectory cache: {n} run{'s' * (n != 1)}, {self.nbytes() / 2**20:.1f} MiB "
-                           f"(limit {CACHE_LIMIT_BYTES // 2**20} MiB)")
+        self.label.setText(f"cache: {n} run{'s' * (n != 1)}, {self.nbytes() / 2**20:.1f} of "
+                           f"{CACHE_LIMIT_BYTES // 2**20} MiB")
 
     def select(self, trajectory: Trajectory | None) -> None:
         for i in range(self.list.count()):

@@ -58,7 +58,8 @@ class StepsView(QWidget):
     run_added = Signal(object)
 
     def __init__(self, panel: Panel, source: StepsSource, *, channel: str = "sample",
-                 plots: SchedulePlots | None = None, minimum: int = 140, parent: QWidget | None = None):
+                 plots: SchedulePlots | None = None, minimum: int = 140, plot_keys: tuple[str, ...] | None = None,
+                 parent: QWidget | None = None):
         super().__init__(parent)
         self.panel, self.source, self.channel = panel, source, channel
         self.current: Trajectory | None = None
@@ -85,7 +86,7 @@ class StepsView(QWidget):
         self.runs = RunsStrip()
         self.export_row = ExportRow()
         run_row = QHBoxLayout()
-        for w in (self.run_button, self.stop_button, self.branch_button, QLabel("seed"), self.branch_seed):
+        for w in (self.run_button, self.stop_button, self.branch_button, QLabel("branch seed"), self.branch_seed):
             run_row.addWidget(w)
         run_row.addWidget(self.runs, 1)
         column = QWidget()
@@ -98,13 +99,13 @@ class StepsView(QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         if plots is None:  # plots of its own, beside the steps; a host that shares its plots lays them out itself
-            plots = SchedulePlots()
+            plots = SchedulePlots(plot_keys) if plot_keys is not None else SchedulePlots()
             plots.setMinimumWidth(300)
             splitter = QSplitter(Qt.Orientation.Horizontal)
             splitter.addWidget(column)
             splitter.addWidget(plots)
             splitter.setStretchFactor(0, 3)
-            splitter.setStretchFactor(1, 1)
+            splitter.setStretchFactor(1, 2)
             outer.addWidget(splitter)
         else:
             outer.addWidget(column)
