@@ -15,7 +15,6 @@ from playground.core.diffusion.trajectory import VIEWS, SamplerSettings, run_tra
 from playground.core.images import labelled_grid, read_gif_recipe, read_recipe
 from playground.gui.panels.diffusion import DiffusionPanel
 from playground.gui.panels.diffusion.forward_tab import picture_mse
-from playground.gui.widgets.steps.pictures import labelled_strip
 
 T = 100  # the tiny DDPM's schedule length (tests/gui/conftest.py)
 
@@ -192,7 +191,7 @@ def test_export_writes_a_frame_a_labelled_gif_and_a_labelled_strip(main_window, 
     view = panel.view
     trajectory = _run(panel, qtbot, steps=6, eta=0.5, seed=21)
     view.scrubber.set_value(2)
-    recipe = read_recipe(view.export_frame(tmp_path / "frame.png"))
+    recipe = read_recipe(view.exports.frame(tmp_path / "frame.png"))
     header = {key: recipe[key] for key in ("recipe_version", "model", "family", "checkpoint", "weights_sha256",
                                            "steps_trained")}
     assert header["model"] == "ddpm-tiny" and header["family"] == "ddpm" and len(header["weights_sha256"]) == 64
@@ -202,15 +201,15 @@ def test_export_writes_a_frame_a_labelled_gif_and_a_labelled_strip(main_window, 
         ("frame", 2, int(trajectory.t[2]), ["x_t", "pred_noise", "pred_x0"], 8)
     with Image.open(tmp_path / "frame.png") as image:
         assert image.size == (3 * 32 * 8 + 4 * 2 * 8, 32 * 8 + 2 * 2 * 8)
-    gif = view.export_gif(tmp_path / "run.gif")
+    gif = view.exports.gif(tmp_path / "run.gif")
     with Image.open(gif) as image:
         assert image.is_animated and image.n_frames == 6
         first = np.asarray(image.convert("RGB"))
     band = first[:int(16 * 1.8)]  # the caption band above the pictures
     assert len(np.unique(band.reshape(-1, 3), axis=0)) > 2, "each frame is captioned with its step and t"
     assert read_gif_recipe(gif)["seed"] == 21
-    view.export_row.strip_steps.setText("1, 3, 6")
-    strip_recipe = read_recipe(view.export_strip(tmp_path / "strip.png"))
+    view.exports.strip_steps.setText("1, 3, 6")
+    strip_recipe = read_recipe(view.exports.strip(tmp_path / "strip.png"))
     assert (strip_recipe["picture"], strip_recipe["strip_step_indices"], strip_recipe["views"]) == \
         ("strip", [0, 2, 5], ["x_t", "pred_x0"])
     assert strip_recipe["strip_t"] == [int(trajectory.t[i]) for i in (0, 2, 5)]
@@ -225,7 +224,7 @@ def test_strip_steps_mean_what_the_placeholder_says_and_are_checked_as_typed(mai
                                                                              monkeypatch):
     """Bug: every typed list failed ("0,10,20", the placeholder's example, read as 1-based), after the dialog."""
     panel = _panel(main_window, qtbot)
-    view, row = panel.view, panel.view.export_row
+    view, row = panel.view, panel.view.exports
     trajectory = _run(panel, qtbot, steps=30)
     example = re.search(r"e\.g\. ([\d, ]+)", row.strip_steps.placeholderText()).group(1)
     row.strip_steps.setText(example)
@@ -239,11 +238,11 @@ def test_strip_steps_mean_what_the_placeholder_says_and_are_checked_as_typed(mai
         assert words in row.message.text() and row.message.isVisibleTo(view)
         assert "strip steps" in row.message.text() and "1 to 30" in row.message.text()
         assert "border" in row.strip_steps.styleSheet() and not row.strip_button.isEnabled()
-        view._export_dialog("strip")
+        row.dialog("strip")
         assert dialogs == [], "the file dialog never opens on steps that cannot be drawn"
     row.strip_steps.setText("2, 30")
     assert not row.message.isVisibleTo(view) and row.strip_steps.styleSheet() == "" and row.strip_button.isEnabled()
-    assert read_recipe(view.export_strip(tmp_path / "s.png"))["strip_t"] == [int(trajectory.t[1]), int(trajectory.t[29])]
+    assert read_recipe(view.exports.strip(tmp_path / "s.png"))["strip_t"] == [int(trajectory.t[1]), int(trajectory.t[29])]
 
 
 def test_left_and_right_keys_step_one_step(main_window, qtbot):
@@ -358,7 +357,7 @@ def test_load_png_restores_the_settings_and_runs_the_branch_again(main_window, q
     qtbot.waitUntil(lambda: view.current is not parent and not view.sampling, timeout=20000)
     branch = view.current
     view.scrubber.set_value(5)
-    path = view.export_frame(tmp_path / "branch.png")
+    path = view.exports.frame(tmp_path / "branch.png")
     _run(panel, qtbot, steps=3, eta=0.0, seed=2)  # something else on screen
     assert panel.load_png(path)
     qtbot.waitUntil(lambda: view.current is not None and view.current.branch is not None and not view.sampling
@@ -372,7 +371,7 @@ def test_load_png_restores_the_settings_and_runs_the_branch_again(main_window, q
 def test_a_hand_edited_recipe_is_refused_with_a_message(main_window, qtbot, tmp_path):
     panel = _panel(main_window, qtbot)
     _run(panel, qtbot, steps=3)
-    path = panel.view.export_frame(tmp_path / "f.png")
+    path = panel.view.exports.frame(tmp_path / "f.png")
     from playground.core.images import save_png
 
     recipe = read_recipe(path) | {"steps": 5000}
@@ -469,7 +468,7 @@ def test_the_steps_tab_shows_a_guided_run_and_merges_its_settings_into_the_recip
         tab.view.scrubber.set_value(2)
     assert blocker.args == [2]
     np.testing.assert_array_equal(tab.view.steps.image("pred_x0"), result.trajectory.frame("pred_x0", 2))
-    recipe = read_recipe(tab.view.export_frame(tmp_path / "frame.png"))
+    recipe = read_recipe(tab.view.exports.frame(tmp_path / "frame.png"))
     assert recipe == tab.recipe()
     assert (recipe["prompt"], recipe["guidance_scale"], recipe["family"], recipe["picture"]) == \
         ("a large red circle", 4.0, "text2img", "frame")

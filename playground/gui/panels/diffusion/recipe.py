@@ -69,5 +69,5 @@ def _show(fields: RecipeFields, picture: str, steps: int) -> Callable:
         return lambda view: view.scrubber.set_value(index)
     if picture == "strip" and fields.has("strip_step_indices"):
         indices = fields.integers("strip_step_indices", 0, steps - 1)
-        return lambda view: view.export_row.strip_steps.setText(", ".join(str(i + 1) for i in indices))
+        return lambda view: view.exports.strip_steps.setText(", ".join(str(i + 1) for i in indices))
     return lambda view: None

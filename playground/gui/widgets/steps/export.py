@@ -12,15 +12,18 @@ them (1..N) and checked as they are typed, before any file dialog.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from ....core.diffusion.trajectory import Trajectory, frame_row
+from ....core.diffusion.trajectory import VIEWS, Trajectory, frame_row
 from ....core.images import save_gif, save_png
 from .fields import message_label, show_problem
 from .pictures import GIF_SCALE, STRIP_SCALE, STRIP_STEPS, animation_frames, labelled_strip, parse_strip_steps
 from .runs import stopped_note
+
+if TYPE_CHECKING:
+    from ...panels.base import Panel
 
 FRAME_SCALE = 8
 STRIP_VIEWS = ("x_t", "pred_x0")
@@ -65,16 +68,18 @@ def save_animation(path: str | Path, header: dict, trajectory: Trajectory) -> Pa
     return save_gif(path, frames, [GIF_FRAME_MS] * (len(frames) - 1) + [GIF_HOLD_LAST_MS], recipe)
 
 
-class ExportRow(QWidget):
-    """Save frame / GIF / strip buttons and the strip's steps, checked as they are typed."""
+class Exports(QWidget):
+    """Save frame / GIF / strip buttons for the run shown, and the strip's steps, checked as typed.
 
-    frame_requested = Signal()
-    gif_requested = Signal()
-    strip_requested = Signal()
+    `header()` is the host's recipe header, `step()` the step index shown; `panel` asks where to
+    save and reports (`Panel.save_with_dialog`, `Panel.report_error`).
+    """
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, panel: Panel, header: Callable[[], dict], step: Callable[[], int],
+                 parent: QWidget | None = None):
         super().__init__(parent)
-        self.count = 0
+        self.panel, self.header, self.step = panel, header, step
+        self.run: Trajectory | None = None
         self.frame_button = QPushButton("Save frame PNG…")
         self.frame_button.setToolTip("The views of this step side by side, with the recipe in the PNG metadata")
         self.gif_button = QPushButton("Save GIF…")
@@ -98,15 +103,19 @@ class ExportRow(QWidget):
         layout.setSpacing(2)
         layout.addLayout(row)
         layout.addWidget(self.message)
-        self.frame_button.clicked.connect(self.frame_requested)
-        self.gif_button.clicked.connect(self.gif_requested)
-        self.strip_button.clicked.connect(self.strip_requested)
+        self.frame_button.clicked.connect(lambda: self.dialog("frame"))
+        self.gif_button.clicked.connect(lambda: self.dialog("gif"))
+        self.strip_button.clicked.connect(lambda: self.dialog("strip"))
         self.strip_steps.textChanged.connect(lambda _: self.check())
         self.set_run(None)
 
+    @property
+    def count(self) -> int:
+        return self.run.count if self.run is not None else 0
+
     def set_run(self, trajectory: Trajectory | None) -> None:
         """The run the buttons export (None: nothing to export); the strip's steps are checked against it."""
-        self.count = trajectory.count if trajectory is not None else 0
+        self.run = trajectory
         n = self.count
         if n:
             example = ", ".join(str(s) for s in sorted({1, max(1, n // 2), n}))
@@ -133,3 +142,47 @@ class ExportRow(QWidget):
         show_problem(self.strip_steps, self.message, problem, self.tooltip)
         self.strip_button.setEnabled(bool(self.count) and not problem)
         return problem
+
+    def views(self) -> tuple[str, ...]:
+        """The views a frame shows: the injected noise only when it is shown."""
+        return tuple(v for v in VIEWS if v != "noise" or self.show_noise.isChecked())
+
+    def recipe(self) -> dict:
+        """The shown step as a frame's recipe (the header alone when there is no run)."""
+        if self.run is None:
+            return self.header()
+        return frame_recipe(self.header(), self.run, self.step(), self.views())
+
+    def frame(self, path: str | Path) -> Path:
+        """The shown step's views side by side as a PNG, its recipe (and step) in the metadata."""
+        return save_frame(path, self.header(), self._shown(), self.step(), self.views())
+
+    def gif(self, path: str | Path) -> Path:
+        """x_t and predicted x0 over the run (at most 150 frames), each frame labelled, as a looping GIF."""
+        return save_animation(path, self.header(), self._shown())
+
+    def strip(self, path: str | Path, steps: list[int] | None = None) -> Path:
+        """x_t and predicted x0 at chosen step indices (default: those typed), columns labelled."""
+        trajectory = self._shown()
+        return save_strip(path, self.header(), trajectory, self.steps() if steps is None else steps)
+
+    def _shown(self) -> Trajectory:
+        if self.run is None:
+            raise ValueError("nothing to export yet: run the sampler first")
+        return self.run
+
+    def dialog(self, kind: str) -> None:
+        """Ask where to save, then save; the strip's steps are checked before the dialog opens."""
+        if self.run is None:
+            self.panel.report_error("nothing to export yet: run the sampler first")
+            return
+        problem = self.check() if kind == "strip" else ""
+        if problem:  # the message is under the box already
+            self.panel.report_error(problem)
+            return
+        seed = self.run.seed
+        name, pattern, save = {
+            "frame": (f"diffusion-seed{seed}-step{self.step() + 1}.png", "PNG (*.png)", self.frame),
+            "gif": (f"diffusion-seed{seed}.gif", "GIF (*.gif)", self.gif),
+            "strip": (f"diffusion-seed{seed}-strip.png", "PNG (*.png)", self.strip)}[kind]
+        self.panel.save_with_dialog("Export", name, pattern, save, "recipe in its metadata")

@@ -8,12 +8,13 @@ cursor at the current step lines up across all four.
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtWidgets import QGraphicsItem, QWidget
 
 from ....core.diffusion.schedules import SCHEDULE_NAMES, NoiseSchedule
 from ....core.diffusion.trajectory import Trajectory, schedule_curves
@@ -77,6 +78,11 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         self.norm_values: dict[str, np.ndarray] = {}
         self.cursor_t: int | None = None
         self._live_top: float | None = None  # the norms plot's fixed y range while a run samples
+        self._later: tuple[Callable[[], object], QWidget] | None = None
+        self._later_timer = QTimer(self)
+        self._later_timer.setSingleShot(True)
+        self._later_timer.setInterval(0)
+        self._later_timer.timeout.connect(self._draw_later)
         self.titles = {"beta": "β_t", "alpha_bar": "ᾱ_t = ∏ (1 − β_s)", "log_snr": "log SNR = log ᾱ_t/(1−ᾱ_t)",
                        "norms": "this run's ‖·‖/√d"}
         first = None
@@ -126,6 +132,21 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
             plot.addItem(dot, ignoreBounds=True)  # a moving cursor must not rescale the axes
             self.plots[key], self.cursors[key], self.dots[key], self.branch_lines[key] = plot, cursor, dot, branch
         self.show_norms(True)
+
+    def later(self, update: Callable[[], object], owner: QWidget) -> None:
+        """Run `update` on the next turn of the event loop (the newest wins), if `owner` is on screen then:
+        a preview's pictures and the plots' repaint then come as two short stalls, not one long one."""
+        self._later = (update, owner)
+        self._later_timer.start()
+
+    @property
+    def update_waiting(self) -> bool:
+        return self._later is not None
+
+    def _draw_later(self) -> None:
+        waiting, self._later = self._later, None
+        if waiting is not None and waiting[1].isVisible():
+            waiting[0]()
 
     def set_schedule(self, schedule: NoiseSchedule) -> None:
         """Draw the model's schedule, and the other named schedule dashed, for comparison only."""

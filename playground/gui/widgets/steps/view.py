@@ -10,10 +10,9 @@ scrubber with playback and ← →, the schedule and norm plots, and the exports
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
@@ -22,7 +21,7 @@ from ....core.diffusion.sampling import EpsModel
 from ....core.diffusion.schedules import NoiseSchedule
 from ....core.diffusion.trajectory import VIEWS, SamplerSettings, Trajectory, schedule_curves
 from ..throttle import Throttle
-from .export import ExportRow, frame_recipe, run_recipe, save_animation, save_frame, save_strip
+from .export import Exports
 from .fields import NumberField
 from .plots import SchedulePlots
 from .runs import RunControl, RunsStrip, StepPreview, describe_run, stopped_note, trace_job
@@ -68,12 +67,7 @@ class StepsView(QWidget):
         self.control: RunControl | None = None
         self.curves: dict = {}
         self._plot_throttle = Throttle(PLOT_INTERVAL_S)
-        self._plots_due = None  # the plot update waiting for the next turn of the event loop
         self._norms_turn = False
-        self._plot_timer = QTimer(self)
-        self._plot_timer.setSingleShot(True)
-        self._plot_timer.setInterval(0)
-        self._plot_timer.timeout.connect(self._draw_plots)
         self.steps = StepCanvases(minimum)
         self.scrubber = Scrubber()
         self.run_button = QPushButton("Run")
@@ -84,7 +78,7 @@ class StepsView(QWidget):
         self.branch_button = QPushButton("Branch from this step")
         self.branch_seed = NumberField("branch seed", checks.seed, 1, width=96)
         self.runs = RunsStrip()
-        self.export_row = ExportRow()
+        self.exports = Exports(panel, source.recipe_header, lambda: self.scrubber.value())
         run_row = QHBoxLayout()
         for w in (self.run_button, self.stop_button, self.branch_button, QLabel("branch seed"), self.branch_seed):
             run_row.addWidget(w)
@@ -95,7 +89,7 @@ class StepsView(QWidget):
         layout.addWidget(self.steps, 1)
         layout.addWidget(self.scrubber)
         layout.addLayout(run_row)
-        layout.addWidget(self.export_row)
+        layout.addWidget(self.exports)
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         if plots is None:  # plots of its own, beside the steps; a host that shares its plots lays them out itself
@@ -115,10 +109,7 @@ class StepsView(QWidget):
         self.branch_button.clicked.connect(lambda: self.branch())
         self.scrubber.step_changed.connect(self._on_scrub)
         self.runs.picked.connect(lambda trajectory: self.show_run(trajectory, self.scrubber.value()))
-        self.export_row.frame_requested.connect(lambda: self._export_dialog("frame"))
-        self.export_row.gif_requested.connect(lambda: self._export_dialog("gif"))
-        self.export_row.strip_requested.connect(lambda: self._export_dialog("strip"))
-        self.export_row.show_noise.toggled.connect(self.steps.set_noise_shown)
+        self.exports.show_noise.toggled.connect(self.steps.set_noise_shown)
         for key, delta in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -138,7 +129,7 @@ class StepsView(QWidget):
         self.steps.clear()
         self.scrubber.set_position(0, 1)
         self.scrubber.label.setText("press Run")
-        self.export_row.set_run(None)
+        self.exports.set_run(None)
         self._set_sampling(False)
 
     # --- runs (in the host's worker) --------------------------------------------------------------
@@ -172,7 +163,7 @@ class StepsView(QWidget):
                branch_from: Trajectory | None = None, branch_step: int = 0) -> None:
         self.control = control = RunControl()
         work = trace_job(model, schedule, settings, seed, control, branch_from=branch_from, branch_step=branch_step,
-                   shape=branch_from.shape if branch_from is not None else None)
+                         shape=branch_from.shape if branch_from is not None else None)
         what = f"Branch at step {branch_step + 1}" if branch_from is not None else "Sampling"
         self.panel.submit(work, channel=self.channel, label=f"{what}, {settings.kind.upper()}-{settings.steps}",
                           on_result=lambda trajectory: self._on_done(control, trajectory),
@@ -180,7 +171,7 @@ class StepsView(QWidget):
         self.live = None
         self._plot_throttle = Throttle(PLOT_INTERVAL_S)
         self._plot_throttle.ready()  # the first preview's plots wait a turn: `begin_live` re-draws them first
-        self._defer_plots(self.plots.begin_live)
+        self.plots.later(self.plots.begin_live, owner=self)
         self._set_sampling(True)
 
     def stop(self) -> None:
@@ -201,9 +192,9 @@ class StepsView(QWidget):
             if self._norms_turn:
                 self.steps.show_numbers(i, preview.t, self.curves, preview.noise_std, preview.norms["x_t"][-1],
                                         preview.norms["pred_noise"][-1])
-                self._defer_plots(lambda: self.plots.set_live_norms(preview.t[:i + 1], preview.norms))
+                self.plots.later(lambda: self.plots.set_live_norms(preview.t[:i + 1], preview.norms), owner=self)
             else:
-                self._defer_plots(lambda: self.plots.set_cursor(int(preview.t[i]), dots=False))
+                self.plots.later(lambda: self.plots.set_cursor(int(preview.t[i]), dots=False), owner=self)
 
     def _on_done(self, control: RunControl, trajectory: Trajectory) -> None:
         if control is not self.control:
@@ -257,10 +248,10 @@ class StepsView(QWidget):
         self.current = trajectory
         self.scrubber.set_position(max(0, min(step, trajectory.count - 1)), trajectory.count)
         self.runs.select(trajectory)
-        self.export_row.set_run(trajectory)
+        self.exports.set_run(trajectory)
         self._set_sampling(False)
         self.show_step(self.scrubber.value())
-        self._defer_plots(lambda: (self.plots.set_norms(trajectory), self._place_cursor()))
+        self.plots.later(lambda: (self.plots.set_norms(trajectory), self._place_cursor()), owner=self)
 
     def show_step(self, index: int) -> None:
         """Show step `index` of the current run from the cache (what scrubbing does)."""
@@ -274,23 +265,12 @@ class StepsView(QWidget):
         branch = f", branched at step {trajectory.branch.start_index + 1}" if trajectory.branch is not None else ""
         self.scrubber.label.setText(f"seed {trajectory.seed}{branch}{stopped_note(trajectory)}")
         self.scrubber.label.setToolTip(describe_run(trajectory))
-        if self.isVisible() and self._plots_due is None:
+        if self.isVisible() and not self.plots.update_waiting:
             self.plots.set_cursor(int(trajectory.t[index]))
 
     def _place_cursor(self) -> None:
         trajectory = self.current
         self.plots.set_cursor(int(trajectory.t[self.scrubber.value()]) if trajectory is not None else None)
-
-    def _defer_plots(self, update) -> None:
-        """Draw the plots on the next turn of the event loop (the newest update wins), and only while
-        this view is on screen: re-drawing them is the costly part of a preview."""
-        self._plots_due = update
-        self._plot_timer.start()
-
-    def _draw_plots(self) -> None:
-        update, self._plots_due = self._plots_due, None
-        if update is not None and self.isVisible():
-            update()
 
     def _on_scrub(self, index: int) -> None:
         self.show_step(index)
@@ -314,55 +294,11 @@ class StepsView(QWidget):
             self.plots.set_norms(self.current)
             self._place_cursor()
 
-    # --- export -------------------------------------------------------------------------------------
-
-    def visible_views(self) -> tuple[str, ...]:
-        return tuple(v for v in VIEWS if v != "noise" or self.export_row.show_noise.isChecked())
+    # --- export ---------------------------------------------------------------------------------------
 
     def recipe(self) -> dict:
         """The shown step as a frame's recipe (the host's header alone when there is no run)."""
-        if self.current is None:
-            return self.source.recipe_header()
-        return frame_recipe(self.source.recipe_header(), self.current, self.scrubber.value(), self.visible_views())
-
-    def current_run_recipe(self) -> dict:
-        """The current run's recipe without a picture (header | sampler settings | seed | branch)."""
-        return run_recipe(self.source.recipe_header(), self._shown_run())
-
-    def export_frame(self, path: str | Path) -> Path:
-        """The shown step's views side by side as a PNG, its recipe (and step) in the metadata."""
-        return save_frame(path, self.source.recipe_header(), self._shown_run(), self.scrubber.value(),
-                          self.visible_views())
-
-    def export_gif(self, path: str | Path) -> Path:
-        """x_t and predicted x0 over the run (at most 150 frames), each frame labelled, as a looping GIF."""
-        return save_animation(path, self.source.recipe_header(), self._shown_run())
-
-    def export_strip(self, path: str | Path, steps: list[int] | None = None) -> Path:
-        """x_t and predicted x0 at chosen step indices (default: those typed), columns labelled."""
-        trajectory = self._shown_run()
-        return save_strip(path, self.source.recipe_header(), trajectory,
-                          self.export_row.steps() if steps is None else steps)
-
-    def _shown_run(self) -> Trajectory:
-        if self.current is None:
-            raise ValueError("nothing to export yet: run the sampler first")
-        return self.current
-
-    def _export_dialog(self, kind: str) -> None:
-        if self.current is None:
-            self.panel.report_error("nothing to export yet: run the sampler first")
-            return
-        problem = self.export_row.check() if kind == "strip" else ""
-        if problem:  # before the file dialog: the message is already under the box
-            self.panel.report_error(problem)
-            return
-        seed = self.current.seed
-        name, pattern, save = {
-            "frame": (f"diffusion-seed{seed}-step{self.scrubber.value() + 1}.png", "PNG (*.png)", self.export_frame),
-            "gif": (f"diffusion-seed{seed}.gif", "GIF (*.gif)", self.export_gif),
-            "strip": (f"diffusion-seed{seed}-strip.png", "PNG (*.png)", self.export_strip)}[kind]
-        self.panel.save_with_dialog("Export", name, pattern, save, "recipe in its metadata")
+        return self.exports.recipe()
 
     def shutdown(self) -> None:
         self.scrubber.stop()
