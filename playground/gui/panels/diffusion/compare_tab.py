@@ -32,6 +32,7 @@ class Comparison:
     ddim: Trajectory
     ddpm_seconds: float
     ddim_seconds: float
+    why: str = ""  # why this DDIM (the sampler row's, or the default)
 
     @property
     def nbytes(self) -> int:
@@ -148,7 +149,7 @@ class CompareTab(QWidget):
                 done += trajectory.num_steps
                 runs.append((trajectory, time.perf_counter() - start))
             (a, seconds_a), (b, seconds_b) = runs
-            return Comparison(a, b, seconds_a, seconds_b)
+            return Comparison(a, b, seconds_a, seconds_b, why)
 
         self.panel.reverse.view.stop()  # a run in the steps view stops (and is kept) rather than waits
         self.panel.submit(work, channel="compare", label=f"DDPM-{ddpm.steps} vs DDIM-{ddim.steps}",
@@ -171,7 +172,7 @@ class CompareTab(QWidget):
         speedup = c.ddpm_seconds / max(c.ddim_seconds, 1e-9)
         self.info.setText(
             f"Seed {c.ddpm.seed}, the same x_T. {c.ddpm.settings.describe()}: {c.ddpm_seconds:.1f} s.  "
-            f"{c.ddim.settings.describe()}: {c.ddim_seconds:.1f} s ({speedup:.0f}× faster).")
+            f"{c.ddim.settings.describe()} ({c.why}): {c.ddim_seconds:.1f} s ({speedup:.0f}× faster).")
         self.canvases["ddpm", "x_t"].set_caption(f"{c.ddpm.num_steps} steps, {c.ddpm_seconds:.1f} s")
         self.canvases["ddim", "x_t"].set_caption(
             f"{c.ddim.num_steps} steps, η {c.ddim.settings.eta:g}, {c.ddim_seconds:.1f} s")

@@ -28,11 +28,10 @@ if TYPE_CHECKING:
 GALLERY_SIZE = 48
 SMALL_TITLE = "color: #e6e6e6; font-size: 12pt; font-weight: bold;"
 FORWARD_NOTE = (
-    "Training's side: noise a real image x₀ to step t in one jump, <b>x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε</b>. "
-    "The network sees only x_t and t and guesses ε; removing its guess gives the one-shot "
-    "<b>x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t</b>, shown clipped to [−1, 1] as the samplers clip it. "
-    "Drag t: near 0 the guess is easy; near T the image is gone and √ᾱ_t is tiny, so x̂₀ is the network's "
-    "small error magnified, a saturated patchwork once clipped: a sampler only takes a small step toward it."
+    "Training's side: noise a real image x₀ to step t in one jump, <b>x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε</b>; the network "
+    "guesses ε from x_t and t. Its one-shot <b>x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t</b> is shown clipped to [−1, 1], "
+    "as the samplers clip it. Near t = 0 the guess is easy; near T, √ᾱ_t is tiny and x̂₀ is the network's small "
+    "error magnified, a saturated patchwork: a sampler only takes a small step toward it."
 )
 
 
