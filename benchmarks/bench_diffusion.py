@@ -10,16 +10,20 @@ Prints, with one torch thread (the GUI worker's setting):
   for DDPM and DDIM, and the whole sampler overhead per step (`sample_steps` with a
   free model: timestep tensor, noise draw, step, CPU records) as a share of a forward;
   targets: overhead <= 5% of the batch-1 forward, and no slower than diffusers;
+- what the step-by-step view's worker adds per step on top of the sampler (`trajectory.trace`:
+  the four views as uint8 pictures, the norms, x_t kept to branch from) and a preview's copy
+  (`StepPreview.of`, sent at most 30 times a second), as shares of a forward;
 - a full DDPM-1000 and a DDIM-50 run of one image with the shipped checkpoint (else a
   fresh model of the shipped config: same cost, untrained output).
 diffusers is needed only for the comparison rows (a test/benchmark dependency).
 
-Measured 2026-11-22 on the 2-core dev machine while three trainings ran (load average 8.5),
-ddpm-shapes at 500 training steps:
-    denoiser forward: batch 1 11.3 ms, batch 2 18.4 ms (CPU time; wall ~3x under that load)
-    step, ours vs diffusers: DDPM 31 vs 118 us, DDIM eta 0 14 vs 60 us, DDIM eta 1 29 vs 80 us
-    sampler overhead per step: DDPM 39 us (0.34% of a forward), DDIM eta 0 24 us (0.21%), eta 1 43 us (0.38%)
-    full DDPM-1000: 10.3 s CPU (37.6 s wall); DDIM-50: 0.49 s CPU (1.5 s wall)
+Measured 2026-12-04 on the 2-core AMD EPYC dev machine, shared (load average 1.9), ddpm-shapes
+at 10000 training steps:
+    denoiser forward: batch 1 14.5 ms, batch 2 20.4 ms (CPU time)
+    step, ours vs diffusers: DDPM 56 vs 136 us, DDIM eta 0 16 vs 64 us, DDIM eta 1 36 vs 93 us
+    sampler overhead per step: DDPM 60 us (0.41% of a forward), DDIM eta 0 28 us (0.19%), eta 1 46 us (0.32%)
+    steps view beyond the sampler: 147 us a step (1.0% of a forward); a preview's copy 7 us
+    full DDPM-1000: 13.6 s CPU (13.8 s wall); DDIM-50: 0.61 s CPU (0.62 s wall)
 """
 
 from __future__ import annotations
@@ -124,6 +128,36 @@ def bench_scheduler_steps(model: DiffusionModel, forward_us: float, repeats: int
         print(line)
 
 
+def bench_trace_overhead(model: DiffusionModel, forward_us: float, repeats: int) -> None:
+    """The steps view's per-step cost in its worker beyond `sample_steps` (a free model, DDIM-50)."""
+    from playground.core.diffusion.trajectory import SamplerSettings, trace
+    from playground.gui.widgets.steps.runs import StepPreview
+
+    eps = torch.randn(1, 3, 32, 32)
+    shape = (3, 32, 32)
+    settings = SamplerSettings("ddim", 50, 1.0)
+
+    def free_model(x_t: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return eps
+
+    def plain() -> None:
+        for _ in sample_steps(free_model, settings.make(model.noise_schedule), n=1, seed=0, shape=shape):
+            pass
+
+    def traced() -> None:
+        for _ in trace(free_model, model.noise_schedule, settings, 0, shape=shape):
+            pass
+
+    runs = max(5, repeats // 4)
+    extra_us = (median_us(traced, runs, warmup=1) - median_us(plain, runs, warmup=1)) / settings.steps
+    trajectory = None
+    for trajectory in trace(free_model, model.noise_schedule, settings, 0, shape=shape):
+        pass
+    preview_us = median_us(lambda: StepPreview.of(trajectory), repeats)
+    print(f"steps view, per step beyond the sampler: trajectory {extra_us:6.1f} us = "
+          f"{100 * extra_us / forward_us:.2f}% of a batch-1 forward; a preview's copy {preview_us:6.1f} us")
+
+
 def bench_full_runs(model: DiffusionModel) -> None:
     for label, kind, steps in (("DDPM-1000", "ddpm", 1000), ("DDIM-50", "ddim", 50)):
         scheduler = make_scheduler(kind, model.noise_schedule, steps)  # type: ignore[arg-type]
@@ -146,6 +180,7 @@ def main() -> None:
           f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}; model: {description}")
     forward = bench_forward(model, args.repeats)
     bench_scheduler_steps(model, forward[1], args.repeats)
+    bench_trace_overhead(model, forward[1], args.repeats)
     if not args.no_full:
         bench_full_runs(model)
 

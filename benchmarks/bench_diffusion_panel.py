@@ -10,6 +10,15 @@ own work costs; on a busy machine the wall-clock stall adds the time other proce
 hold the cores), the GUI thread's CPU time during the run, and the time to show a cached step
 when scrubbing the finished run (p50/p99 over every step). The load average is printed
 before and after: on a shared machine other processes lengthen stalls.
+
+Measured 2026-12-04 on the 2-core AMD EPYC dev machine, shared (load average 2.4-3.6), DDPM-1000:
+    before (the panel of 661f847, same window size):  longest stall 257 ms, 187 gaps over 30 ms,
+        longest GUI-thread CPU between heartbeats 129 ms (p99 57 ms), GUI CPU 12.7 s per run
+    after:  longest stall 21-40 ms (0-5 gaps over 30 ms), longest GUI-thread CPU between heartbeats
+        9-11 ms (p99 3.3-3.9 ms), GUI CPU 2.4-3.6 s per run; scrub to a cached step p50 13-25 ms
+What changed: previews carry uint8 pictures made in the worker; the plots follow a run 8 times a
+second in halves (norms, then cursor), each on its own turn of the event loop, with a fixed y
+range and no dots; labels that change every step have fixed sizes.
 """
 
 from __future__ import annotations
