@@ -18,7 +18,7 @@ Measured 2026-12-04 on the 2-core AMD EPYC dev machine, shared (load average 2.4
         9-11 ms (p99 3.3-3.9 ms), GUI CPU 2.4-3.6 s per run; scrub to a cached step p50 13-25 ms
 What changed: previews carry uint8 pictures made in the worker; the plots follow a run 8 times a
 second in halves (norms, then cursor), each on its own turn of the event loop, with a fixed y
-range and no dots; labels that change every step have fixed sizes.
+range and no dots; the step label has a fixed size (a label that may resize re-lays out the window).
 """
 
 from __future__ import annotations

@@ -14,7 +14,6 @@ from playground.core.diffusion.forward import forward_view
 from playground.core.diffusion.trajectory import VIEWS, SamplerSettings, run_trajectory
 from playground.core.images import labelled_grid, read_gif_recipe, read_recipe
 from playground.gui.panels.diffusion import DiffusionPanel
-from playground.gui.panels.diffusion.forward_tab import picture_mse
 
 T = 100  # the tiny DDPM's schedule length (tests/gui/conftest.py)
 
@@ -41,6 +40,11 @@ def _run(panel, qtbot, steps=8, eta=0.0, seed=5, sampler="ddim"):
     panel.view.run_button.click()
     qtbot.waitUntil(lambda: panel.view.current is not before and not panel.view.sampling, timeout=30000)
     return panel.view.current
+
+
+def picture_mse(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean squared error of two uint8 pictures in [-1, 1] units: the error of what is shown."""
+    return float((((a.astype(np.float32) - b.astype(np.float32)) / 127.5) ** 2).mean())
 
 
 def _status(panel) -> str:
@@ -155,14 +159,14 @@ def test_the_forward_process_view_follows_t(main_window, qtbot):
     panel = _panel(main_window, qtbot)
     tab = panel.forward_tab
     panel.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: tab.gallery.count() > 0 and tab.result is not None, timeout=10000)
+    qtbot.waitUntil(lambda: tab.gallery.count() > 0 and tab.view is not None, timeout=10000)
     tab.gallery.setCurrentRow(3)
     tab.t_slider.setValue(5)
-    qtbot.waitUntil(lambda: tab.result.view.t == 5 and tab.result.view.x0 is not None, timeout=5000)
+    qtbot.waitUntil(lambda: tab.view.t == 5 and tab.view.x0 is not None, timeout=5000)
     early_x_t, early_x0 = tab.canvases["x_t"].image.copy(), tab.canvases["pred_x0"].image.copy()
     tab.t_slider.setValue(90)
     assert not np.array_equal(tab.canvases["x_t"].image, early_x_t), "x_t follows t at once"
-    qtbot.waitUntil(lambda: tab.result.view.t == 90, timeout=5000)
+    qtbot.waitUntil(lambda: tab.view.t == 90, timeout=5000)
     assert not np.array_equal(tab.canvases["pred_x0"].image, early_x0)
     model = panel.loaded.model
     expected = forward_view(model, model.noise_schedule, tab.gallery.data.images[3], 90, 0)
@@ -176,9 +180,9 @@ def test_the_forward_tab_says_what_it_shows_at_the_last_t(main_window, qtbot):
     panel = _panel(main_window, qtbot)
     tab = panel.forward_tab
     panel.tabs.setCurrentWidget(tab)
-    qtbot.waitUntil(lambda: tab.result is not None, timeout=10000)
+    qtbot.waitUntil(lambda: tab.view is not None, timeout=10000)
     tab.t_slider.setValue(T - 1)
-    qtbot.waitUntil(lambda: tab.result.view.t == T - 1, timeout=5000)
+    qtbot.waitUntil(lambda: tab.view.t == T - 1, timeout=5000)
     shown_x0, x0 = tab.canvases["pred_x0"].image, tab.canvases["x0"].image
     mse = float(tab.numbers.text("x0_mse"))
     assert mse == pytest.approx(picture_mse(shown_x0, x0), rel=1e-2), "the number is the error of the picture shown"

@@ -151,7 +151,7 @@ class CompareTab(QWidget):
             (a, seconds_a), (b, seconds_b) = runs
             return Comparison(a, b, seconds_a, seconds_b, why)
 
-        self.panel.reverse.view.stop()  # a run in the steps view stops (and is kept) rather than waits
+        self.panel.view.stop()  # a run in the steps view stops (and is kept) rather than waits
         self.panel.submit(work, channel="compare", label=f"DDPM-{ddpm.steps} vs DDIM-{ddim.steps}",
                           on_result=self.set_comparison, on_error=self._on_error, cancel_running=True)
         self.compare_button.setEnabled(False)

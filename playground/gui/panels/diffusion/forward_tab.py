@@ -7,10 +7,8 @@ picture needs no model and follows the slider at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
@@ -35,24 +33,13 @@ FORWARD_NOTE = (
 )
 
 
-def picture_mse(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean squared error of two uint8 pictures in [-1, 1] units: the error of what is shown."""
-    return float((((a.astype(np.float32) - b.astype(np.float32)) / 127.5) ** 2).mean())
-
-
-@dataclass(frozen=True)
-class ForwardResult:
-    view: ForwardView
-    x0_mse: float  # of the clipped x0 the tab shows, against x0 (not of the unclipped guess)
-
-
 class ForwardTab(QWidget):
     """A data-set gallery, a t slider, and x_0 / x_t / the one-shot x0 with the noise and its numbers."""
 
     def __init__(self, panel: DiffusionPanel, plots: SchedulePlots, parent: QWidget | None = None):
         super().__init__(parent)
         self.panel, self.plots = panel, plots
-        self.result: ForwardResult | None = None
+        self.view: ForwardView | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.note = QLabel(FORWARD_NOTE)
@@ -103,7 +90,13 @@ class ForwardTab(QWidget):
         self.gallery.picked.connect(lambda _: self.update_view())
         self.t_slider.valueChanged.connect(self._on_t)
         self.seed_field.edited.connect(self.update_view)
-        self.seed_field.problem_changed.connect(lambda p: panel.report_error(p) if p else panel.clear_error())
+        self.seed_field.problem_changed.connect(self._on_seed_problem)
+
+    def _on_seed_problem(self, problem: str) -> None:
+        if problem:
+            self.panel.report_error(problem)
+        else:
+            self.panel.clear_error()
 
     @property
     def t(self) -> int:
@@ -112,7 +105,7 @@ class ForwardTab(QWidget):
     def reset(self, T: int) -> None:
         """A new model: its schedule's length bounds t; the old model's pictures go."""
         self.t_slider.setMaximum(T - 1)
-        self.result = None
+        self.view = None
         for canvas in self.canvases.values():
             canvas.set_image(None)
         self.numbers.set_values({})
@@ -128,7 +121,7 @@ class ForwardTab(QWidget):
         """On screen with a model: load the gallery the first time, else show the chosen image at t."""
         if self.gallery.data is None:
             self._load_gallery()
-        elif self.result is None or self.result.view.t != self.t:
+        elif self.view is None or self.view.t != self.t:
             self.update_view()
 
     def _on_t(self, t: int) -> None:
@@ -158,18 +151,15 @@ class ForwardTab(QWidget):
         self.canvases["x0"].set_image(image)
         self.canvases["x_t"].set_image(noised_image(schedule, image, t, seed))
 
-        def work(ctx) -> ForwardResult:
-            view = forward_view(model, schedule, image, t, seed)
-            return ForwardResult(view, picture_mse(view.pred_x0, view.x0))
+        self.panel.submit(lambda ctx: forward_view(model, schedule, image, t, seed), channel="forward",
+                          on_result=self.show_view, cancel_running=True)
 
-        self.panel.submit(work, channel="forward", on_result=self.show_result, cancel_running=True)
-
-    def show_result(self, result: ForwardResult) -> None:
-        self.result = result
-        view = result.view
+    def show_view(self, view: ForwardView) -> None:
+        """The network's one-shot guess at t (its x0 clipped, and the error of that clipped x0)."""
+        self.view = view
         for key, canvas in self.canvases.items():
             canvas.set_image(getattr(view, key))
         self.numbers.set_values({
             "t": str(view.t), "signal": fmt(view.sqrt_alpha_bar), "noise": fmt(view.sqrt_one_minus_alpha_bar),
-            "log_snr": f"{view.log_snr:+.2f}", "noise_mse": fmt(view.noise_mse, 3), "x0_mse": fmt(result.x0_mse, 3),
+            "log_snr": f"{view.log_snr:+.2f}", "noise_mse": fmt(view.noise_mse, 3), "x0_mse": fmt(view.x0_mse, 3),
         })
