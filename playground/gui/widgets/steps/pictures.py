@@ -1,8 +1,9 @@
-"""The pictures a run exports, labelled with their steps (Qt-free: PIL and the core only).
+"""Reading the strip's typed steps, and the GIF's frames captioned with their steps (Qt-free).
 
 Steps are numbered as the window shows them, 1 to N (the scrubber's "step 3 / 50"); the
 recipe keeps 0-based `strip_step_indices` beside them, as the core counts. Each column of a
-strip and each frame of a GIF says its step and its timestep t.
+strip and each frame of a GIF says its step and its timestep t. The strip is drawn by the
+core (`core.diffusion.render.labelled_strip`), so `playground reproduce` draws the same pixels.
 """
 
 from __future__ import annotations
@@ -11,18 +12,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ....core.diffusion.trajectory import Trajectory, evenly_spaced_steps, frame_row
-from ....core.images import labelled_grid
 
 STRIP_STEPS = 8      # columns of a strip when no steps are typed
-STRIP_SCALE = 4
 GIF_SCALE = 4
 GIF_MAX_FRAMES = 150
-VIEW_LABELS = {"x_t": "x_t", "pred_noise": "predicted noise", "pred_x0": "predicted x0", "noise": "injected noise"}
-
-
-def step_label(trajectory: Trajectory, index: int) -> str:
-    """'step 3 · t 959': a step as the window numbers it, and its timestep."""
-    return f"step {index + 1} · t {int(trajectory.t[index])}"
 
 
 def parse_strip_steps(text: str, count: int) -> list[int]:
@@ -49,19 +42,6 @@ def parse_strip_steps(text: str, count: int) -> list[int]:
     if not steps:
         raise ValueError(f"strip steps must be {allowed}, not {text!r}")
     return steps
-
-
-def labelled_strip(trajectory: Trajectory, steps: list[int], views: tuple[str, ...] = ("x_t", "pred_x0"),
-                   scale: int = STRIP_SCALE) -> np.ndarray:
-    """One row per view, one column per step, each column headed 'step k · t T': how the image forms."""
-    if not steps:
-        raise ValueError("choose at least one step")
-    bad = [s + 1 for s in steps if not 0 <= s < trajectory.count]
-    if bad:
-        raise ValueError(f"strip steps {bad} are outside the run's steps 1..{trajectory.count}")
-    images = np.stack([np.stack([trajectory.frame(view, s) for s in steps]) for view in views])
-    return labelled_grid(images, [step_label(trajectory, s) for s in steps], [VIEW_LABELS[v] for v in views],
-                         scale=scale)
 
 
 def captioned(image: np.ndarray, caption: str, font_size: int, background: tuple[int, int, int] = (52, 54, 60)) -> np.ndarray:
