@@ -502,3 +502,20 @@ def test_run_in_the_steps_tab_redraws_the_guided_run_with_the_clipped_eps(guided
     tab.view.run_button.click()
     qtbot.waitUntil(lambda: tab.current.seed == 4 and not tab.sampling, timeout=20000)
     assert tab.view.runs.runs[-1] is tab.current and len(tab.view.runs.runs) == 3
+
+
+def test_a_frame_and_a_strip_of_a_branch_are_drawn_again_from_their_recipes(main_window, qtbot, tmp_path):
+    """`playground reproduce` renders the recipe the tab writes: the same pixels (same machine, same computation)."""
+    from playground.core.diffusion.render import render
+
+    panel = _panel(main_window, qtbot)
+    view = panel.view
+    parent = _run(panel, qtbot, steps=8, eta=0.5, seed=7)
+    view.scrubber.set_value(3)
+    view.branch(seed=42)
+    qtbot.waitUntil(lambda: view.current is not parent and not view.sampling, timeout=20000)
+    view.scrubber.set_value(5)
+    view.exports.strip_steps.setText("1, 4, 8")
+    for path in (view.exports.frame(tmp_path / "frame.png"), view.exports.strip(tmp_path / "strip.png")):
+        drawn = np.asarray(Image.open(path).convert("RGB"))
+        np.testing.assert_array_equal(render(read_recipe(path), panel.loaded), drawn)
