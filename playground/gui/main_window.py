@@ -24,6 +24,7 @@ from ..core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoint, read_
 from ..core.device import describe_device
 from ..core.provenance import describe_recipe_source, read_png_recipe
 from . import window_state
+from .collector import collect_on_gui_thread
 from .model_picker import ModelPicker
 from .opening import file_kind, not_a_checkpoint, not_openable
 from .panels.base import Panel
@@ -43,6 +44,7 @@ class OpenFailed:
 class MainWindow(QMainWindow):
     def __init__(self, device: torch.device, checkpoint: str | None = None):
         super().__init__()
+        collect_on_gui_thread()  # a Qt object must never be garbage-collected on a worker thread
         self.device = device
         self.setWindowTitle("playground: generative models by hand")
         self.setAcceptDrops(True)  # PNGs and checkpoints dropped anywhere on the window

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 
@@ -99,5 +100,6 @@ def main_window(qtbot, tiny_assets, monkeypatch):
     window.show()
     yield window
     window.close()
+    gc.collect()  # the window's garbage goes here, on the GUI thread (automatic collection is off: gui/collector.py)
     leaked = [t for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()]
     assert not leaked, f"threads left running after close: {leaked}"
