@@ -16,6 +16,16 @@ from playground.core.models.vae import VAE, VAEConfig
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Every test starts on one thread, whatever an earlier test (or the code it ran) set: tiny
+    tensors gain nothing from threads, and OpenMP spin-waits on a busy 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tiny_vae_config() -> VAEConfig:
     return VAEConfig(latent_dim=4, channels=(8, 16))

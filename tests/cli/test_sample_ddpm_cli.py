@@ -15,14 +15,6 @@ from playground.core.images import read_recipe
 from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny_ddpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An assets-like folder holding ddpm-shapes/, a tiny U-Net with random (non-zero) output weights."""

@@ -18,14 +18,6 @@ from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
 from playground.core.text2img.sampling import GuidedSettings, generate
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """text2img, ddpm and noisy-classifier checkpoints, tiny, T = 100, random non-zero outputs."""

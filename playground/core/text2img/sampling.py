@@ -11,7 +11,6 @@ denoiser itself is built in `denoiser.py`.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal, Sequence
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn

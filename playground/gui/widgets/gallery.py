@@ -14,15 +14,20 @@ from ...core.data import ImageSet
 from .images import thumbnail_icon
 
 
-def icon_list(icon_px: int, one_row: bool = False) -> QListWidget:
-    """A grid of image icons (or one row of them), as the gallery and the code lists use."""
-    icons = QListWidget()
+def as_icon_grid(icons: QListWidget, icon_px: int) -> QListWidget:
+    """Make a list widget a static grid of `icon_px` image icons (galleries, code lists, the atlas)."""
     icons.setViewMode(QListWidget.ViewMode.IconMode)
     icons.setIconSize(QSize(icon_px, icon_px))
     icons.setGridSize(QSize(icon_px + 6, icon_px + 6))
     icons.setResizeMode(QListWidget.ResizeMode.Adjust)
     icons.setMovement(QListWidget.Movement.Static)
     icons.setUniformItemSizes(True)
+    return icons
+
+
+def icon_list(icon_px: int, one_row: bool = False) -> QListWidget:
+    """A grid of image icons (or one row of them), as the gallery and the code lists use."""
+    icons = as_icon_grid(QListWidget(), icon_px)
     if one_row:
         icons.setFlow(QListWidget.Flow.LeftToRight)
         icons.setWrapping(False)
@@ -51,12 +56,7 @@ class DataGallery(QListWidget):
     def __init__(self, icon_px: int = 48, parent=None):
         super().__init__(parent)
         self.data: ImageSet | None = None
-        self.setViewMode(QListWidget.ViewMode.IconMode)
-        self.setIconSize(QSize(icon_px, icon_px))
-        self.setGridSize(QSize(icon_px + 6, icon_px + 6))
-        self.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.setMovement(QListWidget.Movement.Static)
-        self.setUniformItemSizes(True)
+        as_icon_grid(self, icon_px)
         self.setToolTip("Images from the data set (not the training draw)")
         self._press_on_current = False
         self.currentRowChanged.connect(self._emit_row)

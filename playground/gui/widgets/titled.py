@@ -96,3 +96,11 @@ def fmt(value: float, digits: int = 4) -> str:
     if value != value:
         return "–"
     return f"{value:.{digits}g}"
+
+
+def note_label(text: str = "") -> QLabel:
+    """The explanation above a panel or tab (styled by the theme's "note" rule), word-wrapped."""
+    note = QLabel(text)
+    note.setObjectName("note")
+    note.setWordWrap(True)
+    return note

@@ -19,14 +19,6 @@ from playground.core.training.vqvae_task import VQVAETask
 TINY = VQVAEConfig(codebook_size=16, code_dim=8, channels=(8, 16))
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_model(seed: int = 0) -> VQVAE:
     torch.manual_seed(seed)
     return VQVAE(TINY).eval()

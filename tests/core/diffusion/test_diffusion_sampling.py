@@ -15,15 +15,6 @@ from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
 SHAPE = (3, 8, 8)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread avoids OpenMP spin-waits on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class DummyEps:
     """A deterministic stand-in for eps_theta: cheap, nonlinear in x, dependent on t. Counts its calls."""
 

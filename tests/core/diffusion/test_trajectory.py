@@ -20,14 +20,6 @@ SHAPE = (3, 8, 8)
 SCHEDULE = NoiseSchedule.from_name("cosine", 100)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def eps_model(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     """A cheap deterministic stand-in for eps_theta, dependent on x and t."""
     return 0.7 * x * (t.float().reshape(-1, 1, 1, 1) / 100) + 0.1 * torch.sin(3 * x)

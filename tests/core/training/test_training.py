@@ -258,3 +258,16 @@ def test_resuming_into_a_folder_of_another_config_or_a_damaged_state_is_one_clea
     err = capsys.readouterr().err
     assert "resume state is damaged" in err and "Traceback" not in err
     assert (out / "model.safetensors").read_bytes() == weights
+
+
+def test_a_text2img_run_warm_started_from_a_ddpm_says_what_it_copied(tmp_path, capsys):
+    """`train text2img --init-from DDPM`: the README's recipe starts from the unconditional model."""
+    small = ["--data-size", "64", "--batch-size", "8", "--base-channels", "8", "--channel-mults", "1,2",
+             "--quiet", "--threads", "1", "--steps", "1"]
+    assert main(["train", "ddpm", "--out", str(tmp_path / "ddpm"), *small]) == 0
+    capsys.readouterr()
+    assert main(["train", "text2img", "--out", str(tmp_path / "t2i"), "--init-from", str(tmp_path / "ddpm"),
+                 *small]) == 0
+    err = capsys.readouterr().err
+    assert "warm start from" in err and "tensors copied" in err
+    assert (tmp_path / "t2i" / "model.safetensors").exists()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
+from ...widgets.gallery import as_icon_grid
 from ...widgets.images import BACKGROUND, numpy_to_qimage
 from .style import HIGHLIGHT, mark_dead
 
@@ -18,12 +19,7 @@ class CodebookAtlas(QListWidget):
 
     def __init__(self, tile_px: int = 40, parent=None):
         super().__init__(parent)
-        self.setViewMode(QListWidget.ViewMode.IconMode)
-        self.setIconSize(QSize(tile_px, tile_px))
-        self.setGridSize(QSize(tile_px + 6, tile_px + 6))
-        self.setResizeMode(QListWidget.ResizeMode.Adjust)
-        self.setMovement(QListWidget.Movement.Static)
-        self.setUniformItemSizes(True)
+        as_icon_grid(self, tile_px)
         self.setSpacing(0)
         self.setStyleSheet(f"QListWidget {{ background: {BACKGROUND}; }} "
                            f"QListWidget::item:selected {{ background: {HIGHLIGHT}; border: 3px solid {HIGHLIGHT}; }}")

@@ -22,12 +22,13 @@ import numpy as np
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QLabel, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet, load_dataset
 from ...worker import Cancelled, Job, JobContext, ModelWorker
+from ...widgets.titled import note_label
 from ..base import Panel
 from . import state
 from .code_column import CodeColumn
@@ -74,9 +75,7 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
     def _build(self) -> None:
         root = QVBoxLayout(self)
         root.setContentsMargins(6, 6, 6, 6)
-        note = QLabel(NOTE)
-        note.setObjectName("note")
-        note.setWordWrap(True)
+        note = note_label(NOTE)
         root.addWidget(note)
         self.toolbar = Toolbar()
         root.addWidget(self.toolbar)

@@ -18,7 +18,7 @@ from ....core.diffusion.forward import ForwardView, forward_view, noised_image
 from ...widgets.gallery import DataGallery
 from ...widgets.steps import SchedulePlots
 from ...widgets.steps.fields import NumberField
-from ...widgets.titled import NumberTiles, TitledCanvas, canvas_row, fmt
+from ...widgets.titled import NumberTiles, TitledCanvas, canvas_row, fmt, note_label
 
 if TYPE_CHECKING:
     from .panel import DiffusionPanel
@@ -42,9 +42,7 @@ class ForwardTab(QWidget):
         self.view: ForwardView | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.note = QLabel(FORWARD_NOTE)
-        self.note.setObjectName("note")
-        self.note.setWordWrap(True)
+        self.note = note_label(FORWARD_NOTE)
         layout.addWidget(self.note)
         body = QHBoxLayout()
         self.gallery = DataGallery(icon_px=40)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from ...widgets.steps import SchedulePlots, StepsSource, StepsView
+from ...widgets.titled import note_label
 
 if TYPE_CHECKING:
     from ..base import Panel
@@ -25,9 +26,7 @@ class ReverseTab(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        self.note = QLabel(REVERSE_NOTE)
-        self.note.setObjectName("note")
-        self.note.setWordWrap(True)
+        self.note = note_label(REVERSE_NOTE)
         layout.addWidget(self.note)
         self.view = StepsView(panel, source, channel="sample", plots=plots)
         layout.addWidget(self.view, 1)

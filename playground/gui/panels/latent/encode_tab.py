@@ -9,7 +9,7 @@ import numpy as np
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ....core.checkpoints import LoadedModel
-from ....core.data import ImageFileError, ImageSet, gallery_images, load_image_file
+from ....core.data import ImageSet, gallery_images, load_image_file
 from ....core.latent.sampling import decode, encode
 from ...widgets.gallery import DataGallery
 from ...widgets.images import ImageCanvas

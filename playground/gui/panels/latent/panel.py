@@ -23,6 +23,7 @@ from ....core.images import save_png, upscale
 from ....core.latent.directions import LatentDirections
 from ....core.latent.sampling import decode
 from ...widgets.images import ImageCanvas
+from ...widgets.titled import note_label
 from ...worker import JobContext, ModelWorker
 from ..base import Panel
 from .directions_tab import DirectionsView
@@ -57,9 +58,7 @@ class LatentPanel(Panel):
 
     def _build(self) -> None:
         root = QVBoxLayout(self)
-        self.note = QLabel(VAE_NOTE)
-        self.note.setWordWrap(True)
-        self.note.setObjectName("note")
+        self.note = note_label(VAE_NOTE)
         root.addWidget(self.note)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         root.addWidget(splitter, 1)

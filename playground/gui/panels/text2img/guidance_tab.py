@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLa
 
 from ....core.data.shapes import parse_prompt
 from ....core.text2img.sampling import Decomposition, GuidedSettings
-from ...widgets.titled import TitledCanvas
+from ...widgets.titled import TitledCanvas, note_label
 from .results import RenderPreview, RenderResult
 
 DECOMPOSITION_AT = 0.4  # the default step, as a share of the run: where guidance still decides
@@ -86,9 +86,7 @@ class GuidanceTab(QWidget):
         self.stale = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        note = QLabel(GUIDANCE_NOTE)
-        note.setObjectName("note")
-        note.setWordWrap(True)
+        note = note_label(GUIDANCE_NOTE)
         layout.addWidget(note)
         body = QHBoxLayout()
         self.sample_canvas = TitledCanvas("guided sample", "press Ctrl+Enter", minimum=220)
