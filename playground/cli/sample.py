@@ -121,13 +121,14 @@ def _sample_diffusion(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np
             frames.append(_trajectory_frame(to_uint8(record.x_t), to_uint8(record.pred_x0), args.scale))
         final = record.x_prev
     images = to_uint8(final)
-    if args.trajectory:
-        frames.append(_trajectory_frame(images, images, args.scale))
-        save_gif(args.trajectory, frames, [80] * (len(frames) - 1) + [1500])
-        print(f"wrote {args.trajectory} ({len(frames)} frames: x_t | predicted x0)")
     recipe = picture_recipe(loaded, "sample", schedule=loaded.config.schedule, sampler=args.sampler, steps=steps,
                             eta=args.eta, variance=args.variance, clip_x0=args.clip, seed=args.seed, n=args.n,
                             scale=1, **guidance_recipe)
+    if args.trajectory:
+        frames.append(_trajectory_frame(images, images, args.scale))
+        save_gif(args.trajectory, frames, [80] * (len(frames) - 1) + [1500],
+                 recipe | {"picture": "trajectory", "frames_every": every})
+        print(f"wrote {args.trajectory} ({len(frames)} frames: x_t | predicted x0)")
     recipes = [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
     return images, recipes
 

@@ -11,7 +11,7 @@ from PIL import Image
 
 from playground.cli import main
 from playground.core.checkpoints import WEIGHTS_NAME, save_checkpoint
-from playground.core.images import read_recipe
+from playground.core.images import read_gif_recipe, read_recipe
 from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
 
 
@@ -49,6 +49,8 @@ def test_out_dir_writes_one_png_per_sample_with_its_recipe_and_a_trajectory(tiny
         assert animation.n_frames == 5  # one per step, then the final images held
         width, height = animation.size
     assert width > 2 * height  # x_t and predicted x0 side by side
+    gif_recipe = read_gif_recipe(gif)  # the animation says how it was made, as the PNGs do
+    assert gif_recipe["picture"] == "trajectory" and gif_recipe["seed"] == 5 and gif_recipe["steps"] == 4
 
     # image i of a run is image 0 of a run seeded seed + i (the recipe's image_seed)
     alone = tmp_path / "alone"
