@@ -1,0 +1,83 @@
+"""`playground sample ddpm`: DDPM or DDIM runs of the unconditional model (optionally classifier-guided),
+each PNG with its recipe, and the run as a GIF."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from ..core import checks
+from ..core.checkpoints import LoadedModel
+from ..core.device import model_device
+from ..core.images import make_grid, save_gif, upscale
+from ..core.provenance import picture_recipe
+from .sample_text2img import add_classifier_guidance_arguments, add_guidance_schedule_arguments, classifier_guided
+
+TRAJECTORY_MAX_FRAMES = 60  # a GIF of every step of DDPM-1000 would be tens of megabytes
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
+    parser.add_argument("--steps", type=checks.positive_int, default=None,
+                        help="inference steps, 1 to the schedule's length (default: all of it for ddpm, 50 for ddim)")
+    parser.add_argument("--eta", type=checks.eta, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
+    parser.add_argument("--variance", choices=("posterior", "beta"), default="posterior",
+                        help="DDPM step noise: the posterior's beta-tilde_t (default) or beta_t")
+    parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
+                        help="clip the predicted x0 to [-1, 1] at every step (default on, as in diffusers and "
+                             "the DDPM paper's code; the cosine schedule's first step amplifies errors ~30x without it)")
+    parser.add_argument("--n", type=checks.sample_count, default=16, help="number of samples (image i is seeded seed + i)")
+    parser.add_argument("--trajectory", help="also write an animated GIF of x_t beside the predicted x0")
+    parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
+    parser.add_argument("--prompt", default="", help="with --classifier-guidance: the attributes to steer toward")
+    add_classifier_guidance_arguments(parser)
+    add_guidance_schedule_arguments(parser)
+
+
+def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    import torch
+    from tqdm import tqdm
+
+    from ..core.data import to_uint8
+    from ..core.diffusion.sampling import sample_steps
+    from ..core.diffusion.schedulers import make_scheduler
+    from ..core.text2img.denoiser import steps_with_clipped_eps
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.sampler == "ddpm" and args.eta:
+        raise ValueError("--eta is a DDIM setting; DDPM's noise is chosen with --variance")
+    device = model_device(loaded.model)
+    model_fn, guidance_recipe = classifier_guided(loaded.model, args, device)
+    # a guided run steps with the eps its clipped x0 implies, as the GUI's does (see DDIMScheduler)
+    scheduler = make_scheduler(args.sampler, loaded.model.noise_schedule, args.steps, eta=args.eta,
+                               variance=args.variance, clip_x0=args.clip,
+                               use_clipped_model_output=steps_with_clipped_eps(args.clip, bool(guidance_recipe)))
+    steps = scheduler.num_inference_steps
+    every = -(-steps // TRAJECTORY_MAX_FRAMES)
+    frames, final = [], None
+    records = sample_steps(model_fn, scheduler, n=args.n, seed=args.seed, device=device)
+    for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps}", unit="step", disable=None):
+        if args.trajectory and (record.index % every == 0 or record.is_last):
+            frames.append(_trajectory_frame(to_uint8(record.x_t), to_uint8(record.pred_x0), args.scale))
+        final = record.x_prev
+    images = to_uint8(final)
+    recipe = picture_recipe(loaded, "sample", schedule=loaded.config.schedule, sampler=args.sampler, steps=steps,
+                            eta=args.eta, variance=args.variance, clip_x0=args.clip, seed=args.seed, n=args.n,
+                            scale=1, **guidance_recipe)
+    if args.trajectory:
+        frames.append(_trajectory_frame(images, images, args.scale))
+        save_gif(args.trajectory, frames, [80] * (len(frames) - 1) + [1500],
+                 recipe | {"picture": "trajectory", "frames_every": every})
+        print(f"wrote {args.trajectory} ({len(frames)} frames: x_t | predicted x0)")
+    recipes = [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
+    return images, recipes
+
+
+def _trajectory_frame(x_t: np.ndarray, x0: np.ndarray, scale: int) -> np.ndarray:
+    """One GIF frame: the grid of x_t, a gap, the grid of predicted x0."""
+    left, right = make_grid(x_t), make_grid(x0)
+    gap = np.zeros((left.shape[0], 6, 3), np.uint8)
+    return upscale(np.concatenate([left, gap, right], axis=1), scale)
