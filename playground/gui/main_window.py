@@ -16,8 +16,7 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog, QFrame, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QScrollArea, QSizePolicy,
-    QTabWidget, QToolBar, QVBoxLayout, QWidget,
+    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QTabWidget, QToolBar,
 )
 
 from ..core.assets import list_shipped, shipped_for
@@ -30,6 +29,7 @@ from .model_picker import ModelPicker
 from .opening import file_kind, not_a_checkpoint, not_openable
 from .panels.base import Panel
 from .panels.registry import PANEL_CLASSES
+from .widgets.scrolling import scrolling_page
 from .worker import JobContext, ModelWorker
 
 INFO_MS, ERROR_MS = 8_000, 30_000  # how long a message stays unless replaced or withdrawn
@@ -70,7 +70,7 @@ class MainWindow(QMainWindow):
             panel.open_requested.connect(self.open_checkpoint)
             self.workers.append(worker)
             self.panels.append(panel)
-            self.tabs.addTab(_scrolling(panel), panel.title)
+            self.tabs.addTab(scrolling_page(panel), panel.title)
 
         toolbar = QToolBar("Model")
         toolbar.setObjectName("model-toolbar")
@@ -374,30 +374,3 @@ class MainWindow(QMainWindow):
 
 def _entry_text(name: str, meta) -> str:
     return f"{name}  ({meta.family}, {meta.data}, {meta.steps} steps)"
-
-
-def _scrolling(panel: QWidget) -> QScrollArea:
-    """The panel in a frameless scroll area: on a small screen (a 1280x720 projector) the
-    window can still shrink, and what does not fit scrolls instead of being cut off."""
-    page = QWidget()
-    _FixedLayout(page).addWidget(panel)
-    area = QScrollArea()
-    area.setWidget(page)
-    area.setWidgetResizable(True)
-    area.setFrameShape(QFrame.Shape.NoFrame)
-    return area
-
-
-class _FixedLayout(QVBoxLayout):
-    """A margin-free layout that tells the scroll area it has no height-for-width.
-
-    With one (word-wrapped labels give every panel one), QScrollArea stretches the page to
-    its preferred height at the current width and scrolls although the panel fits.
-    """
-
-    def __init__(self, parent: QWidget):
-        super().__init__(parent)
-        self.setContentsMargins(0, 0, 0, 0)
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
-        return False
