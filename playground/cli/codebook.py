@@ -11,8 +11,7 @@ import argparse
 from pathlib import Path
 
 from ..core import checks
-from ..core.assets import default_checkpoint
-from ..core.checkpoints import load_checkpoint
+from ..core.assets import open_model
 from ..core.device import pick_device
 
 
@@ -39,10 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.images import save_png
     from ..core.provenance import picture_recipe
 
-    path = Path(args.checkpoint) if args.checkpoint else default_checkpoint("vqvae")
-    loaded = load_checkpoint(path, pick_device(args.device))
-    if loaded.family != "vqvae":
-        raise ValueError(f"{path} holds a {loaded.family} model; the codebook command needs a vqvae")
+    loaded = open_model(args.checkpoint, ("vqvae",), pick_device(args.device))
     data = args.data or loaded.meta.data or "shapes"
     histogram, counts, title = usage_picture(loaded, data, args.data_size)
     background = int(counts.argmax()) if args.tile == "centre" else None

@@ -10,8 +10,7 @@ import argparse
 from pathlib import Path
 
 from ..core import checks
-from ..core.assets import default_checkpoint
-from ..core.checkpoints import load_checkpoint
+from ..core.assets import open_model
 from ..core.device import pick_device
 
 FAMILIES = ("vqvae",)
@@ -43,10 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.codebook.token_grid import TokenGrid, save_token_grid
     from ..core.provenance import picture_recipe
 
-    path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.family)
-    loaded = load_checkpoint(path, pick_device(args.device))
-    if loaded.family != args.family:
-        raise ValueError(f"{path} holds a {loaded.family} model, not a {args.family}")
+    loaded = open_model(args.checkpoint, (args.family,), pick_device(args.device))
     model = loaded.model
     size = model.config.image_size
     if args.image:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import checks
-from ..core.assets import default_checkpoint
+from ..core.assets import default_checkpoint, open_model
 from ..core.checkpoints import load_checkpoint
 from ..core.device import pick_device
 
@@ -81,9 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.prompts}: no prompts in this file (one a line)")
     checks.check_seed_span(args.seed, len(prompts) * args.n)  # image j of prompt p is seeded seed + p n + j
     device = pick_device(args.device)
-    loaded = load_checkpoint(args.checkpoint or default_checkpoint("text2img"), device)
-    if loaded.family != "text2img":
-        raise ValueError(f"{loaded.path} holds a {loaded.family} model, not a text2img")
+    loaded = open_model(args.checkpoint, ("text2img",), device)
     checks.check_steps(args.steps, loaded.model.noise_schedule.num_train_timesteps)
     judge = load_checkpoint(args.classifier or default_checkpoint("classifier"), device)
     settings = GuidedSettings(sampler=args.sampler, steps=args.steps, guidance_start=args.guidance_start,

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core import checks
-from ..core.assets import default_checkpoint
-from ..core.checkpoints import LoadedModel, load_checkpoint
+from ..core.assets import open_model
+from ..core.checkpoints import LoadedModel
 from ..core.device import pick_device
 from ..core.images import save_png
 from ..core.latent.render import interpolation_strip, latent_map, reconstruction_pair, source_image
@@ -30,10 +30,8 @@ def _common(sub: argparse.ArgumentParser) -> None:
 
 
 def _load(args: argparse.Namespace) -> LoadedModel:
-    path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.family)
-    loaded = load_checkpoint(path, pick_device(args.device))
-    if loaded.family not in LATENT_FAMILIES:
-        raise ValueError(f"{path} holds a {loaded.family} model; these commands need a VAE or AE")
+    loaded = open_model(args.checkpoint, (args.family, *(f for f in LATENT_FAMILIES if f != args.family)),
+                        pick_device(args.device))
     return loaded
 
 

@@ -9,8 +9,8 @@ from typing import Any, Callable
 import numpy as np
 
 from ..core import checks
-from ..core.assets import default_checkpoint
-from ..core.checkpoints import LoadedModel, load_checkpoint
+from ..core.assets import open_model
+from ..core.checkpoints import LoadedModel
 from ..core.device import pick_device
 from ..core.images import make_grid, save_png, upscale
 from ..core.provenance import picture_recipe
@@ -47,10 +47,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     checks.check_seed_span(args.seed, getattr(args, "n", 1))
     device = pick_device(args.device)
-    path = Path(args.checkpoint) if args.checkpoint else default_checkpoint(args.family)
-    loaded = load_checkpoint(path, device)
-    if loaded.family != args.family and not {loaded.family, args.family} <= {"vae", "ae"}:
-        raise ValueError(f"{path} holds a {loaded.family} model, not a {args.family}")
+    # a VAE's and an AE's checkpoints are the same network: each samples the other's
+    interchangeable = ("vae", "ae") if args.family in ("vae", "ae") else ()
+    loaded = open_model(args.checkpoint, (args.family, *(f for f in interchangeable if f != args.family)), device)
     if getattr(args, "steps", None) is not None:  # its range is known now: the model's schedule length
         checks.check_steps(args.steps, loaded.model.noise_schedule.num_train_timesteps)
     images, recipes = SAMPLERS[args.family][1](loaded, args)

@@ -13,8 +13,8 @@ import numpy as np
 from torch import nn
 
 from ..core import checks
-from ..core.assets import default_checkpoint
-from ..core.checkpoints import LoadedModel, load_checkpoint
+from ..core.assets import open_model
+from ..core.checkpoints import LoadedModel
 from ..core.device import model_device
 from ..core.provenance import helper_header, picture_recipe
 
@@ -35,9 +35,7 @@ def load_noisy_classifier(args: argparse.Namespace, device) -> LoadedModel | Non
     """The noisy classifier when classifier guidance is asked for, else None."""
     if not args.classifier_guidance:
         return None
-    loaded = load_checkpoint(args.classifier or default_checkpoint("noisy-classifier"), device)
-    if loaded.family != "noisy-classifier":
-        raise ValueError(f"{loaded.path} holds a {loaded.family} model, not a noisy-classifier")
+    loaded = open_model(args.classifier, ("noisy-classifier",), device)
     return loaded
 
 

@@ -6,7 +6,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoints import CheckpointError, CheckpointMeta, WEIGHTS_NAME, read_meta
+import torch
+
+from .checkpoints import WEIGHTS_NAME, CheckpointError, CheckpointMeta, LoadedModel, load_checkpoint, read_meta
 
 # Which shipped checkpoint a family uses when no --checkpoint is given.
 DEFAULT_CHECKPOINTS = {
@@ -72,3 +74,10 @@ def default_checkpoint(family: str) -> Path:
         raise CheckpointError(f"no shipped checkpoint for family {family!r}; pass --checkpoint FILE")
     raise CheckpointError(f"{assets_dir() / name / WEIGHTS_NAME}: the shipped {family} checkpoint is missing; "
                           "re-create it with the command in README.md")
+
+
+def open_model(checkpoint: str | Path | None, families: tuple[str, ...], device: torch.device | str = "cpu") -> LoadedModel:
+    """The checkpoint a command names (else the shipped default of `families[0]`), refused with a
+    one-line CheckpointError when it holds a model of another family."""
+    path = Path(checkpoint) if checkpoint else default_checkpoint(families[0])
+    return load_checkpoint(path, device, families=families)

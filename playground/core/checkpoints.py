@@ -224,10 +224,14 @@ def _check_meta_types(meta: CheckpointMeta, json_path: Path) -> None:
 _JSON_NAMES = {str: "string", dict: "object", int: "whole number"}
 
 
-def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> LoadedModel:
-    """Load a checkpoint for inference. Raises CheckpointError naming the file and the problem."""
+def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
+                    families: tuple[str, ...] | None = None) -> LoadedModel:
+    """Load a checkpoint for inference. Raises CheckpointError naming the file and the problem;
+    with `families`, also for a checkpoint of any other family (before building anything)."""
     weights_path, json_path = resolve_paths(path)
     meta = read_meta(weights_path)
+    if families is not None and meta.family not in families:
+        raise CheckpointError(f"{weights_path} holds a {meta.family} model, not a {' or '.join(families)}")
     try:
         family = get_family(meta.family)
     except KeyError as exc:

@@ -24,7 +24,7 @@ from ..checkpoints import LoadedModel, load_checkpoint
 from ..data import to_uint8
 from ..device import model_device
 from ..images import labelled_grid, make_grid, upscale
-from ..provenance import RecipeError, RecipeFields, helper_checkpoint
+from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpoint
 from ..text2img.denoiser import make_denoiser, steps_with_clipped_eps
 from ..text2img.sampling import GuidedSettings
 from .sampling import EpsModel, sample
@@ -146,7 +146,8 @@ def ddpm_run(fields: RecipeFields, loaded: LoadedModel) -> Run:
                                   guidance_stop=stop).validate()
     except ValueError as exc:
         raise RecipeError(f"the recipe's classifier guidance: {exc}") from None
-    classifier = load_checkpoint(helper_checkpoint(fields.recipe, "classifier"), device)
+    classifier = load_checkpoint(helper_checkpoint(fields.recipe, "classifier"), device,
+                                 families=(HELPER_ROLES["classifier"],))
     return Run(make_denoiser(model, settings, classifier.model), model.noise_schedule, shape, device, guided=True)
 
 

@@ -115,7 +115,7 @@ class GuidanceModels:
     def get(self, family: str) -> LoadedModel:
         with self._lock:
             if family not in self._loaded:
-                self._loaded[family] = load_checkpoint(self.find(family), self.device)
+                self._loaded[family] = load_checkpoint(self.find(family), self.device, families=(family,))
             return self._loaded[family]
 
     def networks(self, model: nn.Module, settings: GuidedSettings,
