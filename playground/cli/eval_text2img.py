@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import checks
-from ..core.assets import default_checkpoint, open_model
-from ..core.checkpoints import load_checkpoint
+from ..core.assets import open_model
 from ..core.device import pick_device
 
 ATTRIBUTE_COLOURS = {"shape": (200, 90, 40), "color": (160, 60, 170), "size": (60, 150, 60), "position": (40, 120, 190)}
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.text2img.evaluation import (
         best_scale, default_prompts, evaluate_guidance, format_table, summaries_to_json,
     )
-    from ..core.images import save_png
+    from ..core.images import atomic_path, save_png
     from ..core.provenance import helper_header, model_header, picture_recipe
     from ..core.text2img.render import evaluation_samples_picture
     from ..core.text2img.sampling import GuidedSettings
@@ -83,15 +82,15 @@ def run(args: argparse.Namespace) -> int:
     device = pick_device(args.device)
     loaded = open_model(args.checkpoint, ("text2img",), device)
     checks.check_steps(args.steps, loaded.model.noise_schedule.num_train_timesteps)
-    judge = load_checkpoint(args.classifier or default_checkpoint("classifier"), device)
+    judge = open_model(args.classifier, ("classifier",), device)
     settings = GuidedSettings(sampler=args.sampler, steps=args.steps, guidance_start=args.guidance_start,
                               guidance_stop=args.guidance_stop, seed=args.seed, clip_x0=True,
                               classifier_scale=args.classifier_guidance).validate()
     noisy, helpers = None, {}
     if args.classifier_guidance > 0:
-        from ..core.text2img.sampling import check_classifier_matches
+        from ..core.text2img.denoiser import check_classifier_matches
 
-        noisy_loaded = load_checkpoint(args.noisy_classifier or default_checkpoint("noisy-classifier"), device)
+        noisy_loaded = open_model(args.noisy_classifier, ("noisy-classifier",), device)
         noisy, helpers = noisy_loaded.model, helper_header("classifier", noisy_loaded)
         check_classifier_matches(noisy, loaded.model)
     out = Path(args.out_dir)
@@ -109,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
               f"{summary.partial_adherence:.1%}, diversity {summary.mean_diversity:.2f}, clean {summary.clean:.1%} "
               f"({time.perf_counter() - started:.0f} s)", file=sys.stderr)
 
-    summaries = evaluate_guidance(loaded.model, judge.model, prompts, scales, args.n, settings, on_scale, noisy)
+    summaries = evaluate_guidance(loaded.model, judge.model, prompts, scales, args.n, settings, on_scale, noisy,
+                                  batch_size=args.batch_size)
     best = best_scale(summaries)
     report = model_header(loaded) | {
         "classifier": str(judge.path), "prompts": prompts, "n": args.n, "sampler": args.sampler, "steps": args.steps,
@@ -118,7 +118,9 @@ def run(args: argparse.Namespace) -> int:
         "best_guidance_scale": best.guidance_scale, "best_full_all_correct": best.full_all_correct,
         "seconds": round(time.perf_counter() - started, 1), "scales": summaries_to_json(summaries),
     }
-    (out / "text2img_eval.json").write_text(json.dumps(report, indent=2) + "\n")
+    report = _nan_as_null(report)  # no full prompts: no "all four right" share to report
+    with atomic_path(out / "text2img_eval.json") as tmp:
+        tmp.write_text(json.dumps(report, indent=2, allow_nan=False) + "\n")
     series = {"full prompts: all 4 right": ([s.full_all_correct for s in summaries], (20, 20, 20)),
               "partial prompts: named right": ([s.partial_adherence for s in summaries], (120, 120, 120)),
               "clean single shape": ([s.clean for s in summaries], (200, 160, 40))}
@@ -133,3 +135,14 @@ def run(args: argparse.Namespace) -> int:
     print(f"best w = {best.guidance_scale:g}: all four attributes right {best.full_all_correct:.1%} "
           f"(target 95%); wrote {out}/text2img_eval.json, text2img_eval.png, samples_w*.png")
     return 0
+
+
+def _nan_as_null(value):
+    """JSON has no NaN: a share that is not defined (no prompt of that kind) is written as null."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _nan_as_null(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_as_null(v) for v in value]
+    return value

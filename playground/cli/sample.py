@@ -45,7 +45,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    checks.check_seed_span(args.seed, getattr(args, "n", 1))
+    if not getattr(args, "tokens", None):  # a token grid file is decoded as it is: no seeds
+        checks.check_seed_span(args.seed, getattr(args, "n", 1))
     device = pick_device(args.device)
     # a VAE's and an AE's checkpoints are the same network: each samples the other's
     interchangeable = ("vae", "ae") if args.family in ("vae", "ae") else ()

@@ -28,6 +28,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .images import atomic_path
 from .models.registry import get_family
 
 FORMAT = "playground-checkpoint"
@@ -170,12 +171,10 @@ def save_checkpoint(
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         extra=dict(extra or {}),
     )
-    tmp_weights = weights_path.with_name(weights_path.name + ".tmp")
-    save_file(tensors, str(tmp_weights), metadata={"format": FORMAT, "family": family})
-    tmp_json = json_path.with_name(json_path.name + ".tmp")
-    tmp_json.write_text(json.dumps({"format": FORMAT, "version": FORMAT_VERSION, **dataclasses.asdict(meta)}, indent=2) + "\n")
-    tmp_weights.replace(weights_path)
-    tmp_json.replace(json_path)
+    with atomic_path(weights_path) as tmp_weights, atomic_path(json_path) as tmp_json:
+        save_file(tensors, str(tmp_weights), metadata={"format": FORMAT, "family": family})
+        tmp_json.write_text(json.dumps({"format": FORMAT, "version": FORMAT_VERSION, **dataclasses.asdict(meta)},
+                                       indent=2) + "\n")
     return weights_path
 
 

@@ -113,9 +113,8 @@ class NumberList:
 
 def _shown(value: Any) -> str:
     """A refused value as the user gave it: typed text as typed, anything else as Python writes it."""
-    if isinstance(value, str):
-        return value if value.strip() else "nothing"
-    return repr(value)
+    text = (value if value.strip() else "nothing") if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _whole(value: Any) -> int | None:
@@ -142,7 +141,10 @@ def _real(value: Any) -> float | None:
         except ValueError:
             return None
     if isinstance(value, Real):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an integer beyond any float (10**400 in a hand-edited recipe)
+            return None
     return None
 
 

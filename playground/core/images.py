@@ -50,10 +50,19 @@ def atomic_path(path: str | Path, suffix: str = ""):
     os.close(fd)
     try:
         yield Path(tmp)
+        # mkstemp makes owner-only files: give the result the mode of the file it replaces, else
+        # what an ordinary new file gets under the user's umask
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def save_png(path: str | Path, image: np.ndarray, recipe: dict[str, Any] | None = None) -> Path:
@@ -78,7 +87,7 @@ def save_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int | list
         raise ValueError("an animated GIF needs at least one frame")
     path = Path(path)
     images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
-    extra = {"comment": json.dumps(recipe).encode()} if recipe is not None else {}
+    extra = {"comment": json.dumps(recipe, allow_nan=False).encode()} if recipe is not None else {}
     with atomic_path(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0,
                        **extra)

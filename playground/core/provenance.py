@@ -132,10 +132,21 @@ def read_png_recipe(path: str | Path) -> dict[str, Any]:
     return recipe
 
 
+def recipe_family(recipe: dict[str, Any]) -> str | None:
+    """The model family a recipe (or the sample inside a grid's recipe) names; None, never an
+    exception, for a hand-edited recipe that names none."""
+    return _recipe_name(recipe, "family")
+
+
+def _recipe_name(recipe: dict[str, Any], key: str) -> str | None:
+    inner = recipe.get("grid_of")
+    value = recipe.get(key) or (inner.get(key) if isinstance(inner, dict) else None)
+    return value if isinstance(value, str) and value else None
+
+
 def describe_recipe_source(recipe: dict[str, Any]) -> str:
     """A few words naming what made an image, for messages: 'a vae image (model vae-shapes)'."""
-    family = recipe.get("family") or (recipe.get("grid_of") or {}).get("family")
-    model = recipe.get("model") or (recipe.get("grid_of") or {}).get("model")
+    family, model = recipe_family(recipe), _recipe_name(recipe, "model")
     if not family:
         return "an image whose recipe names no model family"
     return f"a {family} image" + (f" (model {model})" if model else "")
@@ -290,7 +301,12 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond any float
+        return False
 
 
 def _has_shape(value: Any, shape: tuple[int, ...], is_leaf) -> bool:

@@ -197,6 +197,10 @@ BAD_RECIPES = [
     ("text2img", _set(steps=5000), "steps must be a whole number from 1 to 1000"),
     ("text2img", _set(picture="grid", grid={"axis": "w", "scales": [1, 2], "seeds": [-4]}), "'grid.seeds'"),
     ("text2img", _set(picture="evaluation-chart"), "run that command again"),
+    ("text2img", _set(guidance_scale=10**400), "guidance scale w must be a number from 0 to 50"),
+    ("text2img", _set(classifier_scale=5.0, classifier=str(shipped_for("vae").path)), "holds a vae model, not a noisy-classifier"),
+    ("ddpm", _set(classifier_scale=5.0, prompt="red", classifier=str(shipped_for("vae").path)),
+     "holds a vae model, not a noisy-classifier"),
 ]
 
 

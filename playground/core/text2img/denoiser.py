@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 import torch
 from torch import nn
 
-from ..assets import shipped_for
+from ..assets import default_checkpoint
 from ..checkpoints import LoadedModel, load_checkpoint
 from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance
 from ..diffusion.sampling import EpsModel
@@ -76,14 +76,6 @@ def check_classifier_matches(classifier: nn.Module, model: nn.Module) -> None:
                          f"the diffusion model uses {theirs.name} with T = {theirs.num_train_timesteps}")
 
 
-def shipped_checkpoint(family: str) -> Path:
-    """The weights `assets.shipped_for` picks for `family`; ValueError when none is shipped."""
-    shipped = shipped_for(family)
-    if shipped is None:
-        raise ValueError(f"no shipped {family} checkpoint in assets/: train one (see README)")
-    return shipped.path
-
-
 def helper_families(settings: GuidedSettings, grid: bool = False) -> tuple[str, ...]:
     """The networks besides the text-to-image model that `settings` need: the unconditional DDPM for
     `base="ddpm"`, the noisy classifier for a classifier scale (and for a grid on the DDPM base,
@@ -106,7 +98,7 @@ class GuidanceModels:
     """The networks guided settings may add to the text-to-image model (the unconditional DDPM of
     `base="ddpm"`, the noisy classifier), loaded on first use and kept; safe to call from a worker."""
 
-    def __init__(self, device: torch.device | str = "cpu", find: Callable[[str], Path] = shipped_checkpoint):
+    def __init__(self, device: torch.device | str = "cpu", find: Callable[[str], Path] = default_checkpoint):
         self.device = torch.device(device)
         self.find = find
         self._loaded: dict[str, LoadedModel] = {}

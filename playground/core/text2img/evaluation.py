@@ -30,7 +30,8 @@ from ..data.shapes import ATTRIBUTE_VALUES, ATTRIBUTES, caption_for, parse_promp
 from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance, prompt_embedding
 from ..diffusion.sampling import sample_steps
 from ..evaluation.judge import CONFIDENCE, DIRTY_FRACTION, classify, off_palette_fraction
-from .sampling import GuidedSettings, image_shape, model_device
+from ..device import model_device
+from .sampling import GuidedSettings, image_shape
 from ..data.tokenizer import tokenize_batch
 
 DEFAULT_SCALES = (0.0, 1.0, 2.0, 3.0, 5.0, 8.0)
@@ -159,7 +160,7 @@ def sample_prompts(model: nn.Module, prompts: list[str], guidance_scale: float, 
 
 def evaluate_guidance(model: nn.Module, classifier: nn.Module, prompts: list[str], scales: list[float], n: int,
                       settings: GuidedSettings, on_scale: Callable[[ScaleSummary, np.ndarray], None] | None = None,
-                      noisy_classifier: nn.Module | None = None) -> list[ScaleSummary]:
+                      noisy_classifier: nn.Module | None = None, batch_size: int = 96) -> list[ScaleSummary]:
     """The adherence/diversity table over `scales` (each prompt parsed first: a bad word fails before sampling).
 
     `classifier` is the judge of clean images; `noisy_classifier` guides, when `settings.classifier_scale` > 0.
@@ -168,7 +169,7 @@ def evaluate_guidance(model: nn.Module, classifier: nn.Module, prompts: list[str
         parse_prompt(prompt)
     summaries = []
     for w in scales:
-        images = sample_prompts(model, prompts, w, n, settings, noisy_classifier=noisy_classifier)
+        images = sample_prompts(model, prompts, w, n, settings, batch_size=batch_size, noisy_classifier=noisy_classifier)
         flat = images.reshape(-1, *images.shape[2:])
         labels, confidences = classify(classifier, flat)
         labels, confidences = labels.reshape(len(prompts), n, -1), confidences.reshape(len(prompts), n, -1)

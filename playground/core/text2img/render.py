@@ -87,7 +87,7 @@ def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     grid = fields.mapping("grid")
     axis = grid.choice("axis", ("s",) if settings.base == "ddpm" else ("w",))
     scales = _scales(grid)
-    seeds = grid.integers("seeds", 0, 2**31 - 1)
+    seeds = grid.integers("seeds", 0, checks.SEED_MAX)
     base, classifier = _networks(fields, loaded, settings, grid=True)
     last = None
     for last in grid_steps(base, settings, scales, seeds, classifier):

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .. import checks
 from ..checks import SEED_MAX, check_number
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
@@ -26,18 +27,20 @@ from ..diffusion.guidance import ClassifierFreeGuidance, GuidanceSchedule
 from ..diffusion.trajectory import SamplerSettings, image_to_uint8
 from ..diffusion.sampling import StepRecord, sample_steps
 from ..diffusion.schedulers import Scheduler, SchedulerKind
-from .denoiser import check_classifier_matches, guided_sampler, make_denoiser  # noqa: F401 (re-exported)
+from .denoiser import guided_sampler, make_denoiser
 
 RECIPE_KIND = "text2img"
 GuidedBase = Literal["text2img", "ddpm"]
 GRID_MAX_SCALES = 10
 # The allowed range of each number, and the name a message gives it.
 RANGES: dict[str, tuple[str, float, float]] = {
-    "guidance_scale": ("guidance scale w", 0.0, 50.0),
-    "guidance_start": ("guidance start", 0.0, 1.0),
-    "guidance_stop": ("guidance stop", 0.0, 1.0),
-    "classifier_scale": ("classifier guidance scale s", 0.0, 100.0),
-    "eta": ("eta", 0.0, 1.0),
+    name: (label, rule.low, rule.high) for name, (label, rule) in {
+        "guidance_scale": ("guidance scale w", checks.guidance_scale),
+        "guidance_start": ("guidance start", checks.fraction),
+        "guidance_stop": ("guidance stop", checks.fraction),
+        "classifier_scale": ("classifier guidance scale s", checks.classifier_scale),
+        "eta": ("eta", checks.eta),
+    }.items()
 }
 
 
@@ -119,7 +122,10 @@ class GuidedSettings:
             if isinstance(default, str) and not isinstance(value, str):
                 raise ValueError(f"the recipe's {field.name} must be text, not {value!r}")
             if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)
+                try:
+                    value = float(value)
+                except OverflowError:  # an integer beyond any float: out of every range
+                    value = float("inf")
             elif type(default) is int and isinstance(value, float) and value.is_integer():
                 value = int(value)
             values[field.name] = value

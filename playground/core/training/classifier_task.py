@@ -33,12 +33,12 @@ class ClassifierTask(TrainingTask):
 
 # --- how `playground train` (and the Train panel) builds this task ---
 
+
 def _classifier_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", default="16,32,64", help="channels per resolution level")
 
 
 def _classifier_task(args: argparse.Namespace) -> TrainingTask:
-
     if args.data != "shapes":
         raise ValueError("the attribute classifier reads shapes attributes: use --data shapes")
     return ClassifierTask(AttributeClassifierConfig(channels=int_list(args.channels)))

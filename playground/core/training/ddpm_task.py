@@ -41,6 +41,7 @@ class DDPMTask(TrainingTask):
 
 # --- how `playground train` (and the Train panel) builds this task ---
 
+
 def _ddpm_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
     parser.add_argument("--base-channels", type=checks.IntRange(1, 1024), default=32)
@@ -48,7 +49,6 @@ def _ddpm_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _ddpm_task(args: argparse.Namespace) -> TrainingTask:
-
     return DDPMTask(DDPMConfig(
         schedule=args.schedule, base_channels=args.base_channels,
         channel_mults=int_list(args.channel_mults),

@@ -128,6 +128,7 @@ class GANTask(TrainingTask):
 
 # --- how `playground train` (and the Train panel) builds this task ---
 
+
 def _gan_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--latent-dim", type=checks.IntRange(1, 4096), default=32)
@@ -142,7 +143,6 @@ def _gan_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _gan_task(args: argparse.Namespace) -> TrainingTask:
-
     return GANTask(GANConfig(
         latent_dim=args.latent_dim, channels=int_list(args.channels),
         discriminator_full_res_convs=args.d_full_res_convs,

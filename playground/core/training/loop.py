@@ -26,6 +26,7 @@ from torch import nn
 
 from ..checkpoints import WEIGHTS_NAME, CheckpointError, CheckpointMeta, config_from_dict, read_meta, save_checkpoint
 from ..data import ImageSet
+from ..images import atomic_path
 
 RESUME_DIR = "resume"
 
@@ -203,10 +204,9 @@ class Trainer:
                     tensors[f"optim.{name}.{idx}.{key}"] = torch.as_tensor(value)
             groups[name] = state["param_groups"]
         tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
-        save_file(tensors, str(folder / "state.safetensors.tmp"))
-        (folder / "state.json.tmp").write_text(json.dumps({"step": self.step, "param_groups": groups}))
-        (folder / "state.safetensors.tmp").replace(folder / "state.safetensors")
-        (folder / "state.json.tmp").replace(folder / "state.json")
+        with atomic_path(folder / "state.safetensors") as tmp_tensors, atomic_path(folder / "state.json") as tmp_json:
+            save_file(tensors, str(tmp_tensors))
+            tmp_json.write_text(json.dumps({"step": self.step, "param_groups": groups}))
 
     def try_resume(self) -> bool:
         """Continue an earlier run in OUT. Returns whether it did.
@@ -275,7 +275,10 @@ class Trainer:
         if not weights.exists():
             return False
         meta = self._check_same_model(weights)
-        state = load_file(str(weights), device=str(self.device))
+        try:
+            state = load_file(str(weights), device=str(self.device))
+        except (SafetensorError, OSError) as exc:
+            raise ValueError(f"{weights} is damaged ({exc}); pass --fresh to start over, or choose another --out") from None
         self.task.model.load_state_dict(state)
         if self.ema is not None:
             self.ema.load_state_dict(state)

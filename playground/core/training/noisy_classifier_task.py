@@ -62,6 +62,7 @@ class NoisyClassifierTask(TrainingTask):
 
 # --- how `playground train` (and the Train panel) builds this task ---
 
+
 def _noisy_classifier_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--channels", default="32,64,64", help="channels per resolution level")
     parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine",
@@ -69,7 +70,6 @@ def _noisy_classifier_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _noisy_classifier_task(args: argparse.Namespace) -> TrainingTask:
-
     if args.data != "shapes":
         raise ValueError("the noisy classifier reads shapes attributes: use --data shapes")
     return NoisyClassifierTask(NoisyClassifierConfig(

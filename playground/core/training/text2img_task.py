@@ -69,6 +69,7 @@ class Text2ImgTask(DDPMTask):
 
 # --- how `playground train` (and the Train panel) builds this task ---
 
+
 def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
     _ddpm_arguments(parser)
     parser.add_argument("--coord-channels", choices=("on", "off"), default="off",
@@ -85,7 +86,6 @@ def _text2img_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _text2img_task(args: argparse.Namespace) -> TrainingTask:
-
     if args.data != "shapes":
         raise ValueError("text-to-image trains on captioned data: use --data shapes")
     task = Text2ImgTask(Text2ImgConfig(

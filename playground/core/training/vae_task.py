@@ -54,6 +54,7 @@ class VAETask(TrainingTask):
 
 # --- how `playground train` (and the Train panel) builds this task ---
 
+
 def _vae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent-dim", type=checks.IntRange(1, 4096), default=16)
     parser.add_argument("--beta", type=checks.FloatRange(0.0, 1000.0), default=1.0, help="KL weight (VAE only)")
@@ -62,9 +63,6 @@ def _vae_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _vae_task(variational: bool) -> Callable[[argparse.Namespace], TrainingTask]:
     def make(args: argparse.Namespace) -> TrainingTask:
-        from ..models.vae import VAEConfig
-        from .vae_task import VAETask
-
         config = VAEConfig(
             latent_dim=args.latent_dim, beta=args.beta, variational=variational,
             channels=int_list(args.channels),

@@ -78,6 +78,7 @@ class VQVAETask(TrainingTask):
 
 # --- how `playground train` (and the Train panel) builds this task ---
 
+
 def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--codebook-size", type=checks.IntRange(1, 65_536), default=128, help="number of codes K")
     parser.add_argument("--code-dim", type=checks.IntRange(1, 4096), default=32, help="dimension D of each code")
@@ -89,7 +90,6 @@ def _vqvae_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _vqvae_task(args: argparse.Namespace) -> TrainingTask:
-
     return VQVAETask(VQVAEConfig(
         codebook_size=args.codebook_size, code_dim=args.code_dim,
         channels=int_list(args.channels),

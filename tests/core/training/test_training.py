@@ -258,6 +258,13 @@ def test_resuming_into_a_folder_of_another_config_or_a_damaged_state_is_one_clea
     err = capsys.readouterr().err
     assert "resume state is damaged" in err and "Traceback" not in err
     assert (out / "model.safetensors").read_bytes() == weights
+    import shutil  # a fresh clone: no resume/ folder, and the weights cut short
+
+    shutil.rmtree(out / "resume")
+    (out / "model.safetensors").write_bytes(weights[:100])
+    assert main([*base, "--steps", "3"]) == 2
+    err = capsys.readouterr().err
+    assert "is damaged" in err and "--fresh" in err and "Traceback" not in err
 
 
 def test_a_text2img_run_warm_started_from_a_ddpm_says_what_it_copied(tmp_path, capsys):
