@@ -43,6 +43,7 @@ class OpenFailed:
 
 
 PROGRESS_INTERVAL_S = 0.1
+PROGRESS_WIDTH = 300  # the bar carries the job's name (elided to fit) and "done / total"
 
 
 class MainWindow(QMainWindow):
@@ -57,18 +58,21 @@ class MainWindow(QMainWindow):
         self.extra_checkpoints: list[Path] = []
         self._message_source: object = None  # who posted the status bar's message (it may withdraw it)
         self.last_dialog: QMessageBox | None = None
+        self._progress_worker: ModelWorker | None = None  # whose job the progress bar shows
+        self._progress_shown = -float("inf")
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         for panel_class in PANEL_CLASSES:
-            worker = ModelWorker(f"{panel_class.__name__}-worker", self)
+            worker = ModelWorker(f"{panel_class.__name__}-worker", self) if panel_class.uses_worker else None
             panel = panel_class(worker, device)
-            self._connect_worker(worker)
+            if worker is not None:
+                self._connect_worker(worker)
+                self.workers.append(worker)
             panel.status_message.connect(self.show_message)
             panel.checkpoint_saved.connect(self.add_checkpoint)  # e.g. a finished training run
             panel.open_requested.connect(self.open_checkpoint)
-            self.workers.append(worker)
             self.panels.append(panel)
             self.tabs.addTab(scrolling_page(panel), panel.title)
 
@@ -92,7 +96,7 @@ class MainWindow(QMainWindow):
 
         status = self.statusBar()
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(220)
+        self.progress.setMaximumWidth(PROGRESS_WIDTH)
         self.progress.setVisible(False)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setVisible(False)
@@ -163,7 +167,8 @@ class MainWindow(QMainWindow):
         panel = self.current_panel
         current = Path(panel.loaded.path) if panel.loaded is not None else None
         self.model_picker.set_entries(self._picker_entries(panel), current)
-        self.model_picker.setPlaceholderText("loading…" if panel.worker.is_busy("load") else
+        loading = panel.worker is not None and panel.worker.is_busy("load")
+        self.model_picker.setPlaceholderText("loading…" if loading else
                                              "no model loaded" if panel.families else "trains new models")
         self.model_picker.fit_to(self.width())
         self._show_model_info(panel.loaded)
@@ -218,8 +223,9 @@ class MainWindow(QMainWindow):
         self._refresh_picker()
 
     def load_into(self, panel: Panel, path: Path, interactive: bool = False, fallback: bool = True) -> None:
-        """Load `path` into `panel` in its worker. On failure the panel keeps its model; one that has
-        none gets its default (unless this was the default: `fallback=False`)."""
+        """Load `path` into `panel` in its worker, ahead of its other work (a long run there is
+        cancelled: `preempt`). On failure the panel keeps its model; one that has none gets its
+        default (unless this was the default: `fallback=False`)."""
         device = self.device
 
         def work(ctx: JobContext) -> LoadedModel | OpenFailed:
@@ -246,7 +252,7 @@ class MainWindow(QMainWindow):
                 self._load_default(panel)
             self._refresh_picker()
 
-        panel.submit(work, channel="load", on_result=done, on_error=failed)
+        panel.submit(work, channel="load", on_result=done, on_error=failed, preempt=True)
         if panel is self.current_panel and panel.loaded is None:
             self._refresh_picker()  # "loading…"
 
@@ -300,8 +306,6 @@ class MainWindow(QMainWindow):
         worker.error.connect(lambda message: self.show_message(f"Error: {message}"))
         worker.job_progress.connect(self._on_progress)
         worker.job_ended.connect(self._on_job_ended)
-        self._progress_worker: ModelWorker | None = None
-        self._progress_shown = -float("inf")
 
     def _on_progress(self, label: str, done: int, total: int) -> None:
         # the bar repaints synchronously whenever its text changes (4.5 ms a report): at most 10 times
@@ -316,20 +320,19 @@ class MainWindow(QMainWindow):
         self.cancel_button.setVisible(True)
         self.progress.setRange(0, max(total, 1))
         self.progress.setValue(done)
-        self.progress.setFormat("%v / %m")  # the job's name is the status message beside it
-        self.progress.setToolTip(label)
-        self.statusBar().showMessage(label)
-        self._message_source = self._progress_worker
+        if label != self.progress.toolTip():  # the job's name is on the bar: the status message stays the panels'
+            self.progress.setFormat(_elided(self.progress, label) + "  %v / %m")
+            self.progress.setToolTip(label)
 
-    def _on_job_ended(self, label: str) -> None:
+    def _on_job_ended(self, _label: str) -> None:
         self.progress.setVisible(False)
         self.cancel_button.setVisible(False)
-        if label and self.statusBar().currentMessage() == label:
-            self.statusBar().clearMessage()  # the job's name must not outlive the job
+        self.progress.setToolTip("")
 
     def _cancel_current(self) -> None:
+        """The status bar's Cancel: the shown job's worker drops its work, except a checkpoint load."""
         if self._progress_worker is not None:
-            self._progress_worker.cancel()
+            self._progress_worker.cancel(keep=("load",))
         self.show_message("Cancelled")
         self._on_job_ended("")
 
@@ -370,6 +373,12 @@ class MainWindow(QMainWindow):
             panel.shutdown()
         for worker in self.workers:
             worker.shutdown()
+
+
+def _elided(bar: QProgressBar, label: str) -> str:
+    """`label` cut (…) to leave room on the bar for its count."""
+    room = PROGRESS_WIDTH - bar.fontMetrics().horizontalAdvance("  0000 / 0000") - 16
+    return bar.fontMetrics().elidedText(label, Qt.TextElideMode.ElideRight, room)
 
 
 def _entry_text(name: str, meta) -> str:

@@ -105,11 +105,15 @@ class ModelWorker(QObject):
         on_error: Callable[[str], None] | None = None,
         on_progress: Callable[[int, int, Any], None] | None = None,
         cancel_running: bool = False,
+        preempt: bool = False,
     ) -> Job:
         """Queue fn(context) on `channel`, replacing a request still waiting there.
 
         With `cancel_running`, a job of the same channel already running is cancelled too
-        (for long work such as sampling, where the old run is no longer wanted).
+        (for long work such as sampling, where the old run is no longer wanted). With `preempt`
+        (a checkpoint load) the job runs next, ahead of the waiting ones, and a running long job
+        of another channel (one with a label: the status bar's progress and Cancel) is cancelled;
+        a short one finishes first, so a load that fails leaves the panel's views whole.
         """
         job = Job(next(self._ids), channel, label, fn, self, on_result, on_error, on_progress)
         with self._condition:
@@ -120,8 +124,13 @@ class ModelWorker(QObject):
                 self._jobs.pop(replaced.id, None)
             if cancel_running and self._running is not None and self._running.channel == channel:
                 self._running.cancel()
+            running = self._running
+            if running is not None and running.channel != channel and preempt and running.label:
+                running.cancel()
             self._jobs[job.id] = job
             self._pending[channel] = job
+            if preempt:
+                self._pending.move_to_end(channel, last=False)
             self._condition.notify()
         return job
 

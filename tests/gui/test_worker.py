@@ -146,3 +146,35 @@ def test_a_result_that_arrives_after_shutdown_is_dropped(qtbot):
     assert worker.shutdown()
     QApplication.processEvents()
     assert shown == []
+
+
+def test_a_preempting_job_runs_next_and_stops_a_long_job_but_not_a_short_one(qtbot):
+    """A checkpoint load never waits behind a long run (nor behind queued work); a short job finishes."""
+    worker = ModelWorker("test")
+    order, started, release = [], threading.Event(), threading.Event()
+
+    def long_run(ctx):
+        started.set()
+        while True:
+            ctx.check()
+            time.sleep(0.01)
+
+    worker.submit(long_run, channel="sample", label="DDPM-1000", on_result=order.append)
+    assert started.wait(5)
+    worker.submit(lambda ctx: "queued", channel="decode", on_result=order.append)
+    worker.submit(lambda ctx: "load", channel="load", on_result=order.append, preempt=True)
+    qtbot.waitUntil(lambda: order == ["load", "queued"], timeout=5000)
+
+    started.clear()
+
+    def short(ctx):
+        started.set()
+        release.wait(5)
+        return "short"
+
+    worker.submit(short, channel="decode", on_result=order.append)
+    assert started.wait(5)
+    worker.submit(lambda ctx: "load 2", channel="load", on_result=order.append, preempt=True)
+    release.set()
+    qtbot.waitUntil(lambda: order[2:] == ["short", "load 2"], timeout=5000)
+    assert worker.shutdown()

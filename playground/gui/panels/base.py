@@ -8,8 +8,10 @@ model work through `Panel.submit`, and implements:
 - `activate()`: the panel is on screen with a model: compute what it shows (called once
   after it is first shown and after every model change while shown, never while hidden);
 - `recipe() -> dict`: everything that decides the current picture;
-- `restore(recipe)`: the inverse, for "Load PNG…" (raise ValueError with a message on a
-  recipe it cannot take).
+- `restore(recipe, source)`: the inverse, for "Load PNG…" (raise ValueError with a message on a
+  recipe it cannot take; return a note for the one status message that says it restored).
+
+A panel that runs no model (the Train panel) sets `uses_worker = False` and gets no worker.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ...core.checkpoints import LoadedModel
-from ...core.provenance import describe_recipe_source, read_png_recipe
+from ...core.provenance import describe_recipe_source, read_png_recipe, recipe_family
 from ..worker import Job, JobContext, ModelWorker
 
 
@@ -33,12 +35,13 @@ class Panel(QWidget):
 
     title: str = ""
     families: tuple[str, ...] = ()  # checkpoint families this panel opens; () for none (the Train panel)
+    uses_worker = True  # False: the window starts no ModelWorker for it (`worker` is None)
     status_message = Signal(str)
     # the panel asks the window to open (and list) a checkpoint, e.g. one it just trained
     open_requested = Signal(str)
     checkpoint_saved = Signal(str)
 
-    def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
+    def __init__(self, worker: ModelWorker | None, device: torch.device, parent: QWidget | None = None):
         super().__init__(parent)
         self.worker = worker
         self.device = device
@@ -55,7 +58,8 @@ class Panel(QWidget):
         """Take a newly loaded model: drop pending results of the old one, reset, re-activate."""
         self.loaded = loaded
         self.model_generation += 1
-        self.worker.cancel(keep=("load",))
+        if self.worker is not None:
+            self.worker.cancel(keep=("load",))
         self._newest.clear()
         self.on_model(loaded)
         self._maybe_activate()
@@ -83,12 +87,16 @@ class Panel(QWidget):
                on_error: Callable[[str], None] | None = None,
                on_progress: Callable[[int, int, Any], None] | None = None,
                label: str = "", cancel_running: bool = False, keep_stale: bool = False,
-               worker: ModelWorker | None = None) -> Job:
+               preempt: bool = False, worker: ModelWorker | None = None) -> Job:
         """Run `work` on the panel's worker; its result (and progress) reach `on_result` only if
         it is still current: no newer request on `channel` and the same model. This is the one
         stale-result guard of every panel. `keep_stale` lets a result of an older request on the
         same channel through (not one of an older model). `worker` runs it on another worker the
-        panel owns (e.g. a live one for brush strokes) instead of `self.worker`."""
+        panel owns (e.g. a live one for brush strokes) instead of `self.worker`; `preempt`: see
+        `ModelWorker.submit`."""
+        worker = worker or self.worker
+        if worker is None:
+            raise RuntimeError(f"the {self.title} panel has no worker (uses_worker = False)")
         request, generation = next(self._requests), self.model_generation
         self._newest[channel] = request
 
@@ -111,11 +119,12 @@ class Panel(QWidget):
             else:
                 self.report_error(message)
 
-        return (worker or self.worker).submit(work, channel=channel, label=label, on_result=result, on_error=error,
-                                  on_progress=progress, cancel_running=cancel_running)
+        return worker.submit(work, channel=channel, label=label, on_result=result, on_error=error,
+                             on_progress=progress, cancel_running=cancel_running, preempt=preempt)
 
-    def is_current(self, generation: int) -> bool:
-        return generation == self.model_generation
+    def requested(self, channel: str) -> bool:
+        """Whether anything was asked on `channel` since the model was set (its answer may be on its way)."""
+        return channel in self._newest
 
     # --- messages ---------------------------------------------------------------------------
 
@@ -140,14 +149,15 @@ class Panel(QWidget):
         """Everything that decides the current picture (the model header included)."""
         return {}
 
-    def restore(self, recipe: dict[str, Any]) -> str | None:
+    def restore(self, recipe: dict[str, Any], source: str = "the recipe") -> str | None:
         """Put the panel into the state `recipe` describes; ValueError with a message if it cannot.
-        May return a note for the status bar (e.g. "made with another model: …")."""
+        `source` names where the recipe came from (the PNG's name). May return a note that "Load PNG…"
+        appends to its one status message (e.g. "it was made with another model: …")."""
         raise ValueError(f"the {self.title} panel cannot restore a recipe")
 
     def accepts(self, recipe: dict[str, Any]) -> bool:
-        """Whether `recipe` is one this panel made (by its family)."""
-        return recipe.get("family") in self.families
+        """Whether `recipe` is one this panel made (by its family; a grid's by its samples' family)."""
+        return recipe_family(recipe) in self.families
 
     def load_png(self, path: str | Path) -> bool:
         """Restore the panel from an exported PNG's recipe; a message (never an exception) when
@@ -157,8 +167,8 @@ class Panel(QWidget):
             if not self.accepts(recipe):
                 raise ValueError(f"{Path(path).name} is {describe_recipe_source(recipe)}, "
                                  f"not an image from the {self.title} panel")
-            note = self.restore(recipe)
-        except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
+            note = self.restore(recipe, Path(path).name)
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, OverflowError) as exc:
             name = Path(path).name
             reason = f"the recipe lacks {exc}" if isinstance(exc, KeyError) else str(exc)
             self.report_error(reason if name in reason else f"{name}: {reason}")
@@ -186,4 +196,5 @@ class Panel(QWidget):
 
     def shutdown(self) -> None:
         """Stop the panel's background work (the main window joins the worker afterwards)."""
-        self.worker.cancel()
+        if self.worker is not None:
+            self.worker.cancel()

@@ -372,6 +372,33 @@ def test_load_png_restores_the_settings_and_runs_the_branch_again(main_window, q
     assert panel.controls.settings() == parent.settings and panel.controls.seed() == 11
 
 
+
+def test_a_restore_whose_run_fails_leaves_no_branch_for_the_next_run(main_window, qtbot, tmp_path, monkeypatch):
+    """The restore's branch and shown step follow its own run only: after it failed, the user's next run is just that."""
+    from playground.gui.widgets.steps import runs
+
+    panel = _panel(main_window, qtbot)
+    view = panel.view
+    _run(panel, qtbot, steps=7, eta=1.0, seed=11)
+    view.scrubber.set_value(3)
+    view.branch(seed=40)
+    qtbot.waitUntil(lambda: view.current.branch is not None and not view.sampling, timeout=20000)
+    path = view.exports.frame(tmp_path / "branch.png")
+    real_trace = runs.trace
+
+    def failing_once(*args, **kwargs):
+        monkeypatch.setattr(runs, "trace", real_trace)
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(runs, "trace", failing_once)
+    assert panel.load_png(path)
+    qtbot.waitUntil(lambda: not view.sampling, timeout=20000)
+    assert "out of memory" in _status(panel)
+    plain = _run(panel, qtbot, steps=4, eta=1.0, seed=3)
+    qtbot.wait(300)  # a leftover branch would start now
+    assert not view.sampling and view.current is plain and plain.branch is None and plain.count == 4
+
+
 def test_a_hand_edited_recipe_is_refused_with_a_message(main_window, qtbot, tmp_path):
     panel = _panel(main_window, qtbot)
     _run(panel, qtbot, steps=3)

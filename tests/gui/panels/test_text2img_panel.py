@@ -144,6 +144,18 @@ def test_export_then_load_restores_the_settings(panel, qtbot, tmp_path):
     np.testing.assert_array_equal(panel.guidance_tab.sample_canvas.image, exported)
 
 
+
+def test_load_png_says_in_one_message_what_differs_from_the_images_making(panel, qtbot, tmp_path):
+    path = panel.export_png(tmp_path / "sample.png", "sample")
+    other = save_png(tmp_path / "other.png", np.zeros((8, 8, 3), np.uint8), read_recipe(path) | {"model": "t2i-big"})
+    messages = []
+    panel.status_message.connect(messages.append)
+    with qtbot.waitSignal(panel.rendered, timeout=20000):
+        assert panel.load_png(other)
+    assert messages == ["Restored the Text to image panel from other.png; "
+                        "note: it was made with t2i-big, this renders with text2img-tiny"]
+
+
 def test_the_exported_sample_and_grid_reproduce_headlessly_to_the_pixel(panel, qtbot, tmp_path):
     from playground.core.reproduce import read_pixels, reproduce
 

@@ -404,3 +404,23 @@ def test_opening_a_file_that_is_not_an_image_says_which_file_and_why(main_window
         assert message.startswith("Error: ") and expected in message, message
         assert "\n" not in message and "ImageFileError" not in message and "Error:" not in message[7:], message
         _still_usable(panel, qtbot, grid)
+
+
+def test_a_png_loaded_as_the_tab_first_opens_keeps_its_grid(main_window, qtbot, tmp_path):
+    """A PNG dropped on the window before the tab was ever shown: the gallery that arrives after it must not
+    replace the restored grid with its first image (the status said "Restored")."""
+    from playground.core.provenance import model_header
+
+    panel = next(p for p in main_window.panels if isinstance(p, VQVAEPanel))
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
+    assert panel.editor is None  # never shown
+    grid = np.random.default_rng(3).integers(0, panel.loaded.model.codebook_size, (8, 8))
+    png = save_png(tmp_path / "restored.png", np.zeros((32, 32, 3), np.uint8),
+                   model_header(panel.loaded) | {"picture": "tokens", "tokens": grid.tolist()})
+    main_window.open_dropped(png)  # shows the tab (its gallery is asked for), then restores
+    assert main_window.current_panel is panel
+    qtbot.waitUntil(lambda: panel.editor is not None and len(panel.code_column.gallery.data or []) > 0, timeout=20000)
+    qtbot.waitUntil(lambda: not panel.live.is_busy(), timeout=10000)
+    qtbot.wait(100)  # whatever the live worker delivered is shown
+    assert np.array_equal(panel.editor.grid, grid) and panel.source_name == "a restored PNG"
+    assert main_window.statusBar().currentMessage() == "Restored the VQ-VAE codebook panel from restored.png"

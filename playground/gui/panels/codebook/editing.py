@@ -45,10 +45,13 @@ class GridEditing:
         self._submit_live(lambda ctx: gallery_images(name, GALLERY_SIZE), channel="gallery", on_result=done)
 
     def _show_gallery(self: VQVAEPanel, data: ImageSet, pick: bool) -> None:
+        """Show a gallery; with `pick`, encode its first image unless a grid is shown or on its way
+        (a restored PNG, an opened image: asked for before the gallery came, it must not be replaced)."""
         gallery = self.code_column.gallery
         if gallery.data is not data:
             gallery.set_data(data)
-        if pick and self.editor is None and self.source_image is None and len(data):
+        grid_coming = self.requested("encode") or self.requested("open")
+        if pick and self.editor is None and self.source_image is None and not grid_coming and len(data):
             row = max(0, gallery.currentRow())
             gallery.blockSignals(True)
             gallery.setCurrentRow(row)

@@ -54,9 +54,10 @@ class CodebookFiles:
             raise ValueError("the latest edit is still being decoded; export again in a moment")
         return save_png(path, upscale(self.current_image, EXPORT_SCALE), recipe)
 
-    def restore(self: VQVAEPanel, recipe: dict[str, Any]) -> None:
+    def restore(self: VQVAEPanel, recipe: dict[str, Any], source: str = "the recipe") -> str | None:
         """The grid of an exported PNG (with its encoded grid, so Reset and the edit count come back),
-        decoded by the current model; ValueError in words for a grid it cannot decode."""
+        decoded by the current model; ValueError in words for a grid it cannot decode. Returns what
+        differs from the PNG's making (another model, other weights), for the status message."""
         if self.loaded is None:
             raise ValueError("no VQ-VAE is loaded yet")
         model, made_with = self.loaded.model, recipe.get("model")
@@ -66,7 +67,7 @@ class CodebookFiles:
             if isinstance(made_with, str) and made_with != self.loaded.name:
                 raise ValueError(f"{exc} (the PNG was made with {made_with}; {self.loaded.name} is loaded)") from None
             raise
-        source = recipe.get("source") if isinstance(recipe.get("source"), str) else ""
+        name = recipe.get("source") if isinstance(recipe.get("source"), str) else ""  # what the grid was encoded from
         if isinstance(made_with, str) and made_with != self.loaded.name:
             notes = [f"it was made with {made_with}, decoded here with {self.loaded.name}"]
         else:
@@ -74,12 +75,11 @@ class CodebookFiles:
         encoded, tokens = np.array(editor.encoded), np.array(editor.grid)
 
         def done(images: np.ndarray) -> None:
-            self._start_grid(editor, None, images[0], images[1], source or "a restored PNG")
-            if notes:
-                self.report("Note: " + "; ".join(notes))
+            self._start_grid(editor, None, images[0], images[1], name or "a restored PNG")
 
         self._submit_live(lambda ctx: decode_tokens(model, np.stack([encoded, tokens])), channel="encode",
                           on_result=done)
+        return "note: " + "; ".join(notes) if notes else None
 
     def load_grid(self: VQVAEPanel, path: str | Path, interactive: bool = False) -> bool:
         """Read a token grid (JSON; a PNG goes through its recipe, as "Load PNG…") and decode it; a bad

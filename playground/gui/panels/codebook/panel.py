@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
 from ....core.checkpoints import LoadedModel
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet, load_dataset
-from ...worker import Cancelled, Job, JobContext, ModelWorker
+from ...worker import Job, JobContext, ModelWorker
 from ...widgets.titled import note_label
 from ..base import Panel
 from . import state
@@ -199,20 +199,14 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         """Encode the chosen data set with the current model in the window's worker, with progress."""
         if self.loaded is None:
             return
-        model, generation, worker = self.loaded.model, self.model_generation, self.worker
+        model, generation = self.loaded.model, self.model_generation
         name, size = self.codebook_column.data_set, self.loaded.model.config.image_size
         cached = self.datasets.get((name, size))
 
         def work(ctx: JobContext) -> Usage:
             data = cached if cached is not None else load_dataset(name, n=DATA_SETS[name], seed=1, size=size)
-            ctx.progress(0, len(data))
-
-            def progress(done: int, total: int) -> None:
-                if worker.is_busy("load"):  # another checkpoint waits behind this job: these counts are moot
-                    raise Cancelled()
-                ctx.progress(done, total)
-
-            return state.count_usage(model, generation, data, ENCODE_BATCH, progress)
+            ctx.progress(0, len(data))  # a checkpoint load cancels this job (`preempt`): it never waits behind it
+            return state.count_usage(model, generation, data, ENCODE_BATCH, ctx.progress)
 
         def progress(done: int, total: int, _payload: Any) -> None:
             self.codebook_column.usage_title.setText(f"Encoding {name}: {done} of {total} images…")

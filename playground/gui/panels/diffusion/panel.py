@@ -16,9 +16,10 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QSplitter, QTabW
 from ....core.checkpoints import LoadedModel
 from ....core.diffusion.sampling import EpsModel
 from ....core.diffusion.schedules import NoiseSchedule
-from ....core.diffusion.trajectory import SamplerSettings
+from ....core.diffusion.trajectory import SamplerSettings, Trajectory
 from ....core.provenance import model_header
 from ...widgets.steps import SamplerControls, SchedulePlots
+from ...widgets.steps.runs import RunControl
 from ...worker import ModelWorker
 from ..base import Panel
 from .compare_tab import CompareTab
@@ -71,6 +72,7 @@ class DiffusionPanel(Panel):
         self.load_button.clicked.connect(self.load_png_dialog)
         self.worker.job_ended.connect(lambda _label: self.compare_tab.job_ended())
         self._pending: list = []  # what a restored recipe does once its run is back (branch, show a step)
+        self._awaited: RunControl | None = None  # the run of the restore the next pending action waits for
 
     # --- the model -------------------------------------------------------------------------------
 
@@ -79,7 +81,7 @@ class DiffusionPanel(Panel):
         T = schedule.num_train_timesteps
         self.schedule_label.setText(f"{schedule.name} schedule, T = {T} (fixed by training)")
         self.controls.set_schedule_length(T)
-        self._pending = []
+        self._pending, self._awaited = [], None
         self.view.reset(schedule)
         self.forward_tab.reset(T)
         self.compare_tab.reset(T)
@@ -129,16 +131,30 @@ class DiffusionPanel(Panel):
         """The shown step of the shown run, as its frame export records it."""
         return self.view.recipe()
 
-    def restore(self, recipe: dict) -> None:
+    def restore(self, recipe: dict, source: str = "the recipe") -> None:
         """Take a recipe's sampler settings and seed, and run it again (its branches and shown step too)."""
         plan = restore_plan(recipe, self.schedule_length())
         self.controls.apply(plan.settings, plan.seed)
         self._pending = list(plan.after)
-        self.run()
+        self._awaited = self._started(self.run)
 
-    def _on_run_added(self, _trajectory) -> None:
-        if self._pending:
-            self._pending.pop(0)(self.view)
+    def _started(self, start) -> RunControl | None:
+        """Call `start` (a run or a branch); the control of the run it started, None if it started none."""
+        before = self.view.control
+        start()
+        return self.view.control if self.view.control is not before else None
+
+    def _on_run_added(self, trajectory: Trajectory) -> None:
+        """The restore's next action (a branch, the shown step) follows its run only if that run came
+        back whole: a run that failed, was stopped or cancelled, or was replaced by another ends the restore."""
+        awaited, self._awaited = self._awaited, None
+        if not self._pending:
+            return
+        if awaited is None or awaited.latest is not trajectory or not trajectory.complete:
+            self._pending = []
+            return
+        action = self._pending.pop(0)
+        self._awaited = self._started(lambda: action(self.view))
 
     def shutdown(self) -> None:
         self.view.shutdown()

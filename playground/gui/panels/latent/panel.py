@@ -52,8 +52,6 @@ class LatentPanel(Panel):
         self.current_image: np.ndarray | None = None  # decode(current_z): what an export writes
         self.current_z: np.ndarray | None = None
         self.slider_mode = "latent"
-        self._restore_notes: list[str] = []
-        self._restore_source = "the recipe"
         self._build()
 
     def _build(self) -> None:
@@ -272,32 +270,17 @@ class LatentPanel(Panel):
     def recipe(self) -> dict[str, Any]:
         return export_recipe(self.loaded, self.z, self.z_seed) if self.loaded is not None else {}
 
-    def accepts(self, recipe: dict[str, Any]) -> bool:
-        family = recipe.get("family") or (recipe.get("grid_of") or {}).get("family")
-        return family in self.families
-
-    def restore(self, recipe: dict[str, Any]) -> None:
+    def restore(self, recipe: dict[str, Any], source: str = "the recipe") -> str:
+        """Restore z (and its seed); the note says what z now is and what differs from the PNG's making."""
         if self.loaded is None:
             raise ValueError("no model is loaded yet")
-        restored = latent_from_recipe(recipe, self.loaded, self._restore_source)
+        restored = latent_from_recipe(recipe, self.loaded, source)  # z checked: its size, finite numbers
         if restored.seed is not None:
             self.seed_box.setValue(restored.seed)
-            self.set_latent(restored.z, restored.seed, seed_source(restored.seed))
-        else:
-            self.set_latent(restored.z, None, f"the latent of {self._restore_source}")
-        self._restore_notes = restored.notes
-
-    def load_png(self, path: str | Path) -> bool:
-        """Restore z (and its seed) from a PNG's recipe; the status says what z now is and what differs."""
-        self._restore_notes, self._restore_source = [], Path(path).name
-        try:
-            restored = super().load_png(path)
-        finally:
-            self._restore_source = "the recipe"
-        if restored:
-            notes = "".join(f"; {note}" for note in self._restore_notes)
-            self.report(f"Restored from {Path(path).name}: z = {self.z_source}{notes}")
-        return restored
+        words = seed_source(restored.seed) if restored.seed is not None else f"the latent of {source}"
+        self._set_z(restored.z, restored.seed, words)  # as set_latent, less its message: load_png posts one
+        self._request_decode(self.z)
+        return "; ".join([f"z = {self.z_source}"] + restored.notes)
 
     def export_png(self, path: str | Path) -> Path:
         if self.current_image is None or self.current_z is None or not np.array_equal(self.current_z, self.z):

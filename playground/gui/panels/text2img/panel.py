@@ -51,7 +51,6 @@ class Text2ImgPanel(Panel):
         self.result: RenderResult | None = None
         self.decomposition: Decomposition | None = None
         self.models = GuidanceModels(device)
-        self._restore_notes: list[str] = []
         root = QVBoxLayout(self)
         root.setContentsMargins(6, 4, 6, 4)
         root.setSpacing(4)
@@ -239,14 +238,15 @@ class Text2ImgPanel(Panel):
             return save_png(path, self.grid_tab.grid.picture, recipe)
         return save_png(path, upscale(self.result.trajectory.final_image(), EXPORT_SCALE), recipe)
 
-    def restore(self, recipe: dict[str, Any]) -> None:
-        """Show a recipe's settings and render its picture (the sample, or the grid)."""
+    def restore(self, recipe: dict[str, Any], source: str = "the recipe") -> str | None:
+        """Show a recipe's settings and render its picture (the sample, or the grid); the note says what
+        differs from the image's making (another model, changed weights, a value shown rounded)."""
         if self.loaded is None:
             raise ValueError("no model is loaded yet")
         restored = read_recipe(recipe, self.loaded)
         self.apply_settings(restored.settings)
         shown = self.settings()
-        self._restore_notes = restored.notes + [
+        notes = restored.notes + [
             f"{name} {getattr(restored.settings, name):g} is shown as {getattr(shown, name):g}"
             for name in ("guidance_scale", "classifier_scale", "guidance_start", "guidance_stop", "eta")
             if getattr(shown, name) != getattr(restored.settings, name)]
@@ -256,14 +256,7 @@ class Text2ImgPanel(Panel):
         else:
             self.tabs.setCurrentIndex(GUIDANCE_TAB)
             self.render(force=True)
-
-    def load_png(self, path: str | Path) -> bool:
-        """As the base's, then say what differs from the image's making (another model, changed weights)."""
-        self._restore_notes = []
-        restored = super().load_png(path)
-        if restored and self._restore_notes:
-            self.report(f"Restored the {self.title} panel from {Path(path).name}; note: " + "; ".join(self._restore_notes))
-        return restored
+        return "note: " + "; ".join(notes) if notes else None
 
     def _export_dialog(self) -> None:
         grid = self.tabs.currentIndex() == GRID_TAB

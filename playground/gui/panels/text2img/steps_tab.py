@@ -27,11 +27,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from ....core.diffusion.guidance import ClassifierFreeGuidance
 from ....core.diffusion.sampling import EpsModel
 from ....core.diffusion.schedules import NoiseSchedule
 from ....core.diffusion.trajectory import SamplerSettings, Trajectory
-from ....core.text2img.denoiser import guided_sampler
+from ....core.text2img.denoiser import guided_sampler, make_denoiser
 from ....core.text2img.sampling import GuidedSettings
 from ...widgets.steps import SamplerControls, StepsView
 from .recipe import export_recipe
@@ -39,6 +38,8 @@ from .recipe import export_recipe
 if TYPE_CHECKING:
     from .panel import Text2ImgPanel
     from .results import RenderResult
+
+UNGUIDED = GuidedSettings(prompt="", guidance_scale=0.0)  # the empty prompt at w = 0: the unconditional model
 
 
 def schedule_of(model_fn: EpsModel) -> NoiseSchedule:
@@ -100,8 +101,8 @@ class StepsTab(QWidget):
     def model_function(self) -> EpsModel:
         if self.panel.loaded is None:
             raise ValueError("no model loaded yet")
-        if self.denoiser is None:  # before the first guided run: the model with the null prompt (unconditional)
-            return ClassifierFreeGuidance.for_prompt(self.panel.loaded.model, "", 0.0)
+        if self.denoiser is None:  # before the first guided run: the unconditional model
+            return make_denoiser(self.panel.loaded.model, UNGUIDED)
         return self.denoiser
 
     def noise_schedule(self) -> NoiseSchedule:
@@ -115,7 +116,7 @@ class StepsTab(QWidget):
         loaded = self.panel.loaded
         if loaded is None:
             return {}
-        guided = self.guided or GuidedSettings(guidance_scale=0.0)
+        guided = self.guided or UNGUIDED
         run = self.view.current
         if run is not None:
             s = run.settings

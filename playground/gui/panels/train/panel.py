@@ -44,8 +44,9 @@ def _muted(label: QLabel, monospace: bool = False) -> QLabel:
 class TrainPanel(Panel):
     title = "Train"
     families: tuple[str, ...] = ()  # opens no checkpoints itself: a finished run opens in its family's panel
+    uses_worker = False  # training runs in a child process; the panel calls no model itself
 
-    def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
+    def __init__(self, worker: ModelWorker | None, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
         self._inbox: deque[Message] = deque()  # what the child reported since the last tick
         self.process = TrainingProcess(self)
