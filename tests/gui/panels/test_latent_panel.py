@@ -48,7 +48,7 @@ def _click_item(qtbot, gallery, row: int) -> None:
 def test_a_model_opens_on_the_seeds_prior_draw(main_window, qtbot):
     """Not on z = 0: the shipped VAE decodes that to a dim smudge (brightest pixel 47 of 255)."""
     panel = _panel(main_window, qtbot)
-    seed = panel.seed_box.value()
+    seed = panel.seed_box.seed()
     np.testing.assert_allclose(panel.z, prior_latents(6, 1, seed)[0].numpy())
     assert panel.z_seed == seed  # an export right away records the seed in its recipe
     assert f"seed {seed}" in panel.caption.text()
@@ -72,7 +72,7 @@ def test_random_draws_a_new_seed_each_press_and_keeps_it_visible(main_window, qt
     seeds = []
     for _ in range(3):
         panel.random_button.click()
-        seed = panel.seed_box.value()
+        seed = panel.seed_box.seed()
         assert panel.seed_box.text() == str(seed)
         np.testing.assert_allclose(panel.z, prior_latents(6, 1, seed)[0].numpy())
         assert panel.z_seed == seed and f"seed {seed}" in panel.caption.text()
@@ -186,12 +186,14 @@ def test_a_file_that_is_no_image_is_answered_in_words_and_the_panel_keeps_workin
 @pytest.mark.parametrize("typed", ["-5", "abc", "99999999999", "1.5", ""])
 def test_a_typed_seed_out_of_range_is_answered_and_z_stays(main_window, qtbot, typed):
     panel = _panel(main_window, qtbot)
-    z, seed = panel.z.copy(), panel.seed_box.value()
+    z, seed = panel.z.copy(), panel.seed_box.seed()
     with qtbot.waitSignal(panel.status_message, timeout=5000) as blocker:
         _type_seed(qtbot, panel, typed)
     assert "seed must be a whole number from 0 to 2147483647" in blocker.args[0]
+    assert "seed must be a whole number" in panel.seed_box.toolTip()  # the box is marked, as typed
+    assert panel.seed_box.text() == typed  # kept, not clamped
     np.testing.assert_array_equal(panel.z, z)
-    assert panel.seed_box.value() == seed
+    assert panel.seed_box.seed() == seed
     _type_seed(qtbot, panel, "3")  # fixed: drawn, and the error goes
     np.testing.assert_allclose(panel.z, prior_latents(6, 1, 3)[0].numpy())
     assert "Error" not in main_window.statusBar().currentMessage()
@@ -282,7 +284,7 @@ def test_load_png_restores_z_seed_and_sliders(main_window, qtbot, tmp_path, monk
     panel.status_message.connect(messages.append)
     panel.load_button.click()
     np.testing.assert_array_equal(panel.z, prior_latents(6, 1, 21)[0].numpy())  # the draw itself, not rounded
-    assert panel.seed_box.value() == 21 and panel.z_seed == 21
+    assert panel.seed_box.seed() == 21 and panel.z_seed == 21
     assert panel.sliders.rows[0].value.text() == f"{panel.z[0]:+.2f}"
     assert messages == [  # one message says it all
         "Restored the VAE / AE / GAN panel from seeded.png; z = the prior draw of seed 21, z ~ N(0, I)"]
@@ -302,7 +304,7 @@ def test_load_png_takes_the_command_lines_samples_and_encodings(main_window, qtb
     assert cli(["sample", "vae", "--checkpoint", checkpoint, "--n", "3", "--seed", "5",
                 "--out-dir", str(tmp_path / "samples")]) == 0
     assert panel.load_png(tmp_path / "samples" / "sample_0002.png")
-    assert panel.z_seed == 7 and panel.seed_box.value() == 7  # sample i of --seed s is seed s + i
+    assert panel.z_seed == 7 and panel.seed_box.seed() == 7  # sample i of --seed s is seed s + i
     np.testing.assert_array_equal(panel.z, prior_latents(6, 1, 7)[0].numpy())
 
     assert cli(["encode", "vae", "--checkpoint", checkpoint, "--image", "3", "--out", str(tmp_path / "enc.png")]) == 0

@@ -324,3 +324,28 @@ def test_the_ddpm_base_checks_grid_scales_against_the_classifier_scales_range(pa
     assert "guidance scale w" in panel.grid_tab.info.text()  # w goes to 50
     panel.controls.base_box.setCurrentIndex(panel.controls.base_box.findData("ddpm"))
     assert panel.grid_tab.run_button.isEnabled()  # s goes to 100
+
+
+@pytest.mark.parametrize("typed", ["99999", "abc"])
+def test_typed_steps_out_of_range_are_answered_inline_and_nothing_renders(panel, qtbot, submitted, typed):
+    """The row's spin boxes clamped 99999 steps to the maximum without a word."""
+    field, message = panel.controls.sampler.steps, panel.controls.sampler.message
+    field.clear()
+    qtbot.keyClicks(field, typed)  # "9" and "99" on the way are steps too, and render
+    submitted.clear()
+    assert "steps must be a whole number from 1 to 100" in message.text() and not message.isHidden()
+    assert field.text() == typed  # kept as typed, not clamped
+    panel.generate()
+    assert "render" not in submitted and "steps must be a whole number from 1 to 100" in status(panel)
+    field.clear()
+    with qtbot.waitSignal(panel.rendered, timeout=20000):
+        qtbot.keyClicks(field, "5")  # fixed: the message goes and the run renders
+    assert panel.result.settings.steps == 5 and message.isHidden()
+
+
+def test_new_seed_draws_a_seed_in_range_and_renders_it(panel, qtbot):
+    before = panel.result.settings.seed
+    with qtbot.waitSignal(panel.rendered, timeout=20000):
+        panel.controls.sampler.new_seed_button.click()
+    seed = panel.result.settings.seed
+    assert seed == panel.controls.seed_box.value() and 0 <= seed <= 2**31 - 1 and seed != before

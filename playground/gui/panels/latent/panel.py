@@ -144,7 +144,7 @@ class LatentPanel(Panel):
         self.canvas.set_image(None)
         # every model opens on the seed's prior draw, as Random shows it: z = 0 draws a smudge (a
         # VAE's blurred mean image; for a GAN it lies off the |z| ~ sqrt(d) shell its noise comes from)
-        seed = self.seed_box.value()
+        seed = self.seed_box.seed()
         self._set_z(seed_latent(loaded.model.latent_dim, seed), seed, seed_source(seed))
         if not self.has_encoder and self.tabs.currentIndex() in (ENCODE_TAB, MAP_TAB):
             self.tabs.setCurrentIndex(DIRECTIONS_TAB)
@@ -221,9 +221,9 @@ class LatentPanel(Panel):
     def sample_prior(self) -> None:
         """Random: a new seed each press (shown in the seed box, so the draw can be reproduced)."""
         seed = random.randrange(SEED_MAX + 1)
-        while seed == self.seed_box.value():
+        while seed == self.seed_box.seed():
             seed = random.randrange(SEED_MAX + 1)
-        self.seed_box.setValue(seed)
+        self.seed_box.set_value(seed)
         self.draw_seed(seed)
 
     def draw_seed(self, seed: int) -> None:
@@ -235,7 +235,7 @@ class LatentPanel(Panel):
 
     def reset_latent(self) -> None:
         """Back to the prior draw of the seed in the box (not z = 0, which decodes to a smudge)."""
-        self.draw_seed(self.seed_box.value())
+        self.draw_seed(self.seed_box.seed())
 
     # --- decoding --------------------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ class LatentPanel(Panel):
             raise ValueError("no model is loaded yet")
         restored = latent_from_recipe(recipe, self.loaded, source)  # z checked: its size, finite numbers
         if restored.seed is not None:
-            self.seed_box.setValue(restored.seed)
+            self.seed_box.set_value(restored.seed)
         words = seed_source(restored.seed) if restored.seed is not None else f"the latent of {source}"
         self._set_z(restored.z, restored.seed, words)  # as set_latent, less its message: load_png posts one
         self._request_decode(self.z)

@@ -1,44 +1,39 @@
-"""A seed the user can read, copy and type; a typed value out of range gets a message, not a clamp."""
+"""The latent panel's seed: the steps view's `NumberField` over `checks.seed` (checked as typed,
+marked red with a message naming the range, never clamped), drawn when Enter is pressed."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLineEdit
 
 from ....core import checks
-from .recipe import check_seed
-
-INVALID_STYLE = "border: 1px solid #d05050;"
+from ...widgets.steps.fields import NumberField
 
 
-class SeedBox(QLineEdit):
+class SeedBox(NumberField):
     """`entered(seed)` on Enter (or leaving the box) with a valid seed; `invalid(message)` otherwise."""
 
     entered = Signal(int)
     invalid = Signal(str)
 
     def __init__(self, seed: int = 0):
-        super().__init__(str(seed))
+        super().__init__("seed", checks.seed, seed, width=110,
+                         tooltip=f"The seed of z ~ N(0, I): {checks.seed.describe()}. Type one and press Enter to draw it.")
         self._seed = seed
-        self.setToolTip(f"The seed of z ~ N(0, I): {checks.seed.describe()}. Type one and press Enter to draw it.")
-        self.setMaximumWidth(130)
         self.editingFinished.connect(self._on_edited)
 
-    def value(self) -> int:
-        """The seed shown (the last valid one while the box holds a typing error)."""
+    def seed(self) -> int:
+        """The seed last drawn or shown (kept while the box holds a typing error; `value()` raises it)."""
         return self._seed
 
-    def setValue(self, seed: int) -> None:  # noqa: N802 (Qt's spelling, as QSpinBox)
-        self._seed = check_seed(seed)
-        self.setText(str(self._seed))
-        self.setStyleSheet("")
+    def set_value(self, seed: int) -> None:
+        self._seed = checks.seed.check(seed, "seed")
+        super().set_value(self._seed)
 
     def _on_edited(self) -> None:
         try:
-            seed = check_seed(self.text())
+            seed = int(self.value())
         except ValueError as exc:
-            self.setStyleSheet(INVALID_STYLE)
             self.invalid.emit(str(exc))
             return
-        self.setValue(seed)
+        self.set_value(seed)
         self.entered.emit(seed)

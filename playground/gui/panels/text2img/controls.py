@@ -3,16 +3,14 @@ the sample, the grid and the steps tab alike. `settings()` reads them, `apply()`
 
 from __future__ import annotations
 
-import random
-
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (
-    QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
-from ....core.text2img.sampling import SEED_MAX, GuidedSettings
+from ....core.diffusion.trajectory import SamplerSettings
+from ....core.text2img.sampling import GuidedSettings
 from ...widgets.sliders import ScaleSlider
+from ...widgets.steps.controls import SamplerControls
 
 DEFAULT_STEPS = 20
 EARLY_CHECKPOINT_STEPS = 4000
@@ -29,48 +27,26 @@ class SettingsControls(QWidget):
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(2)
-        rows.addLayout(self._sampler_row())
+        rows.addWidget(self._sampler_row())
         rows.addLayout(self._guidance_row())
         rows.addLayout(self._classifier_row())
-        self._on_sampler_changed()
 
-    def _sampler_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        self.sampler_box = QComboBox()
-        self.sampler_box.addItem("DDIM", "ddim")
-        self.sampler_box.addItem("DDPM", "ddpm")
-        self.sampler_box.setToolTip("DDIM (Song et al. 2021): few steps, deterministic at η = 0, so a slider move "
-                                    "re-renders the same picture.\nDDPM: ancestral sampling, here on a subset of steps.")
-        self.steps_box = QSpinBox()
-        self.steps_box.setRange(1, 1000)
-        self.steps_box.setValue(DEFAULT_STEPS)
-        self.steps_box.setPrefix("steps ")
-        self.eta_box = QDoubleSpinBox()
-        self.eta_box.setRange(0.0, 1.0)
-        self.eta_box.setSingleStep(0.1)
-        self.eta_box.setPrefix("η ")
-        self.clip_box = QCheckBox("clip x̂₀")
-        self.clip_box.setChecked(True)
-        self.clip_box.setToolTip("Clip the predicted x̂₀ to [−1, 1] at every step; large w overshoots without it")
-        self.seed_box = QSpinBox()
-        self.seed_box.setRange(0, SEED_MAX)
-        self.seed_box.setPrefix("seed ")
-        self.random_button = QPushButton("Random seed")
+    def _sampler_row(self) -> SamplerControls:
+        """The sampler, steps, eta, clip and seed are the steps view's `SamplerControls`: each number
+        is checked as it is typed (a message naming the setting and its range, not a silent clamp)."""
+        self.sampler = SamplerControls(ddpm_every_step=False)
+        self.sampler.sampler_box.setCurrentIndex(self.sampler.sampler_box.findData("ddim"))
+        self.sampler.steps.set_value(DEFAULT_STEPS)
+        self.seed_box = self.sampler.seed_field  # the panel names its export after the seed
         self.generate_button = QPushButton("Generate  (Ctrl+Enter)")
         self.generate_button.setStyleSheet("QPushButton { font-weight: bold; padding: 4px 18px; }")
         self.model_label = QLabel("no model")
         self.model_label.setStyleSheet("color: #8fc3ff; padding-left: 10px;")
-        for w in (QLabel("Sampler"), self.sampler_box, self.steps_box, self.eta_box, self.clip_box, self.seed_box,
-                  self.random_button, self.generate_button):
-            row.addWidget(w)
-        row.addWidget(self.model_label, 1)
-        self.random_button.clicked.connect(lambda: self.seed_box.setValue(random.randrange(SEED_MAX)))
-        self.sampler_box.currentIndexChanged.connect(lambda _: self._on_sampler_changed(render=True))
-        for box in (self.steps_box, self.seed_box):
-            box.valueChanged.connect(lambda _: self._changed())
-        self.eta_box.valueChanged.connect(lambda _: self._changed())
-        self.clip_box.toggled.connect(lambda _: self._changed())
-        return row
+        self.sampler.row.addWidget(self.generate_button)
+        self.sampler.row.addWidget(self.model_label, 1)
+        self.sampler.changed.connect(self._changed)
+        self.sampler.new_seed.connect(self._changed)
+        return self.sampler
 
     def _guidance_row(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -121,26 +97,22 @@ class SettingsControls(QWidget):
 
     def settings(self, prompt: str, negative_prompt: str) -> GuidedSettings:
         """The settings shown, with these prompts (PromptError / ValueError for bad input)."""
-        ddim = self.sampler_box.currentData() == "ddim"
+        sampler = self.sampler.settings()
         return GuidedSettings(
             prompt=prompt, negative_prompt=negative_prompt,
             guidance_scale=self.guidance_slider.value(), guidance_start=round(self.guidance_start.value(), 4),
             guidance_stop=round(self.guidance_stop.value(), 4), classifier_scale=self.classifier_slider.value(),
-            sampler=self.sampler_box.currentData(), steps=self.steps_box.value(),
-            eta=round(self.eta_box.value(), 4) if ddim else 0.0,
-            clip_x0=self.clip_box.isChecked(), seed=self.seed_box.value(), base=self.base_box.currentData(),
-        ).validate(self.steps_box.maximum())
+            sampler=sampler.kind, steps=sampler.steps, eta=sampler.eta, clip_x0=sampler.clip_x0,
+            seed=self.sampler.seed(), base=self.base_box.currentData(),
+        ).validate(self.sampler.schedule_length)
 
     def apply(self, settings: GuidedSettings) -> None:
         """Show `settings` (already validated) without a re-render per widget: the caller renders once."""
         self.applying = True
         try:
             self.base_box.setCurrentIndex(self.base_box.findData(settings.base))
-            self.sampler_box.setCurrentIndex(self.sampler_box.findData(settings.sampler))
-            self.steps_box.setValue(settings.steps)
-            self.eta_box.setValue(settings.eta)
-            self.clip_box.setChecked(settings.clip_x0)
-            self.seed_box.setValue(settings.seed)
+            self.sampler.apply(SamplerSettings(settings.sampler, settings.steps, settings.eta, settings.clip_x0),
+                               settings.seed)
             self.guidance_start.setValue(settings.guidance_start)
             self.guidance_stop.setValue(settings.guidance_stop)
             self.guidance_slider.set_value(settings.guidance_scale)
@@ -149,11 +121,8 @@ class SettingsControls(QWidget):
             self.applying = False
 
     def set_model(self, loaded: LoadedModel) -> None:
-        self.applying = True  # a shorter schedule may clamp the steps: the panel renders once, when shown
-        try:
-            self.steps_box.setMaximum(loaded.model.noise_schedule.num_train_timesteps)
-        finally:
-            self.applying = False
+        # a shorter schedule marks steps past it as a typing error (no clamp); the panel renders once, when shown
+        self.sampler.set_schedule_length(loaded.model.noise_schedule.num_train_timesteps)
         early = loaded.meta.steps < EARLY_CHECKPOINT_STEPS
         self.model_label.setText(f"{loaded.name}, {loaded.meta.steps} training steps" + ("  ⚠ early" if early else ""))
         self.model_label.setToolTip("An early checkpoint: samples may not follow prompts well yet" if early else "")
@@ -161,11 +130,6 @@ class SettingsControls(QWidget):
     def _changed(self) -> None:
         if not self.applying:
             self.changed.emit()
-
-    def _on_sampler_changed(self, render: bool = False) -> None:
-        self.eta_box.setEnabled(self.sampler_box.currentData() == "ddim")
-        if render:
-            self._changed()
 
     def _on_base_changed(self) -> None:
         base = self.base_box.currentData()
