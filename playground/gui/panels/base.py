@@ -7,6 +7,8 @@ model work through `Panel.submit`, and implements:
 - `on_model(loaded)`: the model was replaced (reset views, clear caches);
 - `activate()`: the panel is on screen with a model: compute what it shows (called once
   after it is first shown and after every model change while shown, never while hidden);
+  its tabs (or any part shown by turns) follow the same rule through `self.tabs_shown`
+  (a `TabActivation`): a watched tab computes when it is on screen, after the panel's `activate`;
 - `recipe() -> dict`: everything that decides the current picture;
 - `restore(recipe, source)`: the inverse, for "Load PNG…" (raise ValueError with a message on a
   recipe it cannot take; return a note for the one status message that says it restored).
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ...core.checkpoints import LoadedModel
@@ -51,6 +53,7 @@ class Panel(QWidget):
         self._newest: dict[str, int] = {}  # channel -> id of the newest request
         self._active_generation = -1  # the model generation `activate` last ran for
         self._error_shown = False
+        self.tabs_shown = TabActivation(self)
 
     # --- models and activation -------------------------------------------------------------
 
@@ -80,6 +83,12 @@ class Panel(QWidget):
         if self.isVisible() and self._active_generation != self.model_generation:
             self._active_generation = self.model_generation
             self.activate()
+            self.tabs_shown.activate_shown()
+
+    @property
+    def active(self) -> bool:
+        """Whether `activate` ran for the current model (the panel is, or was, on screen with it)."""
+        return self._active_generation == self.model_generation
 
     # --- work in the background ----------------------------------------------------------------
 
@@ -198,3 +207,48 @@ class Panel(QWidget):
         """Stop the panel's background work (the main window joins the worker afterwards)."""
         if self.worker is not None:
             self.worker.cancel()
+
+
+class TabActivation(QObject):
+    """The one "compute only when shown" rule for the parts of a panel shown by turns (its tabs):
+    a watched part's `activate` runs when it is on screen in an activated panel, once per model
+    generation (again after `invalidate(part)`), never while hidden or without a model; its `shown`
+    (cheap: e.g. put its state on plots it shares with other tabs) runs every time it comes on screen."""
+
+    def __init__(self, panel: Panel):
+        super().__init__(panel)
+        self.panel = panel
+        self._parts: dict[QWidget, tuple[Callable[[], None] | None, Callable[[], None] | None]] = {}
+        self._generation: dict[QWidget, int] = {}  # part -> the model generation its `activate` last ran for
+
+    def watch(self, part: QWidget, activate: Callable[[], None] | None = None,
+              shown: Callable[[], None] | None = None) -> None:
+        self._parts[part] = (activate, shown)
+        part.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.Show and watched in self._parts:
+            shown = self._parts[watched][1]
+            if shown is not None:
+                shown()
+            self.activate(watched)
+        return False
+
+    def activate(self, part: QWidget) -> None:
+        """Run `part`'s activate if it is on screen and has not run for this model."""
+        activate = self._parts[part][0]
+        generation = self.panel.model_generation
+        if (activate is None or not self.panel.active or not part.isVisible()
+                or self._generation.get(part) == generation):
+            return
+        self._generation[part] = generation
+        activate()
+
+    def activate_shown(self) -> None:
+        for part in list(self._parts):
+            self.activate(part)
+
+    def invalidate(self, part: QWidget) -> None:
+        """What `part` shows is out of date: recompute it now if shown, else when next shown."""
+        self._generation.pop(part, None)
+        self.activate(part)

@@ -1,17 +1,25 @@
 """The data-set gallery: a grid of thumbnails to pick an image from (one widget for every panel).
 
-Loading is the panel's job (through its worker, with `core.data.gallery_images`); the
-widget only shows an `ImageSet` and says which image was picked.
+`load` fetches a data set's images (`core.data.gallery_images`) in a panel's worker, through
+`Panel.submit` (so a result for an older model or request is dropped), and fills the gallery.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from ...core.data import ImageSet
+from ...core.data import ImageSet, gallery_images
 from .images import thumbnail_icon
+
+if TYPE_CHECKING:
+    from ..panels.base import Panel
+    from ..worker import ModelWorker
+
+GALLERY_SIZE = 96  # images a gallery loads
 
 
 def as_icon_grid(icons: QListWidget, icon_px: int) -> QListWidget:
@@ -61,6 +69,18 @@ class DataGallery(QListWidget):
         self._press_on_current = False
         self.currentRowChanged.connect(self._emit_row)
         self.itemClicked.connect(self._on_clicked)
+
+    def load(self, panel: Panel, name: str, n: int = GALLERY_SIZE, on_loaded: Callable[[ImageSet], None] | None = None,
+             worker: ModelWorker | None = None, select_first: bool = False) -> None:
+        """Load `n` images of data set `name` in the panel's worker (channel "gallery") and show them;
+        then `on_loaded(data)`. `select_first` picks the first image (which fires `picked`)."""
+
+        def done(data: ImageSet) -> None:
+            self.set_data(data, select_first=select_first)
+            if on_loaded is not None:
+                on_loaded(data)
+
+        panel.submit(lambda ctx: gallery_images(name, n), channel="gallery", on_result=done, worker=worker)
 
     def set_data(self, data: ImageSet, select_first: bool = False) -> None:
         self.data = data

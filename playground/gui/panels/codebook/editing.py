@@ -16,14 +16,13 @@ import numpy as np
 
 from ....core.codebook.analysis import decode_tokens, encode_tokens
 from ....core.codebook.token_editor import TokenGridEditor
-from ....core.data import ImageSet, gallery_images, load_image_file
+from ....core.data import ImageSet
+from ...widgets.image_file import open_image_file
 from ...worker import JobContext
 from .style import code_colours
 
 if TYPE_CHECKING:
     from .panel import VQVAEPanel
-
-GALLERY_SIZE = 96
 
 
 class GridEditing:
@@ -42,7 +41,7 @@ class GridEditing:
             self.galleries[name] = data
             self._show_gallery(data, pick)
 
-        self._submit_live(lambda ctx: gallery_images(name, GALLERY_SIZE), channel="gallery", on_result=done)
+        self.code_column.gallery.load(self, name, on_loaded=done, worker=self.live)
 
     def _show_gallery(self: VQVAEPanel, data: ImageSet, pick: bool) -> None:
         """Show a gallery; with `pick`, encode its first image unless a grid is shown or on its way
@@ -95,20 +94,7 @@ class GridEditing:
         """Read an image file on the live worker and encode it; a file that is not an image gets a
         one-line message naming it and why."""
         size = self.loaded.model.config.image_size if self.loaded is not None else 32
-
-        def work(ctx: JobContext) -> np.ndarray | str:
-            try:
-                return load_image_file(path, size)
-            except ValueError as exc:
-                return str(exc)
-
-        def done(result: np.ndarray | str) -> None:
-            if isinstance(result, str):
-                self.report_error(result)
-            else:
-                self.encode_image(result, Path(path).name)
-
-        self._submit_live(work, channel="open", on_result=done)
+        open_image_file(self, path, size, self.encode_image, worker=self.live)
 
     # --- editing ------------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from ....core.codebook.token_editor import TokenGridEditor
 from ....core.codebook.token_grid import PNG_SIGNATURE, TokenGrid, load_token_grid, save_token_grid
 from ....core.images import save_png, upscale
 from ....core.provenance import checkpoint_differences, picture_recipe
+from ...widgets.image_file import ask_image_path
 from .grid_column import EXPORT_SCALE
 from .state import editor_from_recipe
 
@@ -122,7 +123,7 @@ class CodebookFiles:
         self.error_box = box
 
     def _open_image_dialog(self: VQVAEPanel) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "", "Images (*.png *.jpg *.jpeg *.webp *.bmp)")
+        path = ask_image_path(self)
         if path:
             self.open_image(path)
 

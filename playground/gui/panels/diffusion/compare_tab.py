@@ -92,6 +92,7 @@ class CompareTab(QWidget):
         layout.addLayout(slider_row)
         self.compare_button.clicked.connect(self.compare)
         self.t_slider.valueChanged.connect(lambda _: self.show_t())
+        panel.tabs_shown.watch(self, shown=self._show_plots)
 
     @property
     def t(self) -> int:
@@ -120,8 +121,8 @@ class CompareTab(QWidget):
         self.info.setText(f"Compares {ddpm.describe()} with {ddim.describe()} ({why}), both from seed {seed}: "
                           f"the same x_T.")
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
+    def _show_plots(self) -> None:
+        """On screen: say what Compare runs, and put this tab's run on the shared plots."""
         if self.comparison is None:
             self.describe_pair()
         self.plots.show_norms(True)

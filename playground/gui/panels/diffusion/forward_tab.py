@@ -1,7 +1,7 @@
 """The forward process on a data image: x_t ~ q(x_t | x_0) at any t, and the network's one-shot guess.
 
-It computes only while shown: the gallery loads when the tab is first shown, and every
-model call (`core.diffusion.forward.forward_view`) runs in the panel's worker. The x_t
+It computes only while shown (the panel's `tabs_shown`): the gallery loads when the tab is
+first shown with a model, and every model call (`core.diffusion.forward.forward_view`) runs in the panel's worker. The x_t
 picture needs no model and follows the slider at once.
 """
 
@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from ....core import checks
-from ....core.data import ImageSet, gallery_images
 from ....core.diffusion.forward import ForwardView, forward_view, noised_image
 from ...widgets.gallery import DataGallery
 from ...widgets.steps import SchedulePlots
@@ -23,7 +22,6 @@ from ...widgets.titled import NumberTiles, TitledCanvas, canvas_row, fmt, note_l
 if TYPE_CHECKING:
     from .panel import DiffusionPanel
 
-GALLERY_SIZE = 48
 SMALL_TITLE = "color: #e6e6e6; font-size: 12pt; font-weight: bold;"
 FORWARD_NOTE = (
     "Training's side: noise a real image x₀ to step t in one jump, <b>x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε</b>; the network "
@@ -89,6 +87,7 @@ class ForwardTab(QWidget):
         self.t_slider.valueChanged.connect(self._on_t)
         self.seed_field.edited.connect(self.update_view)
         self.seed_field.problem_changed.connect(self._on_seed_problem)
+        panel.tabs_shown.watch(self, activate=self.activate, shown=self._show_plots)
 
     def _on_seed_problem(self, problem: str) -> None:
         if problem:
@@ -108,31 +107,23 @@ class ForwardTab(QWidget):
             canvas.set_image(None)
         self.numbers.set_values({})
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().showEvent(event)
+    def _show_plots(self) -> None:
         self.plots.show_norms(False)  # no run here: the norms plot makes room
         self.plots.set_norms(None)
         self.plots.set_cursor(self.t)
-        self.activate()
 
     def activate(self) -> None:
-        """On screen with a model: load the gallery the first time, else show the chosen image at t."""
+        """On screen with a new model: load the gallery the first time, else show the chosen image at t."""
         if self.gallery.data is None:
-            self._load_gallery()
-        elif self.view is None or self.view.t != self.t:
+            # 48: a narrow column
+            self.gallery.load(self.panel, self.panel.loaded.meta.data, 48, select_first=True)
+        else:
             self.update_view()
 
     def _on_t(self, t: int) -> None:
         self.t_label.setText(f"t = {t}")
         self.plots.set_cursor(t)
         self.update_view()
-
-    def _load_gallery(self) -> None:
-        name = self.panel.loaded.meta.data if self.panel.loaded is not None else "shapes"
-        self.panel.submit(lambda ctx: gallery_images(name, GALLERY_SIZE), channel="gallery", on_result=self._on_gallery)
-
-    def _on_gallery(self, data: ImageSet) -> None:
-        self.gallery.set_data(data, select_first=True)  # picking the first image updates the view
 
     def update_view(self) -> None:
         """q(x_t | x_0) at once (no model), then the network's one-shot guess from the worker."""

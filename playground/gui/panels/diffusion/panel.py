@@ -86,11 +86,6 @@ class DiffusionPanel(Panel):
         self.forward_tab.reset(T)
         self.compare_tab.reset(T)
 
-    def activate(self) -> None:
-        """Shown with a new model: the tab on screen computes what it shows (a run waits for Run)."""
-        if self.tabs.currentWidget() is self.forward_tab:
-            self.forward_tab.activate()
-
     # --- what the steps view and the comparison run (StepsSource) ---------------------------------
 
     def model_function(self) -> EpsModel:

@@ -6,17 +6,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from ....core.checkpoints import LoadedModel
-from ....core.data import ImageSet, gallery_images, load_image_file
 from ....core.latent.sampling import decode, encode
 from ...widgets.gallery import DataGallery
+from ...widgets.image_file import ask_image_path, open_image_file
 from ...widgets.images import ImageCanvas
 from ...worker import JobContext
 from .views import LatentView
 
-GALLERY_SIZE = 96
 DATASETS = ("shapes", "digits")
 NO_ENCODER = "This model has no encoder (a GAN only decodes), so there is nothing to encode: use Random or Directions."
 
@@ -71,10 +70,7 @@ class EncodeView(LatentView):
             self.load_gallery(name)
 
     def load_gallery(self, name: str) -> None:
-        def work(ctx: JobContext) -> ImageSet:
-            return gallery_images(name, GALLERY_SIZE)
-
-        self.panel.submit(work, channel="gallery", on_result=self.gallery.set_data)
+        self.gallery.load(self.panel, name)
 
     def _encode_item(self, index: int) -> None:
         image = self.gallery.image(index)
@@ -102,27 +98,11 @@ class EncodeView(LatentView):
         self.panel.submit(work, channel="encode", on_result=show)
 
     def _open_image_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open image", "",
-                                              "Images (*.png *.jpg *.jpeg *.webp);;All files (*)")
+        path = ask_image_path(self)
         if path:
             self.open_image(path)
 
     def open_image(self, path: str | Path) -> None:
         """Read an image file in the worker and encode it; a file that is no image gets a message."""
-        if self.panel.loaded is None:
-            return
-        size = self.panel.loaded.model.config.image_size
-
-        def work(ctx: JobContext) -> np.ndarray | str:
-            try:
-                return load_image_file(path, size)
-            except ValueError as exc:
-                return str(exc)  # a message in words, not the worker's "open: ImageFileError: …"
-
-        def show(result: np.ndarray | str) -> None:
-            if isinstance(result, str):
-                self.panel.report_error(result)
-            else:
-                self.encode_image(result, Path(path).name)
-
-        self.panel.submit(work, channel="open", on_result=show)
+        if self.panel.loaded is not None:
+            open_image_file(self.panel, path, self.panel.loaded.model.config.image_size, self.encode_image)

@@ -1,6 +1,6 @@
 """What every tab of the latent panel is: a view that resets on a model change and computes
-only while it is shown (the panel calls `activate` when the tab comes to the front with a
-model it has not shown yet, or after `invalidate`)."""
+only while it is shown (the panel's `tabs_shown` calls `activate` when the tab is on screen
+with a model it has not shown yet, or after `invalidate`)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class LatentView(QWidget):
     def __init__(self, panel: "LatentPanel"):
         super().__init__()
         self.panel = panel
-        self.shown_for = -1  # the model generation `activate` last ran for
+        panel.tabs_shown.watch(self, activate=self.activate)
 
     def on_model(self, loaded: LoadedModel) -> None:
         """The model was replaced: drop everything computed with the old one."""
@@ -36,12 +36,17 @@ class LatentView(QWidget):
 
     def invalidate(self) -> None:
         """What the tab shows is out of date: recompute it now if shown, else when next shown."""
-        self.shown_for = -1
-        self.panel.activate_current_view()
+        self.panel.tabs_shown.invalidate(self)
 
+    # TODO(lead): remove with `LatentPanel.activate_current_view` (it reads and sets this); until then
+    # it is the tab's state in `tabs_shown`, so the two never both run `activate` for one model
     @property
-    def showing(self) -> bool:
-        return self.panel.view_is_showing(self)
+    def shown_for(self) -> int:
+        return self.panel.tabs_shown._generation.get(self, -1)
+
+    @shown_for.setter
+    def shown_for(self, generation: int) -> None:
+        self.panel.tabs_shown._generation[self] = generation
 
 
 def with_explanation(page: QWidget, explanation: str) -> QStackedWidget:

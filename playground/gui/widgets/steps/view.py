@@ -104,6 +104,7 @@ class StepsView(QWidget):
         else:
             outer.addWidget(column)
         self.plots = plots
+        panel.tabs_shown.watch(self, shown=self._show_plots)
         self.run_button.clicked.connect(self.run)
         self.stop_button.clicked.connect(self.stop)
         self.branch_button.clicked.connect(lambda: self.branch())
@@ -286,9 +287,8 @@ class StepsView(QWidget):
             self.branch_button.setToolTip("Keep the run up to this step and re-run the rest with the branch seed: "
                                           "what changes was still undecided at this step")
 
-    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+    def _show_plots(self) -> None:
         """The plots may have shown something else meanwhile (a host's other tab): show this run's."""
-        super().showEvent(event)
         self.plots.show_norms(True)
         if not self.sampling:
             self.plots.set_norms(self.current)
