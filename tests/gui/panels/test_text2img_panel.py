@@ -185,7 +185,7 @@ def test_the_grid_puts_one_seed_at_several_scales_and_round_trips(panel, qtbot, 
     with qtbot.waitSignal(panel.grid_rendered, timeout=30000):
         panel.run_grid()
     grid = panel.grid_tab.grid
-    seed = panel.controls.seed_box.value()
+    seed = panel.controls.sampler.seed_field.value()
     assert grid.scales == (0.0, 3.0) and grid.seeds == (seed, seed + 1)
     assert panel.grid_tab.canvas.image is grid.picture
     path = panel.export_png(tmp_path / "grid.png", "grid")
@@ -348,4 +348,4 @@ def test_new_seed_draws_a_seed_in_range_and_renders_it(panel, qtbot):
     with qtbot.waitSignal(panel.rendered, timeout=20000):
         panel.controls.sampler.new_seed_button.click()
     seed = panel.result.settings.seed
-    assert seed == panel.controls.seed_box.value() and 0 <= seed <= 2**31 - 1 and seed != before
+    assert seed == panel.controls.sampler.seed_field.value() and 0 <= seed <= 2**31 - 1 and seed != before

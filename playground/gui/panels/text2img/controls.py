@@ -37,7 +37,6 @@ class SettingsControls(QWidget):
         self.sampler = SamplerControls(ddpm_every_step=False)
         self.sampler.sampler_box.setCurrentIndex(self.sampler.sampler_box.findData("ddim"))
         self.sampler.steps.set_value(DEFAULT_STEPS)
-        self.seed_box = self.sampler.seed_field  # the panel names its export after the seed
         self.generate_button = QPushButton("Generate  (Ctrl+Enter)")
         self.generate_button.setStyleSheet("QPushButton { font-weight: bold; padding: 4px 18px; }")
         self.model_label = QLabel("no model")

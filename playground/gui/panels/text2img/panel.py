@@ -261,5 +261,6 @@ class Text2ImgPanel(Panel):
     def _export_dialog(self) -> None:
         grid = self.tabs.currentIndex() == GRID_TAB
         kind = "grid" if grid else f"w{self.controls.guidance_slider.value():g}"
-        self.save_with_dialog("Export PNG", f"text2img-{kind}-seed{self.controls.seed_box.value()}.png", "PNG (*.png)",
+        seed = self.result.settings.seed if self.result is not None else 0  # the picture's, not a box being typed in
+        self.save_with_dialog("Export PNG", f"text2img-{kind}-seed{seed}.png", "PNG (*.png)",
                               self.export_png, "recipe in its metadata")
