@@ -117,7 +117,6 @@ class LatentPanel(Panel):
         self.sliders.moved.connect(self._on_slider)
         self.sliders.mode_requested.connect(self.set_slider_mode)
         self.directions_view.changed.connect(self._on_directions)
-        self.tabs.currentChanged.connect(lambda _: self.activate_current_view())
 
     # --- model and activation ------------------------------------------------------------------
 
@@ -153,18 +152,6 @@ class LatentPanel(Panel):
         self._request_decode(self.z)
         if self.loaded.family == "gan":  # the GAN's stand-in for an encoder, for the sliders: at once
             self.directions_view.compute()
-        self.activate_current_view()
-
-    def activate_current_view(self) -> None:
-        """The one rule for the tabs: the shown one computes, once per model (or after `invalidate`)."""
-        view = self.views[self.tabs.currentIndex()]
-        if self.loaded is None or not self.isVisible() or view.shown_for == self.model_generation:
-            return
-        view.shown_for = self.model_generation
-        view.activate()
-
-    def view_is_showing(self, view: LatentView) -> bool:
-        return self.isVisible() and self.views[self.tabs.currentIndex()] is view
 
     # --- the latent ----------------------------------------------------------------------------
 

@@ -38,16 +38,6 @@ class LatentView(QWidget):
         """What the tab shows is out of date: recompute it now if shown, else when next shown."""
         self.panel.tabs_shown.invalidate(self)
 
-    # TODO(lead): remove with `LatentPanel.activate_current_view` (it reads and sets this); until then
-    # it is the tab's state in `tabs_shown`, so the two never both run `activate` for one model
-    @property
-    def shown_for(self) -> int:
-        return self.panel.tabs_shown._generation.get(self, -1)
-
-    @shown_for.setter
-    def shown_for(self, generation: int) -> None:
-        self.panel.tabs_shown._generation[self] = generation
-
 
 def with_explanation(page: QWidget, explanation: str) -> QStackedWidget:
     """A tab page that can be swapped for one line saying why it does not apply to this model."""
