@@ -178,6 +178,20 @@ def save_checkpoint(
     return weights_path
 
 
+def parse_format_json(content: bytes, fmt: str, version: int, what: str) -> dict[str, Any]:
+    """A JSON object that names its format and version (checkpoint metadata, token grids); ValueError
+    saying what is wrong otherwise (not JSON, another format, an unsupported version)."""
+    try:
+        raw = json.loads(content.decode())
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        raise ValueError(f"not valid JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
+    if not isinstance(raw, dict) or raw.get("format") != fmt:
+        raise ValueError(f"not {what} (needs \"format\": \"{fmt}\")")
+    if raw.get("version") != version:
+        raise ValueError(f"{what} version {raw.get('version')!r} is not supported (expected {version})")
+    return raw
+
+
 def read_meta(path: str | Path) -> CheckpointMeta:
     """Read and validate only the JSON sidecar (cheap: used to list checkpoints)."""
     weights_path, json_path = resolve_paths(path)
@@ -189,13 +203,9 @@ def read_meta(path: str | Path) -> CheckpointMeta:
     if json_path.is_dir() or json_path.stat().st_size > MAX_JSON_BYTES:
         raise CheckpointError(f"{json_path}: not checkpoint metadata (a folder, or far too large for it)")
     try:
-        raw = json.loads(json_path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise CheckpointError(f"{json_path}: not valid JSON ({type(exc).__name__}: {str(exc)[:80]})") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise CheckpointError(f"{json_path}: not a playground checkpoint (no \"format\": \"{FORMAT}\")")
-    if raw.get("version") != FORMAT_VERSION:
-        raise CheckpointError(f"{json_path}: checkpoint format version {raw.get('version')!r} is not supported")
+        raw = parse_format_json(json_path.read_bytes(), FORMAT, FORMAT_VERSION, "a playground checkpoint")
+    except ValueError as exc:
+        raise CheckpointError(f"{json_path}: {exc}") from None
     known = {f.name for f in dataclasses.fields(CheckpointMeta)}
     missing = {"family", "config"} - set(raw)
     if missing:

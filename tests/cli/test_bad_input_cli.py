@@ -116,7 +116,7 @@ CASES = [
     ("sample vae --checkpoint {assets}/ddpm-shapes --out {out}", ["holds a ddpm model", "not a vae"]),
     ("sample vqvae --n 0 --out {out}", ["--n", "from 1 to 1024"]),
     ("sample vqvae --tokens {input}/missing.json --out {out}", ["missing.json", "no such file"]),
-    ("sample vqvae --tokens {input}/notes.txt --out {out}", ["notes.txt", "not a JSON token grid"]),
+    ("sample vqvae --tokens {input}/notes.txt --out {out}", ["notes.txt", "not valid JSON"]),
     ("sample vqvae --tokens {input}/out_of_range.json --out {out}", ["out_of_range.json", "999", "row 3, column 4"]),
     ("sample vqvae --tokens {input}/edited.png --out {out}", ["edited.png", "16", "row 7, column 7", "0..15"]),
     # encode, interpolate, latent-map, codebook

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..checkpoints import parse_format_json
 from ..images import atomic_path, read_recipe
 
 FORMAT = "playground-token-grid"
@@ -92,15 +93,11 @@ def load_token_grid(
         raise fail("is a folder, not a token grid file") from None
     if content.startswith(PNG_SIGNATURE):
         raw = _raw_from_png(path, fail)
-    else:
-        try:
-            raw = json.loads(content.decode())
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-            raise fail(f"not a JSON token grid ({type(exc).__name__}: {str(exc)[:80]})") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        raise fail(f"not a token grid file (needs \"format\": \"{FORMAT}\")")
-    if raw.get("version") != FORMAT_VERSION:
-        raise fail(f"token grid version {raw.get('version')!r} is not supported (expected {FORMAT_VERSION})")
+        content = json.dumps(raw).encode()
+    try:
+        raw = parse_format_json(content, FORMAT, FORMAT_VERSION, "a token grid file")
+    except ValueError as exc:
+        raise fail(str(exc)) from None
     indices = _indices(raw.get("indices"), fail)
     declared = raw.get("grid_size")
     if declared is not None:

@@ -34,7 +34,7 @@ def test_error_is_a_value_error_naming_the_file(tmp_path):
     with pytest.raises(ValueError) as info:
         load_token_grid(path)
     assert isinstance(info.value, TokenGridError)
-    assert str(path) in str(info.value) and "not a JSON token grid" in str(info.value)
+    assert str(path) in str(info.value) and "not valid JSON" in str(info.value)
 
 
 @pytest.mark.parametrize(

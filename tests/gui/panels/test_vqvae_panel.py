@@ -181,7 +181,7 @@ def test_a_bad_token_grid_file_is_reported_and_the_panel_keeps_working(main_wind
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
     assert not panel.load_grid(garbage)
-    assert "not a JSON token grid" in main_window.statusBar().currentMessage()
+    assert "not valid JSON" in main_window.statusBar().currentMessage()
 
 
 def test_export_writes_a_png_with_the_grid_and_a_json_that_loads_back(main_window, qtbot, tmp_path):
