@@ -138,7 +138,12 @@ def sample_steps(
             t_batch = torch.full((n,), t, dtype=torch.int64, device=device)
             eps = model_fn(x, t_batch).float()
             z = noise.draw().to(device) if scheduler.draws_noise(t) else None
-            out = scheduler.step(eps, t, x, noise=z)
+            if getattr(scheduler, "needs_model", False):  # a second-order step evaluates the model again
+                out = scheduler.step(eps, t, x, noise=z, model_fn=lambda x2, t2: model_fn(x2, torch.full_like(t_batch, t2)).float())
+            else:
+                out = scheduler.step(eps, t, x, noise=z)
+            if out.pred_noise is not None:
+                eps = out.pred_noise
         x_prev_cpu = _cpu(out.prev_sample)
         yield StepRecord(
             index=index, num_steps=num_steps, t=t, t_prev=scheduler.previous_timestep(t),
@@ -167,6 +172,8 @@ def _cpu(x: torch.Tensor) -> torch.Tensor:
 
 def _image_shape(model_fn: EpsModel) -> tuple[int, ...]:
     config = getattr(model_fn, "config", None)
+    if config is not None and hasattr(config, "latent_shape"):  # a latent denoiser samples its latent
+        return tuple(config.latent_shape)
     if config is None or not hasattr(config, "image_size"):
         raise ValueError("pass shape=(C, H, W): the model function has no config to read it from")
     return (config.in_channels, config.image_size, config.image_size)

@@ -29,8 +29,9 @@ from .schedules import NoiseSchedule
 
 TimestepSpacing = Literal["leading", "trailing", "linspace"]
 DDPMVariance = Literal["posterior", "beta"]
-SchedulerKind = Literal["ddpm", "ddim"]
-SCHEDULER_KINDS: tuple[str, ...] = ("ddpm", "ddim")
+SchedulerKind = Literal["ddpm", "ddim", "euler", "heun", "sde"]
+SCHEDULER_KINDS: tuple[str, ...] = ("ddpm", "ddim")        # for models trained on a DDPM noise schedule
+FLOW_KINDS: tuple[str, ...] = ("euler", "heun", "sde")     # for flow-matching models (diffusion/flow.py)
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class StepResult:
     pred_original_sample: torch.Tensor  # x0 predicted from x_t and the model's epsilon
     noise: torch.Tensor | None = None
     std: float = 0.0                    # sigma_t of this step
+    pred_noise: torch.Tensor | None = None  # the noise the model output implies, when that output is not eps (a flow's velocity)
 
 
 @dataclass(frozen=True)
@@ -324,6 +326,8 @@ def make_scheduler(kind: SchedulerKind, schedule: NoiseSchedule, num_inference_s
     `use_clipped_model_output` (DDIM; DDPM's update needs no eps) steps with the eps that
     the clipped x0 implies, so both halves of the update agree (see DDIMScheduler).
     """
+    if kind in FLOW_KINDS or getattr(schedule, "name", "") == "flow":
+        return _flow_scheduler(kind, schedule, num_inference_steps)
     if kind == "ddpm":
         if eta != 0.0:
             raise ValueError("eta is a DDIM setting; DDPM's noise is set by its variance ('posterior' or 'beta')")
@@ -333,10 +337,25 @@ def make_scheduler(kind: SchedulerKind, schedule: NoiseSchedule, num_inference_s
         scheduler = DDIMScheduler(schedule, eta=eta, clip_x0=clip_x0, use_clipped_model_output=use_clipped_model_output)
         default_steps = min(50, schedule.num_train_timesteps)
     else:
-        raise ValueError(f"unknown sampler {kind!r}; known: {', '.join(SCHEDULER_KINDS)}")
+        raise ValueError(f"unknown sampler {kind!r}; known: {', '.join(SCHEDULER_KINDS + FLOW_KINDS)}")
     steps = default_steps if num_inference_steps is None else int(num_inference_steps)
     if not 1 <= steps <= schedule.num_train_timesteps:  # 0 must not quietly mean "the default"
         raise ValueError(f"steps must be a whole number from 1 to {schedule.num_train_timesteps} "
                          f"(the schedule's length), not {num_inference_steps}")
     scheduler.set_timesteps(steps)
+    return scheduler
+
+
+def _flow_scheduler(kind: str, schedule, num_inference_steps: int | None):
+    """A flow solver for a flow-matching model; a DDPM/DDIM name for one (or a flow solver for a
+    noise-prediction model) is refused with the samplers that fit."""
+    from .flow import FlowScheduler
+
+    is_flow = getattr(schedule, "name", "") == "flow"
+    if kind not in FLOW_KINDS or not is_flow:
+        fits = FLOW_KINDS if is_flow else SCHEDULER_KINDS
+        model = "a flow-matching model" if is_flow else "a model trained on a DDPM noise schedule"
+        raise ValueError(f"the {kind} sampler does not fit {model}; use {', '.join(fits)}")
+    scheduler = FlowScheduler(schedule, kind)
+    scheduler.set_timesteps(10 if num_inference_steps is None else int(num_inference_steps))
     return scheduler

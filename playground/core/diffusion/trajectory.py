@@ -229,7 +229,7 @@ def trace(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSettings, s
     scheduler = settings.make(schedule)
     if shape is None:
         config = getattr(model, "config")
-        shape = (config.in_channels, config.image_size, config.image_size)
+        shape = tuple(config.latent_shape) if hasattr(config, "latent_shape") else (config.in_channels, config.image_size, config.image_size)
     if branch_from is None:
         trajectory = Trajectory.for_run(settings, seed, scheduler, shape)
         steps = sample_steps(model, scheduler, seed=seed, shape=shape, device=device)

@@ -82,3 +82,16 @@ def _register_builtin_families() -> None:
     from .gan import GAN, GANConfig
 
     register(Family("gan", GANConfig, GAN, "DCGAN-style generator + spectral-norm discriminator (hinge loss)"))
+
+    from .autoencoder_kl import AutoencoderKL, AutoencoderKLConfig
+
+    register(Family("autoencoder-kl", AutoencoderKLConfig, AutoencoderKL, "latent diffusion's first stage: 32x32x3 to an 8x8x4 latent (KL-regularised)"))
+
+    from .ldm import LDM, LDMConfig
+
+    register(Family("ldm", LDMConfig, LDM, "latent diffusion: a U-Net on the autoencoder-kl latent, prompted by cross-attention"))
+
+    from .dit import DiT, DiTConfig, SiTConfig
+
+    register(Family("dit", DiTConfig, DiT, "diffusion transformer on the latent (adaLN-Zero, cross-attention to the prompt)"))
+    register(Family("sit", SiTConfig, DiT, "the DiT trained as a flow (velocity of the linear interpolant)"))

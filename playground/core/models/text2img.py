@@ -42,14 +42,19 @@ class PromptEncoder(nn.Module):
         self.out = nn.Linear(config.text_dim, config.cond_dim)
         nn.init.normal_(self.positions, std=0.02)
 
-    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+    def sequence(self, token_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-token embeddings (B, L, cond_dim) and each token's pooling weight (B, L, 1): 1 for a
+        word, 0 for padding (an empty prompt pools its padding instead)."""
         padding = token_ids == PAD
         h = self.tokens(token_ids) + self.positions[: token_ids.shape[1]]
         # an empty prompt (all padding) attends to nothing: let it see its padding instead
         empty = padding.all(dim=1, keepdim=True)
         h = self.encoder(h, src_key_padding_mask=padding & ~empty)
-        weights = (~padding | empty).float().unsqueeze(-1)
-        return self.out((h * weights).sum(1) / weights.sum(1))
+        return self.out(h), (~padding | empty).float().unsqueeze(-1)
+
+    def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
+        tokens, weights = self.sequence(token_ids)
+        return (tokens * weights).sum(1) / weights.sum(1)
 
 
 class TextToImageModel(DiffusionModel):

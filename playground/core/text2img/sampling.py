@@ -133,7 +133,10 @@ class GuidedSettings:
 
 
 def image_shape(model: nn.Module) -> tuple[int, int, int]:
+    """The shape of x_t: the image's, or a latent denoiser's latent."""
     config = model.config
+    if hasattr(config, "latent_shape"):
+        return tuple(config.latent_shape)
     return (config.in_channels, config.image_size, config.image_size)
 
 

@@ -14,7 +14,7 @@ from .. import checks
 from ..checks import positive_float, positive_int
 from ..data import load_dataset
 from ..device import pick_device, seed_everything
-from . import classifier_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqvae_task
+from . import autoencoder_kl_task, classifier_task, dit_task, ldm_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqvae_task
 from .loop import TrainConfig, Trainer
 from .recipe import TrainRecipe
 
@@ -27,6 +27,10 @@ RECIPES: dict[str, TrainRecipe] = {
     "ddpm": ddpm_task.RECIPE,
     "vqvae": vqvae_task.RECIPE,
     "gan": gan_task.RECIPE,
+    "autoencoder-kl": autoencoder_kl_task.RECIPE,
+    "ldm": ldm_task.RECIPE,
+    "dit": dit_task.DIT_RECIPE,
+    "sit": dit_task.SIT_RECIPE,
 }
 
 # arguments that steer how a run is watched, not what it trains: never part of the recipe's command
