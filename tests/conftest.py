@@ -47,3 +47,11 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, tiny_vae_config: V
         metrics={"val_mse": 0.5}, command="playground train vae --steps 7",
     )
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_latent_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Untrained tiny autoencoder-kl, ldm, dit and sit checkpoints (T = 100): family -> folder."""
+    from latent_models import save_tiny_latent_checkpoints
+
+    return save_tiny_latent_checkpoints(tmp_path_factory.mktemp("latent"))

@@ -20,6 +20,10 @@ DEFAULT_CHECKPOINTS = {
     "gan": "gan-shapes",
     "text2img": "text2img-shapes",
     "noisy-classifier": "noisy-classifier-shapes",
+    "autoencoder-kl": "autoencoder-kl-shapes",
+    "ldm": "ldm-shapes",
+    "dit": "dit-shapes",
+    "sit": "sit-shapes",
 }
 
 

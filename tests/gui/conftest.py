@@ -18,6 +18,7 @@ from playground.core.models.noisy_classifier import NoisyAttributeClassifier, No
 from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
 from playground.core.models.vae import VAE, VAEConfig
 from playground.core.models.vqvae import VQVAE, VQVAEConfig
+from latent_models import save_tiny_latent_checkpoints
 
 
 def _tiny_vae(variational: bool) -> tuple[VAE, VAEConfig]:
@@ -69,6 +70,7 @@ def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
     vq_config = VQVAEConfig(codebook_size=16, code_dim=8, channels=(8, 16))
     torch.manual_seed(0)
     save_checkpoint(root / "vqvae-tiny" / "model.safetensors", VQVAE(vq_config), vq_config, "vqvae", data="shapes", steps=0)
+    save_tiny_latent_checkpoints(root)  # autoencoder-kl, ldm, dit and sit
     return root
 
 

@@ -28,9 +28,9 @@ from .latent_denoiser import LatentDenoiser, LatentDenoiserConfig
 @dataclass(frozen=True)
 class DiTConfig(LatentDenoiserConfig):
     patch_size: int = 2
-    hidden: int = 192
-    depth: int = 6
-    heads: int = 6
+    hidden: int = 128
+    depth: int = 8
+    heads: int = 4
     mlp_ratio: float = 4.0
     cross_attention: bool = True
 

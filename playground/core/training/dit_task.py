@@ -15,9 +15,9 @@ def _arguments(parser: argparse.ArgumentParser, flow: bool) -> None:
     if not flow:
         parser.add_argument("--schedule", choices=("linear", "cosine"), default="cosine")
     parser.add_argument("--patch-size", type=checks.IntRange(1, 8), default=2)
-    parser.add_argument("--hidden", type=checks.IntRange(8, 2048), default=192)
-    parser.add_argument("--depth", type=checks.IntRange(1, 64), default=6)
-    parser.add_argument("--heads", type=checks.IntRange(1, 64), default=6)
+    parser.add_argument("--hidden", type=checks.IntRange(8, 2048), default=128)
+    parser.add_argument("--depth", type=checks.IntRange(1, 64), default=8)
+    parser.add_argument("--heads", type=checks.IntRange(1, 64), default=4)
     parser.add_argument("--cross-attention", choices=("on", "off"), default="on",
                         help="blocks also attend to the prompt's tokens (PixArt); off: adaLN on the pooled prompt only")
 
