@@ -36,7 +36,7 @@ class LatentDiffusionTask(TrainingTask):
         self.rng = np.random.default_rng(seed)
         loaded = load_checkpoint(first_stage, families=("autoencoder-kl",))
         model.load_first_stage(loaded.model)
-        self.first_stage_path = str(first_stage)
+        self.first_stage_path = _portable(Path(first_stage))
 
     # --- the batch in latent space ---
 
@@ -119,6 +119,16 @@ def latent_task(build: Callable[[argparse.Namespace, dict[str, Any]], LatentDeno
         return LatentDiffusionTask(build(args, fields), family, first_stage, seed=args.seed)
 
     return make
+
+
+def _portable(path: Path) -> str:
+    """A shipped checkpoint as `assets/<name>` (the same on every clone), any other path as given."""
+    from ..assets import assets_dir
+
+    try:
+        return str(Path("assets") / path.resolve().relative_to(assets_dir().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def first_stage_fields(config: LatentDenoiserConfig) -> dict[str, Any]:

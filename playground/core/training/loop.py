@@ -139,6 +139,9 @@ class Trainer:
         self.step = 0
         self._warm_start_step = 0
         self.resumed_from: str | None = None  # "state" or "weights" after try_resume
+        # compute spent on this run so far (over every resume): wall seconds and CPU seconds of all threads
+        self._spent = {"train_seconds": 0.0, "train_cpu_seconds": 0.0}
+        self._clock = (time.perf_counter(), time.process_time())
 
     # --- batches and schedule ---------------------------------------------------------
 
@@ -185,10 +188,18 @@ class Trainer:
         path = save_checkpoint(
             self.out_dir / WEIGHTS_NAME, model, self.task.model_config, self.task.family,
             data=self.data_name, steps=self.step, metrics=metrics or {}, command=self.command,
-            extra={"train_config": asdict(self.config), **self.task.checkpoint_extra(model)},
+            extra={"train_config": asdict(self.config), **self._compute_spent(), **self.task.checkpoint_extra(model)},
         )
         self._save_resume_state()
         return path
+
+    def _compute_spent(self) -> dict[str, float]:
+        """Wall and CPU seconds this run has trained, resumes included (the checkpoint's JSON records them)."""
+        now = (time.perf_counter(), time.process_time())
+        self._spent["train_seconds"] += now[0] - self._clock[0]
+        self._spent["train_cpu_seconds"] += now[1] - self._clock[1]
+        self._clock = now
+        return {k: round(v, 1) for k, v in self._spent.items()}
 
     def _save_resume_state(self) -> None:
         folder = self.out_dir / RESUME_DIR
@@ -206,7 +217,7 @@ class Trainer:
         tensors = {k: v.detach().cpu().contiguous() for k, v in tensors.items()}
         with atomic_path(folder / "state.safetensors") as tmp_tensors, atomic_path(folder / "state.json") as tmp_json:
             save_file(tensors, str(tmp_tensors))
-            tmp_json.write_text(json.dumps({"step": self.step, "param_groups": groups}))
+            tmp_json.write_text(json.dumps({"step": self.step, "param_groups": groups, **self._spent}))
 
     def try_resume(self) -> bool:
         """Continue an earlier run in OUT. Returns whether it did.
@@ -252,6 +263,9 @@ class Trainer:
                              "choose another --out or pass --fresh to overwrite it") from None
         self.resumed_from = "state"
         self.step = int(meta["step"])
+        for key in self._spent:
+            value = meta.get(key)
+            self._spent[key] = float(value) if isinstance(value, (int, float)) else 0.0
         return True
 
     def _same_config(self, stored: dict[str, Any]) -> bool:
