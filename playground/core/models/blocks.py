@@ -69,7 +69,9 @@ class SelfAttention2d(nn.Module):
     """Multi-head self-attention over the pixels of a feature map, with a residual connection.
 
     With `context_dim`, it attends to a context sequence instead (cross-attention), which
-    text conditioning uses.
+    text conditioning uses. With `keep_attention` set, it computes the softmax itself and
+    keeps the weights in `last_attention` (B, heads, queries = h * w, keys) for the attention
+    views; otherwise it runs the fused SDPA kernel.
     """
 
     def __init__(self, channels: int, heads: int = 4, context_dim: int | None = None):
@@ -80,6 +82,8 @@ class SelfAttention2d(nn.Module):
         kv_in = context_dim or channels
         self.to_kv = nn.Linear(kv_in, 2 * channels)
         self.out = nn.Conv2d(channels, channels, 1)
+        self.keep_attention = False
+        self.last_attention: torch.Tensor | None = None  # (B, heads, queries, keys)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
         b, c, h, w = x.shape
@@ -91,7 +95,13 @@ class SelfAttention2d(nn.Module):
         def split(t: torch.Tensor) -> torch.Tensor:
             return t.reshape(b, t.shape[1], self.heads, c // self.heads).transpose(1, 2)
 
-        attended = F.scaled_dot_product_attention(split(q), split(k), split(v))
+        q, k, v = split(q), split(k), split(v)
+        if self.keep_attention:
+            weights = torch.softmax((q @ k.transpose(-1, -2)).float() / math.sqrt(c // self.heads), dim=-1)
+            self.last_attention = weights.detach()
+            attended = weights.to(v.dtype) @ v
+        else:
+            attended = F.scaled_dot_product_attention(q, k, v)
         attended = attended.transpose(1, 2).reshape(b, h * w, c).transpose(1, 2).reshape(b, c, h, w)
         return x + self.out(attended)
 
