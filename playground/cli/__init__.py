@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import codebook, encode, evaluate, info, latent, reproduce, sample, train
+from . import codebook, encode, evaluate, flow_compare, info, latent, reproduce, sample, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -34,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     codebook.add_parser(commands)
     latent.add_parser(commands)
     reproduce.add_parser(commands)
+    flow_compare.add_parser(commands)
     return parser
 
 
