@@ -14,7 +14,7 @@ from ..core.checkpoints import LoadedModel
 from ..core.device import pick_device
 from ..core.images import make_grid, save_png, upscale
 from ..core.provenance import picture_recipe
-from . import sample_ddpm, sample_latent, sample_text2img, sample_vqvae
+from . import sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqvae
 
 # family -> (add its options, make (images, recipes) from the loaded model and args): one line each
 Sampler = Callable[[LoadedModel, argparse.Namespace], tuple[np.ndarray, list[dict[str, Any]]]]
@@ -25,6 +25,9 @@ SAMPLERS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Sampler]] =
     "vqvae": (sample_vqvae.add_arguments, sample_vqvae.sample),
     "ddpm": (sample_ddpm.add_arguments, sample_ddpm.sample),
     "text2img": (sample_text2img.text2img_arguments, sample_text2img.sample_text2img),
+    "ldm": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
+    "dit": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
+    "sit": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
 }
 
 

@@ -28,6 +28,7 @@ from .codebook import render as codebook_render
 from .device import model_device
 from .diffusion import render as diffusion_render
 from .latent import render as latent_render
+from .latent_diffusion import render as latent_diffusion_render
 from .provenance import (
     HELPER_ROLES, RECIPE_VERSION, RecipeError, RecipeFields, checkpoint_differences, helper_checkpoint, model_header,
     read_png_recipe, weights_sha256,
@@ -43,6 +44,9 @@ RENDERERS: dict[str, Renderer] = {
     "ddpm": diffusion_render.render,
     "text2img": text2img_render.render,
     "vqvae": codebook_render.render,
+    "ldm": latent_diffusion_render.render,
+    "dit": latent_diffusion_render.render,
+    "sit": latent_diffusion_render.render,
 }
 
 

@@ -5,6 +5,10 @@ classifier guidance on top if asked), or, with `base="ddpm"`, an unconditional D
 only the noisy classifier steers (Dhariwal & Nichol 2021). The command line, the
 evaluation and the GUI all build it here (`make_denoiser`), and all step it with the same
 rule (`guided_sampler`). `GuidanceModels` fetches the extra networks a setting asks for.
+
+A latent denoiser (ldm, dit, sit) is guided the same way by classifier-free guidance (its
+condition is one tensor, as the pixel model's pooled embedding is); classifier guidance is
+refused for it (`check_guidance_fits`): the noisy classifier reads pixels, not latents.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from ..checkpoints import LoadedModel, load_checkpoint
 from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance
 from ..diffusion.sampling import EpsModel
 from ..diffusion.trajectory import SamplerSettings
+from ..latent_diffusion import is_latent
 
 if TYPE_CHECKING:
     from .sampling import GuidedSettings
@@ -49,6 +54,7 @@ def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Mod
     (with a classifier scale of 0 it is the DDPM itself). `per_image_scales` gives each image of the
     batch its own scale (w, or s for the "ddpm" base): a grid.
     """
+    check_guidance_fits(model, settings)
     schedule = settings.schedule
     w: float | Sequence[float] = settings.guidance_scale
     s: float | Sequence[float] = settings.classifier_scale
@@ -66,6 +72,15 @@ def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Mod
         denoiser = ClassifierGuidance(denoiser, classifier, settings.prompt, s, model.noise_schedule.alphas_cumprod,
                                       schedule)
     return denoiser
+
+
+def check_guidance_fits(model: nn.Module, settings: GuidedSettings) -> None:
+    """A latent model takes classifier-free guidance only (ValueError, one line, for classifier guidance)."""
+    if is_latent(model) and (settings.classifier_scale > 0 or settings.base == "ddpm"):
+        family = getattr(model.config, "family", "latent")
+        raise ValueError(f"classifier guidance needs a pixel diffusion model (the noisy classifier reads images, "
+                         f"not latents); the {family} model takes classifier-free guidance only: set the "
+                         f"classifier scale to 0")
 
 
 def check_classifier_matches(classifier: nn.Module, model: nn.Module) -> None:
@@ -113,6 +128,7 @@ class GuidanceModels:
     def networks(self, model: nn.Module, settings: GuidedSettings,
                  grid: bool = False) -> tuple[nn.Module, nn.Module | None]:
         """(the network to guide, the noisy classifier or None) that `settings` ask for."""
+        check_guidance_fits(model, settings)  # before loading a helper a latent model cannot use
         helpers = helper_families(settings, grid)
         base = self.get("ddpm").model if "ddpm" in helpers else model
         return base, self.get("noisy-classifier").model if "noisy-classifier" in helpers else None

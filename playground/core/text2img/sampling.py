@@ -6,6 +6,12 @@ and it is also the recipe written into every exported PNG: `to_recipe` and
 `from_recipe` round-trip it, so loading a PNG restores the run that made it. Every
 number is checked against its range before any model call (`validate`). The guided
 denoiser itself is built in `denoiser.py`.
+
+The same functions sample the latent denoisers (ldm, dit, sit; `core/latent_diffusion`):
+there x_t is the autoencoder's latent, a flow model (sit) samples with euler, heun or sde
+instead of ddpm or ddim, x0 is never clipped (a latent has no [-1, 1] range), classifier
+guidance is refused (the noisy classifier reads pixels), and `generate` decodes the final
+latent to pixels (`to_images`). `GuidedSettings.for_model` applies these rules.
 """
 
 from __future__ import annotations
@@ -26,8 +32,9 @@ from ..device import model_device
 from ..diffusion.guidance import ClassifierFreeGuidance, GuidanceSchedule
 from ..diffusion.trajectory import SamplerSettings, image_to_uint8
 from ..diffusion.sampling import StepRecord, sample_steps
-from ..diffusion.schedulers import Scheduler, SchedulerKind
-from .denoiser import guided_sampler, make_denoiser
+from ..diffusion.schedulers import FLOW_KINDS, SCHEDULER_KINDS, Scheduler, SchedulerKind
+from ..latent_diffusion import is_flow, is_latent
+from .denoiser import check_guidance_fits, guided_sampler, make_denoiser
 
 RECIPE_KIND = "text2img"
 GuidedBase = Literal["text2img", "ddpm"]
@@ -63,9 +70,13 @@ class GuidedSettings:
     seed: int = 0
     base: GuidedBase = "text2img"  # "ddpm": an unconditional DDPM steered by the classifier alone
 
-    def validate(self, num_train_timesteps: int | None = None) -> "GuidedSettings":
+    def validate(self, num_train_timesteps: int | None = None, model: nn.Module | None = None) -> "GuidedSettings":
         """Raise PromptError / ValueError (naming the setting and its range) for bad input, before
-        any model call; with `num_train_timesteps`, steps must also fit the model's schedule."""
+        any model call; with `num_train_timesteps`, steps must also fit the model's schedule.
+        With `model`, the sampler must fit it (ddpm/ddim for a noise predictor, euler/heun/sde for
+        a flow), steps its schedule, and a latent model refuses classifier guidance."""
+        if model is not None:
+            num_train_timesteps = step_limit(model)
         parse_prompt(self.prompt)
         parse_prompt(self.negative_prompt)
         for name, (label, low, high) in RANGES.items():
@@ -75,13 +86,19 @@ class GuidedSettings:
                              f"to {self.guidance_stop:g}")
         check_number("steps", self.steps, 1, num_train_timesteps or 100_000, integer=True)
         check_number("seed", self.seed, 0, SEED_MAX, integer=True)
-        if self.sampler not in ("ddpm", "ddim"):
-            raise ValueError(f"unknown sampler {self.sampler!r}; known: ddpm, ddim")
+        check_sampler_fits(self.sampler, model)
         if self.base not in ("text2img", "ddpm"):
             raise ValueError(f"the guided base model is 'text2img' or 'ddpm', not {self.base!r}")
         if not isinstance(self.clip_x0, bool):
             raise ValueError(f"clip_x0 is true or false, not {self.clip_x0!r}")
+        if model is not None:
+            check_guidance_fits(model, self)
         return self
+
+    def for_model(self, model: nn.Module) -> "GuidedSettings":
+        """These settings as `model` runs them, validated against it: a latent model never clips x0."""
+        settings = self.replace(clip_x0=False) if is_latent(model) and self.clip_x0 else self
+        return settings.validate(model=model)
 
     @property
     def schedule(self) -> GuidanceSchedule:
@@ -98,17 +115,20 @@ class GuidedSettings:
     def replace(self, **changes: Any) -> "GuidedSettings":
         return dataclasses.replace(self, **changes)
 
-    def to_recipe(self, model_name: str | None = None) -> dict[str, Any]:
-        """The JSON recipe for a PNG's metadata (prompt text as typed, canonical spelling beside it)."""
-        recipe: dict[str, Any] = {"kind": RECIPE_KIND, "model": model_name, "family": "text2img"}
+    def to_recipe(self, model_name: str | None = None, family: str = "text2img") -> dict[str, Any]:
+        """The JSON recipe for a PNG's metadata (prompt text as typed, canonical spelling beside it);
+        `family` is the guided model's (a latent denoiser's: ldm, dit, sit)."""
+        recipe: dict[str, Any] = {"kind": RECIPE_KIND, "model": model_name, "family": family}
         recipe |= dataclasses.asdict(self)
         recipe["prompt_canonical"] = parse_prompt(self.prompt).text()
         return recipe
 
     @classmethod
-    def from_recipe(cls, recipe: dict[str, Any], num_train_timesteps: int | None = None) -> "GuidedSettings":
+    def from_recipe(cls, recipe: dict[str, Any], num_train_timesteps: int | None = None,
+                    model: nn.Module | None = None) -> "GuidedSettings":
         """Settings back from a recipe; fields it lacks keep their defaults, unknown keys are ignored.
-        A hand-edited value of the wrong type or out of range is refused (ValueError naming it)."""
+        A hand-edited value of the wrong type or out of range is refused (ValueError naming it);
+        with `model`, also a sampler or guidance that does not fit it (`validate`)."""
         if recipe.get("kind") not in (None, RECIPE_KIND):
             raise ValueError(f"this recipe is for {recipe.get('kind')!r}, not a text-to-image run")
         if "clip_x0" not in recipe and "clip" in recipe:  # PNGs made before the flag had one name everywhere
@@ -129,7 +149,42 @@ class GuidedSettings:
             elif type(default) is int and isinstance(value, float) and value.is_integer():
                 value = int(value)
             values[field.name] = value
-        return cls(**values).validate(num_train_timesteps)
+        return cls(**values).validate(num_train_timesteps, model)
+
+
+def step_limit(model: nn.Module) -> int:
+    """The most inference steps the model's schedule allows: T, or a flow's K intervals."""
+    schedule = model.noise_schedule
+    return int(getattr(schedule, "intervals", schedule.num_train_timesteps))
+
+
+def check_sampler_fits(kind: str, model: nn.Module | None = None) -> None:
+    """ddpm/ddim for a noise predictor, euler/heun/sde for a flow model (ValueError, one line, otherwise).
+    Without a model, the pixel models' ddpm/ddim."""
+    fits = FLOW_KINDS if model is not None and is_flow(model) else SCHEDULER_KINDS
+    if kind in fits:
+        return
+    if model is None or kind not in SCHEDULER_KINDS + FLOW_KINDS:
+        raise ValueError(f"unknown sampler {kind!r}; known: {', '.join(fits)}")
+    what = "a flow-matching model" if is_flow(model) else "a model trained on a DDPM noise schedule"
+    raise ValueError(f"the {kind} sampler does not fit {what} ({_family(model)}); use {', '.join(fits)}")
+
+
+def _family(model: nn.Module) -> str:
+    return str(getattr(model.config, "family", type(model).__name__))
+
+
+def pixels(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Samples x (N, C, H, W) as images in [-1, 1] on the CPU: x itself, or a latent model's latents decoded."""
+    if not is_latent(model):
+        return x
+    with torch.inference_mode():
+        return model.decode(x.to(model_device(model), torch.float32)).cpu()
+
+
+def to_images(model: nn.Module, x: torch.Tensor) -> np.ndarray:
+    """Samples x (N, C, H, W) as (N, H, W, 3) uint8 (a latent model's decoded)."""
+    return to_uint8(pixels(model, x))
 
 
 def image_shape(model: nn.Module) -> tuple[int, int, int]:
@@ -150,8 +205,9 @@ def check_grid_scales(settings: GuidedSettings, scales: Sequence[Any]) -> list[f
 
 def guided_steps(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None,
                  **kwargs: Any) -> Iterator[StepRecord]:
-    """`sample_steps` for a guided run: image i is seeded settings.seed + i."""
-    settings.validate(model.noise_schedule.num_train_timesteps)
+    """`sample_steps` for a guided run: image i is seeded settings.seed + i. `kwargs` go to `sample_steps`
+    (e.g. `x_t`, a given x_T). For a latent model the records hold latents (`to_images` paints them)."""
+    settings = settings.for_model(model)
     return sample_steps(make_denoiser(model, settings, classifier), settings.make_scheduler(model), n=n,
                         seed=settings.seed, shape=image_shape(model), device=model_device(model), **kwargs)
 
@@ -160,7 +216,7 @@ def grid_steps(model: nn.Module, settings: GuidedSettings, scales: Sequence[floa
                classifier: nn.Module | None = None) -> Iterator[StepRecord]:
     """A seeds x scales grid in one batch: image r * len(scales) + c is seed seeds[r] at scale scales[c]
     (w, or the classifier scale s for the "ddpm" base), the same image a single run of that seed and scale gives."""
-    settings.validate(model.noise_schedule.num_train_timesteps)
+    settings = settings.for_model(model)
     scales = check_grid_scales(settings, scales)
     for seed in seeds:
         check_number("seed", seed, 0, SEED_MAX, integer=True)
@@ -170,12 +226,14 @@ def grid_steps(model: nn.Module, settings: GuidedSettings, scales: Sequence[floa
                         n=len(per_image_seeds), seed=per_image_seeds, shape=image_shape(model), device=model_device(model))
 
 
-def generate(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None) -> np.ndarray:
-    """n images (N, H, W, 3) uint8 for the settings; the same settings give the same images."""
+def generate(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None,
+             x_T: torch.Tensor | None = None) -> np.ndarray:
+    """n images (N, H, W, 3) uint8 for the settings (a latent model's decoded); the same settings give
+    the same images. `x_T` (n, C, H, W), when given, is the start instead of the seeds' first draw."""
     last = None
-    for last in guided_steps(model, settings, n, classifier):
+    for last in guided_steps(model, settings, n, classifier, **({} if x_T is None else {"x_t": x_T})):
         pass
-    return to_uint8(last.x_prev)
+    return to_images(model, last.x_prev)
 
 
 @dataclass(frozen=True)
@@ -201,7 +259,9 @@ class Decomposition:
 @torch.inference_mode()
 def decompose(model: nn.Module, settings: GuidedSettings, x_t: torch.Tensor, t: int, index: int = 0,
               classifier: nn.Module | None = None) -> Decomposition:
-    """The unconditional and conditional predictions at (x_t, t), their difference and the guided one."""
+    """The unconditional and conditional predictions at (x_t, t), their difference and the guided one
+    (a latent model's predicted latents decoded: the difference is the one in pixels)."""
+    settings = settings.for_model(model)
     device = model_device(model)
     x = x_t.reshape(1, *x_t.shape[-3:]).to(device, torch.float32)
     t_batch = torch.full((1,), int(t), dtype=torch.int64, device=device)
@@ -215,8 +275,9 @@ def decompose(model: nn.Module, settings: GuidedSettings, x_t: torch.Tensor, t: 
             schedule=settings.schedule).parts(x, t_batch)
         uncond_eps, cond_eps, w = parts.uncond, parts.cond, float(parts.scale[0])
 
-    def x0(eps: torch.Tensor) -> torch.Tensor:
-        return scheduler.predict_x0(x, eps.float(), int(t))[0].cpu()
+    def x0(eps: torch.Tensor) -> torch.Tensor:  # a flow's "eps" is its velocity: its scheduler's predict_x0 reads it so
+        predicted = scheduler.predict_x0(x, eps.float(), int(t))
+        return (model.decode(predicted) if is_latent(model) else predicted)[0].cpu()
 
     uncond_x0, guided_x0 = x0(uncond_eps), x0(guided_eps)
     towards = x0(cond_eps) if cond_eps is not None else guided_x0

@@ -1,0 +1,85 @@
+"""The pictures a latent denoiser (ldm, dit, sit) exports, drawn again from their recipes (`playground reproduce`).
+
+A recipe holds the `GuidedSettings` keys (read back with `GuidedSettings.from_recipe`
+against the model, so a sampler that does not fit it is refused), and, for a run that
+started from a given x_T, the noise file and its SHA-256 (`init_noise`,
+`init_noise_sha256`): that file must still be there, unchanged. Pictures:
+
+- "sample": one image (image `index` of a batch of `n`: the batch is sampled again);
+- "grid": with "grid_of", the CLI's n samples tiled; with "grid" {axis, scales, seeds},
+  the app's table of one seed at several guidance scales.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import checks
+from ..checkpoints import LoadedModel
+from ..diffusion.render import check_image_seed
+from ..images import make_grid, upscale
+from ..provenance import RecipeError, RecipeFields, weights_sha256
+from ..text2img.render import GRID_SCALE, _scales, guidance_grid_picture
+from ..text2img.sampling import GuidedSettings, generate, grid_steps, pixels
+from .sampling import load_init_noise
+
+
+def _settings(fields: RecipeFields, loaded: LoadedModel) -> GuidedSettings:
+    try:
+        return GuidedSettings.from_recipe(fields.recipe, model=loaded.model).for_model(loaded.model)
+    except ValueError as exc:
+        raise RecipeError(f"the recipe's settings: {exc}") from None
+
+
+def init_noise(fields: RecipeFields, loaded: LoadedModel, n: int) -> torch.Tensor | None:
+    """The x_T the recipe's run started from (None: drawn from its seeds), checked to be the same file."""
+    if not fields.has("init_noise"):
+        return None
+    path = Path(fields.text("init_noise"))
+    if not path.is_file():
+        raise RecipeError(f"its initial noise {path} is not there (the run started from that x_T)")
+    expected = fields.text("init_noise_sha256", default=None)
+    if expected is not None and expected != weights_sha256(path):
+        raise RecipeError(f"its initial noise {path} is not the file the image was made from (SHA-256 "
+                          f"{weights_sha256(path)[:12]}…, the recipe's {expected[:12]}…)")
+    try:
+        init = load_init_noise(path, tuple(loaded.model.config.latent_shape))
+    except ValueError as exc:
+        raise RecipeError(str(exc)) from None
+    if init.count != n:
+        raise RecipeError(f"the recipe's 'n' {n} is not the {init.count} initial noise(s) of {path}")
+    return init.latents
+
+
+def _generate(fields: RecipeFields, loaded: LoadedModel, n: int) -> np.ndarray:
+    settings = _settings(fields, loaded)
+    fields.seed(count=n)
+    return generate(loaded.model, settings, n, x_T=init_noise(fields, loaded, n))
+
+
+def _guidance_grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
+    settings = _settings(fields, loaded)
+    grid = fields.mapping("grid")
+    axis = grid.choice("axis", ("w",))
+    scales, seeds = _scales(grid), grid.integers("seeds", 0, checks.SEED_MAX)
+    last = None
+    for last in grid_steps(loaded.model, settings, scales, seeds):
+        pass
+    return guidance_grid_picture(pixels(loaded.model, last.x_prev), scales, seeds, axis, fields.scale(default=GRID_SCALE))
+
+
+def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
+    """The picture a latent denoiser's recipe describes, (H, W, 3) uint8."""
+    fields = RecipeFields(recipe)
+    picture = fields.choice("picture", ("sample", "grid"))
+    if picture == "grid":
+        if not fields.has("grid_of"):
+            return _guidance_grid(fields, loaded)
+        n = fields.within("n", checks.sample_count)
+        return upscale(make_grid(_generate(fields.mapping("grid_of"), loaded, n)), fields.scale())
+    n, index = fields.batch_member()
+    check_image_seed(fields, index)
+    return upscale(_generate(fields, loaded, n)[index], fields.scale(default=1))
