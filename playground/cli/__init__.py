@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import codebook, encode, evaluate, flow_compare, info, latent, reproduce, sample, train
+from . import attention, codebook, encode, evaluate, flow_compare, info, latent, reproduce, sample, train
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     latent.add_parser(commands)
     reproduce.add_parser(commands)
     flow_compare.add_parser(commands)
+    attention.add_parser(commands)
     return parser
 
 

@@ -154,10 +154,17 @@ class AttentionMaps:
         return np.repeat(np.repeat(grid_map, f, 0), f, 1) * weight
 
 
-def check_cell(row: int, col: int, side: int) -> tuple[int, int]:
-    check_number("the cell's row", row, 0, side - 1, integer=True)
-    check_number("the cell's column", col, 0, side - 1, integer=True)
+def check_cell(row: int, col: int, side: int, name: str = "the cell") -> tuple[int, int]:
+    check_number(f"the row of {name}", row, 0, side - 1, integer=True)
+    check_number(f"the column of {name}", col, 0, side - 1, integer=True)
     return int(row), int(col)
+
+
+def cell_side(model: nn.Module) -> int:
+    """Cells per side of a model's maps (`AttentionMaps.side`), known before any evaluation: a DiT's
+    token grid (the latent's side over the patch size), a U-Net's latent side (it attends at full size too)."""
+    config = model.config
+    return int(getattr(config, "grid", config.latent_size))
 
 
 def attention_maps(model: nn.Module, x_t: torch.Tensor, t: int | torch.Tensor, cond: torch.Tensor | None,

@@ -10,7 +10,7 @@ import torch
 from latent_models import tiny_latent_model
 from playground.core.diffusion.sampling import initial_noise
 from playground.core.latent_diffusion.attention import (
-    attention_layers, attention_maps, maps_at_step, prompt_words, recording, run_maps, sample_run)
+    attention_layers, attention_maps, cell_side, maps_at_step, prompt_words, recording, run_maps, sample_run)
 from playground.core.latent_diffusion.attention_picture import CELL_OUTLINE, attention_picture, overlay
 from playground.core.models.blocks import SelfAttention2d
 from playground.core.text2img.sampling import GuidedSettings
@@ -129,6 +129,7 @@ def test_a_cell_map_is_that_cells_row_on_the_key_grid_and_sums_to_one(model):
     x, t, cond = inputs(model)
     maps = attention_maps(model, x, t, cond, "self")
     side = maps.side
+    assert side == cell_side(model)
     row, col = side - 1, 1
     for i, layer in enumerate(maps.layers):
         f = side // layer.grid
@@ -136,7 +137,7 @@ def test_a_cell_map_is_that_cells_row_on_the_key_grid_and_sums_to_one(model):
         expected = np.repeat(np.repeat(layer.weights[1, query].reshape(layer.grid, layer.grid), f, 0), f, 1) / f**2
         np.testing.assert_allclose(maps.cell_map(row, col, layer=i, head=1), expected, rtol=1e-6)
     np.testing.assert_allclose(maps.cell_map(row, col).sum(), 1.0, atol=1e-5)
-    with pytest.raises(ValueError, match=f"the cell's row must be a whole number from 0 to {side - 1}"):
+    with pytest.raises(ValueError, match=f"the row of the cell must be a whole number from 0 to {side - 1}"):
         maps.cell_map(side, 0)
     with pytest.raises(ValueError, match="the head"):
         maps.cell_map(0, 0, head=maps.heads)
