@@ -9,11 +9,15 @@ import torch
 from gaussian_oracle import GaussianEpsOracle, GaussianFlowOracle, oracle_image
 from latent_models import tiny_latent_model
 from playground.core.data import to_uint8
-from playground.core.diffusion.img2img import (
-    Img2ImgSettings, default_settings, denoiser, img2img, make_run_scheduler, prepare, run_to_end, start_index,
-    start_point, to_model_space,
-)
 from playground.core.diffusion.sampling import sample
+from playground.core.img2img.img2img import (
+    for_model, img2img, model_function, prepare, run_to_end, start_index, start_point, to_model_space,
+)
+from playground.core.text2img.sampling import GuidedSettings
+
+
+def scheduler_of(model, settings):
+    return for_model(settings, model).make_scheduler(model)
 
 
 def diffusers_start_index(strength: float, num_steps: int) -> int:
@@ -35,7 +39,7 @@ def test_strength_that_redoes_nothing_or_is_out_of_range_is_refused(strength):
 
 def test_start_point_reports_t_noise_level_and_snr():
     model = GaussianEpsOracle(oracle_image(), 0.5)
-    scheduler = make_run_scheduler(model, Img2ImgSettings(steps=50))
+    scheduler = scheduler_of(model, GuidedSettings(steps=50))
     start = start_point(scheduler, 0.5)
     assert (start.index, start.t, start.steps_run) == (25, 480, 25)
     alpha_bar = float(model.noise_schedule.alphas_cumprod[480])
@@ -45,7 +49,7 @@ def test_start_point_reports_t_noise_level_and_snr():
     assert start_point(scheduler, 1.0).pure_noise and start_point(scheduler, 1.0).snr == 0.0
 
     flow = GaussianFlowOracle(oracle_image(), 0.5)
-    flow_start = start_point(make_run_scheduler(flow, Img2ImgSettings(sampler="euler", steps=10)), 0.3)
+    flow_start = start_point(scheduler_of(flow, GuidedSettings(sampler="euler", steps=10)), 0.3)
     assert (flow_start.t, flow_start.noise_level) == (300, pytest.approx(0.3))
     assert flow_start.snr == pytest.approx(0.7 ** 2 / 0.3 ** 2)
 
@@ -53,31 +57,32 @@ def test_start_point_reports_t_noise_level_and_snr():
 @pytest.mark.parametrize("sampler", ["ddim", "ddpm"])
 def test_strength_one_is_plain_sampling_from_the_same_seed(sampler):
     model = tiny_latent_model("ldm").eval()
-    settings = Img2ImgSettings(strength=1.0, prompt="a red circle", guidance_scale=2.0, sampler=sampler, steps=8, seed=5)
+    settings = GuidedSettings(prompt="a red circle", guidance_scale=2.0, sampler=sampler, steps=8, seed=5)
     image = np.zeros((1, 32, 32, 3), np.uint8)
-    run = prepare(model, to_model_space(model, image), settings)
-    plain = sample(denoiser(model, settings), make_run_scheduler(model, settings), n=1, seed=5)
+    run = prepare(model, to_model_space(model, image), settings, 1.0)
+    plain = sample(model_function(model, settings), scheduler_of(model, settings), n=1, seed=5)
     assert torch.equal(run_to_end(run), plain)
 
 
 def test_strength_one_is_plain_sampling_for_a_flow():
     model = tiny_latent_model("sit").eval()
-    settings = Img2ImgSettings(strength=1.0, sampler="heun", steps=5, seed=3)
-    run = prepare(model, to_model_space(model, np.zeros((1, 32, 32, 3), np.uint8)), settings)
-    plain = sample(denoiser(model, settings), make_run_scheduler(model, settings), n=1, seed=3)
+    settings = GuidedSettings(sampler="heun", steps=5, seed=3)
+    run = prepare(model, to_model_space(model, np.zeros((1, 32, 32, 3), np.uint8)), settings, 1.0)
+    plain = sample(model_function(model, settings), scheduler_of(model, settings), n=1, seed=3)
     assert torch.equal(run_to_end(run), plain)
 
 
 def test_start_noise_is_the_seeds_first_draw_and_the_run_is_reproducible():
     model = GaussianEpsOracle(oracle_image(), 0.5)
     image = to_uint8(oracle_image(1)[None] * 2)
-    settings = Img2ImgSettings(strength=0.5, steps=20, seed=7)
-    run = prepare(model, to_model_space(model, image), settings)
+    settings = GuidedSettings(steps=20, seed=7)
+    run = prepare(model, to_model_space(model, image), settings, 0.5)
     x0 = to_model_space(model, image)
     eps = torch.randn((3, 8, 8), generator=torch.Generator().manual_seed(7))[None]
     assert torch.equal(run.x_start, run.scheduler.add_noise(x0, eps, run.start.t))
-    assert np.array_equal(img2img(model, image, settings).output, img2img(model, image, settings).output)
-    assert not np.array_equal(img2img(model, image, settings).output, img2img(model, image, settings.replace(seed=8)).output)
+    assert np.array_equal(img2img(model, image, settings, 0.5).output, img2img(model, image, settings, 0.5).output)
+    assert not np.array_equal(img2img(model, image, settings, 0.5).output,
+                              img2img(model, image, settings.replace(seed=8), 0.5).output)
 
 
 @pytest.mark.parametrize("oracle, sampler", [(GaussianEpsOracle, "ddim"), (GaussianEpsOracle, "ddpm"),
@@ -91,7 +96,7 @@ def test_small_strength_keeps_the_image_and_strength_one_forgets_it(oracle, samp
     steps = 20
     distance = {}
     for strength in (0.1, 0.5, 1.0):
-        out = img2img(model, image, Img2ImgSettings(strength=strength, sampler=sampler, steps=steps, seed=1)).output
+        out = img2img(model, image, GuidedSettings(sampler=sampler, steps=steps, seed=1), strength).output
         distance[strength] = float(np.abs(out.astype(float) - image.astype(float)).mean()) / 255
     far = float(np.abs(to_uint8(mu[None]).astype(float) - image.astype(float)).mean()) / 255
     assert distance[0.1] < 0.2 * far
@@ -102,8 +107,8 @@ def test_small_strength_keeps_the_image_and_strength_one_forgets_it(oracle, samp
 @pytest.mark.parametrize("family", ["ldm", "dit", "sit"])
 def test_latent_img2img_runs_in_the_latent_and_shows_pixels(family):
     model = tiny_latent_model(family).eval()
-    settings = default_settings(family, {"default_guidance": 2.0}, strength=0.5, steps=6, prompt="a blue square")
-    result = img2img(model, np.full((1, 32, 32, 3), 128, np.uint8), settings)
+    settings = GuidedSettings(sampler="euler" if family == "sit" else "ddim", steps=6, prompt="a blue square")
+    result = img2img(model, np.full((1, 32, 32, 3), 128, np.uint8), settings, 0.5)
     assert result.output.shape == result.noised.shape == (1, 32, 32, 3)
     assert result.output.dtype == np.uint8
     assert result.start.index == 3 and result.start.flow == (family == "sit")
@@ -112,8 +117,8 @@ def test_latent_img2img_runs_in_the_latent_and_shows_pixels(family):
 def test_bad_settings_are_one_line_errors():
     model = tiny_latent_model("sit").eval()
     with pytest.raises(ValueError, match="ddim sampler does not fit a flow"):
-        Img2ImgSettings(sampler="ddim").validate(model)
+        for_model(GuidedSettings(sampler="ddim"), model)
     with pytest.raises(ValueError, match="steps"):
-        Img2ImgSettings(sampler="euler", steps=0).validate(model)
+        for_model(GuidedSettings(sampler="euler", steps=0), model)
     with pytest.raises(ValueError, match="no prompt"):
-        Img2ImgSettings(prompt="a red circle").validate(GaussianEpsOracle(oracle_image(), 0.5))
+        for_model(GuidedSettings(prompt="a red circle"), GaussianEpsOracle(oracle_image(), 0.5))

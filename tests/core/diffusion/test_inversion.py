@@ -11,17 +11,17 @@ import torch
 from gaussian_oracle import GaussianEpsOracle, GaussianFlowOracle, oracle_image
 from latent_models import tiny_latent_model
 from playground.core.data import to_uint8
-from playground.core.diffusion.img2img import Img2ImgSettings, default_settings
-from playground.core.diffusion.inversion import (
+from playground.core.img2img.inversion import (
     edit, invert, invert_steps, inversion_scheduler, pixel_error, sample_from_noise,
 )
+from playground.core.text2img.sampling import GuidedSettings
 
 
 def test_inversion_matches_diffusers_ddim_inverse_scheduler():
     from diffusers import DDIMInverseScheduler
 
     model = GaussianEpsOracle(oracle_image(), 0.5)
-    ours = inversion_scheduler(model, Img2ImgSettings(steps=10))
+    ours = inversion_scheduler(model, GuidedSettings(steps=10))
     theirs = DDIMInverseScheduler(num_train_timesteps=1000, beta_schedule="squaredcos_cap_v2", clip_sample=False,
                                   set_alpha_to_one=True, steps_offset=0)
     theirs.set_timesteps(10)
@@ -43,7 +43,7 @@ def test_round_trip_of_the_exact_model_is_close_and_improves_with_steps():
     mu = oracle_image(0)
     model = GaussianEpsOracle(mu, 0.5)
     image = to_uint8((mu + 0.4 * oracle_image(2))[None])[0]
-    errors = {steps: invert(model, image, Img2ImgSettings(steps=steps)).mse for steps in (10, 100)}
+    errors = {steps: invert(model, image, GuidedSettings(steps=steps)).mse for steps in (10, 100)}
     assert errors[100] < errors[10]
     assert errors[100] < 1e-4  # about a tenth of a uint8 level
 
@@ -52,8 +52,8 @@ def test_flow_inversion_round_trip():
     mu = oracle_image(0)
     model = GaussianFlowOracle(mu, 0.5)
     image = to_uint8((mu + 0.4 * oracle_image(2))[None])[0]
-    heun = invert(model, image, Img2ImgSettings(sampler="heun", steps=20))
-    euler = invert(model, image, Img2ImgSettings(sampler="euler", steps=20))
+    heun = invert(model, image, GuidedSettings(sampler="heun", steps=20))
+    euler = invert(model, image, GuidedSettings(sampler="euler", steps=20))
     assert heun.psnr > 40 and heun.mse < euler.mse
     assert heun.t == 1000 and heun.noise.shape == (1, 3, 8, 8)
 
@@ -62,7 +62,7 @@ def test_inverted_noise_of_a_data_sample_looks_like_noise():
     """Invert a sample the exact model drew: the noise found is the noise it was drawn from."""
     mu = oracle_image(0)
     model = GaussianEpsOracle(mu, 0.5)
-    scheduler = inversion_scheduler(model, Img2ImgSettings(steps=100))
+    scheduler = inversion_scheduler(model, GuidedSettings(steps=100))
     x_T = torch.randn((1, 3, 8, 8), generator=torch.Generator().manual_seed(3))
     drawn = None
     for drawn in sample_from_noise(model, scheduler, x_T):
@@ -74,7 +74,8 @@ def test_inverted_noise_of_a_data_sample_looks_like_noise():
 @pytest.mark.parametrize("family", ["ldm", "dit", "sit"])
 def test_inversion_on_tiny_latent_models_is_finite(family):
     model = tiny_latent_model(family).eval()
-    settings = default_settings(family, None, steps=5, prompt="a red circle", guidance_scale=1.0)
+    settings = GuidedSettings(sampler="heun" if family == "sit" else "ddim", steps=5, prompt="a red circle",
+                              guidance_scale=1.0)
     image = np.full((32, 32, 3), 90, np.uint8)
     result = invert(model, image, settings)
     assert result.noise.shape == (1, 4, 8, 8) and result.noise.dtype == torch.float32
@@ -89,9 +90,11 @@ def test_inversion_on_tiny_latent_models_is_finite(family):
 def test_stochastic_samplers_cannot_be_inverted():
     model = GaussianEpsOracle(oracle_image(), 0.5)
     with pytest.raises(ValueError, match="deterministic"):
-        inversion_scheduler(model, Img2ImgSettings(sampler="ddpm"))
+        inversion_scheduler(model, GuidedSettings(sampler="ddpm"))
     with pytest.raises(ValueError, match="deterministic"):
-        inversion_scheduler(GaussianFlowOracle(oracle_image(), 0.5), Img2ImgSettings(sampler="sde"))
+        inversion_scheduler(model, GuidedSettings(eta=0.5))
+    with pytest.raises(ValueError, match="deterministic"):
+        inversion_scheduler(GaussianFlowOracle(oracle_image(), 0.5), GuidedSettings(sampler="sde"))
 
 
 def test_pixel_error():

@@ -9,7 +9,9 @@ timesteps, at timestep t. The image x0 (for a latent model its scaled latent,
     x_t = sqrt(alpha-bar_t) x0 + sqrt(1 - alpha-bar_t) eps    (DDPM eq. 4), or
     x_s = (1 - s) x0 + s eps                                   (a flow, s = t / 1000),
 
-and the sampler takes over from there. What "strength" means is therefore the noise level
+and the sampler takes over from there: any sampler, model function and guidance the
+text-to-image samplers run (`text2img.sampling.GuidedSettings`: prompt, negative prompt,
+w and its range, DDPM/DDIM or a flow's Euler/Heun/SDE, steps, eta, seed). What "strength" means is therefore the noise level
 of that start point, not a share of the image: `StartPoint` reports t, the noise level
 sqrt(1 - alpha-bar_t) (s for a flow) and the signal-to-noise ratio, and on the cosine
 schedule a strength of 0.5 already leaves a signal-to-noise ratio near 1.
@@ -24,7 +26,6 @@ some signal, e.g. sqrt(alpha-bar_980) = 0.03 on the cosine schedule).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterator
 
@@ -33,63 +34,16 @@ import torch
 from torch import nn
 
 from .. import checks
-from ..data import to_tensor, to_uint8
-from ..data.shapes import parse_prompt
+from ..checkpoints import LoadedModel
+from ..data import to_tensor
 from ..device import model_device
-from ..latent_diffusion import default_guidance, default_sampler, is_latent
-from .guidance import ClassifierFreeGuidance
-from .sampling import EpsModel, NoiseStream, StepRecord, sample_steps
-from .schedulers import Scheduler, make_scheduler
+from ..diffusion.sampling import EpsModel, NoiseStream, StepRecord, sample_steps
+from ..diffusion.schedulers import Scheduler
+from ..latent_diffusion import LATENT_FAMILIES, is_latent
+from ..text2img.denoiser import make_denoiser
+from ..text2img.sampling import GuidedSettings, to_images
 
 strength_range = checks.FloatRange(0.0, 1.0, low_open=True)
-PIXEL_TEXT_GUIDANCE = 3.0  # the text-to-image model's usual w (its sampler's default)
-
-
-@dataclass(frozen=True)
-class Img2ImgSettings:
-    """What decides an image-to-image run (or an inversion, which ignores `strength`) besides the weights.
-
-    `prompt`, `negative_prompt` and `guidance_scale` steer a text-conditioned model by
-    classifier-free guidance (w = 1: the plain conditional model); an unconditional DDPM
-    takes none. `sampler` is ddpm/ddim for a noise predictor, euler/heun/sde for a flow.
-    """
-
-    strength: float = 0.6
-    prompt: str = ""
-    negative_prompt: str = ""
-    guidance_scale: float = 1.0
-    sampler: str = "ddim"
-    steps: int = 50
-    eta: float = 0.0
-    seed: int = 0
-
-    def replace(self, **changes: Any) -> "Img2ImgSettings":
-        return dataclasses.replace(self, **changes)
-
-    def validate(self, model: nn.Module) -> "Img2ImgSettings":
-        """Raise a one-line ValueError naming the bad setting, before any model call."""
-        strength_range.check(self.strength, "strength")
-        checks.guidance_scale.check(self.guidance_scale, "guidance scale w")
-        checks.eta.check(self.eta, "eta")
-        checks.seed.check(self.seed, "seed")
-        checks.check_steps(self.steps, model.noise_schedule.num_train_timesteps, "steps")
-        parse_prompt(self.prompt)
-        parse_prompt(self.negative_prompt)
-        if not is_text_conditioned(model) and (self.prompt or self.negative_prompt):
-            raise ValueError("an unconditional DDPM takes no prompt; use a text-to-image, ldm, dit or sit model")
-        make_run_scheduler(model, self)  # the sampler fits the model's schedule, and the steps the sampler
-        return self
-
-    def to_recipe(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-
-def default_settings(family: str, extra: dict[str, Any] | None = None, **changes: Any) -> Img2ImgSettings:
-    """A family's usual sampler and guidance (DDIM-50 for pixel models, ldm and dit; Heun-10 for sit)."""
-    sampler, steps = default_sampler(family)
-    w = {"ddpm": 1.0, "text2img": PIXEL_TEXT_GUIDANCE}.get(family, None)
-    guidance = default_guidance(extra) if w is None else w
-    return Img2ImgSettings(sampler=sampler, steps=steps, guidance_scale=guidance).replace(**changes)
 
 
 def is_text_conditioned(model: nn.Module) -> bool:
@@ -97,22 +51,30 @@ def is_text_conditioned(model: nn.Module) -> bool:
     return hasattr(model, "embed")
 
 
-def denoiser(model: nn.Module, settings: Img2ImgSettings) -> EpsModel:
-    """The model function: classifier-free guidance for a text-conditioned model, the DDPM itself otherwise."""
+def run_settings(loaded: LoadedModel, **changes: Any) -> GuidedSettings:
+    """The settings an image-to-image run or an inversion of `loaded` takes by default, with `changes`:
+    the family's sampler and guidance scale (`latent_diffusion.sampling.default_settings` for ldm, dit and
+    sit; DDIM-50 and w = 3 for the pixel text-to-image model); the unconditional DDPM is its own model
+    function (the "ddpm" base, no classifier) and takes no prompt."""
+    if loaded.family in LATENT_FAMILIES:
+        from ..latent_diffusion.sampling import default_settings
+
+        return default_settings(loaded, **changes)
+    return for_model(GuidedSettings().replace(**changes), loaded.model)
+
+
+def for_model(settings: GuidedSettings, model: nn.Module) -> GuidedSettings:
+    """`settings` as `model` runs them (`GuidedSettings.for_model`), the pixel DDPM on its own base."""
     if not is_text_conditioned(model):
-        return model
-    return ClassifierFreeGuidance.for_prompt(model, settings.prompt, settings.guidance_scale,
-                                             negative_prompt=settings.negative_prompt)
+        if settings.prompt or settings.negative_prompt:
+            raise ValueError("an unconditional DDPM takes no prompt; use a text-to-image, ldm, dit or sit model")
+        settings = settings.replace(base="ddpm", classifier_scale=0.0)
+    return settings.for_model(model)
 
 
-def make_run_scheduler(model: nn.Module, settings: Img2ImgSettings, *, clip: bool | None = None) -> Scheduler:
-    """The settings' sampler. A pixel model's predicted x0 is clipped to [-1, 1] (as its samplers do; a guided
-    run steps with the eps the clipped x0 implies, see DDIMScheduler); a latent's never is."""
-    clip = (not is_latent(model)) if clip is None else clip
-    guided = is_text_conditioned(model) and settings.guidance_scale != 1.0
-    eta = settings.eta if settings.sampler == "ddim" else 0.0
-    return make_scheduler(settings.sampler, model.noise_schedule, settings.steps, eta=eta, clip_x0=clip,
-                          use_clipped_model_output=clip and guided)
+def model_function(model: nn.Module, settings: GuidedSettings) -> EpsModel:
+    """Classifier-free guidance for a text-conditioned model (`make_denoiser`), the DDPM itself otherwise."""
+    return make_denoiser(model, for_model(settings, model))
 
 
 # --- pixels <-> the space the model denoises ------------------------------------------------------
@@ -129,14 +91,6 @@ def to_model_space(model: nn.Module, images: np.ndarray) -> torch.Tensor:
         with torch.inference_mode():
             x = model.encode(x)
     return x.float()
-
-
-def to_pixels(model: nn.Module, x: torch.Tensor) -> np.ndarray:
-    """x in the model's space (N, C, H, W) -> uint8 images (N, H, W, 3); a latent is decoded first."""
-    if is_latent(model):
-        with torch.inference_mode():
-            x = model.decode(x.to(model_device(model)))
-    return to_uint8(x.float().cpu())
 
 
 # --- the start point ---------------------------------------------------------------------------
@@ -238,13 +192,13 @@ class Img2ImgRun:
                             start_index=self.start.index, device=model_device(self.model_fn))
 
 
-def prepare(model: nn.Module, x0: torch.Tensor, settings: Img2ImgSettings) -> Img2ImgRun:
-    """The run of `settings` from x0 (N, C, H, W) in the model's space (`to_model_space`)."""
-    settings.validate(model)
-    scheduler = make_run_scheduler(model, settings)
-    start = start_point(scheduler, settings.strength)
+def prepare(model: nn.Module, x0: torch.Tensor, settings: GuidedSettings, strength: float) -> Img2ImgRun:
+    """The run of `settings` at `strength` from x0 (N, C, H, W) in the model's space (`to_model_space`)."""
+    settings = for_model(settings, model)
+    scheduler = settings.make_scheduler(model)
+    start = start_point(scheduler, strength)
     return Img2ImgRun(start, noised_start(scheduler, start, x0, settings.seed), scheduler,
-                      denoiser(model, settings), settings.seed)
+                      model_function(model, settings), settings.seed)
 
 
 def run_to_end(run: Img2ImgRun) -> torch.Tensor:
@@ -266,8 +220,13 @@ class Img2ImgResult:
     output: np.ndarray
 
 
-def img2img(model: nn.Module, images: np.ndarray, settings: Img2ImgSettings) -> Img2ImgResult:
+def img2img(model: nn.Module, images: np.ndarray, settings: GuidedSettings, strength: float) -> Img2ImgResult:
     """Image to image for uint8 images (N, H, W, 3) of the model's size, in one call."""
-    run = prepare(model, to_model_space(model, images), settings)
+    run = prepare(model, to_model_space(model, images), settings, strength)
     final = run_to_end(run)
-    return Img2ImgResult(run.start, np.asarray(images), to_pixels(model, run.x_start), to_pixels(model, final))
+    return Img2ImgResult(run.start, np.asarray(images), to_images(model, run.x_start), to_images(model, final))
+
+
+def img2img_recipe(loaded: LoadedModel, settings: GuidedSettings, start: StartPoint) -> dict[str, Any]:
+    """The settings keys of an image-to-image picture's recipe (the run's, its strength and start point)."""
+    return settings.to_recipe(loaded.name, loaded.family) | {"strength": start.strength} | start.to_recipe()

@@ -35,11 +35,12 @@ import torch
 from torch import nn
 
 from ..device import model_device
+from ..diffusion.flow import FlowScheduler
+from ..diffusion.sampling import EpsModel, StepRecord, sample_steps
+from ..diffusion.schedulers import DDIMScheduler, Scheduler
 from ..latent_diffusion import is_latent
-from .flow import FlowScheduler
-from .img2img import Img2ImgSettings, denoiser, is_text_conditioned, make_run_scheduler, to_model_space, to_pixels
-from .sampling import EpsModel, StepRecord, sample_steps
-from .schedulers import DDIMScheduler, Scheduler
+from ..text2img.sampling import GuidedSettings, to_images
+from .img2img import for_model, is_text_conditioned, model_function, to_model_space
 
 INVERTIBLE: tuple[str, ...] = ("ddim", "euler", "heun")
 
@@ -54,12 +55,13 @@ class InversionStep:
     x: torch.Tensor
 
 
-def inversion_scheduler(model: nn.Module, settings: Img2ImgSettings) -> Scheduler:
+def inversion_scheduler(model: nn.Module, settings: GuidedSettings) -> Scheduler:
     """The deterministic sampler an inversion runs backwards (DDIM eta 0, Euler or Heun), x0 never clipped."""
-    if settings.sampler not in INVERTIBLE:
-        raise ValueError(f"inversion runs a deterministic sampler backwards: {', '.join(INVERTIBLE)}, "
-                         f"not {settings.sampler}")
-    return make_run_scheduler(model, settings.replace(eta=0.0), clip=False)
+    if settings.sampler not in INVERTIBLE or settings.eta != 0.0:
+        sampler = settings.sampler + (f" with eta {settings.eta:g}" if settings.eta else "")
+        raise ValueError(f"inversion runs a deterministic sampler backwards ({', '.join(INVERTIBLE)}; DDIM with "
+                         f"eta 0), not {sampler}")
+    return for_model(settings.replace(clip_x0=False), model).make_scheduler(model)
 
 
 def ddim_inverse_step(eps: torch.Tensor, x: torch.Tensor, alpha_bar_cur: float, alpha_bar_next: float) -> torch.Tensor:
@@ -153,12 +155,11 @@ class Inversion:
                 f"noise std {self.noise_std:.2f} at t = {self.t}")
 
 
-def invert_image(model: nn.Module, image: np.ndarray, settings: Img2ImgSettings) -> Iterator[InversionStep | Inversion]:
+def invert_image(model: nn.Module, image: np.ndarray, settings: GuidedSettings) -> Iterator[InversionStep | Inversion]:
     """Invert one uint8 image (H, W, 3) and sample it back: yields each backward step, then each forward
     step as an InversionStep (index counting on past the backward run, t the step's), then the `Inversion`."""
-    settings.validate(model)
     scheduler = inversion_scheduler(model, settings)
-    model_fn = denoiser(model, settings)
+    model_fn = model_function(model, settings)
     x0 = to_model_space(model, np.asarray(image)[None])
     noise = None
     for step in invert_steps(model_fn, scheduler, x0):
@@ -169,15 +170,15 @@ def invert_image(model: nn.Module, image: np.ndarray, settings: Img2ImgSettings)
     for record in sample_from_noise(model_fn, scheduler, noise):
         final = record.x_prev
         yield InversionStep(n + record.index, 2 * n, record.t, final)
-    recon = to_pixels(model, final)
+    recon = to_images(model, final)
     shown_input = np.asarray(image)[None]
     mse, psnr = pixel_error(recon, shown_input)
-    ae_psnr = pixel_error(to_pixels(model, x0), shown_input)[1] if is_latent(model) else None
+    ae_psnr = pixel_error(to_images(model, x0), shown_input)[1] if is_latent(model) else None
     yield Inversion(noise, int(scheduler.timesteps[0]), shown_input, recon, mse, psnr,
                     float(((final - x0.cpu()) ** 2).mean()), ae_psnr)
 
 
-def invert(model: nn.Module, image: np.ndarray, settings: Img2ImgSettings) -> Inversion:
+def invert(model: nn.Module, image: np.ndarray, settings: GuidedSettings) -> Inversion:
     """`invert_image` to the end."""
     result = None
     for result in invert_image(model, image, settings):
@@ -185,14 +186,14 @@ def invert(model: nn.Module, image: np.ndarray, settings: Img2ImgSettings) -> In
     return result
 
 
-def edit(model: nn.Module, noise: torch.Tensor, settings: Img2ImgSettings) -> np.ndarray:
+def edit(model: nn.Module, noise: torch.Tensor, settings: GuidedSettings) -> np.ndarray:
     """Sample from inverted noise with `settings`' prompt and w (its sampler and steps must be the inversion's):
     uint8 (N, H, W, 3). A pixel model's x0 is clipped only under guidance (w != 1), as its guided sampler
     clips it; at the inversion's own prompt and w = 1 the edit is the round trip itself."""
-    settings.validate(model)
-    guided = is_text_conditioned(model) and settings.guidance_scale != 1.0
-    scheduler = inversion_scheduler(model, settings) if not guided else make_run_scheduler(model, settings.replace(eta=0.0))
+    inversion_scheduler(model, settings)  # the deterministic sampler the noise came from, or a one-line error
+    clip = settings.clip_x0 and is_text_conditioned(model) and settings.guidance_scale != 1.0
+    scheduler = for_model(settings.replace(clip_x0=clip), model).make_scheduler(model)
     last = None
-    for last in sample_from_noise(denoiser(model, settings), scheduler, noise):
+    for last in sample_from_noise(model_function(model, settings), scheduler, noise):
         pass
-    return to_pixels(model, last.x_prev)
+    return to_images(model, last.x_prev)
