@@ -72,8 +72,8 @@ def load_init_noise(path: str | Path, shape: tuple[int, ...]) -> InitNoise:
         array = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as exc:
         raise ValueError(f"{path}: not a NumPy .npy array ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    if not isinstance(array, np.ndarray) or array.dtype.kind not in "fiu":
-        raise ValueError(f"{path}: the initial noise must be an array of numbers, not {getattr(array, 'dtype', type(array))}")
+    if not isinstance(array, np.ndarray) or array.dtype.kind != "f":
+        raise ValueError(f"{path}: the initial noise must be an array of floats, not {getattr(array, 'dtype', type(array))}")
     if array.shape == tuple(shape):
         array = array[None]
     if array.ndim != len(shape) + 1 or tuple(array.shape[1:]) != tuple(shape) or array.shape[0] < 1:
