@@ -17,8 +17,7 @@ from ..core.device import pick_device
 from ..core.images import save_png
 from ..core.latent_diffusion import default_guidance
 from ..core.latent_diffusion.comparison import (MAX_STEPS, SAMPLER_FAMILIES, SWEEP_STEPS, steps_sweep,
-                                                 straightness_table, sweep_picture)
-from ..core.provenance import helper_header, picture_recipe
+                                                 straightness_table, sweep_picture, sweep_recipe)
 
 steps_count = checks.IntRange(1, MAX_STEPS)
 
@@ -83,11 +82,7 @@ def run(args: argparse.Namespace) -> int:
         w = 1.0
     sweep = steps_sweep({f: m.model for f, m in loaded.items()}, args.steps, args.seed, samplers=samplers,
                         prompt=args.prompt, guidance_scale=w)
-    helpers = {} if main.family == "dit" or "dit" not in loaded else helper_header("dit", loaded["dit"])
-    recipe = picture_recipe(main, "flow-compare", seed=args.seed, steps=list(args.steps), samplers=samplers,
-                            prompt=args.prompt, guidance_scale=w, scale=args.scale,
-                            straightness={s: [next(p for p in sweep[n] if p.sampler == s).straightness
-                                              for n in args.steps] for s in samplers}, **helpers)
+    recipe = sweep_recipe(loaded, sweep, seed=args.seed, prompt=args.prompt, guidance_scale=w, scale=args.scale)
     save_png(args.out, sweep_picture(sweep, args.scale), recipe)
     print(straightness_table(sweep))
     print(f"wrote {args.out}")

@@ -28,12 +28,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checkpoints import LoadedModel
 from ..data import to_uint8
 from ..device import model_device
 from ..diffusion.guidance import ClassifierFreeGuidance
 from ..diffusion.sampling import EpsModel, initial_noise, sample_steps
 from ..diffusion.schedulers import make_scheduler
 from ..images import labelled_grid
+from ..provenance import helper_header, picture_recipe
 
 # the compared samplers, in display order, and the family whose model each runs
 SAMPLER_FAMILIES: dict[str, str] = {"ddpm": "dit", "ddim": "dit", "euler": "sit", "heun": "sit"}
@@ -170,6 +172,18 @@ def straightness_table(sweep: dict[int, list[SamplerPath]]) -> str:
         values = [next(p for p in sweep[n] if p.sampler == s).straightness for n in steps]
         lines.append(f"{SAMPLER_NAMES[s]:<14}" + "".join(f"{v:>8.3f}" for v in values))
     return "\n".join(lines)
+
+
+def sweep_recipe(loaded: dict[str, LoadedModel], sweep: dict[int, list[SamplerPath]], *, seed: int, prompt: str,
+                 guidance_scale: float, scale: int) -> dict:
+    """The recipe of a `sweep_picture`: the sit's header (else the dit's), the dit as a second network."""
+    main = loaded.get("sit") or loaded["dit"]
+    helpers = helper_header("dit", loaded["dit"]) if main.family == "sit" and "dit" in loaded else {}
+    steps = sorted(sweep)
+    samplers = [p.sampler for p in sweep[steps[0]]]
+    straight = {s: [next(p for p in sweep[n] if p.sampler == s).straightness for n in steps] for s in samplers}
+    return picture_recipe(main, "flow-compare", seed=int(seed), steps=steps, samplers=samplers, prompt=prompt,
+                          guidance_scale=float(guidance_scale), scale=int(scale), straightness=straight, **helpers)
 
 
 def shared_noise(model: nn.Module, seed: int) -> np.ndarray:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .base import Panel
 from .diffusion import DiffusionPanel
+from .flow import FlowPanel
 from .latent import LatentPanel
 from .text2img import Text2ImgPanel
 from .train import TrainPanel
 from .codebook import VQVAEPanel
 
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, TrainPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, FlowPanel, TrainPanel]
