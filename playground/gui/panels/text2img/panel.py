@@ -32,6 +32,7 @@ from .prompt import PromptEdit
 from .recipe import EXPORT_SCALE, export_recipe, read_recipe
 from .jobs import decomposition_job, grid_job, render_job
 from .results import GridResult, RenderPreview, RenderResult
+from .attention_tab import AttentionTab
 from .steps_tab import StepsTab
 
 DEFAULT_PROMPT = "a large red circle at the top left"
@@ -63,9 +64,11 @@ class Text2ImgPanel(Panel):
         self.guidance_tab = GuidanceTab()
         self.grid_tab = GridTab()
         self.steps_tab = StepsTab(self)
+        self.attention_tab = AttentionTab(self)
         self.tabs.addTab(self.guidance_tab, "Guidance")
         self.tabs.addTab(self.grid_tab, "Grid: w × seed")
         self.tabs.addTab(self.steps_tab, "Denoising steps")
+        self.tabs.addTab(self.attention_tab, "Attention")
         for w in (self.prompt, self.negative, self.controls):
             root.addWidget(w)
         root.addWidget(self.tabs, 1)
