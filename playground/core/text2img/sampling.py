@@ -110,7 +110,8 @@ class GuidedSettings:
         return guided_sampler(SamplerSettings(self.sampler, self.steps, eta, clip_x0=self.clip_x0))
 
     def make_scheduler(self, model: nn.Module) -> Scheduler:
-        return self.sampler_settings().make(model.noise_schedule)
+        settings = self.replace(clip_x0=False) if is_latent(model) else self  # a latent is never clipped
+        return settings.sampler_settings().make(model.noise_schedule)
 
     def replace(self, **changes: Any) -> "GuidedSettings":
         return dataclasses.replace(self, **changes)
