@@ -14,6 +14,7 @@ from ..core.checkpoints import LoadedModel
 from ..core.device import pick_device
 from ..core.images import make_grid, save_png, upscale
 from ..core.provenance import picture_recipe
+from ..core.text2img.sampling import step_limit
 from . import sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqvae
 
 # family -> (add its options, make (images, recipes) from the loaded model and args): one line each
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     interchangeable = ("vae", "ae") if args.family in ("vae", "ae") else ()
     loaded = open_model(args.checkpoint, (args.family, *(f for f in interchangeable if f != args.family)), device)
     if getattr(args, "steps", None) is not None:  # its range is known now: the model's schedule length
-        checks.check_steps(args.steps, loaded.model.noise_schedule.num_train_timesteps)
+        checks.check_steps(args.steps, step_limit(loaded.model))  # a flow's K intervals, else T
     images, recipes = SAMPLERS[args.family][1](loaded, args)
     if args.out:
         grid = upscale(make_grid(images), args.scale)

@@ -109,7 +109,7 @@ def test_init_noise_starts_the_run_and_the_recipe_names_the_file(tiny_latent_che
     ("ldm", ["--prompt", "a red dog"], "'dog'"),
     ("sit", ["--sampler", "ddim"], "the ddim sampler does not fit a flow-matching model (sit); use euler, heun, sde"),
     ("dit", ["--sampler", "heun"], "the heun sampler does not fit a model trained on a DDPM noise schedule (dit)"),
-    ("sit", ["--steps", "101"], "steps must be a whole number from 1 to 100"),
+    ("sit", ["--steps", "101"], "--steps must be a whole number from 1 to 100"),
     ("dit", ["--steps", "0"], "--steps"),
     ("dit", ["--guidance", "nan"], "--guidance"),
     ("dit", ["--guidance", "-1"], "--guidance"),
