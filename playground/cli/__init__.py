@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from . import attention, codebook, encode, evaluate, flow_compare, info, latent, reproduce, sample, train
+from . import img2img, invert
 
 
 class _Parser(argparse.ArgumentParser):
@@ -36,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_parser(commands)
     flow_compare.add_parser(commands)
     attention.add_parser(commands)
+    img2img.add_parser(commands)
+    invert.add_parser(commands)
     return parser
 
 
