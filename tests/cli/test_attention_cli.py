@@ -7,7 +7,9 @@ import pytest
 from PIL import Image
 
 from playground.cli import main
+from playground.core.checkpoints import load_checkpoint
 from playground.core.images import read_recipe
+from playground.core.latent_diffusion.attention_picture import render_attention
 
 PROMPT = "a red circle at the top"
 
@@ -46,6 +48,14 @@ def test_self_attention_of_a_cell_in_one_layer_and_head(tiny_latent_checkpoints,
     assert np.asarray(Image.open(every)).shape[1] > np.asarray(Image.open(one)).shape[1]  # both layers and their mean
 
 
+@pytest.mark.parametrize("family, extra", [("ldm", ["--head", "2"]), ("sit", ["--kind", "self", "--cell", "0,3"])])
+def test_the_recipe_draws_the_same_strip_again(family, extra, tiny_latent_checkpoints, tmp_path):
+    out = tmp_path / "maps.png"
+    assert run(family, tiny_latent_checkpoints, out, *extra) == 0
+    loaded = load_checkpoint(tiny_latent_checkpoints[family])
+    np.testing.assert_array_equal(render_attention(read_recipe(out), loaded), np.asarray(Image.open(out)))
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--step", "4"], "--step must be a whole number from 0 to 3"),
     (["--step", "-1"], "--step"),
@@ -71,3 +81,15 @@ def test_an_empty_prompt_has_no_words_but_self_attention_works(tiny_latent_check
     assert "no words to attend to" in capsys.readouterr().err
     assert main(args + ["--kind", "self", "--scale", "1"]) == 0
     assert read_recipe(out)["cell"] == [4, 4]  # the centre of the 8x8 grid
+
+
+@pytest.mark.parametrize("edit, message", [({"step": 9}, "'step' must be a whole number from 0 to 3"),
+                                           ({"attention": "both"}, "'attention' must be one of"),
+                                           ({"sampler": "heun"}, "the heun sampler does not fit")])
+def test_a_hand_edited_recipe_is_refused_naming_the_key(edit, message, tiny_latent_checkpoints, tmp_path):
+    from playground.core.provenance import RecipeError
+
+    out = tmp_path / "maps.png"
+    assert run("dit", tiny_latent_checkpoints, out) == 0
+    with pytest.raises(RecipeError, match=message):
+        render_attention(read_recipe(out) | edit, load_checkpoint(tiny_latent_checkpoints["dit"]))

@@ -1,12 +1,16 @@
 """Attention maps as pictures: a heat map blended over the decoded image, and the labelled strip
-`playground attention` writes (the window's Attention tab draws its overlay with the same function)."""
+`playground attention` writes (the window's Attention tab draws its overlay with the same function);
+`render_attention` draws that strip again from its recipe (`playground reproduce`)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..checkpoints import LoadedModel
 from ..images import labelled_grid
-from .attention import AttentionMaps
+from ..provenance import RecipeError, RecipeFields
+from ..text2img.sampling import GuidedSettings
+from .attention import KINDS, AttentionMaps, attention_layers, cell_side, maps_at_step
 
 # a perceptually ordered dark-to-bright scale (close to matplotlib's "inferno"): value -> RGB
 HEAT_STOPS = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
@@ -70,3 +74,27 @@ def attention_picture(maps: AttentionMaps, image: np.ndarray, *, layer: int | No
     marked = image if cell is None else overlay(image, np.zeros((maps.side, maps.side)), cell=cell, alpha=0.0)
     row = f"t={maps.t}" + ("" if head is None else f" h{head + 1}")
     return labelled_grid(np.stack([marked] + tiles)[None], ["sample"] + labels, [row], scale=scale)
+
+
+def render_attention(recipe: dict, loaded: LoadedModel) -> np.ndarray:
+    """The strip a recipe of picture "attention" describes: its run sampled again, its step's maps drawn again."""
+    fields = RecipeFields(recipe)
+    model = loaded.model
+    try:
+        settings = GuidedSettings.from_recipe(recipe, model=model).for_model(model)
+    except ValueError as exc:
+        raise RecipeError(f"the recipe's settings: {exc}") from None
+    kind = fields.choice("attention", KINDS)
+    layers = attention_layers(model, kind)
+    step = fields.integer("step", 0, len(settings.make_scheduler(model).timesteps) - 1)
+    layer = fields.integer("layer", 1, len(layers), default=None)
+    head = fields.integer("head", 1, layers[0][1].heads, default=None)
+    cell = None
+    if kind == "self":
+        cell = tuple(fields.integers("cell", 0, cell_side(model) - 1))
+        if len(cell) != 2:
+            raise RecipeError(f"the recipe's 'cell' must be [row, column], not {list(cell)}")
+    maps, run = maps_at_step(model, settings, step, kind)
+    return attention_picture(maps, run.final, layer=None if layer is None else layer - 1,
+                             head=None if head is None else head - 1, cell=cell,
+                             scale=fields.scale(default=PICTURE_SCALE))
