@@ -17,6 +17,9 @@ from playground.core.text2img.sampling import GuidedSettings, generate
 from tolerance import assert_same_picture
 
 FAMILIES = ("ldm", "dit", "sit")
+# a guided latent run's trajectory needs the steps view's LatentPictures to find the latent model inside the
+# guidance wrapper (/work/notes/requests-sampling.md, item 2); until then its frames treat latents as images
+LATENT_TRAJECTORY = pytest.mark.xfail(reason="the trajectory of a guided latent run (LatentPictures.of)", strict=False)
 
 
 def _png(path: Path) -> np.ndarray:
@@ -139,3 +142,27 @@ def test_init_noise_of_the_wrong_shape_or_count(tiny_latent_checkpoints, tmp_pat
     assert _sample(tiny_latent_checkpoints, "ldm", "--init-noise", str(bad), "--n", "3", "--out-dir", str(tmp_path / "x")) == 2
     assert "3 images asked for, but bad.npy holds 2" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("family, picture, extra", [
+    pytest.param("ldm", "frame", {"step_index": 1, "views": ["x_t", "pred_x0"]}, marks=LATENT_TRAJECTORY),
+    pytest.param("dit", "strip", {"strip_step_indices": [0, 2]}, marks=LATENT_TRAJECTORY),
+    ("sit", "evaluation-samples", {"rows": ["red circle", ""], "n": 2, "batch_size": 4}),
+    ("dit", "grid", {"grid": {"axis": "w", "scales": [0.0, 3.0], "seeds": [1, 2]}}),
+])
+def test_the_apps_and_evals_pictures_reproduce(tiny_latent_checkpoints, tmp_path, capsys, family, picture, extra):
+    """What the steps view, the guidance grid and `eval text2img` export for a latent model, drawn again."""
+    from playground.core.images import save_png
+    from playground.core.latent_diffusion.render import render
+    from playground.core.latent_diffusion.sampling import default_settings
+    from playground.core.provenance import picture_recipe
+
+    loaded = load_checkpoint(tiny_latent_checkpoints[family])
+    settings = default_settings(loaded, prompt="red", steps=3, seed=4)
+    recipe = picture_recipe(loaded, picture, **settings.to_recipe(loaded.name, loaded.family), scale=2, **extra)
+    image = render(recipe, loaded)
+    assert image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8
+    save_png(tmp_path / "picture.png", image, recipe)
+    capsys.readouterr()
+    assert main(["reproduce", str(tmp_path / "picture.png")]) == 0
+    assert "identical" in capsys.readouterr().out

@@ -7,7 +7,10 @@ started from a given x_T, the noise file and its SHA-256 (`init_noise`,
 
 - "sample": one image (image `index` of a batch of `n`: the batch is sampled again);
 - "grid": with "grid_of", the CLI's n samples tiled; with "grid" {axis, scales, seeds},
-  the app's table of one seed at several guidance scales.
+  the app's table of one seed at several guidance scales;
+- "frame" / "strip": steps of the guided run, as the diffusion renderer draws them
+  (`diffusion.render.trajectory_picture`);
+- "evaluation-samples": a row of samples per prompt at one w (`playground eval text2img`).
 """
 
 from __future__ import annotations
@@ -19,11 +22,15 @@ import torch
 
 from .. import checks
 from ..checkpoints import LoadedModel
-from ..diffusion.render import check_image_seed
+from ..data.shapes import parse_prompt
+from ..device import model_device
+from ..diffusion.render import Run, check_image_seed, trajectory_picture
 from ..images import make_grid, upscale
 from ..provenance import RecipeError, RecipeFields, weights_sha256
-from ..text2img.render import GRID_SCALE, _scales, guidance_grid_picture
-from ..text2img.sampling import GuidedSettings, generate, grid_steps, pixels
+from ..text2img.denoiser import make_denoiser
+from ..text2img.evaluation import sample_prompts
+from ..text2img.render import EVALUATION_SCALE, GRID_SCALE, _scales, evaluation_samples_picture, guidance_grid_picture
+from ..text2img.sampling import GuidedSettings, generate, grid_steps, image_shape, pixels
 from .sampling import load_init_noise
 
 
@@ -71,10 +78,36 @@ def _guidance_grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     return guidance_grid_picture(pixels(loaded.model, last.x_prev), scales, seeds, axis, fields.scale(default=GRID_SCALE))
 
 
+def _steps(fields: RecipeFields, loaded: LoadedModel, picture: str) -> np.ndarray:
+    model = loaded.model
+    run = Run(make_denoiser(model, _settings(fields, loaded)), model.noise_schedule, image_shape(model),
+              model_device(model), guided=True)
+    return trajectory_picture(fields, run, picture)
+
+
+def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
+    settings = _settings(fields, loaded)
+    prompts = fields.recipe.get("rows")
+    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
+        raise RecipeError(f"the recipe's 'rows' must be a list of prompts, not {prompts!r}")
+    for prompt in prompts:
+        try:
+            parse_prompt(prompt)
+        except ValueError as exc:
+            raise RecipeError(f"the recipe's 'rows': {exc}") from None
+    images = sample_prompts(loaded.model, prompts, settings.guidance_scale, fields.within("n", checks.sample_count),
+                            settings, batch_size=fields.within("batch_size", checks.batch_size))
+    return evaluation_samples_picture(images, fields.scale(default=EVALUATION_SCALE))
+
+
 def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
     """The picture a latent denoiser's recipe describes, (H, W, 3) uint8."""
     fields = RecipeFields(recipe)
-    picture = fields.choice("picture", ("sample", "grid"))
+    picture = fields.choice("picture", ("sample", "grid", "frame", "strip", "evaluation-samples"))
+    if picture in ("frame", "strip"):
+        return _steps(fields, loaded, picture)
+    if picture == "evaluation-samples":
+        return _evaluation_samples(fields, loaded)
     if picture == "grid":
         if not fields.has("grid_of"):
             return _guidance_grid(fields, loaded)
