@@ -107,8 +107,12 @@ class DiTBlock(nn.Module):
         self.cross = Attention(d, config.heads, context_dim=config.cond_dim) if config.cross_attention else None
         self.cross_norm = nn.LayerNorm(d, eps=1e-6) if config.cross_attention else None
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(d, 6 * d))
-        nn.init.zeros_(self.ada[1].weight)  # adaLN-Zero: every block starts as the identity
-        nn.init.zeros_(self.ada[1].bias)
+        # adaLN-Zero: every block starts as the identity (the gates at zero; the cross-attention's
+        # output projection at zero, as PixArt-alpha initialises it)
+        zeroed = [self.ada[1]] + ([self.cross.out] if self.cross is not None else [])
+        for layer in zeroed:
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
         shift1, scale1, gate1, shift2, scale2, gate2 = self.ada(c).chunk(6, dim=1)
