@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
-from ....core.latent_diffusion.cost import REPEATS, ForwardCost, cached_measure
+from ....core.latent_diffusion.cost import LATENT_COST_FAMILIES, REPEATS, ForwardCost, cached_measure
 from ...widgets.images import BACKGROUND
 from ...worker import JobContext
 
@@ -101,4 +101,7 @@ class CostView(QWidget):
             fewer = pixel.values / latent[0].values
             flops = ", ".join(f"{c.kind} {c.gflops / pixel.gflops:.2f}x" for c in latent)
             text += f" A latent has {fewer:.0f}x fewer values; GFLOPs per step against the pixel U-Net: {flops}."
+        missing = [f for f in LATENT_COST_FAMILIES if all(c.family != f for c in costs)]
+        if missing:
+            text += f" No {', '.join(missing)} checkpoint shipped yet."
         return text

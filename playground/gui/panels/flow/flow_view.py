@@ -198,6 +198,9 @@ class FlowView(QWidget):
     def _on_result(self, result) -> None:
         key, value = result
         if value is None:
+            for sampler, titled in self.samples.items():
+                titled.set_image(None)
+                titled.set_caption(f"no {SAMPLER_FAMILIES[sampler]} checkpoint")
             self.info.setText("No dit or sit checkpoint to compare: train one (playground train dit / sit) "
                               "or open one in the model picker.")
             return

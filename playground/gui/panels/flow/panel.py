@@ -47,15 +47,13 @@ class FlowPanel(Panel):
         root.addWidget(self.cost_view, 1)
         self.tabs_shown.watch(self.flow_view, self.flow_view.request)
         self.tabs_shown.watch(self.autoencoder_view, self.autoencoder_view.activate)
+        self.tabs_shown.watch(self.cost_view, self.cost_view.request)  # after the view on screen: it waits its turn
         self.flow_view.export_button.clicked.connect(self._export_dialog)
         self.flow_view.load_button.clicked.connect(self.load_png_dialog)
 
     def on_model(self, loaded: LoadedModel) -> None:
         self.flow_view.on_model()
         self.autoencoder_view.on_model()
-
-    def activate(self) -> None:
-        self.cost_view.request()
 
     # --- recipes: export and Load PNG ---------------------------------------------------------
 
