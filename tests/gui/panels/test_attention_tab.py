@@ -9,6 +9,7 @@ from PySide6.QtCore import QPointF, Qt
 
 from playground.core.latent_diffusion.attention import run_maps
 from playground.core.latent_diffusion.attention_picture import overlay, word_overlays
+from playground.core.text2img.sampling import to_images
 from playground.gui.panels.text2img import Text2ImgPanel
 
 PROMPT = "a large red circle at the top left"
@@ -69,6 +70,9 @@ def test_ldm_words_are_buttons_and_a_click_shows_that_words_map(main_window, pan
     assert tab.maps.t == run.timesteps[0]
     for shown, core in zip(tab.maps.layers, expected.layers):
         np.testing.assert_array_equal(shown.weights, core.weights)
+    tab.over_box.setCurrentIndex(1)  # over the x0 predicted at that step instead of the final sample
+    np.testing.assert_array_equal(tab.step_image, to_images(panel.loaded.model, run.pred_x0[0])[0])
+    np.testing.assert_array_equal(tab.map_view.image, word_overlays(tab.maps, tab.step_image, None, 1)[2])
 
 
 def test_dit_click_a_cell_shows_where_it_looks(main_window, panel, tiny_assets, qtbot):
@@ -91,3 +95,15 @@ def test_dit_click_a_cell_shows_where_it_looks(main_window, panel, tiny_assets, 
     with qtbot.waitSignal(tab.computed, timeout=20000):  # a word click goes back to cross-attention
         qtbot.mouseClick(tab.word_group.button(1), Qt.MouseButton.LeftButton)
     assert tab.maps.kind == "cross" and tab.map_view.title.text() == "“red”"
+
+
+def test_an_empty_prompt_has_no_words_but_its_cells_still_look_somewhere(main_window, panel, tiny_assets, qtbot):
+    open_model(main_window, panel, tiny_assets, "dit", qtbot)
+    panel.prompt.set_text("")
+    tab = panel.attention_tab
+    panel.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: "empty prompt has no words" in tab.note.text(), timeout=30000)
+    assert not tab.word_group.buttons() and tab.maps is None
+    with qtbot.waitSignal(tab.computed, timeout=20000):
+        tab.self_button.setChecked(True)
+    assert tab.maps.kind == "self" and tab.maps.words == () and not tab.note.isVisible()

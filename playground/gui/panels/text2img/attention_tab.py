@@ -60,6 +60,7 @@ class AttentionTab(QWidget):
         self._cache: dict[tuple[int, str], tuple[AttentionMaps, np.ndarray]] = {}
         self.word = 0
         self.cell: tuple[int, int] | None = None
+        self._generation = -1  # the panel's model generation the shown run belongs to
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         self.note = QLabel("")  # why there is nothing to show (a pixel model, an error), or that it is sampling
@@ -140,8 +141,10 @@ class AttentionTab(QWidget):
 
     def activate(self) -> None:
         """Shown with a new model (or after the panel's run changed): run, or say why there is nothing to show."""
-        self.run, self.maps, self.step_image = None, None, None
-        self._cache.clear()
+        if self._generation != self.panel.model_generation:  # a new model: nothing of the old one's runs holds
+            self._generation = self.panel.model_generation
+            self.run, self.maps, self.step_image = None, None, None
+            self._cache.clear()
         latent = self._latent_model()
         self.body.setVisible(latent)
         self.run_button.setEnabled(latent)
@@ -194,14 +197,18 @@ class AttentionTab(QWidget):
         self.step_slider.setRange(0, run.num_steps - 1)
         self.step_slider.setValue(step)
         self.step_slider.blockSignals(False)
-        if maps is None:  # an empty prompt: no words; self-attention still has something to show
+        if maps is not None:
+            self._cache[(step, maps.kind)] = (maps, image)
+            if maps.kind == self.kind:
+                self._show_maps(maps, image)
+                return
+        if self.kind == "cross" and not run.words:  # an empty prompt: no words; its cells still look somewhere
             self.maps, self.step_image = None, None
             self._say("The empty prompt has no words to attend to: look at self-attention (Cell).")
             self.image_view.set_image(run.final)
             self.map_view.set_image(None)
             return
-        self._cache[(step, maps.kind)] = (maps, image)
-        self._show_maps(maps, image)
+        self.request_maps()  # the mode changed while it sampled
 
     def _on_error(self, message: str) -> None:
         self._say(f"Cannot show attention: {message}")
