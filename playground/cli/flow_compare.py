@@ -26,7 +26,8 @@ def steps_list(text: str) -> tuple[int, ...]:
     """A comma-separated list of step counts, each 1..100 (argparse type)."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
     if not parts:
-        raise argparse.ArgumentTypeError(f"must be a comma-separated list of step counts, each {steps_count.describe()}")
+        raise argparse.ArgumentTypeError(
+            f"must be a comma-separated list of step counts, each {steps_count.describe()}")
     try:
         return tuple(sorted({steps_count.check(p, "every entry of --steps") for p in parts}))
     except checks.RangeError as exc:

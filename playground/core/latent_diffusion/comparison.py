@@ -144,7 +144,8 @@ def compare(models: dict[str, nn.Module], steps: int, seed: int, *, samplers: It
             for s in samplers if SAMPLER_FAMILIES[s] in models]
 
 
-def steps_sweep(models: dict[str, nn.Module], steps_list: Sequence[int], seed: int, **kwargs) -> dict[int, list[SamplerPath]]:
+def steps_sweep(models: dict[str, nn.Module], steps_list: Sequence[int], seed: int,
+                **kwargs) -> dict[int, list[SamplerPath]]:
     """`compare` at each number of steps: steps -> the samplers' paths (one final sample each)."""
     return {int(n): compare(models, int(n), seed, **kwargs) for n in steps_list}
 

@@ -123,10 +123,12 @@ _CACHE: dict[tuple, ForwardCost] = {}
 def cache_key(loaded: LoadedModel, repeats: int) -> tuple:
     path = Path(loaded.path).resolve()
     stat = path.stat()
-    return (str(path), stat.st_size, stat.st_mtime_ns, repeats, str(model_device(loaded.model)), torch.get_num_threads())
+    device = str(model_device(loaded.model))
+    return (str(path), stat.st_size, stat.st_mtime_ns, repeats, device, torch.get_num_threads())
 
 
-def cached_measure(loaded: LoadedModel, repeats: int = REPEATS, on_repeat: Callable[[], None] | None = None) -> ForwardCost:
+def cached_measure(loaded: LoadedModel, repeats: int = REPEATS,
+                   on_repeat: Callable[[], None] | None = None) -> ForwardCost:
     """`measure`, once per checkpoint file and setting (see the module docstring)."""
     key = cache_key(loaded, repeats)
     if key not in _CACHE:

@@ -60,6 +60,16 @@ def test_one_euler_step_is_a_straight_line(models):
 
 
 def test_a_prompt_guides_the_samplers(models):
+    """On a copy whose zero-initialised layers (adaLN-Zero gates, the cross-attention's output) are
+    made random: an untrained DiT starts as the identity in every block and ignores its prompt."""
+    import copy
+
+    dit = copy.deepcopy(models["dit"])
+    torch.manual_seed(0)
+    for p in dit.parameters():
+        if p.dim() > 1 and not p.any():
+            torch.nn.init.normal_(p, std=0.1)
+    models = {"dit": dit}
     plain = comparison.compare(models, 2, seed=1, samplers=["ddim"])[0]
     prompted = comparison.compare(models, 2, seed=1, samplers=["ddim"], prompt="a red circle", guidance_scale=3.0)[0]
     np.testing.assert_array_equal(plain.latents[0], prompted.latents[0])

@@ -87,7 +87,8 @@ class CostView(QWidget):
             bars = pg.BarGraphItem(x=x + (i - 0.5) * 0.36, height=values, width=0.34, brush=BATCH_COLORS[i], name=name)
             self.plot.addItem(bars)
         self.plot.getAxis("bottom").setTicks([[(i, SHORT.get(c.kind, c.kind)) for i, c in enumerate(costs)]])
-        self.table.setFixedHeight(max(len(costs), 1) * self.table.rowHeight(0) + self.table.horizontalHeader().height() + 4)
+        rows = max(len(costs), 1) * self.table.rowHeight(0)
+        self.table.setFixedHeight(rows + self.table.horizontalHeader().height() + 4)
         self.info.setText(self._summary(costs))
 
     @staticmethod

@@ -30,6 +30,7 @@ EXPORT_SCALE = 4
 class FlowPanel(Panel):
     title = "Latent / flow"
     families = ("sit", "dit", "autoencoder-kl")
+    home_families = ("autoencoder-kl",)  # a dit or sit opened from a file goes to the samplers' tabs
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
