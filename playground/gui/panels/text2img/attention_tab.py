@@ -65,6 +65,7 @@ class AttentionTab(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         self.note = QLabel("")  # why there is nothing to show (a pixel model, an error), or that it is sampling
         self.note.setWordWrap(True)
+        self.note.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.note.setStyleSheet("font-size: 12pt;")
         self.note.setVisible(False)
         layout.addWidget(self.note)
