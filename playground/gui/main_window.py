@@ -135,7 +135,12 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentIndex(self.panels.index(panel))
 
     def panel_for_family(self, family: str) -> Panel | None:
-        return next((p for p in self.panels if family in p.families), None)
+        """The tab a checkpoint of `family` opens in. A family may be offered by two tabs (ldm, dit and sit by
+        Diffusion and Text to image): the tab shown, if it offers it, else the family's home tab."""
+        if family in self.current_panel.families:
+            return self.current_panel
+        homes = [p for p in self.panels if family in getattr(p, "home_families", p.families)]
+        return next(iter(homes), None) or next((p for p in self.panels if family in p.families), None)
 
     def _load_default(self, panel: Panel) -> None:
         """The shipped checkpoint of the panel's first family that has one."""

@@ -15,6 +15,13 @@ For (3, 32, 32) images that is 12 KiB + 4 x 3 KiB = 24 KiB a step: DDPM-1000 tak
 24 MiB, DDIM-50 about 1.2 MiB (`Trajectory.nbytes` counts it). One image per run: this
 is the view of a single sample, not of a batch.
 
+A latent run (ldm, dit, sit: x_t is an autoencoder's latent) is drawn by its
+`LatentPictures`: the four latent views as tiles of channel maps, and two more views, the
+images the first stage decodes from the predicted x0 and from x_t (`LATENT_VIEWS`). They
+are decoded once, as each step arrives (where the run is sampled), so showing a cached
+step again costs no model call. For the 4x8x8 latents that is 1 KiB of state and 6 frames
+of 34x34 a step, about as much as a pixel run.
+
 `trace` is `sample_steps` that fills a trajectory as it goes and yields it after every
 step, so a caller shows previews and stops between steps just as with `sample_steps`.
 """
@@ -30,12 +37,16 @@ import torch
 
 from ..data import to_uint8
 from ..images import make_grid, save_gif, upscale
+from .latent_pictures import LatentPictures
 from .sampling import EpsModel, StepRecord, sample_steps
 from .schedulers import Scheduler, SchedulerKind, make_scheduler
 from .schedules import NoiseSchedule
 
 View = Literal["x_t", "pred_noise", "pred_x0", "noise"]
 VIEWS: tuple[str, ...] = ("x_t", "pred_noise", "pred_x0", "noise")
+LATENT_VIEWS: tuple[str, ...] = VIEWS + ("decoded_x0", "decoded_x_t")  # a latent run's: its latents, and decoded
+VIEW_LABELS: dict[str, str] = {"x_t": "x_t", "pred_noise": "predicted noise", "pred_x0": "predicted x0",
+                               "noise": "injected noise", "decoded_x0": "decoded x0", "decoded_x_t": "decoded x_t"}
 NOISE_VIEWS: frozenset[str] = frozenset({"pred_noise", "noise"})
 NOISE_DISPLAY_SIGMA = 2.0  # noise images map [-2, 2] (two standard deviations) to 0..255
 
@@ -75,14 +86,20 @@ class SamplerSettings:
 
     @property
     def deterministic(self) -> bool:
-        """DDIM with eta 0 adds no noise after x_T, so a new seed cannot change its later steps."""
-        return self.kind == "ddim" and self.eta == 0.0
+        """DDIM with eta 0 and the flow's ODE solvers (Euler, Heun) add no noise after x_T, so a new
+        seed cannot change their later steps."""
+        return (self.kind == "ddim" and self.eta == 0.0) or self.kind in ("euler", "heun")
 
     def describe(self) -> str:
+        if self.kind in SOLVER_NAMES:  # a flow: nothing is clipped, no eta
+            return f"{SOLVER_NAMES[self.kind]}, {self.steps} steps"
         clip = "" if self.clip_x0 else ", x0 not clipped"
         if self.kind == "ddpm":
             return f"DDPM, {self.steps} steps{clip}"
         return f"DDIM, {self.steps} steps, eta {self.eta:g}{clip}"
+
+
+SOLVER_NAMES = {"euler": "Euler (flow ODE)", "heun": "Heun (flow ODE)", "sde": "SDE (flow)"}
 
 
 @dataclass(frozen=True)
@@ -107,28 +124,38 @@ class Trajectory:
     """
 
     def __init__(self, settings: SamplerSettings, seed: int, timesteps: np.ndarray, shape: tuple[int, int, int],
-                 schedule: NoiseSchedule, branch: BranchPoint | None = None):
+                 schedule: NoiseSchedule, branch: BranchPoint | None = None, pictures: LatentPictures | None = None):
+        """`pictures`: how a latent run's steps are drawn (None: x_t is an image in [-1, 1])."""
         c, h, w = shape
         n = len(timesteps)
         self.settings = settings
         self.seed = int(seed)
         self.branch = branch
+        self.pictures = pictures
         self.schedule_name = schedule.name
         self.shape = (c, h, w)
         self.t = np.asarray(timesteps, np.int64).copy()
         self.t_prev = np.concatenate([self.t[1:], [-1]])
-        self.frames: dict[str, np.ndarray] = {view: np.zeros((n, h, w, 3), np.uint8) for view in VIEWS}
+        self.views = VIEWS if pictures is None else LATENT_VIEWS
+        fh, fw = (h, w) if pictures is None else pictures.frame_size
+        self.frames: dict[str, np.ndarray] = {view: np.zeros((n, fh, fw, 3), np.uint8) for view in self.views}
         self.states = np.zeros((n, c, h, w), np.float32)     # x_t, to branch from
         self.noise_std = np.zeros(n, np.float32)
         self.has_noise = np.zeros(n, bool)
         self.norms: dict[str, np.ndarray] = {view: np.full(n, np.nan, np.float32) for view in ("x_t", "pred_noise", "pred_x0")}
         self.final: np.ndarray | None = None                  # (C, H, W) float32 x_0 once complete
+        self.final_picture: np.ndarray | None = None          # (H, W, 3) uint8: x_0 as an image (decoded)
         self.count = 0
 
     @classmethod
     def for_run(cls, settings: SamplerSettings, seed: int, scheduler: Scheduler, shape: tuple[int, int, int],
-                branch: BranchPoint | None = None) -> "Trajectory":
-        return cls(settings, seed, scheduler.timesteps.numpy(), shape, scheduler.schedule, branch)
+                branch: BranchPoint | None = None, pictures: LatentPictures | None = None) -> "Trajectory":
+        return cls(settings, seed, scheduler.timesteps.numpy(), shape, scheduler.schedule, branch, pictures)
+
+    @property
+    def latent(self) -> bool:
+        """Whether x_t is a latent (its frames are channel maps, and images decoded from it)."""
+        return self.pictures is not None
 
     # --- filling ---------------------------------------------------------------------------------
 
@@ -138,11 +165,17 @@ class Trajectory:
         if i != self.count:
             raise ValueError(f"expected step {self.count}, got step {i}")
         x_t, eps, x0 = record.x_t[0], record.pred_noise[0], record.pred_x0[0]
-        self.frames["x_t"][i] = image_to_uint8(x_t)
-        self.frames["pred_noise"][i] = noise_to_uint8(eps)
-        self.frames["pred_x0"][i] = image_to_uint8(x0)
+        if self.pictures is None:
+            self.frames["x_t"][i] = image_to_uint8(x_t)
+            self.frames["pred_noise"][i] = noise_to_uint8(eps)
+            self.frames["pred_x0"][i] = image_to_uint8(x0)
+            if record.is_last:
+                self.final_picture = image_to_uint8(record.x_prev[0])
+        else:
+            self._append_latent(record)
         if record.noise is not None:
-            self.frames["noise"][i] = noise_to_uint8(record.noise[0])
+            noise = record.noise[0]
+            self.frames["noise"][i] = noise_to_uint8(noise) if self.pictures is None else self.pictures.channels(noise)
             self.has_noise[i] = True
         self.states[i] = x_t.numpy()
         self.noise_std[i] = record.noise_std
@@ -153,11 +186,24 @@ class Trajectory:
         if record.is_last:
             self.final = record.x_prev[0].numpy().copy()
 
+    def _append_latent(self, record: StepRecord) -> None:
+        """A latent step: its latents as channel maps, and one decode of x0 and x_t (and the sample, last)."""
+        pictures, i = self.pictures, record.index
+        x_t, eps, x0 = record.x_t[0], record.pred_noise[0], record.pred_x0[0]
+        for view, latent in (("x_t", x_t), ("pred_noise", eps), ("pred_x0", x0)):
+            self.frames[view][i] = pictures.channels(latent)
+        latents = [x0, x_t] + ([record.x_prev[0]] if record.is_last else [])
+        images = pictures.paint(torch.stack(latents))
+        self.frames["decoded_x0"][i] = pictures.framed(images[0])
+        self.frames["decoded_x_t"][i] = pictures.framed(images[1])
+        if record.is_last:
+            self.final_picture = images[2]
+
     def copy_prefix(self, parent: "Trajectory", steps: int) -> None:
         """Take the first `steps` steps from `parent` (a branch shares them)."""
         if parent.count < steps:
             raise ValueError(f"the parent run has {parent.count} steps, fewer than {steps}")
-        for view in VIEWS:
+        for view in self.views:
             self.frames[view][:steps] = parent.frames[view][:steps]
         for view in self.norms:
             self.norms[view][:steps] = parent.norms[view][:steps]
@@ -180,16 +226,24 @@ class Trajectory:
     def nbytes(self) -> int:
         """Memory the cached run holds (images, states and numbers)."""
         arrays = [*self.frames.values(), self.states, self.noise_std, self.has_noise, *self.norms.values(), self.t, self.t_prev]
-        return sum(a.nbytes for a in arrays) + (self.final.nbytes if self.final is not None else 0)
+        finals = [a for a in (self.final, self.final_picture) if a is not None]
+        return sum(a.nbytes for a in arrays + finals)
 
     def frame(self, view: str, index: int) -> np.ndarray:
         """The (H, W, 3) uint8 image of `view` at step `index` (a view into the cache)."""
         return self.frames[view][index]
 
+    def x0_picture(self, index: int) -> np.ndarray:
+        """Step `index`'s predicted x0 as an image at the model's resolution (a latent run's decoded)."""
+        if self.pictures is None:
+            return self.frame("pred_x0", index)
+        return self.pictures.unframed(self.frame("decoded_x0", index))
+
     def final_image(self) -> np.ndarray:
-        if self.final is None:
+        """The sample as an (H, W, 3) uint8 image (a latent run's decoded by its first stage)."""
+        if self.final_picture is None:
             raise ValueError("the run has not finished")
-        return image_to_uint8(torch.from_numpy(self.final))
+        return self.final_picture
 
     def describe(self) -> str:
         text = f"{self.settings.describe()}, seed {self.seed}"
@@ -214,27 +268,34 @@ class Trajectory:
 
 def trace(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSettings, seed: int, *,
           shape: tuple[int, int, int] | None = None, device: torch.device | str | None = None,
-          branch_from: Trajectory | None = None, branch_step: int = 0) -> Iterator[Trajectory]:
+          branch_from: Trajectory | None = None, branch_step: int = 0,
+          pictures: LatentPictures | None = None) -> Iterator[Trajectory]:
     """Sample one image step by step, yielding its (growing) trajectory after every step.
 
     With `branch_from`, the run takes that run's steps before `branch_step` as they are and
     continues from its x_t at `branch_step` with `seed`'s noise for the remaining steps:
     the parent's seed replays the parent, another seed shows what was still undecided.
+    A latent denoiser's run (the model, or a guided function around one) is drawn by its
+    `LatentPictures` (found from the model when `pictures` is None).
     """
     if branch_from is not None:
         if not 0 <= branch_step < branch_from.count:
             raise ValueError(f"branch step must be between 0 and {branch_from.count - 1}, not {branch_step}")
         settings = branch_from.settings
         shape = branch_from.shape
+        pictures = branch_from.pictures
+    elif pictures is None:
+        pictures = LatentPictures.of(model)
     scheduler = settings.make(schedule)
     if shape is None:
         config = getattr(model, "config")
         shape = tuple(config.latent_shape) if hasattr(config, "latent_shape") else (config.in_channels, config.image_size, config.image_size)
     if branch_from is None:
-        trajectory = Trajectory.for_run(settings, seed, scheduler, shape)
+        trajectory = Trajectory.for_run(settings, seed, scheduler, shape, pictures=pictures)
         steps = sample_steps(model, scheduler, seed=seed, shape=shape, device=device)
     else:
-        trajectory = Trajectory.for_run(settings, seed, scheduler, shape, BranchPoint(branch_from.recipe(), branch_step))
+        trajectory = Trajectory.for_run(settings, seed, scheduler, shape, BranchPoint(branch_from.recipe(), branch_step),
+                                        pictures)
         trajectory.copy_prefix(branch_from, branch_step)
         start = torch.from_numpy(branch_from.states[branch_step][None].copy())
         steps = sample_steps(model, scheduler, seed=seed, x_t=start, start_index=branch_step, device=device)
@@ -294,13 +355,21 @@ def animation_frames(trajectory: Trajectory, views: tuple[str, ...] = ("x_t", "p
 
 
 def schedule_curves(schedule: NoiseSchedule) -> dict[str, np.ndarray]:
-    """beta_t, alpha-bar_t and log SNR(t) for t = 0..T-1 as NumPy (what the plots draw)."""
-    return {
-        "t": np.arange(schedule.num_train_timesteps),
-        "beta": schedule.betas.numpy().astype(np.float64),
-        "alpha_bar": schedule.alphas_cumprod.numpy().astype(np.float64),
-        "log_snr": schedule.log_snr().numpy().astype(np.float64),
-    }
+    """beta_t, alpha-bar_t and log SNR(t) for t = 0..T-1 as NumPy (what the plots draw).
+
+    A flow has no betas of its own: its alpha-bar is the variance-preserving process of the same
+    SNR (`FlowSchedule.alphas_cumprod`), and beta_t = 1 - alpha-bar_t / alpha-bar_{t-1} is that
+    process's (floored at 1e-8, where alpha-bar stays 1, for the log-scaled plot)."""
+    alpha_bar = schedule.alphas_cumprod.numpy().astype(np.float64)
+    betas = getattr(schedule, "betas", None)
+    if betas is not None:
+        beta = betas.numpy().astype(np.float64)
+    else:
+        previous = np.concatenate([[1.0], alpha_bar[:-1]])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            beta = np.clip(1.0 - np.where(previous > 0, alpha_bar / previous, 0.0), 1e-8, 1.0)
+    return {"t": np.arange(schedule.num_train_timesteps), "beta": beta, "alpha_bar": alpha_bar,
+            "log_snr": schedule.log_snr().numpy().astype(np.float64)}
 
 
 def save_animation(path: str | Path, trajectory: Trajectory, views: tuple[str, ...] = ("x_t", "pred_x0"),

@@ -196,6 +196,7 @@ class CompareTab(QWidget):
         for kind, trajectory in (("ddpm", self.comparison.ddpm), ("ddim", self.comparison.ddim)):
             i = trajectory.nearest_step(t)
             steps.append(f"{kind.upper()} step {i + 1}")
-            for view in ("x_t", "pred_x0"):
-                self.canvases[kind, view].set_image(trajectory.frame(view, i))
+            for view in ("x_t", "pred_x0"):  # a latent run: its x_t's channels, and x̂₀ decoded
+                shown = "decoded_x0" if view == "pred_x0" and trajectory.latent else view
+                self.canvases[kind, view].set_image(trajectory.frame(shown, i))
         self.t_label.setText(f"t = {t}  ({', '.join(steps)})")

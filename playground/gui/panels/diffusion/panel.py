@@ -1,10 +1,16 @@
-"""The Diffusion tab: noise turning into a picture, one step at a time, on the bare DDPM.
+"""The Diffusion tab: noise turning into a picture, one step at a time, on the bare denoiser.
 
 Three tabs share one sampler row and one set of plots (the model's schedule and a run's
 norms, with a cursor at the current t): the reverse process (the shared steps view:
 run, watch, scrub, animate, branch, export), the forward process on a data image, and
 DDPM against DDIM from the same seed. Every model call runs in the panel's worker through
 `Panel.submit`, the one stale-result guard.
+
+Every denoiser runs here: the pixel U-Net (ddpm) and the latent ones (ldm, dit, sit),
+which sample unconditionally here (the null prompt; the Text-to-image panel guides them):
+their steps show the latent's channels and the images the autoencoder decodes. The
+sampler row offers what fits the model (a flow's Euler, Heun and SDE for sit). The forward
+process runs on pixel models only, and DDPM vs DDIM on noise predictors.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QSplitter, QTabW
 
 from ....core.checkpoints import LoadedModel
 from ....core.diffusion.sampling import EpsModel
+from ....core.latent_diffusion import LATENT_FAMILIES, is_flow, is_latent
+from ....core.text2img.sampling import step_limit
 from ....core.diffusion.schedules import NoiseSchedule
 from ....core.diffusion.trajectory import SamplerSettings, Trajectory
-from ....core.provenance import model_header
+from ....core.provenance import checkpoint_differences, model_header
 from ...widgets.steps import SamplerControls, SchedulePlots
 from ...widgets.steps.runs import RunControl
 from ...worker import ModelWorker
@@ -25,12 +33,16 @@ from ..base import Panel
 from .compare_tab import CompareTab
 from .forward_tab import ForwardTab
 from .recipe import restore_plan
-from .reverse_tab import ReverseTab
+from ..text2img.recipe import guided_recipe
+from .reverse_tab import LATENT_NOTE, REVERSE_NOTE, ReverseTab
+
+FORWARD_TAB, COMPARE_TAB = 1, 2
 
 
 class DiffusionPanel(Panel):
     title = "Diffusion"
-    families = ("ddpm",)
+    families = ("ddpm",) + LATENT_FAMILIES
+    home_families = ("ddpm",)  # the latent families open in Text to image unless this tab is the one shown
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
@@ -77,14 +89,34 @@ class DiffusionPanel(Panel):
     # --- the model -------------------------------------------------------------------------------
 
     def on_model(self, loaded: LoadedModel) -> None:
-        schedule = loaded.model.noise_schedule
+        model = loaded.model
+        schedule = model.noise_schedule
         T = schedule.num_train_timesteps
-        self.schedule_label.setText(f"{schedule.name} schedule, T = {T} (fixed by training)")
-        self.controls.set_schedule_length(T)
+        latent, flow = is_latent(model), is_flow(model)
+        where = f" on a {'×'.join(map(str, model.config.latent_shape))} latent" if latent else ""
+        if flow:
+            self.schedule_label.setText(f"{loaded.family}: flow x_t = (1−s)·x₀ + s·ε, s = t/{T - 1}{where} "
+                                        f"(fixed by training)")
+        else:
+            self.schedule_label.setText(f"{loaded.family}: {schedule.name} schedule, T = {T}{where} (fixed by training)")
+        self.controls.set_model(model, loaded.family)
+        self.reverse.note.setText(LATENT_NOTE if latent else REVERSE_NOTE)
         self._pending, self._awaited = [], None
-        self.view.reset(schedule)
+        self.view.reset(schedule, latent)
         self.forward_tab.reset(T)
         self.compare_tab.reset(T)
+        self._offer_tabs(latent, flow)
+
+    def _offer_tabs(self, latent: bool, flow: bool) -> None:
+        """The forward process is drawn on pixels (a pixel model's); DDPM vs DDIM needs a noise predictor."""
+        why = {FORWARD_TAB: "The forward process is shown on a pixel model (ddpm): a latent model noises its "
+                            "autoencoder's latent" if latent else "",
+               COMPARE_TAB: "A flow model samples with Euler, Heun or SDE, not DDPM or DDIM" if flow else ""}
+        for index, reason in why.items():
+            self.tabs.setTabEnabled(index, not reason)
+            self.tabs.setTabToolTip(index, reason)
+        if not self.tabs.isTabEnabled(self.tabs.currentIndex()):
+            self.tabs.setCurrentWidget(self.reverse)
 
     # --- what the steps view and the comparison run (StepsSource) ---------------------------------
 
@@ -97,6 +129,7 @@ class DiffusionPanel(Panel):
         return self.model_function().noise_schedule
 
     def schedule_length(self) -> int:
+        """The most steps a run of this model takes (T; a flow's K intervals)."""
         return self.controls.schedule_length
 
     def run_settings(self) -> tuple[SamplerSettings, int]:
@@ -126,12 +159,21 @@ class DiffusionPanel(Panel):
         """The shown step of the shown run, as its frame export records it."""
         return self.view.recipe()
 
-    def restore(self, recipe: dict, source: str = "the recipe") -> None:
+    def accepts(self, recipe: dict) -> bool:
+        """A run of this tab's families, not a text-guided one (the Text-to-image panel restores a prompt)."""
+        return super().accepts(recipe) and not guided_recipe(recipe)
+
+    def restore(self, recipe: dict, source: str = "the recipe") -> str | None:
         """Take a recipe's sampler settings and seed, and run it again (its branches and shown step too)."""
-        plan = restore_plan(recipe, self.schedule_length())
+        if self.loaded is None:
+            raise ValueError("no model is loaded yet")
+        model = self.loaded.model
+        plan = restore_plan(recipe, step_limit(model), self.controls.kinds, is_latent(model))
         self.controls.apply(plan.settings, plan.seed)
         self._pending = list(plan.after)
         self._awaited = self._started(self.run)
+        notes = checkpoint_differences(recipe, self.loaded)
+        return "note: " + "; ".join(notes) if notes else None
 
     def _started(self, start) -> RunControl | None:
         """Call `start` (a run or a branch); the control of the run it started, None if it started none."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ....core import checks
+from ....core.diffusion.schedulers import SCHEDULER_KINDS
 from ....core.diffusion.trajectory import SamplerSettings
 from ....core.provenance import RecipeError, RecipeFields
 
@@ -27,18 +28,23 @@ class RestorePlan:
     after: list[Callable] = field(default_factory=list)  # one per run that comes back, each given the steps view
 
 
-def sampler_settings(fields: RecipeFields, T: int) -> SamplerSettings:
-    kind = fields.choice("sampler", ("ddpm", "ddim"))
+def sampler_settings(fields: RecipeFields, T: int, kinds: tuple[str, ...] = SCHEDULER_KINDS,
+                     latent: bool = False) -> SamplerSettings:
+    """The recipe's sampler, one of the model's `kinds`, at most T steps; a latent's x0 is never clipped."""
+    kind = fields.choice("sampler", kinds)
     steps = fields.integer("steps", 1, T)
     if kind == "ddpm" and steps != T:
         raise RecipeError(f"the recipe's DDPM runs {steps} of the schedule's {T} steps; this tab's DDPM runs every "
                           f"step (the Text-to-image panel runs DDPM on fewer)")
     eta = fields.number("eta", 0.0, 1.0, default=0.0) if kind == "ddim" else 0.0
-    return SamplerSettings(kind, steps, eta, fields.flag("clip_x0", default=True))
+    if latent and fields.flag("clip_x0", default=False):
+        raise RecipeError("the recipe clips x0, but this is a latent model: a latent is never clipped")
+    return SamplerSettings(kind, steps, eta, False if latent else fields.flag("clip_x0", default=True))
 
 
-def restore_plan(recipe: dict, T: int) -> RestorePlan:
-    """The run to make again for `recipe` on a model with a T-step schedule; RecipeError (a ValueError) if it cannot."""
+def restore_plan(recipe: dict, T: int, kinds: tuple[str, ...] = SCHEDULER_KINDS, latent: bool = False) -> RestorePlan:
+    """The run to make again for `recipe` on a model whose runs take at most T steps, with the samplers
+    `kinds` (the model's); RecipeError (a ValueError) if it cannot."""
     fields = RecipeFields(recipe)
     picture = fields.choice("picture", PICTURES, default="frame")
     if fields.number("classifier_scale", default=0.0) != 0.0:
@@ -55,7 +61,7 @@ def restore_plan(recipe: dict, T: int) -> RestorePlan:
         branch = root.mapping("branch")
         branches.append((branch.integer("start_index", 0, T - 1), root.within("seed", checks.seed)))
         root = branch.mapping("parent")
-    settings = sampler_settings(root, T)
+    settings = sampler_settings(root, T, kinds, latent)
     seed = checks.seed.check(root.within("seed", checks.seed) + seed_offset, "the recipe's 'seed' + 'index'")
     after = [lambda view, step=step, s=s: view.branch(step=step, seed=s) for step, s in reversed(branches)]
     after.append(_show(fields, picture, settings.steps))

@@ -17,6 +17,12 @@ REVERSE_NOTE = (
     "Removing that guess gives <b>x̂₀</b> = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t, its current idea of the image; "
     "the sampler moves x_t a little toward it (DDPM also adds fresh noise z) and repeats."
 )
+LATENT_NOTE = (
+    "Here x_t is not a picture but the autoencoder's <b>latent</b>: 4 channels of 8×8, 48× fewer numbers than the "
+    "image. Each step the network predicts the clean latent <b>x̂₀</b> (from its noise ε̂, or for a flow its velocity "
+    "v̂); the sampler moves x_t toward it. The autoencoder's decoder paints both as images: the run is a picture "
+    "only through it."
+)
 
 
 class ReverseTab(QWidget):

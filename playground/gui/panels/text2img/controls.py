@@ -1,13 +1,20 @@
 """The settings rows above the tabs: sampler, steps, seed, and the guidance sliders; they drive
-the sample, the grid and the steps tab alike. `settings()` reads them, `apply()` shows a run's."""
+the sample, the grid and the steps tab alike. `settings()` reads them, `apply()` shows a run's.
+
+A latent denoiser (ldm, dit, sit) starts at its family's sampler (DDIM-50, Heun-10; a flow is
+offered Euler, Heun and SDE) and at the guidance scale its checkpoint records as its best;
+classifier guidance is off for it (the noisy classifier reads pixels, not latents)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from torch import nn
+
 from ....core.checkpoints import LoadedModel
 from ....core.diffusion.trajectory import SamplerSettings
+from ....core.latent_diffusion import default_guidance, is_latent
 from ....core.text2img.sampling import GuidedSettings
 from ...widgets.sliders import ScaleSlider
 from ...widgets.steps.controls import SamplerControls
@@ -15,6 +22,8 @@ from ...widgets.steps.controls import SamplerControls
 DEFAULT_STEPS = 20
 EARLY_CHECKPOINT_STEPS = 4000
 DDPM_CLASSIFIER_SCALE = 2.0  # where ddpm-shapes + the noisy classifier did best (s = 2..5 tried)
+LATENT_NO_CLASSIFIER = ("Classifier guidance needs a pixel model: the noisy classifier reads images, not an "
+                        "autoencoder's latents. A latent model takes classifier-free guidance (w) only.")
 
 
 class SettingsControls(QWidget):
@@ -24,6 +33,7 @@ class SettingsControls(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.applying = False  # inside apply(): no re-render per widget
+        self.model: nn.Module | None = None  # the guided model: its samplers and schedule check the settings
         rows = QVBoxLayout(self)
         rows.setContentsMargins(0, 0, 0, 0)
         rows.setSpacing(2)
@@ -84,6 +94,8 @@ class SettingsControls(QWidget):
         self.export_button.setToolTip("The sample (or, on the Grid tab, the grid) with the full recipe in its metadata")
         self.load_button = QPushButton("Load PNG…")
         self.load_button.setToolTip("Restore prompt, guidance, sampler and seed from a PNG this panel exported")
+        for w in (self.classifier_slider, self.base_box):  # restored when a pixel model follows a latent one
+            w.setProperty("pixel_tip", w.toolTip())
         row.addWidget(self.classifier_slider, 1)
         row.addSpacing(16)
         for w in (self.base_box, self.export_button, self.load_button):
@@ -97,13 +109,14 @@ class SettingsControls(QWidget):
     def settings(self, prompt: str, negative_prompt: str) -> GuidedSettings:
         """The settings shown, with these prompts (PromptError / ValueError for bad input)."""
         sampler = self.sampler.settings()
-        return GuidedSettings(
+        settings = GuidedSettings(
             prompt=prompt, negative_prompt=negative_prompt,
             guidance_scale=self.guidance_slider.value(), guidance_start=round(self.guidance_start.value(), 4),
             guidance_stop=round(self.guidance_stop.value(), 4), classifier_scale=self.classifier_slider.value(),
             sampler=sampler.kind, steps=sampler.steps, eta=sampler.eta, clip_x0=sampler.clip_x0,
             seed=self.sampler.seed(), base=self.base_box.currentData(),
-        ).validate(self.sampler.schedule_length)
+        )
+        return settings.for_model(self.model) if self.model is not None else settings.validate(self.sampler.schedule_length)
 
     def apply(self, settings: GuidedSettings) -> None:
         """Show `settings` (already validated) without a re-render per widget: the caller renders once."""
@@ -120,8 +133,25 @@ class SettingsControls(QWidget):
             self.applying = False
 
     def set_model(self, loaded: LoadedModel) -> None:
-        # a shorter schedule marks steps past it as a typing error (no clamp); the panel renders once, when shown
-        self.sampler.set_schedule_length(loaded.model.noise_schedule.num_train_timesteps)
+        """The model's samplers and steps (a shorter schedule marks steps past it as a typing error, no clamp);
+        a latent model's default sampler and guidance. The panel renders once, when shown."""
+        self.model = loaded.model
+        latent, was_latent = is_latent(loaded.model), not self.classifier_slider.isEnabled()
+        self.applying = True
+        try:
+            self.sampler.set_model(loaded.model, loaded.family)
+            if latent:
+                self.base_box.setCurrentIndex(self.base_box.findData("text2img"))
+                self.classifier_slider.set_value(0.0)
+                self.guidance_slider.set_value(default_guidance(loaded.meta.extra))
+            elif was_latent:  # back to the pixel model: its own defaults
+                self.sampler.sampler_box.setCurrentIndex(self.sampler.sampler_box.findData("ddim"))
+                self.sampler.steps.set_value(DEFAULT_STEPS)
+        finally:
+            self.applying = False
+        for w in (self.classifier_slider, self.base_box):
+            w.setEnabled(not latent)
+            w.setToolTip(LATENT_NO_CLASSIFIER if latent else w.property("pixel_tip"))
         early = loaded.meta.steps < EARLY_CHECKPOINT_STEPS
         self.model_label.setText(f"{loaded.name}, {loaded.meta.steps} training steps" + ("  ⚠ early" if early else ""))
         self.model_label.setToolTip("An early checkpoint: samples may not follow prompts well yet" if early else "")

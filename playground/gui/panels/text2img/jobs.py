@@ -1,5 +1,8 @@
 """The panel's model work, as functions its worker runs: they call the headless core and never
-touch a widget. Each takes what it needs now (model, settings) so a later change cannot reach in."""
+touch a widget. Each takes what it needs now (model, settings) so a later change cannot reach in.
+
+A latent denoiser's run is decoded here, in the worker: the run's trajectory decodes each step
+as it arrives (`trajectory.LatentPictures`), the grid decodes its latents before drawing them."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import torch
 from torch import nn
 
 from ....core.diffusion.trajectory import trace
+from ....core.latent_diffusion import is_latent
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.render import guidance_grid_picture
 from ....core.text2img.sampling import Decomposition, GuidedSettings, decompose, grid_steps, image_shape, model_device
@@ -34,7 +38,7 @@ def render_job(models: GuidanceModels, model: nn.Module, settings: GuidedSetting
             index = trajectory.count - 1
             if throttle.ready():
                 ctx.progress(trajectory.count, trajectory.num_steps, RenderPreview(
-                    index, trajectory.num_steps, trajectory.frame("pred_x0", index).copy()))
+                    index, trajectory.num_steps, trajectory.x0_picture(index).copy()))
         return RenderResult(trajectory, guided.eps, settings, model_name, time.perf_counter() - started)
 
     return work
@@ -60,6 +64,9 @@ def grid_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
     axis = "s" if settings.base == "ddpm" else "w"
 
     def grid(x: torch.Tensor, final: bool) -> GridResult:
+        if is_latent(model):  # a latent model's samples are painted by its autoencoder
+            with torch.inference_mode():
+                x = model.decode(x.to(model_device(model))).cpu()
         picture = guidance_grid_picture(x, scales, seeds, axis)  # as `playground reproduce` draws it
         return GridResult(settings, tuple(scales), tuple(seeds), axis, picture, final)
 

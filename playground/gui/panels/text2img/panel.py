@@ -6,6 +6,9 @@ cancelled), its predicted x0 showing while it renders. The Guidance tab shows wh
 did at one step, the Grid tab one seed at several w (and w by seed), the Denoising-steps
 tab the step scrubber on the guided run; PNG export carries the full recipe and "Load PNG…"
 restores it. Every model call goes through the headless core (`core.text2img`) in the worker.
+
+Every prompt-conditioned denoiser is guided here: the pixel text-to-image U-Net and the latent
+ones (ldm, dit, sit), whose runs are decoded by their autoencoder in the worker.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 from ....core.checkpoints import LoadedModel
 from ....core.data.shapes import PromptError
 from ....core.images import save_png, upscale
+from ....core.latent_diffusion import LATENT_FAMILIES
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.sampling import Decomposition, GuidedSettings
 from ...worker import ModelWorker
@@ -29,7 +33,7 @@ from .controls import SettingsControls
 from .grid_tab import GridTab, parse_scales
 from .guidance_tab import GuidanceTab
 from .prompt import PromptEdit
-from .recipe import EXPORT_SCALE, export_recipe, read_recipe
+from .recipe import EXPORT_SCALE, export_recipe, guided_recipe, read_recipe
 from .jobs import decomposition_job, grid_job, render_job
 from .results import GridResult, RenderPreview, RenderResult
 from .attention_tab import AttentionTab
@@ -41,7 +45,7 @@ GUIDANCE_TAB, GRID_TAB, STEPS_TAB = range(3)
 
 class Text2ImgPanel(Panel):
     title = "Text to image"
-    families = ("text2img",)
+    families = ("text2img",) + LATENT_FAMILIES
     preview_shown = Signal(int)  # step index of a preview on the sample canvas
     rendered = Signal()          # a render finished and is on screen
     grid_rendered = Signal()
@@ -240,6 +244,10 @@ class Text2ImgPanel(Panel):
         if recipe["picture"] == "grid":
             return save_png(path, self.grid_tab.grid.picture, recipe)
         return save_png(path, upscale(self.result.trajectory.final_image(), EXPORT_SCALE), recipe)
+
+    def accepts(self, recipe: dict[str, Any]) -> bool:
+        """A text-guided run of one of this panel's families (the Diffusion tab restores the unguided ones)."""
+        return super().accepts(recipe) and guided_recipe(recipe)
 
     def restore(self, recipe: dict[str, Any], source: str = "the recipe") -> str | None:
         """Show a recipe's settings and render its picture (the sample, or the grid); the note says what

@@ -14,17 +14,26 @@ from typing import Any
 from ....core.checkpoints import LoadedModel
 from ....core.provenance import HELPER_ROLES, checkpoint_differences, helper_header, picture_recipe
 from ....core.text2img.denoiser import GuidanceModels, helper_families
-from ....core.text2img.sampling import GuidedSettings
+from ....core.text2img.sampling import RECIPE_KIND, GuidedSettings
 from .grid_tab import MAX_SEEDS, parse_scales
 
 EXPORT_SCALE = 8
 REQUIRED_KEYS = ("prompt", "guidance_scale", "sampler", "steps", "seed")
 
 
+def guided_recipe(recipe: dict[str, Any]) -> bool:
+    """Is this a text-guided run's recipe (this panel's, or `playground sample` with a prompt, even "")?
+    The latent families are offered by the Diffusion tab too, which restores their unguided runs."""
+    inner = recipe.get("grid_of")
+    sources = [recipe] + ([inner] if isinstance(inner, dict) else [])
+    return any(s.get("kind") == RECIPE_KIND or "prompt" in s or s.get("family") == "text2img" for s in sources)
+
+
 def export_recipe(loaded: LoadedModel, settings: GuidedSettings, models: GuidanceModels, picture: str,
                   **extra: Any) -> dict[str, Any]:
-    """The recipe of a picture the panel made with `settings` (`picture`: "sample" or "grid")."""
-    recipe = picture_recipe(loaded, picture, **settings.to_recipe(loaded.name), **extra)
+    """The recipe of a picture the panel made with `settings` (`picture`: "sample" or "grid"); its family is
+    the guided model's (text2img, or a latent denoiser's)."""
+    recipe = picture_recipe(loaded, picture, **settings.to_recipe(loaded.name, loaded.family), **extra)
     helpers = helper_families(settings, grid=picture == "grid")
     for role, family in HELPER_ROLES.items():
         if family in helpers:
@@ -56,7 +65,7 @@ def read_recipe(recipe: dict[str, Any], loaded: LoadedModel) -> Restored:
     missing = [key for key in REQUIRED_KEYS if key not in source]
     if missing:
         raise ValueError(f"the recipe lacks {', '.join(missing)}: it does not say which image to render")
-    settings = GuidedSettings.from_recipe(source, loaded.model.noise_schedule.num_train_timesteps)
+    settings = GuidedSettings.from_recipe(source, model=loaded.model)
     notes += checkpoint_differences(recipe, loaded)
     if recipe.get("model") not in (None, loaded.name):
         notes.append(f"it was made with {recipe['model']}, this renders with {loaded.name}")

@@ -17,7 +17,9 @@ function that made it: Run and Branch reuse it, so they redraw the same guided r
 `settings` (GuidedSettings) and `model_name`.
 
 Its own sampler row starts at each shown run's settings; its Run steps DDIM with the eps the
-clipped x0 implies, as every guided run does (`core.text2img.denoiser.guided_sampler`).
+clipped x0 implies, as every guided run does (`core.text2img.denoiser.guided_sampler`). It offers
+the model's samplers (a flow's for sit) and shows a latent model's steps as latent channels and
+the images decoded from them (decoded in the worker, as each step arrives).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from ....core.diffusion.sampling import EpsModel
 from ....core.diffusion.schedules import NoiseSchedule
 from ....core.diffusion.trajectory import SamplerSettings, Trajectory
+from ....core.latent_diffusion import is_latent
 from ....core.text2img.denoiser import guided_sampler, make_denoiser
-from ....core.text2img.sampling import GuidedSettings
+from ....core.text2img.sampling import GuidedSettings, step_limit
 from ...widgets.steps import SamplerControls, StepsView
 from .recipe import export_recipe
 
@@ -42,11 +45,17 @@ if TYPE_CHECKING:
 UNGUIDED = GuidedSettings(prompt="", guidance_scale=0.0)  # the empty prompt at w = 0: the unconditional model
 
 
-def schedule_of(model_fn: EpsModel) -> NoiseSchedule:
-    """The noise schedule of a (possibly wrapped) model function: classifier guidance wraps its base."""
+def network_of(model_fn: EpsModel) -> EpsModel:
+    """The function that owns the noise schedule in a (possibly wrapped) model function: classifier
+    guidance wraps its base (classifier-free guidance answers for its model)."""
     while not hasattr(model_fn, "noise_schedule"):
         model_fn = model_fn.base
-    return model_fn.noise_schedule
+    return model_fn
+
+
+def schedule_of(model_fn: EpsModel) -> NoiseSchedule:
+    """The noise schedule of a (possibly wrapped) model function."""
+    return network_of(model_fn).noise_schedule
 
 
 class StepsTab(QWidget):
@@ -84,15 +93,16 @@ class StepsTab(QWidget):
         self.denoiser, self.guided = None, None
         loaded = self.panel.loaded
         if loaded is not None:
-            self.controls.set_schedule_length(loaded.model.noise_schedule.num_train_timesteps)
-        self.view.reset(loaded.model.noise_schedule if loaded is not None else None)
+            self.controls.set_model(loaded.model, loaded.family)
+        self.view.reset(loaded.model.noise_schedule if loaded is not None else None,
+                        loaded is not None and is_latent(loaded.model))
 
     def show_guided_run(self, result: RenderResult) -> None:
         """Show a finished guided run at its last step; Run and Branch reuse its model function."""
         self.denoiser, self.guided = result.denoiser, result.settings
         trajectory = result.trajectory
-        schedule = schedule_of(result.denoiser)
-        self.controls.set_schedule_length(schedule.num_train_timesteps)
+        # the DDPM base of classifier guidance has a schedule of its own
+        self.controls.set_schedule_length(step_limit(network_of(result.denoiser)))
         self.controls.apply(trajectory.settings, trajectory.seed)
         self.view.add_run(trajectory)
 

@@ -16,18 +16,29 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from ....core.diffusion import render
 from ....core.diffusion.render import STRIP_SCALE, labelled_strip
-from ....core.diffusion.trajectory import VIEWS, Trajectory, frame_row
+from ....core.diffusion.trajectory import Trajectory, frame_row
 from ....core.images import save_gif, save_png
 from .fields import message_label, show_problem
 from .pictures import GIF_SCALE, STRIP_STEPS, animation_frames, parse_strip_steps
 from .runs import stopped_note
+from .views import LATENT_SHOWN, PIXEL_SHOWN
 
 if TYPE_CHECKING:
     from ...panels.base import Panel
 
 FRAME_SCALE = 8
 STRIP_VIEWS = ("x_t", "pred_x0")
+LATENT_STRIP_VIEWS = ("x_t", "pred_x0", "decoded_x0")  # the latent, its predicted clean latent, and its picture
+
+
+def strip_views(trajectory: Trajectory) -> tuple[str, ...]:
+    """The rows of a run's strip and GIF: x_t and x̂₀, and for a latent run x̂₀ decoded too (each row a
+    view the core's strip can label, so `playground reproduce` draws the same strip)."""
+    if not trajectory.latent:
+        return STRIP_VIEWS
+    return tuple(v for v in LATENT_STRIP_VIEWS if v in render.VIEW_LABELS)
 GIF_FRAME_MS, GIF_HOLD_LAST_MS = 60, 1500
 
 
@@ -52,19 +63,21 @@ def save_frame(path: str | Path, header: dict, trajectory: Trajectory, index: in
 
 def save_strip(path: str | Path, header: dict, trajectory: Trajectory, steps: list[int]) -> Path:
     """x_t (top) and predicted x0 (bottom) at the chosen step indices, each column labelled."""
-    picture = labelled_strip(trajectory, steps, STRIP_VIEWS, STRIP_SCALE)
+    views = strip_views(trajectory)
+    picture = labelled_strip(trajectory, steps, views, STRIP_SCALE)
     recipe = run_recipe(header, trajectory) | {
         "picture": "strip", "strip_step_indices": [int(s) for s in steps],
-        "strip_t": [int(trajectory.t[s]) for s in steps], "views": list(STRIP_VIEWS), "scale": STRIP_SCALE}
+        "strip_t": [int(trajectory.t[s]) for s in steps], "views": list(views), "scale": STRIP_SCALE}
     return save_png(path, picture, recipe)
 
 
 def save_animation(path: str | Path, header: dict, trajectory: Trajectory) -> Path:
     """x_t and predicted x0 over the run as a looping GIF, each frame captioned, the last held."""
-    frames, steps = animation_frames(trajectory, STRIP_VIEWS, scale=GIF_SCALE)
+    views = strip_views(trajectory)
+    frames, steps = animation_frames(trajectory, views, scale=GIF_SCALE)
     if not frames:
         raise ValueError("the run has no steps yet")
-    recipe = run_recipe(header, trajectory) | {"picture": "animation", "views": list(STRIP_VIEWS),
+    recipe = run_recipe(header, trajectory) | {"picture": "animation", "views": list(views),
                                                "frame_step_indices": steps, "scale": GIF_SCALE}
     return save_gif(path, frames, [GIF_FRAME_MS] * (len(frames) - 1) + [GIF_HOLD_LAST_MS], recipe)
 
@@ -145,8 +158,9 @@ class Exports(QWidget):
         return problem
 
     def views(self) -> tuple[str, ...]:
-        """The views a frame shows: the injected noise only when it is shown."""
-        return tuple(v for v in VIEWS if v != "noise" or self.show_noise.isChecked())
+        """The views a frame shows, as the screen shows them: the injected noise only when it is shown."""
+        shown = LATENT_SHOWN if self.run is not None and self.run.latent else PIXEL_SHOWN
+        return shown + (("noise",) if self.show_noise.isChecked() else ())
 
     def recipe(self) -> dict:
         """The shown step as a frame's recipe (the header alone when there is no run)."""

@@ -152,7 +152,8 @@ class SchedulePlots(pg.GraphicsLayoutWidget):
         """Draw the model's schedule, and the other named schedule dashed, for comparison only."""
         self.curves = schedule_curves(schedule)
         T = schedule.num_train_timesteps
-        others = [name for name in SCHEDULE_NAMES if name != schedule.name]
+        # a flow is set against the cosine DDPM schedule (dit's: the same noise levels, another path)
+        others = ["cosine"] if schedule.name == "flow" else [name for name in SCHEDULE_NAMES if name != schedule.name]
         other = schedule_curves(NoiseSchedule.from_name(others[0], T)) if others else None
         for key, curve in self.model_curves.items():
             curve.setData(self.curves["t"], self._finite(key, self.curves[key]))

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidgetItem, QWidget
 
 from ....core.diffusion.sampling import EpsModel
 from ....core.diffusion.schedules import NoiseSchedule
-from ....core.diffusion.trajectory import VIEWS, SamplerSettings, Trajectory, trace
+from ....core.diffusion.trajectory import SamplerSettings, Trajectory, trace
 from ...worker import JobContext
 from ..gallery import icon_item, icon_list
 from ..throttle import Throttle
@@ -34,7 +34,7 @@ class StepPreview:
     index: int
     num_steps: int
     t: np.ndarray                  # every timestep of the run
-    frames: dict[str, np.ndarray]  # view -> (H, W, 3) uint8
+    frames: dict[str, np.ndarray]  # view -> (H, W, 3) uint8 (a latent run's decoded views too: decoded in the worker)
     norms: dict[str, np.ndarray]   # view -> the norms of steps 0..index
     noise_std: float
     has_noise: bool
@@ -43,7 +43,7 @@ class StepPreview:
     def of(cls, trajectory: Trajectory) -> "StepPreview":
         i = trajectory.count - 1
         return cls(i, trajectory.num_steps, trajectory.t.copy(),
-                   {view: trajectory.frame(view, i).copy() for view in VIEWS},
+                   {view: trajectory.frame(view, i).copy() for view in trajectory.views},
                    {view: values[:i + 1].copy() for view, values in trajectory.norms.items()},
                    float(trajectory.noise_std[i]), bool(trajectory.has_noise[i]))
 
@@ -98,10 +98,10 @@ def describe_run(trajectory: Trajectory) -> str:
 
 
 def last_picture(trajectory: Trajectory) -> np.ndarray:
-    """The sample of a finished run; a stopped run's latest predicted x0."""
+    """The sample of a finished run; a stopped run's latest predicted x0 (as images: a latent run's decoded)."""
     if trajectory.complete:
         return trajectory.final_image()
-    return trajectory.frame("pred_x0", max(trajectory.count - 1, 0))
+    return trajectory.x0_picture(max(trajectory.count - 1, 0))
 
 
 class RunsStrip(QWidget):
@@ -123,8 +123,9 @@ class RunsStrip(QWidget):
         self.list.setToolTip("Cached runs (the sample, or where a stopped run got to); click one to show it")
         self.label = QLabel("")
         self.label.setStyleSheet("color: #aaa;")
-        self.label.setToolTip("Per step the cache keeps x_t (float32, to branch from) and the four views as 8-bit "
-                              f"images; runs beyond {CACHE_LIMIT_BYTES // 2**20} MiB are dropped oldest first")
+        self.label.setToolTip("Per step the cache keeps x_t (float32, to branch from) and the views as 8-bit "
+                              "images (a latent run's decoded pictures too, decoded once as the step arrived); "
+                              f"runs beyond {CACHE_LIMIT_BYTES // 2**20} MiB are dropped oldest first")
         layout.addWidget(self.list, 1)
         layout.addWidget(self.label)
         self.list.itemClicked.connect(self._on_clicked)

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSplitter, QVBox
 from ....core import checks
 from ....core.diffusion.sampling import EpsModel
 from ....core.diffusion.schedules import NoiseSchedule
-from ....core.diffusion.trajectory import VIEWS, SamplerSettings, Trajectory, schedule_curves
+from ....core.diffusion.trajectory import SamplerSettings, Trajectory, schedule_curves
 from ..throttle import Throttle
 from .export import Exports
 from .fields import NumberField
@@ -120,13 +120,15 @@ class StepsView(QWidget):
 
     # --- the host's model -------------------------------------------------------------------------
 
-    def reset(self, schedule: NoiseSchedule | None) -> None:
-        """A new model (or none): forget every run, show its schedule."""
+    def reset(self, schedule: NoiseSchedule | None, latent: bool = False) -> None:
+        """A new model (or none): forget every run, show its schedule; `latent`: its x_t is a latent
+        (the row shows its channels and the images decoded from it)."""
         self.control, self.live, self.current = None, None, None
         self.runs.clear()
         self.curves = schedule_curves(schedule) if schedule is not None else {}
         if schedule is not None:
             self.plots.set_schedule(schedule)
+        self.steps.set_latent(latent, flow=getattr(schedule, "name", "") == "flow")
         self.steps.clear()
         self.scrubber.set_position(0, 1)
         self.scrubber.label.setText("press Run")
@@ -260,7 +262,8 @@ class StepsView(QWidget):
         if trajectory is None or self.sampling:
             return
         index = max(0, min(index, trajectory.count - 1))
-        self.steps.show_frames({view: trajectory.frame(view, index) for view in VIEWS}, bool(trajectory.has_noise[index]))
+        self.steps.show_frames({view: trajectory.frame(view, index) for view in trajectory.views},
+                               bool(trajectory.has_noise[index]))
         self.steps.show_numbers(index, trajectory.t, self.curves, float(trajectory.noise_std[index]),
                                 float(trajectory.norms["x_t"][index]), float(trajectory.norms["pred_noise"][index]))
         branch = f", branched at step {trajectory.branch.start_index + 1}" if trajectory.branch is not None else ""
@@ -281,8 +284,9 @@ class StepsView(QWidget):
         trajectory = self.current
         if trajectory is not None and trajectory.settings.deterministic:
             self.branch_button.setEnabled(False)
-            self.branch_button.setToolTip("DDIM with η = 0 adds no noise after x_T, so every seed continues the same "
-                                          "way. Branch a DDPM run or one with η > 0.")
+            self.branch_button.setToolTip("This sampler (DDIM with η = 0, or a flow's ODE: Euler, Heun) adds no noise "
+                                          "after x_T, so every seed continues the same way. Branch a DDPM or SDE run, "
+                                          "or DDIM with η > 0.")
         else:
             self.branch_button.setToolTip("Keep the run up to this step and re-run the rest with the branch seed: "
                                           "what changes was still undecided at this step")
