@@ -103,7 +103,11 @@ def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray
 def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
     """The picture a latent denoiser's recipe describes, (H, W, 3) uint8."""
     fields = RecipeFields(recipe)
-    picture = fields.choice("picture", ("sample", "grid", "frame", "strip", "evaluation-samples"))
+    picture = fields.choice("picture", ("sample", "grid", "frame", "strip", "evaluation-samples", "attention"))
+    if picture == "attention":
+        from .attention_picture import render_attention
+
+        return render_attention(recipe, loaded)
     if picture in ("frame", "strip"):
         return _steps(fields, loaded, picture)
     if picture == "evaluation-samples":
