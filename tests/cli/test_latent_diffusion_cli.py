@@ -17,9 +17,6 @@ from playground.core.text2img.sampling import GuidedSettings, generate
 from tolerance import assert_same_picture
 
 FAMILIES = ("ldm", "dit", "sit")
-# a guided latent run's trajectory needs the steps view's LatentPictures to find the latent model inside the
-# guidance wrapper (/work/notes/requests-sampling.md, item 2); until then its frames treat latents as images
-LATENT_TRAJECTORY = pytest.mark.xfail(reason="the trajectory of a guided latent run (LatentPictures.of)", strict=False)
 
 
 def _png(path: Path) -> np.ndarray:
@@ -145,8 +142,8 @@ def test_init_noise_of_the_wrong_shape_or_count(tiny_latent_checkpoints, tmp_pat
 
 
 @pytest.mark.parametrize("family, picture, extra", [
-    pytest.param("ldm", "frame", {"step_index": 1, "views": ["x_t", "pred_x0"]}, marks=LATENT_TRAJECTORY),
-    pytest.param("dit", "strip", {"strip_step_indices": [0, 2]}, marks=LATENT_TRAJECTORY),
+    ("ldm", "frame", {"step_index": 1, "views": ["x_t", "pred_x0"]}),
+    ("dit", "strip", {"strip_step_indices": [0, 2]}),
     ("sit", "evaluation-samples", {"rows": ["red circle", ""], "n": 2, "batch_size": 4}),
     ("dit", "grid", {"grid": {"axis": "w", "scales": [0.0, 3.0], "seeds": [1, 2]}}),
 ])

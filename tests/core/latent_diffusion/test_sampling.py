@@ -30,9 +30,19 @@ FAMILIES = ("ldm", "dit", "sit")
 SAMPLERS = {"ldm": ("ddpm", "ddim"), "dit": ("ddpm", "ddim"), "sit": ("euler", "heun", "sde")}
 
 
+def responsive(model: nn.Module) -> nn.Module:
+    """The model with its zero-initialised weights made random: an untrained DiT starts as the identity in
+    every block (adaLN-Zero gates, the cross-attention's output at zero) and would ignore prompt and time."""
+    torch.manual_seed(1)
+    for p in model.parameters():
+        if p.dim() > 1 and not p.any():
+            torch.nn.init.normal_(p, std=0.1)
+    return model
+
+
 @pytest.fixture(scope="module")
 def models() -> dict[str, nn.Module]:
-    return {family: tiny_latent_model(family).eval().requires_grad_(False) for family in FAMILIES}
+    return {family: responsive(tiny_latent_model(family)).eval().requires_grad_(False) for family in FAMILIES}
 
 
 def loaded(model: nn.Module, extra: dict | None = None) -> LoadedModel:
