@@ -168,6 +168,17 @@ def test_the_decomposition_shows_decoded_predictions(models, family):
     assert parts.guidance_scale == 3.0
 
 
+@pytest.mark.parametrize("family", FAMILIES)
+def test_guidance_models_guide_a_latent_model_without_helpers(models, family):
+    model = models[family]
+    settings = default_settings(loaded(model), prompt="red circle", guidance_scale=3.0, steps=3, seed=2)
+    guided = GuidanceModels(find=lambda family: pytest.fail("no helper may be loaded")).guide(model, settings)
+    assert guided.base is model and guided.classifier is None
+    x, t = torch.randn(2, 4, 8, 8), torch.tensor([50, 50])
+    with torch.no_grad():
+        torch.testing.assert_close(guided.eps(x, t), make_denoiser(model, settings)(x, t), rtol=0, atol=0)
+
+
 # --- what a latent model refuses, in one line ---------------------------------------------------------
 
 
