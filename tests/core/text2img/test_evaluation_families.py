@@ -129,3 +129,26 @@ def test_the_best_w_is_the_highest_all_four_right_and_ties_go_to_the_smaller_w()
         return ScaleSummary(w, {}, right, 0.0, {}, 0.0, 1.0)
 
     assert best_scale([summary(1, 0.5), summary(3, 0.9), summary(5, 0.9), summary(7, 0.8)]).guidance_scale == 3
+
+
+@pytest.mark.parametrize("arguments, words", [
+    (["--steps-table", "0"], ["--steps-table", ">= 1"]),
+    (["--steps-table", "1,500"], ["--steps-table", "from 1 to 100", "500"]),
+    (["--sampler", "euler"], ["euler", "does not fit"]),
+    (["--classifier-guidance", "2"], ["--classifier-guidance", "reads pixels"]),
+    (["--family", "ldm", "--checkpoint", "{dit}"], ["dit model, not a ldm"]),
+])
+def test_bad_input_is_one_line_and_writes_nothing(arguments, words, tiny_latent_checkpoints, judge, tmp_path, capsys):
+    out = tmp_path / "eval"
+    arguments = [a.format(dit=tiny_latent_checkpoints["dit"]) for a in arguments]
+    checkpoint = [] if "--checkpoint" in arguments else ["--checkpoint", str(tiny_latent_checkpoints["ldm"])]
+    try:
+        rc = main(["eval", "text2img", *checkpoint, "--classifier", str(judge), "--out-dir", str(out), *arguments])
+    except SystemExit as exc:  # argparse's own refusals
+        rc = exc.code
+    assert rc != 0
+    err = capsys.readouterr().err.strip()
+    assert all(w in err for w in words), err
+    assert "Traceback" not in err and len(err.splitlines()) <= 2
+    assert not out.exists() or not any(out.iterdir())
+
