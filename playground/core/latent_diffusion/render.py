@@ -10,7 +10,8 @@ started from a given x_T, the noise file and its SHA-256 (`init_noise`,
   the app's table of one seed at several guidance scales;
 - "frame" / "strip": steps of the guided run, as the diffusion renderer draws them
   (`diffusion.render.trajectory_picture`);
-- "evaluation-samples": a row of samples per prompt at one w (`playground eval text2img`).
+- "evaluation-samples": a row of samples per prompt at one w (`playground eval text2img`);
+- "attention": the attention maps of one step (`attention_picture.render_attention`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from ..text2img.denoiser import make_denoiser
 from ..text2img.evaluation import sample_prompts
 from ..text2img.render import EVALUATION_SCALE, GRID_SCALE, _scales, evaluation_samples_picture, guidance_grid_picture
 from ..text2img.sampling import GuidedSettings, generate, grid_steps, image_shape, pixels
+from .attention_picture import render_attention
 from .sampling import load_init_noise
 
 
@@ -105,8 +107,6 @@ def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
     fields = RecipeFields(recipe)
     picture = fields.choice("picture", ("sample", "grid", "frame", "strip", "evaluation-samples", "attention"))
     if picture == "attention":
-        from .attention_picture import render_attention
-
         return render_attention(recipe, loaded)
     if picture in ("frame", "strip"):
         return _steps(fields, loaded, picture)
