@@ -35,6 +35,8 @@ import torch
 from torch import nn
 
 from ..device import model_device
+from ..diffusion.trajectory import noise_to_uint8
+from ..images import make_grid, upscale
 from ..diffusion.flow import FlowScheduler
 from ..diffusion.sampling import EpsModel, StepRecord, sample_steps
 from ..diffusion.schedulers import DDIMScheduler, Scheduler
@@ -112,6 +114,18 @@ def _flow_inverse_step(model_fn: EpsModel, solver: str, x: torch.Tensor, t_cur: 
     return x + 0.5 * h * (v_cur + v(x_euler, t_next))
 
 
+def noise_picture(noise: torch.Tensor) -> np.ndarray:
+    """x_T (1, C, H, W) as one uint8 picture: a pixel model's noise at +-2 sigma, a latent's channels
+    tiled two by two on the autoencoder view's colour ramp (blue below 0, red above), each 8x8 shown 4x."""
+    x = noise[0].detach().float().cpu()
+    if x.shape[0] == 3:
+        return noise_to_uint8(x)
+    from ..latent_diffusion.first_stage import channel_image
+
+    tiles = np.stack([upscale(channel_image(channel.numpy()), 4) for channel in x])
+    return make_grid(tiles, columns=2, padding=2, background=48)
+
+
 def sample_from_noise(model_fn: EpsModel, scheduler: Scheduler, noise: torch.Tensor) -> Iterator[StepRecord]:
     """The forward run from x_T = `noise` (the round trip, or an edit with another model function)."""
     return sample_steps(model_fn, scheduler, x_t=noise, start_index=0, device=model_device(model_fn))
@@ -156,16 +170,16 @@ class Inversion:
 
 
 def invert_image(model: nn.Module, image: np.ndarray, settings: GuidedSettings) -> Iterator[InversionStep | Inversion]:
-    """Invert one uint8 image (H, W, 3) and sample it back: yields each backward step, then each forward
-    step as an InversionStep (index counting on past the backward run, t the step's), then the `Inversion`."""
+    """Invert one uint8 image (H, W, 3) and sample it back: yields an InversionStep per step of both runs
+    (index 0..2n-1 of num_steps 2n: the backward run, then the forward one), then the `Inversion`."""
     scheduler = inversion_scheduler(model, settings)
     model_fn = model_function(model, settings)
     x0 = to_model_space(model, np.asarray(image)[None])
+    n = len(scheduler.timesteps)
     noise = None
     for step in invert_steps(model_fn, scheduler, x0):
         noise = step.x
-        yield step
-    n = len(scheduler.timesteps)
+        yield InversionStep(step.index, 2 * n, step.t, step.x)
     final = noise
     for record in sample_from_noise(model_fn, scheduler, noise):
         final = record.x_prev
@@ -186,14 +200,19 @@ def invert(model: nn.Module, image: np.ndarray, settings: GuidedSettings) -> Inv
     return result
 
 
-def edit(model: nn.Module, noise: torch.Tensor, settings: GuidedSettings) -> np.ndarray:
-    """Sample from inverted noise with `settings`' prompt and w (its sampler and steps must be the inversion's):
-    uint8 (N, H, W, 3). A pixel model's x0 is clipped only under guidance (w != 1), as its guided sampler
-    clips it; at the inversion's own prompt and w = 1 the edit is the round trip itself."""
+def edit_steps(model: nn.Module, noise: torch.Tensor, settings: GuidedSettings) -> Iterator[StepRecord]:
+    """Sample from inverted noise with `settings`' prompt and w (its sampler and steps must be the inversion's).
+    A pixel model's x0 is clipped only under guidance (w != 1), as its guided sampler clips it; at the
+    inversion's own prompt and w = 1 the edit is the round trip itself."""
     inversion_scheduler(model, settings)  # the deterministic sampler the noise came from, or a one-line error
     clip = settings.clip_x0 and is_text_conditioned(model) and settings.guidance_scale != 1.0
     scheduler = for_model(settings.replace(clip_x0=clip), model).make_scheduler(model)
+    return sample_from_noise(model_function(model, settings), scheduler, noise)
+
+
+def edit(model: nn.Module, noise: torch.Tensor, settings: GuidedSettings) -> np.ndarray:
+    """`edit_steps` to the end: uint8 images (N, H, W, 3)."""
     last = None
-    for last in sample_from_noise(model_function(model, settings), scheduler, noise):
+    for last in edit_steps(model, noise, settings):
         pass
     return to_images(model, last.x_prev)
