@@ -32,7 +32,7 @@ COST_KINDS: dict[str, str] = {"ddpm": "pixel U-Net", "text2img": "pixel U-Net", 
                               "dit": "latent DiT", "sit": "latent SiT"}
 PIXEL_FAMILIES: tuple[str, ...] = ("ddpm", "text2img")
 LATENT_COST_FAMILIES: tuple[str, ...] = ("ldm", "dit", "sit")
-REPEATS = 15
+REPEATS = 10
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,13 @@ from playground.core.latent_diffusion.comparison import compare
 from playground.gui.panels.flow import FlowPanel
 
 
+@pytest.fixture(scope="module", autouse=True)
+def flop_counter_imported():
+    """The first FLOP count imports torch._dynamo (seconds, much more on a busy machine; it cannot be
+    cancelled): import it before any window, so no test closes its window in the middle of it."""
+    import torch._dynamo  # noqa: F401
+
+
 def _panel(window, qtbot) -> FlowPanel:
     panel = next(p for p in window.panels if isinstance(p, FlowPanel))
     window.show_panel(panel)
@@ -135,3 +142,25 @@ def test_picking_the_autoencoder_keeps_the_comparison_on_the_shipped_dit_and_sit
     entries = [main_window.model_picker.itemText(i) for i in range(main_window.model_picker.count())]
     assert any("sit-tiny" in e for e in entries) and any("dit-tiny" in e for e in entries)
     assert any("autoencoder-kl-tiny" in e for e in entries)
+
+
+def test_an_opened_image_file_is_encoded_and_a_bad_file_is_a_message(main_window, qtbot, tmp_path):
+    from PIL import Image
+
+    panel = _panel(main_window, qtbot)
+    ae_view = panel.autoencoder_view
+    panel.tabs.setCurrentWidget(ae_view)
+    qtbot.waitUntil(lambda: ae_view.latent is not None, timeout=20000)
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[10:40, 20:50] = (30, 200, 40)
+    Image.fromarray(image).save(tmp_path / "green.png")
+    ae_view.open_image(tmp_path / "green.png")
+    qtbot.waitUntil(lambda: ae_view.description == "green.png", timeout=10000)
+    assert ae_view.original_canvas.image[12, 17].tolist() == [30, 200, 40]  # scaled to 32x32
+    messages = []
+    panel.status_message.connect(messages.append)
+    (tmp_path / "notes.png").write_text("not an image")
+    ae_view.open_image(tmp_path / "notes.png")
+    qtbot.waitUntil(lambda: bool(messages), timeout=10000)
+    assert messages[-1].startswith("Error:") and "notes.png" in messages[-1]
+    assert ae_view.description == "green.png"

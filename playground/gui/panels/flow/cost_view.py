@@ -10,9 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 
+from ....core.checkpoints import LoadedModel
 from ....core.latent_diffusion.cost import LATENT_COST_FAMILIES, REPEATS, ForwardCost, cached_measure
 from ...widgets.images import BACKGROUND
-from ...worker import JobContext
 
 COLUMNS = ("network", "values", "GFLOP", "ms b1", "ms b2")
 SHORT = {"pixel U-Net": "pixel", "latent U-Net": "LDM", "latent DiT": "DiT", "latent SiT": "SiT"}
@@ -24,6 +24,8 @@ class CostView(QWidget):
         super().__init__()
         self.panel = panel
         self.costs: list[ForwardCost] = []
+        self._pending: list[LoadedModel] = []   # networks still to time, one job each
+        self._measured: list[ForwardCost] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 0, 0, 0)
         title = QLabel("What latent space buys")
@@ -54,22 +56,34 @@ class CostView(QWidget):
         layout.addWidget(self.measure_button)
 
     def request(self) -> None:
+        """Load the networks, then time them one job each, on the panel's timing worker (its views
+        never wait for it); the table fills when the last is timed."""
         if self.panel.loaded is None:
             return
         partners, picked = self.panel.partners, self.panel.loaded
 
-        def work(ctx: JobContext) -> list[ForwardCost]:
-            models = partners.costed(picked)
-            total, done = 2 * REPEATS * len(models), [0]
-
-            def tick() -> None:
-                done[0] += 1
-                ctx.progress(done[0], total)
-
-            return [cached_measure(m, REPEATS, on_repeat=tick) for m in models]
+        def listed(models: list[LoadedModel]) -> None:
+            self._pending, self._measured = list(models), []
+            self._measure_next()
 
         self.info.setText("Measuring one forward of each network…")
-        self.panel.submit(work, channel="cost", on_result=self.show_costs, label="Timing the networks")
+        self.panel.submit(lambda ctx: partners.costed(picked), channel="cost", on_result=listed,
+                          worker=self.panel.timing)
+
+    def _measure_next(self) -> None:
+        if not self._pending:
+            self.show_costs(self._measured)
+            return
+        loaded = self._pending.pop(0)
+
+        def measured(cost: ForwardCost) -> None:
+            self._measured.append(cost)
+            self._measure_next()
+
+        self.info.setText(f"Timing {loaded.name} ({len(self._measured) + 1} of "
+                          f"{len(self._measured) + len(self._pending) + 1})…")
+        self.panel.submit(lambda ctx: cached_measure(loaded, REPEATS, on_repeat=ctx.check), channel="cost",
+                          on_result=measured, worker=self.panel.timing)
 
     def show_costs(self, costs: list[ForwardCost]) -> None:
         self.costs = costs

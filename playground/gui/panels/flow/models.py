@@ -3,12 +3,13 @@ runs, the pixel U-Net, ldm, dit and sit the cost table times.
 
 The panel's model (picked in the window) takes its family's place; the others are the shipped
 checkpoints (`assets.shipped_for`), loaded in the panel's worker and kept, keyed by file and
-modification time, so a checkpoint a training run rewrites is loaded anew. Only the worker thread
-calls `PartnerModels`.
+modification time, so a checkpoint a training run rewrites is loaded anew. Only worker threads
+calls `PartnerModels` (the panel's worker and its timing worker: loading is locked).
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import torch
@@ -24,15 +25,17 @@ class PartnerModels:
     def __init__(self, device: torch.device):
         self.device = device
         self._loaded: dict[tuple[str, int], LoadedModel] = {}
+        self._lock = threading.Lock()
 
     def load(self, path: str | Path) -> LoadedModel:
         path = Path(path).resolve()
         key = (str(path), path.stat().st_mtime_ns)
-        if key not in self._loaded:
-            for old in [k for k in self._loaded if k[0] == key[0]]:
-                del self._loaded[old]
-            self._loaded[key] = load_checkpoint(path, self.device)
-        return self._loaded[key]
+        with self._lock:
+            if key not in self._loaded:
+                for old in [k for k in self._loaded if k[0] == key[0]]:
+                    del self._loaded[old]
+                self._loaded[key] = load_checkpoint(path, self.device)
+            return self._loaded[key]
 
     def family(self, family: str, picked: LoadedModel | None) -> LoadedModel | None:
         """The picked model if it is of `family`, else the shipped one (None when there is none)."""

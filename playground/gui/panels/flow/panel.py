@@ -34,7 +34,9 @@ class FlowPanel(Panel):
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
-        self.partners = PartnerModels(device)  # used by the worker thread only
+        self.partners = PartnerModels(device)  # used by the worker threads only
+        # the cost table times networks on a worker of its own: a view never waits for a timing run
+        self.timing = ModelWorker(f"{type(self).__name__}-timing", self)
         root = QHBoxLayout(self)
         self.tabs = QTabWidget()
         self.flow_view = FlowView(self)
@@ -51,6 +53,10 @@ class FlowPanel(Panel):
         self.tabs_shown.watch(self.cost_view, self.cost_view.request)  # after the view on screen: it waits its turn
         self.flow_view.export_button.clicked.connect(self._export_dialog)
         self.flow_view.load_button.clicked.connect(self.load_png_dialog)
+
+    def shutdown(self) -> None:
+        super().shutdown()
+        self.timing.shutdown()
 
     def on_model(self, loaded: LoadedModel) -> None:
         self.flow_view.on_model()
