@@ -45,6 +45,7 @@ class CostView(QWidget):
         self.plot.setMinimumHeight(160)
         self.plot.setLabel("left", "ms per step", color="#c8c8c8")
         self.plot.setMouseEnabled(False, False)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.plot.addLegend(offset=(-4, 4), labelTextColor="#e6e6e6", brush=pg.mkBrush(22, 23, 26, 200))
         layout.addWidget(self.plot, 1)
         self.info = QLabel("Measured when this panel is first shown.")

@@ -122,6 +122,7 @@ class FlowView(QWidget):
         self.plot.invertX(True)  # time runs left to right: from noise (1) to the sample (0)
         self.plot.setLabel("bottom", "noise level (1 = pure noise, 0 = the sample)", color="#c8c8c8")
         self.plot.setLabel("left", "latent value", color="#c8c8c8")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # latent values, not "x0.001" units
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.addLegend(offset=(-4, 4), labelTextColor="#e6e6e6", brush=pg.mkBrush(22, 23, 26, 200))
         self.curves = {s: self.plot.plot(pen=pg.mkPen(COLORS[s], width=2), symbol="o", symbolSize=4,
