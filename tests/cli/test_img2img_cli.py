@@ -124,3 +124,35 @@ def test_not_an_image_is_one_line(tiny_ddpm, tmp_path, capsys):
     assert main(["img2img", "ddpm", "--image", str(bad), "--strength", "0.5", "--out", str(tmp_path / "o.png"),
                  "--checkpoint", str(tiny_ddpm)]) != 0
     assert "is not an image file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family, extra", [("ldm", ["--image", "PICTURE", "--prompt", "a red circle", "--guidance", "2"]),
+                                           ("ddpm", ["--index", "4", "--sampler", "ddpm"])])
+def test_img2img_png_is_drawn_again_from_its_recipe(tiny_ddpm, tiny_latent_checkpoints, picture, tmp_path, family, extra):
+    from playground.core.checkpoints import load_checkpoint
+    from playground.core.img2img.render import render
+
+    checkpoint = tiny_ddpm if family == "ddpm" else tiny_latent_checkpoints[family]
+    out = tmp_path / "x.png"
+    args = [str(picture) if a == "PICTURE" else a for a in extra]
+    assert main(["img2img", family, *args, "--strength", "0.5", "--steps", "6", "--seed", "3", "--scale", "2",
+                 "--out", str(out), "--checkpoint", str(checkpoint)]) == 0
+    again = render(read_recipe(out), load_checkpoint(checkpoint))
+    np.testing.assert_array_equal(again, _png(out))
+
+
+def test_round_trip_png_is_drawn_again_and_a_changed_input_is_refused(tiny_latent_checkpoints, tmp_path):
+    from playground.core.checkpoints import load_checkpoint
+    from playground.core.img2img.render import render
+    from playground.core.provenance import RecipeError
+
+    source = tmp_path / "in.png"
+    Image.fromarray(load_dataset("shapes", n=2, seed=3).images[1]).save(source)
+    out, checkpoint = tmp_path / "rt.png", tiny_latent_checkpoints["sit"]
+    assert main(["invert", "sit", "--image", str(source), "--steps", "4", "--out", str(tmp_path / "n.npy"),
+                 "--round-trip", str(out), "--scale", "1", "--checkpoint", str(checkpoint)]) == 0
+    loaded = load_checkpoint(checkpoint)
+    np.testing.assert_array_equal(render(read_recipe(out), loaded), _png(out))
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(source)
+    with pytest.raises(RecipeError, match="not the file"):
+        render(read_recipe(out), loaded)
