@@ -145,3 +145,30 @@ def test_screenshot_diffusion_panel(main_window, qtbot):
         view.invert_button.click()
     qtbot.wait(200)
     _shot(main_window, "img2img-diffusion.png")
+
+
+def test_a_run_can_be_cancelled_from_the_status_bar(main_window, qtbot):
+    view = _view(main_window, qtbot, DiffusionPanel)
+    controls = view.panel.controls
+    controls.sampler_box.setCurrentIndex(controls.sampler_box.findData("ddpm"))  # every step: 100 of them
+    view.strength.set_value(1.0, emit=True)
+    finished = []
+    view.ran.connect(lambda: finished.append(True))
+    view.run_button.click()
+    cancel = main_window.cancel_button
+    qtbot.waitUntil(lambda: cancel.isVisible() and "step" in view.canvases["output"].caption.text(), timeout=20000)
+    cancel.click()
+    qtbot.waitUntil(lambda: not cancel.isVisible(), timeout=20000)
+    qtbot.wait(100)
+    assert not finished and not view.canvases["output"].caption.text().startswith("s = ")
+
+
+@pytest.mark.skipif(not SHOTS, reason="screenshots only when PLAYGROUND_SHOTS names a folder")
+def test_screenshot_flow_model(main_window, qtbot, tiny_assets):
+    view = _view(main_window, qtbot, Text2ImgPanel, "sit", tiny_assets)
+    view.panel.apply_settings(view.panel.settings().replace(sampler="heun", steps=10))
+    view.strength.set_value(0.7, emit=True)
+    assert view.start.flow and view.start.t == 70
+    with qtbot.waitSignal(view.inverted, timeout=30000):
+        view.invert_button.click()
+    _shot(main_window, "img2img-sit.png")
