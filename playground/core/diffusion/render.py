@@ -28,13 +28,12 @@ from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpo
 from ..text2img.denoiser import make_denoiser, steps_with_clipped_eps
 from ..text2img.sampling import GuidedSettings
 from .sampling import EpsModel, sample
-from .schedulers import SCHEDULER_KINDS, make_scheduler
+from .schedulers import FLOW_KINDS, SCHEDULER_KINDS, make_scheduler
 from .schedules import NoiseSchedule
-from .trajectory import VIEWS, SamplerSettings, Trajectory, frame_row, run_trajectory
+from .trajectory import VIEW_LABELS, SamplerSettings, Trajectory, frame_row, run_trajectory
 
 MAX_BRANCH_DEPTH = 32
 STRIP_SCALE = 4
-VIEW_LABELS = {"x_t": "x_t", "pred_noise": "predicted noise", "pred_x0": "predicted x0", "noise": "injected noise"}
 
 
 def step_label(trajectory: Trajectory, index: int) -> str:
@@ -69,8 +68,9 @@ class Run:
 
 def sampler_settings(fields: RecipeFields, run: Run) -> SamplerSettings:
     """The sampler a recipe names, checked against the model's schedule."""
-    kind = fields.choice("sampler", SCHEDULER_KINDS)
-    steps = fields.integer("steps", 1, run.schedule.num_train_timesteps)
+    flow = getattr(run.schedule, "name", "") == "flow"
+    kind = fields.choice("sampler", FLOW_KINDS if flow else SCHEDULER_KINDS)
+    steps = fields.integer("steps", 1, run.schedule.intervals if flow else run.schedule.num_train_timesteps)
     eta = fields.number("eta", 0.0, 1.0, default=0.0)
     if kind == "ddpm" and eta != 0.0:
         raise RecipeError(f"the recipe's 'eta' is a DDIM setting; for the DDPM sampler it must be 0, not {eta:g}")
@@ -110,10 +110,10 @@ def trajectory_picture(fields: RecipeFields, run: Run, picture: str) -> np.ndarr
     if picture == "frame":
         index = fields.integer("step_index", 0, last)
         _check_timesteps(fields, "t", [index], trajectory)
-        return frame_row(trajectory, index, tuple(fields.names("views", VIEWS)), fields.scale())
+        return frame_row(trajectory, index, tuple(fields.names("views", trajectory.views)), fields.scale())
     steps = fields.integers("strip_step_indices", 0, last)
     _check_timesteps(fields, "strip_t", steps, trajectory)
-    views = tuple(fields.names("views", VIEWS, default=["x_t", "pred_x0"]))
+    views = tuple(fields.names("views", trajectory.views, default=["x_t", "pred_x0"]))
     return labelled_strip(trajectory, steps, views, scale=fields.scale(default=STRIP_SCALE))
 
 
