@@ -16,7 +16,7 @@ from ..core.data.shapes import parse_prompt
 from ..core.device import pick_device
 from ..core.images import save_png
 from ..core.latent_diffusion import default_guidance
-from ..core.latent_diffusion.comparison import (MAX_STEPS, SAMPLER_FAMILIES, SWEEP_STEPS, steps_sweep,
+from ..core.latent_diffusion.comparison import (MAX_STEPS, SAMPLER_FAMILIES, SPACINGS, SWEEP_STEPS, steps_sweep,
                                                  straightness_table, sweep_picture, sweep_recipe)
 
 steps_count = checks.IntRange(1, MAX_STEPS)
@@ -41,6 +41,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="comma-separated numbers of steps, each 1 to 100 (default 1,2,5,10,20,50)")
     sub.add_argument("--samplers", default=",".join(SAMPLER_FAMILIES),
                      help=f"comma-separated, of {', '.join(SAMPLER_FAMILIES)} (default: all)")
+    sub.add_argument("--spacing", choices=SPACINGS, default="trailing",
+                     help="DDPM/DDIM step placement: trailing (default: every run starts at pure noise, as the "
+                          "flow) or leading (the samplers' default: a short run starts below t = T)")
     sub.add_argument("--prompt", default="", help='guide every run toward a prompt ("" = unconditional, the default)')
     sub.add_argument("--guidance", type=checks.guidance_scale, default=None, metavar="W",
                      help="classifier-free w with --prompt (default: the sit checkpoint's best)")
@@ -82,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.prompt:
         w = 1.0
     sweep = steps_sweep({f: m.model for f, m in loaded.items()}, args.steps, args.seed, samplers=samplers,
-                        prompt=args.prompt, guidance_scale=w)
-    recipe = sweep_recipe(loaded, sweep, seed=args.seed, prompt=args.prompt, guidance_scale=w, scale=args.scale)
+                        prompt=args.prompt, guidance_scale=w, spacing=args.spacing)
+    recipe = sweep_recipe(loaded, sweep, seed=args.seed, prompt=args.prompt, guidance_scale=w, spacing=args.spacing,
+                          scale=args.scale)
     save_png(args.out, sweep_picture(sweep, args.scale), recipe)
     print(straightness_table(sweep))
     print(f"wrote {args.out}")

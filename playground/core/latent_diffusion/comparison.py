@@ -2,7 +2,8 @@
 DDPM schedule) and the flow ODE (the `sit`: Euler, Heun), and how straight each path is.
 
 Same noise: x_T of DDPM/DDIM and x_1 of the flow are both the first N(0, I) draw of the seed's
-noise stream (`diffusion.sampling.NoiseStream`), so every sampler starts from the very same latent.
+noise stream (`diffusion.sampling.NoiseStream`), so every sampler starts from the very same latent;
+with "trailing" spacing (the default here) DDPM and DDIM also start it at t = T - 1, pure noise.
 
 The paths are compared on one axis, the noise level
 
@@ -33,13 +34,15 @@ from ..data import to_uint8
 from ..device import model_device
 from ..diffusion.guidance import ClassifierFreeGuidance
 from ..diffusion.sampling import EpsModel, initial_noise, sample_steps
-from ..diffusion.schedulers import make_scheduler
+from ..diffusion.schedulers import TimestepSpacing, make_scheduler
 from ..images import labelled_grid
 from ..provenance import helper_header, picture_recipe
 
 # the compared samplers, in display order, and the family whose model each runs
 SAMPLER_FAMILIES: dict[str, str] = {"ddpm": "dit", "ddim": "dit", "euler": "sit", "heun": "sit"}
 SAMPLER_NAMES: dict[str, str] = {"ddpm": "DDPM", "ddim": "DDIM", "euler": "Euler (flow)", "heun": "Heun (flow)"}
+DIFFUSION_SAMPLERS: tuple[str, ...] = ("ddpm", "ddim")
+SPACINGS: tuple[str, ...] = ("trailing", "leading")
 SWEEP_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 50)
 MAX_STEPS = 100
 
@@ -114,9 +117,19 @@ def guided(model: nn.Module, prompt: str = "", guidance_scale: float = 1.0) -> E
 
 
 def sampler_path(model: nn.Module, sampler: str, steps: int, seed: int, *, prompt: str = "",
-                 guidance_scale: float = 1.0, on_step: OnStep | None = None) -> SamplerPath:
-    """Run `sampler` for `steps` steps from the seed's x_T and keep every x_t (latents: never clipped)."""
+                 guidance_scale: float = 1.0, spacing: TimestepSpacing = "trailing",
+                 on_step: OnStep | None = None) -> SamplerPath:
+    """Run `sampler` for `steps` steps from the seed's x_T and keep every x_t (latents: never clipped).
+
+    `spacing` places DDPM/DDIM's steps (the flow's are always 1 .. 0 evenly): "trailing" starts every
+    run at t = T - 1, pure noise, like the flow; "leading" (diffusers' and the app's samplers' default)
+    starts n steps at t = (n - 1) T / n, so one step is a step at t = 0 that returns x_T as the sample
+    (Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed").
+    """
     scheduler = make_scheduler(sampler, model.noise_schedule, steps)
+    if sampler in DIFFUSION_SAMPLERS and scheduler.spacing != spacing:
+        scheduler.spacing = spacing
+        scheduler.set_timesteps(steps)
     fn = guided(model, prompt, guidance_scale)
     latents, timesteps, last = [], [], None
     for record in sample_steps(fn, scheduler, n=1, seed=seed):
@@ -137,10 +150,11 @@ def sampler_path(model: nn.Module, sampler: str, steps: int, seed: int, *, promp
 
 
 def compare(models: dict[str, nn.Module], steps: int, seed: int, *, samplers: Iterable[str] = SAMPLER_FAMILIES,
-            prompt: str = "", guidance_scale: float = 1.0, on_step: OnStep | None = None) -> list[SamplerPath]:
+            prompt: str = "", guidance_scale: float = 1.0, spacing: TimestepSpacing = "trailing",
+            on_step: OnStep | None = None) -> list[SamplerPath]:
     """Every sampler whose family is in `models` ({"dit": ..., "sit": ...}), `steps` steps each, one seed."""
     return [sampler_path(models[SAMPLER_FAMILIES[s]], s, steps, seed, prompt=prompt, guidance_scale=guidance_scale,
-                         on_step=on_step)
+                         spacing=spacing, on_step=on_step)
             for s in samplers if SAMPLER_FAMILIES[s] in models]
 
 
@@ -176,7 +190,7 @@ def straightness_table(sweep: dict[int, list[SamplerPath]]) -> str:
 
 
 def sweep_recipe(loaded: dict[str, LoadedModel], sweep: dict[int, list[SamplerPath]], *, seed: int, prompt: str,
-                 guidance_scale: float, scale: int) -> dict:
+                 guidance_scale: float, spacing: str, scale: int) -> dict:
     """The recipe of a `sweep_picture`: the sit's header (else the dit's), the dit as a second network."""
     main = loaded.get("sit") or loaded["dit"]
     helpers = helper_header("dit", loaded["dit"]) if main.family == "sit" and "dit" in loaded else {}
@@ -184,7 +198,8 @@ def sweep_recipe(loaded: dict[str, LoadedModel], sweep: dict[int, list[SamplerPa
     samplers = [p.sampler for p in sweep[steps[0]]]
     straight = {s: [next(p for p in sweep[n] if p.sampler == s).straightness for n in steps] for s in samplers}
     return picture_recipe(main, "flow-compare", seed=int(seed), steps=steps, samplers=samplers, prompt=prompt,
-                          guidance_scale=float(guidance_scale), scale=int(scale), straightness=straight, **helpers)
+                          guidance_scale=float(guidance_scale), spacing=spacing, scale=int(scale),
+                          straightness=straight, **helpers)
 
 
 def shared_noise(model: nn.Module, seed: int) -> np.ndarray:

@@ -13,12 +13,12 @@ from collections import OrderedDict
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from ....core import checks
 from ....core.data.shapes import parse_prompt
-from ....core.latent_diffusion.comparison import (MAX_STEPS, SAMPLER_FAMILIES, SAMPLER_NAMES, SamplerPath, compare,
-                                                  shared_noise)
+from ....core.latent_diffusion.comparison import (MAX_STEPS, SAMPLER_FAMILIES, SAMPLER_NAMES, SPACINGS, SamplerPath,
+                                                  compare, shared_noise)
 from ....core.latent_diffusion.first_stage import channel_image
 from ...widgets.cell_pick import CellMarker, watch_clicks
 from ...widgets.images import BACKGROUND, ImageCanvas
@@ -28,8 +28,8 @@ from ...worker import JobContext
 
 NOTE = ("The same initial latent noise x_T (one seed) through the dit's DDPM and DDIM and the sit's flow ODE. "
         "Straightness = |x_0 - x_T| / path length over the whole latent (1 = a straight line, what one Euler step "
-        "walks). Lower the steps: the flow keeps its sample. DDPM/DDIM's leading spacing starts a short run below "
-        "t = T, so their first point sits below noise level 1.")
+        "walks). Lower the steps: the flow keeps its sample. With leading spacing (the samplers' default) DDPM/DDIM "
+        "start a short run below t = T: their first point sits below noise level 1.")
 COLORS = {"ddpm": "#e07a5f", "ddim": "#f2cc8f", "euler": "#81b29a", "heun": "#6fa8dc"}
 CACHE_RUNS = 48
 DEFAULT_STEPS = 10
@@ -87,18 +87,24 @@ class FlowView(QWidget):
         self.prompt_edit = QLineEdit()
         self.prompt_edit.setPlaceholderText("no prompt (unconditional)")
         self.prompt_edit.setToolTip('Guide every run toward a prompt, e.g. "a red circle at the top left"')
+        self.spacing_box = QComboBox()
+        self.spacing_box.addItems(SPACINGS)
+        self.spacing_box.setToolTip("Where DDPM/DDIM put their steps: trailing starts every run at t = T - 1 "
+                                    "(pure noise, as the flow); leading (the samplers' default) starts a short "
+                                    "run below it: one leading step is a step at t = 0 that returns x_T")
         self.w_field = NumberField("w", checks.guidance_scale, 3.0, step=0.5, width=56,
                                    tooltip="classifier-free guidance scale w (with a prompt)")
         for widget in (QLabel("seed"), self.seed_field, QLabel("steps"), self.steps_slider, self.steps_label,
-                       QLabel("prompt"), self.prompt_edit, QLabel("w"), self.w_field):
+                       self.spacing_box, QLabel("prompt"), self.prompt_edit, QLabel("w"), self.w_field):
             row.addWidget(widget)
         row.setStretch(3, 2)
-        row.setStretch(6, 2)
+        row.setStretch(7, 2)
         self._show_steps(DEFAULT_STEPS)
         self.steps_slider.valueChanged.connect(self._on_steps)
         self.seed_field.editingFinished.connect(self.request)
         self.prompt_edit.editingFinished.connect(self.request)
         self.w_field.editingFinished.connect(self.request)
+        self.spacing_box.currentTextChanged.connect(lambda _: self.request())
         return row
 
     def _paths_row(self) -> QHBoxLayout:
@@ -140,14 +146,14 @@ class FlowView(QWidget):
         self._show_steps(steps)
         self.request()
 
-    def settings(self) -> tuple[int, int, str, float]:
-        """(seed, steps, prompt, w) as typed; ValueError with a message when one is not valid."""
+    def settings(self) -> tuple[int, int, str, float, str]:
+        """(seed, steps, prompt, w, spacing) as typed; ValueError with a message when one is not valid."""
         seed = int(self.seed_field.value())
         prompt = self.prompt_edit.text().strip()
         if prompt:
             parse_prompt(prompt)
         w = float(self.w_field.value()) if prompt else 1.0
-        return seed, self.steps_slider.value(), prompt, w
+        return seed, self.steps_slider.value(), prompt, w, self.spacing_box.currentText()
 
     def on_model(self) -> None:
         self._cache.clear()
@@ -175,7 +181,7 @@ class FlowView(QWidget):
             self._cache.move_to_end(key)
             self._show(key, *self._cache[key])
             return
-        seed, steps, prompt, w = key
+        seed, steps, prompt, w, spacing = key
         partners, picked = self.panel.partners, self.panel.loaded
 
         def work(ctx: JobContext):
@@ -190,7 +196,7 @@ class FlowView(QWidget):
                 ctx.progress(done[0], total)
 
             paths = compare({f: m.model for f, m in models.items()}, steps, seed, prompt=prompt, guidance_scale=w,
-                            on_step=on_step)
+                            spacing=spacing, on_step=on_step)
             return key, (paths, shared_noise(next(iter(models.values())).model, seed), models)
 
         self.panel.submit(work, channel="flow", on_result=self._on_result, label="Flow vs diffusion",

@@ -68,9 +68,9 @@ class FlowPanel(Panel):
         view = self.flow_view
         if not view.paths or view.shown_key is None:
             return {}
-        seed, steps, prompt, w = view.shown_key
+        seed, steps, prompt, w, spacing = view.shown_key
         return sweep_recipe(view.models, {steps: view.paths}, seed=seed, prompt=prompt, guidance_scale=w,
-                            scale=EXPORT_SCALE)
+                            spacing=spacing, scale=EXPORT_SCALE)
 
     def accepts(self, recipe: dict[str, Any]) -> bool:
         return recipe.get("picture") == "flow-compare"
@@ -83,6 +83,9 @@ class FlowPanel(Panel):
         view.seed_field.set_value(int(recipe.get("seed", 0)))
         view.prompt_edit.setText(str(recipe.get("prompt", "")))
         view.w_field.set_value(float(recipe.get("guidance_scale", 3.0)))
+        view.spacing_box.blockSignals(True)
+        view.spacing_box.setCurrentText(str(recipe.get("spacing", "trailing")))
+        view.spacing_box.blockSignals(False)
         view.steps_slider.blockSignals(True)
         view.steps_slider.setValue(int(steps[-1]))
         view.steps_slider.blockSignals(False)
