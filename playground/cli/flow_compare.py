@@ -41,9 +41,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
                      help="comma-separated numbers of steps, each 1 to 100 (default 1,2,5,10,20,50)")
     sub.add_argument("--samplers", default=",".join(SAMPLER_FAMILIES),
                      help=f"comma-separated, of {', '.join(SAMPLER_FAMILIES)} (default: all)")
-    sub.add_argument("--spacing", choices=SPACINGS, default="trailing",
-                     help="DDPM/DDIM step placement: trailing (default: every run starts at pure noise, as the "
-                          "flow) or leading (the samplers' default: a short run starts below t = T)")
+    sub.add_argument("--spacing", choices=SPACINGS, default="leading",
+                     help="DDPM/DDIM step placement: leading (default, as the samplers: a short run starts below "
+                          "t = T) or trailing (from t = T - 1, pure noise; an epsilon model's x0 blows up there)")
     sub.add_argument("--prompt", default="", help='guide every run toward a prompt ("" = unconditional, the default)')
     sub.add_argument("--guidance", type=checks.guidance_scale, default=None, metavar="W",
                      help="classifier-free w with --prompt (default: the sit checkpoint's best)")

@@ -23,7 +23,7 @@ def test_flow_compare_writes_the_table_of_samples_with_its_recipe_and_prints_str
     recipe = read_recipe(out)
     assert recipe["picture"] == "flow-compare" and recipe["family"] == "sit" and recipe["seed"] == 4
     assert recipe["steps"] == [1, 2, 3] and recipe["dit"].endswith("model.safetensors")
-    assert recipe["samplers"] == ["ddpm", "ddim", "euler", "heun"] and recipe["spacing"] == "trailing"
+    assert recipe["samplers"] == ["ddpm", "ddim", "euler", "heun"] and recipe["spacing"] == "leading"
     assert recipe["straightness"]["euler"][0] == pytest.approx(1.0)   # one Euler step is a straight line
     picture = np.asarray(Image.open(out))
     assert picture.shape[0] > 4 * 64 and picture.shape[1] > 3 * 64

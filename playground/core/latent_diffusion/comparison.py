@@ -2,8 +2,7 @@
 DDPM schedule) and the flow ODE (the `sit`: Euler, Heun), and how straight each path is.
 
 Same noise: x_T of DDPM/DDIM and x_1 of the flow are both the first N(0, I) draw of the seed's
-noise stream (`diffusion.sampling.NoiseStream`), so every sampler starts from the very same latent;
-with "trailing" spacing (the default here) DDPM and DDIM also start it at t = T - 1, pure noise.
+noise stream (`diffusion.sampling.NoiseStream`), so every sampler starts from the very same latent.
 
 The paths are compared on one axis, the noise level
 
@@ -42,7 +41,7 @@ from ..provenance import helper_header, picture_recipe
 SAMPLER_FAMILIES: dict[str, str] = {"ddpm": "dit", "ddim": "dit", "euler": "sit", "heun": "sit"}
 SAMPLER_NAMES: dict[str, str] = {"ddpm": "DDPM", "ddim": "DDIM", "euler": "Euler (flow)", "heun": "Heun (flow)"}
 DIFFUSION_SAMPLERS: tuple[str, ...] = ("ddpm", "ddim")
-SPACINGS: tuple[str, ...] = ("trailing", "leading")
+SPACINGS: tuple[str, ...] = ("leading", "trailing")
 SWEEP_STEPS: tuple[int, ...] = (1, 2, 5, 10, 20, 50)
 MAX_STEPS = 100
 
@@ -117,14 +116,18 @@ def guided(model: nn.Module, prompt: str = "", guidance_scale: float = 1.0) -> E
 
 
 def sampler_path(model: nn.Module, sampler: str, steps: int, seed: int, *, prompt: str = "",
-                 guidance_scale: float = 1.0, spacing: TimestepSpacing = "trailing",
+                 guidance_scale: float = 1.0, spacing: TimestepSpacing = "leading",
                  on_step: OnStep | None = None) -> SamplerPath:
     """Run `sampler` for `steps` steps from the seed's x_T and keep every x_t (latents: never clipped).
 
-    `spacing` places DDPM/DDIM's steps (the flow's are always 1 .. 0 evenly): "trailing" starts every
-    run at t = T - 1, pure noise, like the flow; "leading" (diffusers' and the app's samplers' default)
-    starts n steps at t = (n - 1) T / n, so one step is a step at t = 0 that returns x_T as the sample
-    (Lin et al. 2024, "Common diffusion noise schedules and sample steps are flawed").
+    `spacing` places DDPM/DDIM's steps (the flow's are always 1 .. 0 evenly). "leading" (diffusers' and
+    the app's samplers' default) starts n steps at t = (n - 1) T / n: x_T stands in for a less noisy
+    x_t, and one step is a step at t = 0 that returns x_T as the sample (Lin et al. 2024, "Common
+    diffusion noise schedules and sample steps are flawed"). "trailing" starts at t = T - 1, pure noise
+    as for the flow; but there the cosine schedule's sqrt(alpha-bar) is ~5e-5, and an epsilon model's
+    x0 = (x_t - sqrt(1 - alpha-bar) eps) / sqrt(alpha-bar) multiplies its error by ~2e4: the shipped
+    dit's unclipped latents blow up at every step count (the fix is a zero-terminal-SNR schedule with
+    velocity prediction: the flow is one).
     """
     scheduler = make_scheduler(sampler, model.noise_schedule, steps)
     if sampler in DIFFUSION_SAMPLERS and scheduler.spacing != spacing:
@@ -150,7 +153,7 @@ def sampler_path(model: nn.Module, sampler: str, steps: int, seed: int, *, promp
 
 
 def compare(models: dict[str, nn.Module], steps: int, seed: int, *, samplers: Iterable[str] = SAMPLER_FAMILIES,
-            prompt: str = "", guidance_scale: float = 1.0, spacing: TimestepSpacing = "trailing",
+            prompt: str = "", guidance_scale: float = 1.0, spacing: TimestepSpacing = "leading",
             on_step: OnStep | None = None) -> list[SamplerPath]:
     """Every sampler whose family is in `models` ({"dit": ..., "sit": ...}), `steps` steps each, one seed."""
     return [sampler_path(models[SAMPLER_FAMILIES[s]], s, steps, seed, prompt=prompt, guidance_scale=guidance_scale,

@@ -49,11 +49,11 @@ def test_every_sampler_starts_from_the_same_noise_and_walks_from_noise_level_1_t
         assert p.value_path(1, 2, 3).shape == (6,) and p.deviation(1, 2, 3) >= 0
     np.testing.assert_array_equal(comparison.shared_noise(models["sit"], 3), x_T)
     assert paths[2].levels[0] == 1.0   # the flow starts at s = 1, pure noise
-    assert paths[1].timesteps[0] == 99 and paths[1].levels[0] > 0.99   # trailing spacing: DDIM too
     # "leading" spacing (the samplers' default) starts 5 steps of T = 100 at t = 80: x_T stands in for x_80
-    leading = comparison.compare(models, 5, seed=3, samplers=["ddim"], spacing="leading")[0]
-    assert leading.timesteps[0] == 80 and 0.5 < leading.levels[0] < 1.0
-    np.testing.assert_array_equal(leading.latents[0], x_T)
+    assert paths[1].timesteps[0] == 80 and 0.5 < paths[1].levels[0] < 1.0
+    trailing = comparison.compare(models, 5, seed=3, samplers=["ddim"], spacing="trailing")[0]
+    assert trailing.timesteps[0] == 99 and trailing.levels[0] > 0.99   # from pure noise, as the flow
+    np.testing.assert_array_equal(trailing.latents[0], x_T)
     assert [p.evaluations for p in paths] == [5, 5, 5, 9]     # Heun: a second forward on all but the last step
 
 

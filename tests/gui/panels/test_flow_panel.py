@@ -104,16 +104,16 @@ def test_export_writes_the_side_by_side_picture_and_load_png_restores_it(main_wi
     out = panel.export_png(tmp_path / "flow.png")
     recipe = read_recipe(out)
     assert recipe["picture"] == "flow-compare" and recipe["seed"] == 7 and recipe["steps"] == [10]
-    assert recipe["spacing"] == "trailing"
+    assert recipe["spacing"] == "leading"
     assert recipe["dit"].endswith("model.safetensors") and recipe["family"] == "sit"
     view.seed_field.setText("1")
-    view.spacing_box.setCurrentText("leading")
+    view.spacing_box.setCurrentText("trailing")
     view.steps_slider.setValue(3)
-    qtbot.waitUntil(lambda: view.shown_key == (1, 3, "", 1.0, "leading"), timeout=20000)
+    qtbot.waitUntil(lambda: view.shown_key == (1, 3, "", 1.0, "trailing"), timeout=20000)
     assert panel.load_png(out)
-    qtbot.waitUntil(lambda: view.shown_key == (7, 10, "", 1.0, "trailing"), timeout=20000)
+    qtbot.waitUntil(lambda: view.shown_key == (7, 10, "", 1.0, "leading"), timeout=20000)
     assert view.steps_slider.value() == 10 and view.seed_field.text() == "7"
-    assert view.spacing_box.currentText() == "trailing"
+    assert view.spacing_box.currentText() == "leading"
 
 
 def test_dragging_a_latent_slider_redraws_the_reconstruction(main_window, qtbot):

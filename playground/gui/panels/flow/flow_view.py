@@ -89,9 +89,10 @@ class FlowView(QWidget):
         self.prompt_edit.setToolTip('Guide every run toward a prompt, e.g. "a red circle at the top left"')
         self.spacing_box = QComboBox()
         self.spacing_box.addItems(SPACINGS)
-        self.spacing_box.setToolTip("Where DDPM/DDIM put their steps: trailing starts every run at t = T - 1 "
-                                    "(pure noise, as the flow); leading (the samplers' default) starts a short "
-                                    "run below it: one leading step is a step at t = 0 that returns x_T")
+        self.spacing_box.setToolTip("Where DDPM/DDIM put their steps. leading (the samplers' default) starts a "
+                                    "short run below t = T: one leading step is a step at t = 0 that returns x_T. "
+                                    "trailing starts at t = T - 1, pure noise as for the flow, where an epsilon "
+                                    "model's predicted x0 divides by sqrt(alpha-bar) ~ 5e-5 and blows up")
         self.w_field = NumberField("w", checks.guidance_scale, 3.0, step=0.5, width=56,
                                    tooltip="classifier-free guidance scale w (with a prompt)")
         for widget in (QLabel("seed"), self.seed_field, QLabel("steps"), self.steps_slider, self.steps_label,

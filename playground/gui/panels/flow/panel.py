@@ -84,7 +84,7 @@ class FlowPanel(Panel):
         view.prompt_edit.setText(str(recipe.get("prompt", "")))
         view.w_field.set_value(float(recipe.get("guidance_scale", 3.0)))
         view.spacing_box.blockSignals(True)
-        view.spacing_box.setCurrentText(str(recipe.get("spacing", "trailing")))
+        view.spacing_box.setCurrentText(str(recipe.get("spacing", "leading")))
         view.spacing_box.blockSignals(False)
         view.steps_slider.blockSignals(True)
         view.steps_slider.setValue(int(steps[-1]))
