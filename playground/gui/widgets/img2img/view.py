@@ -73,6 +73,7 @@ class Img2ImgView(QWidget):
         self.image: np.ndarray | None = None
         self.start = None
         self.inversion: InversionDone | None = None
+        self._scheduler, self._scheduler_key = None, None
         self.own_plots = plots is None
         self.plots = plots if plots is not None else SchedulePlots(("alpha_bar", "log_snr"))
         if self.own_plots:
@@ -169,7 +170,7 @@ class Img2ImgView(QWidget):
         self.edit_w.setEnabled(conditioned)
         self.edit_prompt.setToolTip("" if conditioned else "An unconditional DDPM has no prompt: Edit samples x_T back")
         if self.gallery.data is None:
-            self.gallery.load(self.panel, "shapes", select_first=True)
+            self.gallery.load(self.panel, self.panel.loaded.meta.data or "shapes", select_first=True)
         else:
             self.update_start()
         self._sync_buttons()
@@ -235,7 +236,7 @@ class Img2ImgView(QWidget):
         model = self.panel.loaded.model
         try:
             settings = self.settings()
-            self.start = start_point(settings.make_scheduler(model), self.strength.value())
+            self.start = start_point(self._timesteps_of(settings), self.strength.value())
         except (PromptError, ValueError) as exc:
             self.start = None
             self.canvases["noised"].set_caption(str(exc))
@@ -254,6 +255,14 @@ class Img2ImgView(QWidget):
         if self.image is not None:
             self.panel.submit(start_job(model, self.image, settings, start.strength), channel="img2img-start",
                               on_result=self._on_start, cancel_running=True)
+
+    def _timesteps_of(self, settings: GuidedSettings):
+        """The run's scheduler, made again only when the model, sampler or steps change: making one computes
+        every step's coefficients (60 ms for DDPM-1000), too slow for each move of the slider."""
+        key = (self.panel.model_generation, settings.sampler, settings.steps)
+        if self._scheduler_key != key:
+            self._scheduler, self._scheduler_key = settings.make_scheduler(self.panel.loaded.model), key
+        return self._scheduler
 
     def _mark_start(self) -> None:
         start = self.start if self.isVisible() else None
