@@ -250,4 +250,7 @@ def _steps_sweep(loaded, judge, prompts, unconditional: int, settings, args, rep
     label = settings.sampler.upper()
     what = f"{len(full)} full prompts x {args.n} at w = {settings.guidance_scale:g}" if guided else \
         f"{unconditional} unconditional samples"
-    tables.append(f"Against the number of {label} steps ({what}):\n\n" + format_steps_table(rows, label))
+    note = "" if settings.sampler not in ("ddpm", "ddim") else (
+        "\n\n(DDIM/DDPM steps are spaced as diffusers' default, \"leading\": one step is a single step at t = 0, "
+        "which returns x_T; the flow solvers always start at pure noise.)")
+    tables.append(f"Against the number of {label} steps ({what}):\n\n" + format_steps_table(rows, label) + note)
