@@ -130,7 +130,7 @@ def test_text2img_panel_ldm_img2img_invert_and_edit(main_window, qtbot, tiny_ass
     view.edit_w.setValue(3.0)
     with qtbot.waitSignal(view.edited, timeout=30000):
         view.edit_button.click()
-    assert "a blue square" in view.canvases["edited"].caption.text()
+    assert "a blue square" in view.canvases["edited"].toolTip() and view.canvases["edited"].caption.text() == "w = 3"
     _shot(main_window, "img2img-ldm-invert.png")
 
 

@@ -320,9 +320,9 @@ class Img2ImgView(QWidget):
                                           + ("; the latent's 4 channels, blue below 0, red above"
                                              if result.noise.shape[1] != 3 else ""))
         self.canvases["round_trip"].set_image(result.reconstruction[0])
-        floor = f", AE {result.autoencoder_psnr:.1f} dB" if result.autoencoder_psnr is not None else ""
-        self.canvases["round_trip"].set_caption(f"MSE {result.mse:.2g}{floor}")
+        self.canvases["round_trip"].set_caption(f"MSE {result.mse:.2g}")
         self.canvases["round_trip"].setToolTip(result.describe())
+        self.numbers.values["psnr"].setToolTip(result.describe())
         self.numbers.set_values(self._start_values() | self._round_trip_values())
         self._sync_buttons()
         self.inverted.emit()
@@ -357,6 +357,6 @@ class Img2ImgView(QWidget):
         self.panel.clear_error()
         self.canvases["edited"].set_image(image)
         what = f"“{settings.prompt}”" if settings.prompt else "no prompt"
-        self.canvases["edited"].set_caption(f"{what}, w {settings.guidance_scale:g}")
+        self.canvases["edited"].set_caption(f"w = {settings.guidance_scale:g}")
         self.canvases["edited"].setToolTip(f"x_T sampled with {what} at w = {settings.guidance_scale:g}")
         self.edited.emit()
