@@ -139,7 +139,7 @@ class MainWindow(QMainWindow):
         Diffusion and Text to image): the tab shown, if it offers it, else the family's home tab."""
         if family in self.current_panel.families:
             return self.current_panel
-        homes = [p for p in self.panels if family in getattr(p, "home_families", p.families)]
+        homes = [p for p in self.panels if family in (p.families if p.home_families is None else p.home_families)]
         return next(iter(homes), None) or next((p for p in self.panels if family in p.families), None)
 
     def _load_default(self, panel: Panel) -> None:

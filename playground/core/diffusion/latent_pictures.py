@@ -125,6 +125,20 @@ class LatentPictures:
         y, x = (fh - self.image_size) // 2, (fw - self.image_size) // 2
         return frame[y:y + self.image_size, x:x + self.image_size]
 
+    def draw_latents(self, frames: dict[str, np.ndarray], index: int, latents: dict[str, torch.Tensor]) -> None:
+        """Put each latent (view -> (C, h, w)) into `frames[view][index]` as its channel maps."""
+        for view, latent in latents.items():
+            frames[view][index] = self.channels(latent)
+
+    def draw_decoded(self, frames: dict[str, np.ndarray], indices: np.ndarray, x0: np.ndarray, x_t: np.ndarray) -> None:
+        """Decode the predicted x0 and x_t (k, C, h, w) of steps `indices` in one batch into the
+        "decoded_x0" and "decoded_x_t" frames."""
+        k = len(indices)
+        images = self.paint(torch.from_numpy(np.concatenate([x0, x_t])))
+        for j, i in enumerate(indices):
+            frames["decoded_x0"][i] = self.framed(images[j])
+            frames["decoded_x_t"][i] = self.framed(images[k + j])
+
     def paint(self, latents: torch.Tensor) -> np.ndarray:
         """Latents (N, C, h, w) decoded to (N, H, W, 3) uint8 images (native size, not framed)."""
         return to_uint8(self.decode(latents))

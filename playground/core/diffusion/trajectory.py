@@ -19,8 +19,11 @@ A latent run (ldm, dit, sit: x_t is an autoencoder's latent) is drawn by its
 `LatentPictures`: the four latent views as tiles of channel maps, and two more views, the
 images the first stage decodes from the predicted x0 and from x_t (`LATENT_VIEWS`). They
 are decoded once, as each step arrives (where the run is sampled), so showing a cached
-step again costs no model call. For the 4x8x8 latents that is 1 KiB of state and 6 frames
-of 34x34 a step, about as much as a pixel run.
+step again costs no model call. For the 4x8x8 latents that is 2 KiB of state and 6 frames
+of 34x34 a step, about as much as a pixel run. Decoding two 32x32 pictures costs more than
+a step of the denoiser (0.42 GFLOP against 0.15 for ldm, 0.06 for dit), so a run that only
+wants its sample (a guidance slider's render) is traced with `decode_each_step=False` and
+decodes its steps later, in one go, if they are ever shown (`decode_missing`).
 
 `trace` is `sample_steps` that fills a trajectory as it goes and yields it after every
 step, so a caller shows previews and stops between steps just as with `sample_steps`.
@@ -29,18 +32,19 @@ step, so a caller shows previews and stops between steps just as with `sample_st
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterator, Literal
 
 import numpy as np
 import torch
 
 from ..data import to_uint8
-from ..images import make_grid, save_gif, upscale
 from .latent_pictures import LatentPictures
 from .sampling import EpsModel, StepRecord, sample_steps
 from .schedulers import Scheduler, SchedulerKind, make_scheduler
 from .schedules import NoiseSchedule
+from .trajectory_pictures import (  # noqa: F401 (the pictures of a run, kept importable from here)
+    animation_frames, evenly_spaced_steps, frame_row, save_animation, trajectory_strip,
+)
 
 View = Literal["x_t", "pred_noise", "pred_x0", "noise"]
 VIEWS: tuple[str, ...] = ("x_t", "pred_noise", "pred_x0", "noise")
@@ -124,8 +128,10 @@ class Trajectory:
     """
 
     def __init__(self, settings: SamplerSettings, seed: int, timesteps: np.ndarray, shape: tuple[int, int, int],
-                 schedule: NoiseSchedule, branch: BranchPoint | None = None, pictures: LatentPictures | None = None):
-        """`pictures`: how a latent run's steps are drawn (None: x_t is an image in [-1, 1])."""
+                 schedule: NoiseSchedule, branch: BranchPoint | None = None, pictures: LatentPictures | None = None,
+                 decode_each_step: bool = True):
+        """`pictures`: how a latent run's steps are drawn (None: x_t is an image in [-1, 1]);
+        `decode_each_step`: decode a latent step's pictures as it arrives (else: `decode_missing`)."""
         c, h, w = shape
         n = len(timesteps)
         self.settings = settings
@@ -146,11 +152,16 @@ class Trajectory:
         self.final: np.ndarray | None = None                  # (C, H, W) float32 x_0 once complete
         self.final_picture: np.ndarray | None = None          # (H, W, 3) uint8: x_0 as an image (decoded)
         self.count = 0
+        self.decode_each_step = decode_each_step
+        self.x0_states = np.zeros((n, c, h, w) if pictures is not None else (0,), np.float32)  # a latent run's x0
+        self.decoded = np.zeros(n if pictures is not None else 0, bool)  # whose pictures are decoded
 
     @classmethod
     def for_run(cls, settings: SamplerSettings, seed: int, scheduler: Scheduler, shape: tuple[int, int, int],
-                branch: BranchPoint | None = None, pictures: LatentPictures | None = None) -> "Trajectory":
-        return cls(settings, seed, scheduler.timesteps.numpy(), shape, scheduler.schedule, branch, pictures)
+                branch: BranchPoint | None = None, pictures: LatentPictures | None = None,
+                decode_each_step: bool = True) -> "Trajectory":
+        return cls(settings, seed, scheduler.timesteps.numpy(), shape, scheduler.schedule, branch, pictures,
+                   decode_each_step)
 
     @property
     def latent(self) -> bool:
@@ -165,6 +176,7 @@ class Trajectory:
         if i != self.count:
             raise ValueError(f"expected step {self.count}, got step {i}")
         x_t, eps, x0 = record.x_t[0], record.pred_noise[0], record.pred_x0[0]
+        self.states[i] = x_t.numpy()
         if self.pictures is None:
             self.frames["x_t"][i] = image_to_uint8(x_t)
             self.frames["pred_noise"][i] = noise_to_uint8(eps)
@@ -177,7 +189,6 @@ class Trajectory:
             noise = record.noise[0]
             self.frames["noise"][i] = noise_to_uint8(noise) if self.pictures is None else self.pictures.channels(noise)
             self.has_noise[i] = True
-        self.states[i] = x_t.numpy()
         self.noise_std[i] = record.noise_std
         d = x_t.numel()
         for view, value in (("x_t", x_t), ("pred_noise", eps), ("pred_x0", x0)):
@@ -187,17 +198,31 @@ class Trajectory:
             self.final = record.x_prev[0].numpy().copy()
 
     def _append_latent(self, record: StepRecord) -> None:
-        """A latent step: its latents as channel maps, and one decode of x0 and x_t (and the sample, last)."""
-        pictures, i = self.pictures, record.index
-        x_t, eps, x0 = record.x_t[0], record.pred_noise[0], record.pred_x0[0]
-        for view, latent in (("x_t", x_t), ("pred_noise", eps), ("pred_x0", x0)):
-            self.frames[view][i] = pictures.channels(latent)
-        latents = [x0, x_t] + ([record.x_prev[0]] if record.is_last else [])
-        images = pictures.paint(torch.stack(latents))
-        self.frames["decoded_x0"][i] = pictures.framed(images[0])
-        self.frames["decoded_x_t"][i] = pictures.framed(images[1])
+        """A latent step: its latents as channel maps, and (now, or later) its x0 and x_t decoded; the sample, last."""
+        i = record.index
+        self.pictures.draw_latents(self.frames, i, {"x_t": record.x_t[0], "pred_noise": record.pred_noise[0],
+                                                    "pred_x0": record.pred_x0[0]})
+        self.x0_states[i] = record.pred_x0[0].numpy()
+        if self.decode_each_step:
+            self._decode(np.array([i]))
         if record.is_last:
-            self.final_picture = images[2]
+            self.final_picture = self.pictures.paint(record.x_prev[:1])[0]
+
+    def _decode(self, indices: np.ndarray) -> None:
+        self.pictures.draw_decoded(self.frames, indices, self.x0_states[indices], self.states[indices])
+        self.decoded[indices] = True
+
+    def decode_missing(self, batch: int = 16) -> None:
+        """Decode the pictures of every step not decoded yet (a run traced with `decode_each_step=False`),
+        `batch` steps at a time. A model call: make it where the run was sampled (a worker)."""
+        missing = np.flatnonzero(~self.decoded[:self.count]) if self.latent else np.zeros(0, np.int64)
+        for start in range(0, len(missing), batch):
+            self._decode(missing[start:start + batch])
+
+    @property
+    def missing_pictures(self) -> int:
+        """How many steps still lack their decoded pictures (0 for a pixel run)."""
+        return int((~self.decoded[:self.count]).sum()) if self.latent else 0
 
     def copy_prefix(self, parent: "Trajectory", steps: int) -> None:
         """Take the first `steps` steps from `parent` (a branch shares them)."""
@@ -208,6 +233,9 @@ class Trajectory:
         for view in self.norms:
             self.norms[view][:steps] = parent.norms[view][:steps]
         self.states[:steps] = parent.states[:steps]
+        if self.latent:
+            self.x0_states[:steps] = parent.x0_states[:steps]
+            self.decoded[:steps] = parent.decoded[:steps]
         self.noise_std[:steps] = parent.noise_std[:steps]
         self.has_noise[:steps] = parent.has_noise[:steps]
         self.count = steps
@@ -225,7 +253,8 @@ class Trajectory:
     @property
     def nbytes(self) -> int:
         """Memory the cached run holds (images, states and numbers)."""
-        arrays = [*self.frames.values(), self.states, self.noise_std, self.has_noise, *self.norms.values(), self.t, self.t_prev]
+        arrays = [*self.frames.values(), self.states, self.x0_states, self.decoded, self.noise_std, self.has_noise,
+                  *self.norms.values(), self.t, self.t_prev]
         finals = [a for a in (self.final, self.final_picture) if a is not None]
         return sum(a.nbytes for a in arrays + finals)
 
@@ -237,6 +266,8 @@ class Trajectory:
         """Step `index`'s predicted x0 as an image at the model's resolution (a latent run's decoded)."""
         if self.pictures is None:
             return self.frame("pred_x0", index)
+        if not self.decoded[index]:  # a run that decodes later: this one picture now
+            return self.pictures.paint(torch.from_numpy(self.x0_states[index:index + 1]))[0]
         return self.pictures.unframed(self.frame("decoded_x0", index))
 
     def final_image(self) -> np.ndarray:
@@ -269,14 +300,15 @@ class Trajectory:
 def trace(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSettings, seed: int, *,
           shape: tuple[int, int, int] | None = None, device: torch.device | str | None = None,
           branch_from: Trajectory | None = None, branch_step: int = 0,
-          pictures: LatentPictures | None = None) -> Iterator[Trajectory]:
+          pictures: LatentPictures | None = None, decode_each_step: bool = True) -> Iterator[Trajectory]:
     """Sample one image step by step, yielding its (growing) trajectory after every step.
 
     With `branch_from`, the run takes that run's steps before `branch_step` as they are and
     continues from its x_t at `branch_step` with `seed`'s noise for the remaining steps:
     the parent's seed replays the parent, another seed shows what was still undecided.
     A latent denoiser's run (the model, or a guided function around one) is drawn by its
-    `LatentPictures` (found from the model when `pictures` is None).
+    `LatentPictures` (found from the model when `pictures` is None), each step decoded as it
+    arrives unless `decode_each_step` is False (see `Trajectory.decode_missing`).
     """
     if branch_from is not None:
         if not 0 <= branch_step < branch_from.count:
@@ -291,11 +323,12 @@ def trace(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSettings, s
         config = getattr(model, "config")
         shape = tuple(config.latent_shape) if hasattr(config, "latent_shape") else (config.in_channels, config.image_size, config.image_size)
     if branch_from is None:
-        trajectory = Trajectory.for_run(settings, seed, scheduler, shape, pictures=pictures)
+        trajectory = Trajectory.for_run(settings, seed, scheduler, shape, pictures=pictures,
+                                        decode_each_step=decode_each_step)
         steps = sample_steps(model, scheduler, seed=seed, shape=shape, device=device)
     else:
         trajectory = Trajectory.for_run(settings, seed, scheduler, shape, BranchPoint(branch_from.recipe(), branch_step),
-                                        pictures)
+                                        pictures, decode_each_step)
         trajectory.copy_prefix(branch_from, branch_step)
         start = torch.from_numpy(branch_from.states[branch_step][None].copy())
         steps = sample_steps(model, scheduler, seed=seed, x_t=start, start_index=branch_step, device=device)
@@ -314,46 +347,6 @@ def run_trajectory(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSe
     return trajectory
 
 
-# --- pictures of a run: a frame, a strip of chosen steps, the frames of an animation -------------------
-
-
-def evenly_spaced_steps(num_steps: int, count: int) -> list[int]:
-    """`count` step indices from the first to the last, evenly spread (all of them if fewer)."""
-    if num_steps <= 0:
-        return []
-    count = max(1, min(count, num_steps))
-    return sorted({int(round(i)) for i in np.linspace(0, num_steps - 1, count)})
-
-
-def frame_row(trajectory: Trajectory, index: int, views: tuple[str, ...] = ("x_t", "pred_noise", "pred_x0"),
-              scale: int = 8, padding: int = 2) -> np.ndarray:
-    """The chosen views of one step side by side, upscaled (the frame the screen shows)."""
-    images = np.stack([trajectory.frame(view, index) for view in views])
-    return upscale(make_grid(images, columns=len(views), padding=padding), scale)
-
-
-def trajectory_strip(trajectory: Trajectory, steps: list[int], views: tuple[str, ...] = ("x_t", "pred_x0"),
-                     scale: int = 4, padding: int = 2) -> np.ndarray:
-    """One row per view, one column per chosen step: how the image forms, on one slide."""
-    if not steps:
-        raise ValueError("choose at least one step")
-    bad = [s for s in steps if not 0 <= s < trajectory.count]
-    if bad:
-        raise ValueError(f"steps {bad} are outside the run's 0..{trajectory.count - 1}")
-    images = np.stack([trajectory.frame(view, s) for view in views for s in steps])
-    return upscale(make_grid(images, columns=len(steps), padding=padding), scale)
-
-
-def animation_frames(trajectory: Trajectory, views: tuple[str, ...] = ("x_t", "pred_x0"), max_frames: int = 150,
-                     scale: int = 4) -> tuple[list[np.ndarray], list[int]]:
-    """Frames for an animation of the run (at most `max_frames`, evenly spaced, last step included).
-
-    Returns the frames and the step each one shows.
-    """
-    steps = evenly_spaced_steps(trajectory.count, max_frames)
-    return [frame_row(trajectory, s, views, scale) for s in steps], steps
-
-
 def schedule_curves(schedule: NoiseSchedule) -> dict[str, np.ndarray]:
     """beta_t, alpha-bar_t and log SNR(t) for t = 0..T-1 as NumPy (what the plots draw).
 
@@ -370,16 +363,3 @@ def schedule_curves(schedule: NoiseSchedule) -> dict[str, np.ndarray]:
             beta = np.clip(1.0 - np.where(previous > 0, alpha_bar / previous, 0.0), 1e-8, 1.0)
     return {"t": np.arange(schedule.num_train_timesteps), "beta": beta, "alpha_bar": alpha_bar,
             "log_snr": schedule.log_snr().numpy().astype(np.float64)}
-
-
-def save_animation(path: str | Path, trajectory: Trajectory, views: tuple[str, ...] = ("x_t", "pred_x0"),
-                   max_frames: int = 150, scale: int = 4, duration_ms: int = 60, hold_last_ms: int = 1500,
-                   recipe: dict | None = None) -> Path:
-    """Write the run as a looping animated GIF, holding the last frame; the recipe goes in its comment."""
-    frames, steps = animation_frames(trajectory, views, max_frames, scale)
-    if not frames:
-        raise ValueError("the run has no steps yet")
-    recipe = dict(recipe if recipe is not None else trajectory.recipe(), views=list(views), frame_step_indices=steps)
-    return save_gif(path, frames, [duration_ms] * (len(frames) - 1) + [hold_last_ms], recipe)
-
-

@@ -101,3 +101,17 @@ def test_schedule_curves_of_a_flow_are_its_variance_preserving_twin():
     np.testing.assert_allclose(rebuilt[:-1], flow["alpha_bar"][1:-1], rtol=1e-5)
     ddpm = schedule_curves(NoiseSchedule.from_name("cosine", 1000))
     np.testing.assert_array_equal(ddpm["beta"], NoiseSchedule.from_name("cosine", 1000).betas.numpy())
+
+
+def test_a_run_traced_without_decoding_decodes_its_steps_later_to_the_same_pictures(ldm):
+    settings = SamplerSettings("ddim", 4, 0.5, clip_x0=False)
+    eager = run_trajectory(ldm, ldm.noise_schedule, settings, 3)
+    lazy = run_trajectory(ldm, ldm.noise_schedule, settings, 3, decode_each_step=False)
+    assert lazy.missing_pictures == 4 and not lazy.frames["decoded_x0"].any()
+    np.testing.assert_array_equal(lazy.final_image(), eager.final_image())  # the sample is decoded at once
+    assert_same_picture(lazy.x0_picture(1), eager.x0_picture(1))  # one picture on demand
+    lazy.decode_missing(batch=3)
+    assert lazy.missing_pictures == 0
+    for view in LATENT_VIEWS:  # decoded in batches of 3 against one at a time
+        for i in range(4):
+            assert_same_picture(lazy.frames[view][i], eager.frames[view][i])

@@ -26,14 +26,13 @@ from ....core.text2img.sampling import step_limit
 from ....core.diffusion.schedules import NoiseSchedule
 from ....core.diffusion.trajectory import SamplerSettings, Trajectory
 from ....core.provenance import checkpoint_differences, model_header
-from ...widgets.img2img import Img2ImgView, from_sampler
 from ...widgets.steps import SamplerControls, SchedulePlots
 from ...widgets.steps.runs import RunControl
 from ...worker import ModelWorker
 from ..base import Panel
 from .compare_tab import CompareTab
 from .forward_tab import ForwardTab
-from .recipe import restore_plan
+from .recipe import PICTURES, restore_plan
 from ..text2img.recipe import guided_recipe
 from .reverse_tab import LATENT_NOTE, REVERSE_NOTE, ReverseTab
 
@@ -70,7 +69,6 @@ class DiffusionPanel(Panel):
         self.tabs.addTab(self.reverse, "Reverse process: sampling")
         self.tabs.addTab(self.forward_tab, "Forward process q(x_t | x₀)")
         self.tabs.addTab(self.compare_tab, "DDPM vs DDIM")
-        self.tabs.addTab(Img2ImgView(self, lambda: from_sampler(*self.run_settings()), self.plots), "Image to image")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.tabs)
         splitter.addWidget(self.plots)
@@ -95,12 +93,12 @@ class DiffusionPanel(Panel):
         schedule = model.noise_schedule
         T = schedule.num_train_timesteps
         latent, flow = is_latent(model), is_flow(model)
-        where = f" on a {'×'.join(map(str, model.config.latent_shape))} latent" if latent else ""
+        where = f", {'×'.join(map(str, model.config.latent_shape))} latent" if latent else " (fixed by training)"
         if flow:
-            self.schedule_label.setText(f"{loaded.family}: flow x_t = (1−s)·x₀ + s·ε, s = t/{T - 1}{where} "
-                                        f"(fixed by training)")
+            self.schedule_label.setText(f"{loaded.family}: flow x_t = (1−s)·x₀ + s·ε, s = t/{T - 1}{where}")
         else:
-            self.schedule_label.setText(f"{loaded.family}: {schedule.name} schedule, T = {T}{where} (fixed by training)")
+            family = f"{loaded.family}: " if latent else ""
+            self.schedule_label.setText(f"{family}{schedule.name} schedule, T = {T}{where}")
         self.controls.set_model(model, loaded.family)
         self.reverse.note.setText(LATENT_NOTE if latent else REVERSE_NOTE)
         self._pending, self._awaited = [], None
@@ -163,7 +161,8 @@ class DiffusionPanel(Panel):
 
     def accepts(self, recipe: dict) -> bool:
         """A run of this tab's families, not a text-guided one (the Text-to-image panel restores a prompt)."""
-        return super().accepts(recipe) and not guided_recipe(recipe)
+        return (super().accepts(recipe) and not guided_recipe(recipe)
+                and recipe.get("picture", "frame") in PICTURES)
 
     def restore(self, recipe: dict, source: str = "the recipe") -> str | None:
         """Take a recipe's sampler settings and seed, and run it again (its branches and shown step too)."""

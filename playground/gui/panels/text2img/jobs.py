@@ -1,8 +1,9 @@
 """The panel's model work, as functions its worker runs: they call the headless core and never
 touch a widget. Each takes what it needs now (model, settings) so a later change cannot reach in.
 
-A latent denoiser's run is decoded here, in the worker: the run's trajectory decodes each step
-as it arrives (`trajectory.LatentPictures`), the grid decodes its latents before drawing them."""
+A latent denoiser's run is decoded here, in the worker: a render decodes its sample and the
+steps it previews (its other steps only if the steps tab shows the run: `decode_job`), the grid
+decodes its latents before drawing them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import Callable, Sequence
 import torch
 from torch import nn
 
-from ....core.diffusion.trajectory import trace
+from ....core.diffusion.trajectory import Trajectory, trace
 from ....core.latent_diffusion import is_latent
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.render import guidance_grid_picture
@@ -32,14 +33,27 @@ def render_job(models: GuidanceModels, model: nn.Module, settings: GuidedSetting
         started = time.perf_counter()
         guided = models.guide(model, settings)
         throttle, trajectory = Throttle(), None
+        # a latent step's pictures cost more than its denoising: decoded later, if the steps tab shows them
         for trajectory in trace(guided.eps, guided.base.noise_schedule, settings.sampler_settings(), settings.seed,
-                                shape=image_shape(guided.base), device=model_device(guided.base)):
+                                shape=image_shape(guided.base), device=model_device(guided.base),
+                                decode_each_step=False):
             ctx.check()
             index = trajectory.count - 1
             if throttle.ready():
                 ctx.progress(trajectory.count, trajectory.num_steps, RenderPreview(
                     index, trajectory.num_steps, trajectory.x0_picture(index).copy()))
         return RenderResult(trajectory, guided.eps, settings, model_name, time.perf_counter() - started)
+
+    return work
+
+
+def decode_job(trajectory: Trajectory) -> Callable[[JobContext], Trajectory]:
+    """Decode the steps of a latent run that a render left undecoded (`Trajectory.decode_missing`)."""
+
+    def work(ctx: JobContext) -> Trajectory:
+        ctx.check()
+        trajectory.decode_missing()
+        return trajectory
 
     return work
 

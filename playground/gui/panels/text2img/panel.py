@@ -27,14 +27,13 @@ from ....core.images import save_png, upscale
 from ....core.latent_diffusion import LATENT_FAMILIES
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.sampling import Decomposition, GuidedSettings
-from ...widgets.img2img import Img2ImgView
 from ...worker import ModelWorker
 from ..base import Panel
 from .controls import SettingsControls
 from .grid_tab import GridTab, parse_scales
 from .guidance_tab import GuidanceTab
 from .prompt import PromptEdit
-from .recipe import EXPORT_SCALE, export_recipe, guided_recipe, read_recipe
+from .recipe import EXPORT_SCALE, PICTURES, export_recipe, guided_recipe, read_recipe
 from .jobs import decomposition_job, grid_job, render_job
 from .results import GridResult, RenderPreview, RenderResult
 from .attention_tab import AttentionTab
@@ -74,7 +73,6 @@ class Text2ImgPanel(Panel):
         self.tabs.addTab(self.grid_tab, "Grid: w × seed")
         self.tabs.addTab(self.steps_tab, "Denoising steps")
         self.tabs.addTab(self.attention_tab, "Attention")
-        self.tabs.addTab(Img2ImgView(self, self.settings), "Image to image")
         for w in (self.prompt, self.negative, self.controls):
             root.addWidget(w)
         root.addWidget(self.tabs, 1)
@@ -249,7 +247,7 @@ class Text2ImgPanel(Panel):
 
     def accepts(self, recipe: dict[str, Any]) -> bool:
         """A text-guided run of one of this panel's families (the Diffusion tab restores the unguided ones)."""
-        return super().accepts(recipe) and guided_recipe(recipe)
+        return super().accepts(recipe) and guided_recipe(recipe) and recipe.get("picture") in PICTURES
 
     def restore(self, recipe: dict[str, Any], source: str = "the recipe") -> str | None:
         """Show a recipe's settings and render its picture (the sample, or the grid); the note says what

@@ -19,6 +19,8 @@ from .grid_tab import MAX_SEEDS, parse_scales
 
 EXPORT_SCALE = 8
 REQUIRED_KEYS = ("prompt", "guidance_scale", "sampler", "steps", "seed")
+# what a text-guided run's PNG shows: this panel's exports, `playground sample`'s, the steps and attention tabs'
+PICTURES = (None, "sample", "grid", "frame", "strip", "animation", "attention")
 
 
 def guided_recipe(recipe: dict[str, Any]) -> bool:

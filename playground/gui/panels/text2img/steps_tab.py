@@ -36,6 +36,7 @@ from ....core.latent_diffusion import is_latent
 from ....core.text2img.denoiser import guided_sampler, make_denoiser
 from ....core.text2img.sampling import GuidedSettings, step_limit
 from ...widgets.steps import SamplerControls, StepsView
+from .jobs import decode_job
 from .recipe import export_recipe
 
 if TYPE_CHECKING:
@@ -79,6 +80,8 @@ class StepsTab(QWidget):
         layout.addWidget(self.view, 1)
         self.controls.new_seed.connect(self.view.run)
         self.view.step_changed.connect(self.step_changed)
+        self._undecoded: Trajectory | None = None  # a latent render's run, to decode when this tab shows it
+        panel.tabs_shown.watch(self, shown=self._decode_shown_run)
 
     @property
     def current(self) -> Trajectory | None:
@@ -90,7 +93,7 @@ class StepsTab(QWidget):
 
     def clear(self) -> None:
         """A new model: forget its runs and the guided function."""
-        self.denoiser, self.guided = None, None
+        self.denoiser, self.guided, self._undecoded = None, None, None
         loaded = self.panel.loaded
         if loaded is not None:
             self.controls.set_model(loaded.model, loaded.family)
@@ -104,7 +107,25 @@ class StepsTab(QWidget):
         # the DDPM base of classifier guidance has a schedule of its own
         self.controls.set_schedule_length(step_limit(network_of(result.denoiser)))
         self.controls.apply(trajectory.settings, trajectory.seed)
-        self.view.add_run(trajectory)
+        if trajectory.missing_pictures:  # a latent render decoded only its sample: the steps when shown
+            self._undecoded = trajectory
+            self._decode_shown_run()
+        else:
+            self.view.add_run(trajectory)
+
+    def _decode_shown_run(self) -> None:
+        """On screen with a latent render's run: decode its steps in the worker, then show it (once)."""
+        trajectory = self._undecoded
+        if trajectory is None or not self.isVisible():
+            return
+        self._undecoded = None
+
+        def decoded(run: Trajectory) -> None:
+            if self.denoiser is not None and run is self.panel.result.trajectory:  # still the panel's render
+                self.view.add_run(run)
+
+        self.panel.submit(decode_job(trajectory), channel="steps-decode", label="Decoding the steps",
+                          on_result=decoded, cancel_running=True)
 
     # --- what the steps view runs (StepsSource) ----------------------------------------------------
 

@@ -20,15 +20,15 @@ VIEW_TITLES = {
     "pred_x0": ("predicted x̂₀", "the image ε̂ implies"),
     "noise": ("injected noise z", "added this step (±2σ)"),
 }
-LATENT_TITLES = {
-    "x_t": ("x_t: latent", "its 4 channels, 8×8 (±2σ)"),
-    "pred_noise": ("predicted noise ε̂", "latent channels (±2σ)"),
-    "pred_x0": ("predicted x̂₀: latent", "the clean latent ε̂ implies"),
-    "decoded_x0": ("decoded x̂₀", "what the autoencoder paints from it"),
+LATENT_TITLES = {  # short: five across a 1280x720 window
+    "x_t": ("x_t (latent)", "its channels, ±2σ"),
+    "pred_noise": ("ε̂ (latent)", "predicted noise, ±2σ"),
+    "pred_x0": ("x̂₀ (latent)", "predicted clean latent"),
+    "decoded_x0": ("decoded x̂₀", "the autoencoder's picture"),
     "decoded_x_t": ("decoded x_t", "the noisy latent, painted"),
-    "noise": ("injected noise z", "latent channels (±2σ)"),
+    "noise": ("injected z", "latent channels, ±2σ"),
 }
-FLOW_X0_CAPTION = "x_t − s·v̂: the clean latent"
+FLOW_X0_CAPTION = "x_t − s·v̂, the clean latent"
 # left to right; the injected noise only when asked for
 ORDER = ("x_t", "pred_noise", "pred_x0", "decoded_x0", "decoded_x_t", "noise")
 PIXEL_SHOWN = ("x_t", "pred_noise", "pred_x0")
