@@ -27,6 +27,7 @@ from .checkpoints import LoadedModel, load_checkpoint
 from .codebook import render as codebook_render
 from .device import model_device
 from .diffusion import render as diffusion_render
+from .img2img import render as img2img_render
 from .latent import render as latent_render
 from .latent_diffusion import render as latent_diffusion_render
 from .provenance import (
@@ -48,6 +49,9 @@ RENDERERS: dict[str, Renderer] = {
     "dit": latent_diffusion_render.render,
     "sit": latent_diffusion_render.render,
 }
+
+# pictures drawn the same way for every family that makes them: picture -> renderer, one line each
+PICTURE_RENDERERS: dict[str, Renderer] = {picture: img2img_render.render for picture in img2img_render.PICTURES}
 
 
 def reproduce(png_path: str | Path, device: torch.device | str = "cpu") -> tuple[np.ndarray, dict[str, Any], list[str]]:
@@ -71,7 +75,7 @@ def reproduce(png_path: str | Path, device: torch.device | str = "cpu") -> tuple
             differences.append(f"device: the image was made on {recipe['device']}, re-rendered on "
                                f"{model_device(loaded.model).type}")
         with torch_threads(threads):
-            image = RENDERERS[family](recipe, loaded)
+            image = PICTURE_RENDERERS.get(recipe.get("picture"), RENDERERS[family])(recipe, loaded)
             header = model_header(loaded)
     except (TypeError, IndexError, KeyError, OverflowError) as exc:  # a shape of recipe no check foresaw
         raise RecipeError(f"{path}: its recipe cannot be rendered ({type(exc).__name__}: {exc})") from None

@@ -156,3 +156,11 @@ def test_round_trip_png_is_drawn_again_and_a_changed_input_is_refused(tiny_laten
     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(source)
     with pytest.raises(RecipeError, match="not the file"):
         render(read_recipe(out), loaded)
+
+
+def test_playground_reproduce_redraws_an_img2img_png(tiny_latent_checkpoints, tmp_path, capsys):
+    out, again = tmp_path / "x.png", tmp_path / "again.png"
+    assert main(["img2img", "sit", "--index", "2", "--prompt", "a red circle", "--strength", "0.6", "--steps", "5",
+                 "--out", str(out), "--checkpoint", str(tiny_latent_checkpoints["sit"])]) == 0
+    assert main(["reproduce", str(out), "--out", str(again)]) == 0
+    np.testing.assert_array_equal(_png(again), _png(out))
