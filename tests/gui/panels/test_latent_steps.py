@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from tolerance import assert_same_picture  # a batch of 2 decoded against a batch of 1: see tests/tolerance.py
 
 from playground.core.diffusion.latent_pictures import LatentPictures
@@ -142,8 +143,14 @@ def test_diffusion_tab_runs_scrubs_branches_and_restores_a_latent_model(main_win
     assert restored.recipe() == branch.recipe() and view.scrubber.value() == 4
     for name in LATENT_VIEWS:
         np.testing.assert_array_equal(restored.frames[name], branch.frames[name])
-    strip = read_recipe(view.exports.strip(tmp_path / "strip.png"))
-    assert strip["views"][:2] == ["x_t", "pred_x0"]
+    strip_path = view.exports.strip(tmp_path / "strip.png")
+    assert read_recipe(strip_path)["views"] == ["x_t", "pred_x0", "decoded_x0"]
+    # `playground reproduce` draws the frame and the strip again from their recipes
+    from playground.core.latent_diffusion.render import render
+
+    for exported in (path, strip_path):
+        drawn = np.asarray(Image.open(exported).convert("RGB"))
+        assert_same_picture(render(read_recipe(exported), panel.loaded), drawn)
 
 
 @pytest.mark.parametrize("family", FAMILIES)

@@ -14,10 +14,11 @@ import torch
 from torch import nn
 
 from ....core.diffusion.trajectory import Trajectory, trace
-from ....core.latent_diffusion import is_latent
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.render import guidance_grid_picture
-from ....core.text2img.sampling import Decomposition, GuidedSettings, decompose, grid_steps, image_shape, model_device
+from ....core.text2img.sampling import (
+    Decomposition, GuidedSettings, decompose, grid_steps, image_shape, model_device, pixels,
+)
 from ...widgets.throttle import Throttle
 from ...worker import JobContext
 from .results import GridResult, RenderPreview, RenderResult
@@ -78,10 +79,8 @@ def grid_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
     axis = "s" if settings.base == "ddpm" else "w"
 
     def grid(x: torch.Tensor, final: bool) -> GridResult:
-        if is_latent(model):  # a latent model's samples are painted by its autoencoder
-            with torch.inference_mode():
-                x = model.decode(x.to(model_device(model))).cpu()
-        picture = guidance_grid_picture(x, scales, seeds, axis)  # as `playground reproduce` draws it
+        # a latent model's samples painted by its autoencoder, as `playground reproduce` draws them
+        picture = guidance_grid_picture(pixels(model, x), scales, seeds, axis)
         return GridResult(settings, tuple(scales), tuple(seeds), axis, picture, final)
 
     def work(ctx: JobContext) -> GridResult:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from ....core.diffusion import render
 from ....core.diffusion.render import STRIP_SCALE, labelled_strip
 from ....core.diffusion.trajectory import Trajectory, frame_row
 from ....core.images import save_gif, save_png
@@ -34,11 +33,8 @@ LATENT_STRIP_VIEWS = ("x_t", "pred_x0", "decoded_x0")  # the latent, its predict
 
 
 def strip_views(trajectory: Trajectory) -> tuple[str, ...]:
-    """The rows of a run's strip and GIF: x_t and x̂₀, and for a latent run x̂₀ decoded too (each row a
-    view the core's strip can label, so `playground reproduce` draws the same strip)."""
-    if not trajectory.latent:
-        return STRIP_VIEWS
-    return tuple(v for v in LATENT_STRIP_VIEWS if v in render.VIEW_LABELS)
+    """The rows of a run's strip and GIF: x_t and x̂₀, and for a latent run x̂₀ decoded too."""
+    return LATENT_STRIP_VIEWS if trajectory.latent else STRIP_VIEWS
 GIF_FRAME_MS, GIF_HOLD_LAST_MS = 60, 1500
 
 
