@@ -206,3 +206,15 @@ def test_a_latent_run_costs_no_decode_when_scrubbed(main_window, qtbot, monkeypa
     for step in range(run.count):
         panel.view.scrubber.set_value(step)
     assert not calls
+
+
+def test_back_on_the_pixel_model_the_row_offers_its_samplers_again(main_window, qtbot):
+    panel = _panel(main_window, qtbot, DiffusionPanel)
+    _pick(main_window, qtbot, panel, "sit")
+    assert panel.schedule_label.text().startswith("sit: flow")
+    _pick(main_window, qtbot, panel, "ddpm")
+    controls = panel.controls
+    assert _offered(controls) == ("ddpm", "ddim") and controls.kind == "ddim" and controls.steps.text() == "50"
+    assert controls.clip_box.isEnabled() and controls.clip_box.isChecked()
+    assert panel.tabs.isTabEnabled(1) and panel.tabs.isTabEnabled(2)
+    assert not panel.view.steps.latent and panel.view.steps.canvases["pred_noise"].isVisible()

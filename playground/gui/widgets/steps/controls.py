@@ -135,8 +135,10 @@ class SamplerControls(QWidget):
             kind, steps = default_sampler(family)
             self.sampler_box.setCurrentIndex(max(0, self.sampler_box.findData(kind)))
             self.steps.set_value(min(steps, self.schedule_length))
-        elif was_latent:  # back to pixels: clipped, as a pixel model samples by default
+        elif was_latent:  # back to pixels: DDIM-50, clipped, as a pixel model samples by default
             self.clip_box.setChecked(True)
+            self.sampler_box.setCurrentIndex(self.sampler_box.findData("ddim"))
+            self.steps.set_value(min(DEFAULT_DDIM_STEPS, self.schedule_length))
         self._on_sampler(emit=False)
         self.blockSignals(False)
 
