@@ -218,3 +218,25 @@ def test_back_on_the_pixel_model_the_row_offers_its_samplers_again(main_window, 
     assert controls.clip_box.isEnabled() and controls.clip_box.isChecked()
     assert panel.tabs.isTabEnabled(1) and panel.tabs.isTabEnabled(2)
     assert not panel.view.steps.latent and panel.view.steps.canvases["pred_noise"].isVisible()
+
+
+def test_a_latent_models_grid_is_drawn_from_decoded_samples_as_reproduce_draws_it(tiny_assets):
+    from playground.core.checkpoints import load_checkpoint
+    from playground.core.latent_diffusion.render import render
+    from playground.core.text2img.denoiser import GuidanceModels
+    from playground.core.text2img.sampling import GuidedSettings
+    from playground.gui.panels.text2img.jobs import grid_job
+    from playground.gui.panels.text2img.recipe import export_recipe
+
+    class Job:
+        def check(self) -> None: ...
+
+        def progress(self, *args) -> None: ...
+
+    loaded = load_checkpoint(tiny_assets / "ldm-tiny" / "model.safetensors", "cpu")
+    settings = GuidedSettings(prompt="a red circle", steps=3, clip_x0=False, seed=4)
+    models = GuidanceModels()
+    grid = grid_job(models, loaded.model, settings, [1.0, 3.0], [4, 5])(Job())
+    recipe = export_recipe(loaded, settings, models, "grid", grid=grid.layout())
+    assert recipe["family"] == "ldm" and grid.final
+    np.testing.assert_array_equal(render(recipe, loaded), grid.picture)
