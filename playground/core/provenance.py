@@ -72,7 +72,7 @@ def helper_header(role: str, loaded: LoadedModel) -> dict[str, Any]:
 
 
 # The helper networks a picture may name beside its model: recipe key -> the family of that network.
-HELPER_ROLES = {"classifier": "noisy-classifier", "base_model": "ddpm"}
+HELPER_ROLES = {"classifier": "noisy-classifier", "base_model": "ddpm", "dit": "dit"}
 
 
 def helper_checkpoint(recipe: dict[str, Any], role: str) -> Path:

@@ -29,7 +29,7 @@ from .device import model_device
 from .diffusion import render as diffusion_render
 from .img2img import render as img2img_render
 from .latent import render as latent_render
-from .latent_diffusion import render as latent_diffusion_render
+from .latent_diffusion import comparison_render, render as latent_diffusion_render
 from .provenance import (
     HELPER_ROLES, RECIPE_VERSION, RecipeError, RecipeFields, checkpoint_differences, helper_checkpoint, model_header,
     read_png_recipe, weights_sha256,
@@ -52,6 +52,7 @@ RENDERERS: dict[str, Renderer] = {
 
 # pictures drawn the same way for every family that makes them: picture -> renderer, one line each
 PICTURE_RENDERERS: dict[str, Renderer] = {picture: img2img_render.render for picture in img2img_render.PICTURES}
+PICTURE_RENDERERS["flow-compare"] = comparison_render.render_flow_compare
 
 
 def reproduce(png_path: str | Path, device: torch.device | str = "cpu") -> tuple[np.ndarray, dict[str, Any], list[str]]:

@@ -61,3 +61,13 @@ def test_a_hundred_steps_fit_both_schedules(tiny, tmp_path):
     """The tiny models' schedule has 100 steps: 100 fits, the flow's K = 100 intervals too."""
     out = tmp_path / "cmp.png"
     assert main(["flow-compare", "--steps", "100", "--samplers", "euler", "--scale", "1", "--out", str(out), *tiny]) == 0
+
+
+def test_reproduce_draws_the_same_table_again_with_the_dit_as_helper(tiny, tmp_path, capsys):
+    out, again = tmp_path / "cmp.png", tmp_path / "again.png"
+    assert main(["flow-compare", "--seed", "3", "--steps", "1,2", "--prompt", "red circle", "--guidance", "2",
+                 "--scale", "1", "--out", str(out), *tiny]) == 0
+    capsys.readouterr()
+    assert main(["reproduce", str(out), "--out", str(again)]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    assert np.array_equal(np.asarray(Image.open(again)), np.asarray(Image.open(out)))
