@@ -18,6 +18,23 @@ Prints, with one torch thread (the GUI worker's setting on a 2-core machine):
 
 Uses the shipped checkpoints when present, else a fresh model of the default training config
 (the same cost per step; a fresh latent model is marked "fresh").
+
+Measured 2026-12-04 on the 2-core AMD EPYC dev machine, the shipped 4000-step ldm/dit/sit, shared
+(load average 8.8-9.3: other jobs running, so wall times are inflated; CPU times hold):
+    network       checkpoint             values    params   GFLOP  ms b=1  ms b=2
+    pixel U-Net   ddpm-shapes              3072 1,113,955   0.500   32.52   61.72
+    pixel U-Net   text2img-shapes          3072 1,274,851   0.506   31.47   55.72
+    latent U-Net  ldm-shapes                256 3,181,188   0.148   20.93   28.19
+    latent DiT    dit-shapes                256 2,869,712   0.063   13.56   17.18
+    latent SiT    sit-shapes                256 2,869,712   0.063   13.62   15.27
+    guided DDIM-50, text2img (w = 3): 1.17 s CPU, 2.81 s wall; baseline
+    guided DDIM-50, ldm (w = 5): 0.75 s CPU, 1.76 s wall; 0.64x CPU of the baseline (target <= 0.5x: missed)
+    guided DDIM-50, dit (w = 5): 0.38 s CPU, 0.90 s wall; 0.32x
+    guided HEUN-10, sit (w = 2): 0.15 s CPU, 0.35 s wall; 0.12x
+    Text-to-image panel, longest GUI stall while rendering: text2img DDIM-20 21 ms, ldm DDIM-50 37 ms,
+        dit DDIM-50 23 ms, sit Heun-10 33 ms (p99 gaps 12-18 ms; one gap over 30 ms for ldm and sit)
+Earlier the same day, fresh untrained latent models, load average 3.1: ms b=2 pixel 23.4, ldm 13.0,
+dit 9.2, sit 8.4; guided samples text2img 1.09 s CPU, ldm 0.91 (0.84x), dit 0.41 (0.38x), sit 0.17 (0.15x).
 """
 
 from __future__ import annotations
