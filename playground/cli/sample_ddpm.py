@@ -1,5 +1,6 @@
 """`playground sample ddpm`: DDPM or DDIM runs of the unconditional model (optionally classifier-guided),
-each PNG with its recipe, and the run as a GIF."""
+each PNG with its recipe, and the run as a GIF; `--init-noise NOISE.npy` starts from a given x_T
+(e.g. `playground invert ddpm`'s)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from ..core.checkpoints import LoadedModel
 from ..core.device import model_device
 from ..core.images import make_grid, save_gif, upscale
 from ..core.provenance import picture_recipe
-from .sample_text2img import add_classifier_guidance_arguments, add_guidance_schedule_arguments, classifier_guided
+from .sample_text2img import (add_classifier_guidance_arguments, add_guidance_schedule_arguments,
+                             add_init_noise_argument, classifier_guided, init_noise_and_count)
 
 TRAJECTORY_MAX_FRAMES = 60  # a GIF of every step of DDPM-1000 would be tens of megabytes
 
@@ -28,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
                         help="clip the predicted x0 to [-1, 1] at every step (default on, as in diffusers and "
                              "the DDPM paper's code; the cosine schedule's first step amplifies errors ~30x without it)")
-    parser.add_argument("--n", type=checks.sample_count, default=16, help="number of samples (image i is seeded seed + i)")
+    add_init_noise_argument(parser, "3, 32, 32")
     parser.add_argument("--trajectory", help="also write an animated GIF of x_t beside the predicted x0")
     parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
     parser.add_argument("--prompt", default="", help="with --classifier-guidance: the attributes to steer toward")
@@ -50,6 +52,8 @@ def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, l
     if args.sampler == "ddpm" and args.eta:
         raise ValueError("--eta is a DDIM setting; DDPM's noise is chosen with --variance")
     device = model_device(loaded.model)
+    config = loaded.model.config
+    init, n = init_noise_and_count(args, (config.in_channels, config.image_size, config.image_size))
     model_fn, guidance_recipe = classifier_guided(loaded.model, args, device)
     # a guided run steps with the eps its clipped x0 implies, as the GUI's does (see DDIMScheduler)
     scheduler = make_scheduler(args.sampler, loaded.model.noise_schedule, args.steps, eta=args.eta,
@@ -58,15 +62,16 @@ def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, l
     steps = scheduler.num_inference_steps
     every = -(-steps // TRAJECTORY_MAX_FRAMES)
     frames, final = [], None
-    records = sample_steps(model_fn, scheduler, n=args.n, seed=args.seed, device=device)
+    records = sample_steps(model_fn, scheduler, n=n, seed=args.seed, device=device,
+                           **({"x_t": init.latents} if init is not None else {}))
     for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps}", unit="step", disable=None):
         if args.trajectory and (record.index % every == 0 or record.is_last):
             frames.append(_trajectory_frame(to_uint8(record.x_t), to_uint8(record.pred_x0), args.scale))
         final = record.x_prev
     images = to_uint8(final)
     recipe = picture_recipe(loaded, "sample", schedule=loaded.config.schedule, sampler=args.sampler, steps=steps,
-                            eta=args.eta, variance=args.variance, clip_x0=args.clip, seed=args.seed, n=args.n,
-                            scale=1, **guidance_recipe)
+                            eta=args.eta, variance=args.variance, clip_x0=args.clip, seed=args.seed, n=n,
+                            scale=1, **guidance_recipe, **(init.recipe() if init is not None else {}))
     if args.trajectory:
         frames.append(_trajectory_frame(images, images, args.scale))
         save_gif(args.trajectory, frames, [80] * (len(frames) - 1) + [1500],

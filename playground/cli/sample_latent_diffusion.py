@@ -17,7 +17,7 @@ from ..core import checks
 from ..core.checkpoints import LoadedModel
 from ..core.diffusion.schedulers import FLOW_KINDS, SCHEDULER_KINDS
 from ..core.provenance import picture_recipe
-from .sample_text2img import add_guidance_schedule_arguments
+from .sample_text2img import add_guidance_schedule_arguments, add_init_noise_argument, init_noise_and_count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,10 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inference steps (default: 50 for ldm and dit, 10 for sit; with --sampler: all of the "
                              "schedule for ddpm, 10 for heun, 50 otherwise)")
     parser.add_argument("--eta", type=checks.eta, default=0.0, help="DDIM noise, 0 (deterministic) to 1")
-    parser.add_argument("--n", type=checks.sample_count, default=argparse.SUPPRESS,
-                        help="number of samples, image i seeded seed + i (default 16; with --init-noise, one per noise)")
-    parser.add_argument("--init-noise", metavar="NOISE.npy",
-                        help="start from this x_T: an .npy float array (N, 4, 8, 8) or (4, 8, 8)")
+    add_init_noise_argument(parser, "4, 8, 8")
     parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
 
 
@@ -45,7 +42,7 @@ def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, l
     import torch
     from tqdm import tqdm
 
-    from ..core.latent_diffusion.sampling import default_settings, default_steps, load_init_noise, sample_count
+    from ..core.latent_diffusion.sampling import default_settings, default_steps
     from ..core.text2img.sampling import guided_steps, to_images
 
     if args.threads:
@@ -62,9 +59,7 @@ def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, l
     settings = default_settings(loaded, **changes)  # a bad prompt, or a sampler that does not fit, is refused here
     if settings.eta != 0.0 and settings.sampler != "ddim":
         raise ValueError(f"--eta is a DDIM setting; the {settings.sampler} sampler takes none (leave --eta out)")
-    init = load_init_noise(args.init_noise, tuple(model.config.latent_shape)) if args.init_noise else None
-    n = sample_count(init, getattr(args, "n", None))
-    checks.check_seed_span(args.seed, n)
+    init, n = init_noise_and_count(args, tuple(model.config.latent_shape))
 
     final = None
     records = guided_steps(model, settings, n, **({"x_t": init.latents} if init is not None else {}))

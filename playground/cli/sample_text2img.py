@@ -1,7 +1,9 @@
 """`playground sample text2img --prompt P --guidance W ...`: prompt-guided samples, each with its recipe.
 
-Also the classifier-guidance options `sample ddpm` shares (a noisy classifier steering
-an unconditional DDPM toward a prompt's attributes).
+Also the options `sample ddpm` (and `sample ldm|dit|sit`) share: classifier guidance (a noisy
+classifier steering an unconditional DDPM toward a prompt's attributes), the guidance schedule,
+and `--init-noise NOISE.npy`, a given x_T (e.g. `playground invert`'s) instead of the seeds' first
+draw, whose file and SHA-256 the recipe names (`core/diffusion/init_noise.py`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,24 @@ def load_noisy_classifier(args: argparse.Namespace, device) -> LoadedModel | Non
     return loaded
 
 
+def add_init_noise_argument(parser: argparse.ArgumentParser, shape: str) -> None:
+    """`--init-noise NOISE.npy` (e.g. what `playground invert` wrote); `--n` then defaults to its count."""
+    parser.add_argument("--n", type=checks.sample_count, default=argparse.SUPPRESS,
+                        help="number of samples, image i seeded seed + i (default 16; with --init-noise, one per noise)")
+    parser.add_argument("--init-noise", metavar="NOISE.npy",
+                        help=f"start from this x_T (e.g. `playground invert`'s): an .npy float array (N, {shape}) or ({shape})")
+
+
+def init_noise_and_count(args: argparse.Namespace, shape: tuple[int, ...]):
+    """(the --init-noise file's x_T or None, the number of images), checked (one-line ValueError)."""
+    from ..core.diffusion.init_noise import load_init_noise, sample_count
+
+    init = load_init_noise(args.init_noise, shape) if args.init_noise else None
+    n = sample_count(init, getattr(args, "n", None))
+    checks.check_seed_span(args.seed, n)
+    return init, n
+
+
 def text2img_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt", default="", help='e.g. "a large red circle at the top left" ("" = unconditional)')
     parser.add_argument("--negative-prompt", default="", help="guide away from this prompt (it replaces the null prompt)")
@@ -53,7 +73,7 @@ def text2img_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clip", action=argparse.BooleanOptionalAction, default=True,
                         help="clip the predicted x0 to [-1, 1] at every step, and step with the eps it implies "
                              "(default on; large w overshoots without it)")
-    parser.add_argument("--n", type=checks.sample_count, default=16, help="number of samples (image i is seeded seed + i)")
+    add_init_noise_argument(parser, "3, 32, 32")
     parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
 
 
@@ -62,7 +82,7 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
     from tqdm import tqdm
 
     from ..core.data import to_uint8
-    from ..core.text2img.sampling import GuidedSettings, guided_steps
+    from ..core.text2img.sampling import GuidedSettings, guided_steps, image_shape
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -73,13 +93,16 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
         classifier_scale=args.classifier_guidance, sampler=args.sampler, steps=steps, eta=args.eta,
         clip_x0=args.clip, seed=args.seed,
     ).validate()  # a bad prompt is refused here, before anything else is loaded
+    init, n = init_noise_and_count(args, image_shape(loaded.model))
     classifier = load_noisy_classifier(args, model_device(loaded.model))
     final = None
-    records = guided_steps(loaded.model, settings, args.n, classifier.model if classifier else None)
+    records = guided_steps(loaded.model, settings, n, classifier.model if classifier else None,
+                           **({"x_t": init.latents} if init is not None else {}))
     for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps} w={args.guidance:g}", unit="step", disable=None):
         final = record.x_prev
     images = to_uint8(final)
-    recipe = picture_recipe(loaded, "sample", **settings.to_recipe(loaded.name), n=args.n, scale=1)
+    recipe = picture_recipe(loaded, "sample", **settings.to_recipe(loaded.name), n=n, scale=1,
+                            **(init.recipe() if init is not None else {}))
     if classifier is not None:
         recipe |= helper_header("classifier", classifier)
     return images, [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]

@@ -78,3 +78,33 @@ def test_eta_with_the_ddpm_sampler_is_an_error(tiny_ddpm: Path, tmp_path: Path, 
                "--out", str(tmp_path / "x.png")])
     assert rc == 2
     assert "--eta is a DDIM setting" in capsys.readouterr().err
+
+
+def test_init_noise_from_invert_samples_the_round_trip_and_reproduces(tiny_ddpm: Path, tmp_path: Path, capsys) -> None:
+    from tolerance import assert_same_picture
+
+    checkpoint = str(tiny_ddpm / "ddpm-shapes")
+    noise, round_trip, sampled, again = (tmp_path / n for n in ("noise.npy", "rt.png", "s.png", "again.png"))
+    assert main(["invert", "ddpm", "--index", "3", "--steps", "5", "--out", str(noise), "--round-trip", str(round_trip),
+                 "--scale", "1", "--checkpoint", checkpoint]) == 0
+    assert np.load(noise).shape == (1, 3, 32, 32)
+    # DDIM-5 forward from the inverted x_T, x0 unclipped as the inversion's own run: the round trip
+    assert main(["sample", "ddpm", "--init-noise", str(noise), "--sampler", "ddim", "--steps", "5", "--no-clip",
+                 "--seed", "2", "--out", str(sampled), "--scale", "1", "--checkpoint", checkpoint]) == 0
+    assert_same_picture(_png(sampled)[2:-2, 2:-2], _png(round_trip)[:, 34:][2:-2, 2:-2])
+    recipe = read_recipe(sampled)
+    assert recipe["n"] == 1 and recipe["grid_of"]["init_noise"] == str(noise.resolve())
+    assert len(recipe["grid_of"]["init_noise_sha256"]) == 64
+    capsys.readouterr()
+    assert main(["reproduce", str(sampled), "--out", str(again)]) == 0
+    np.testing.assert_array_equal(_png(again), _png(sampled))
+
+
+def test_init_noise_of_the_wrong_shape_is_one_line(tiny_ddpm: Path, tmp_path: Path, capsys) -> None:
+    bad, out = tmp_path / "bad.npy", tmp_path / "x"
+    np.save(bad, np.zeros((1, 4, 8, 8), np.float32))
+    assert main(["sample", "ddpm", "--init-noise", str(bad), "--steps", "3", "--out-dir", str(out),
+                 "--checkpoint", str(tiny_ddpm / "ddpm-shapes")]) == 2
+    err = capsys.readouterr().err
+    assert "must have shape (N, 3, 32, 32) or (3, 32, 32), not (1, 4, 8, 8)" in err and err.count("\n") == 1
+    assert not out.exists()

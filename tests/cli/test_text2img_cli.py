@@ -95,3 +95,40 @@ def test_classifier_guidance_options(tiny: Path, tmp_path: Path) -> None:
     # a prompt without classifier guidance means nothing to an unconditional DDPM: say so
     assert main(["sample", "ddpm", "--checkpoint", str(tiny / "ddpm-tiny"), "--prompt", "red", "--steps", "2",
                  "--sampler", "ddim", "--out-dir", str(tmp_path / "x")]) == 2
+
+
+def test_init_noise_from_invert_samples_the_round_trip_and_reproduces(tiny: Path, tmp_path: Path, capsys) -> None:
+    from tolerance import assert_same_picture
+
+    checkpoint = str(tiny / "text2img-tiny")
+    noise, round_trip, out = tmp_path / "noise.npy", tmp_path / "rt.png", tmp_path / "samples"
+    assert main(["invert", "text2img", "--index", "5", "--prompt", "a red circle", "--steps", "4", "--out", str(noise),
+                 "--round-trip", str(round_trip), "--scale", "1", "--checkpoint", checkpoint]) == 0
+    assert np.load(noise).shape == (1, 3, 32, 32)
+    # the same sampler, steps, prompt and w = 1, x0 unclipped as the inversion's run: the round trip
+    assert main(["sample", "text2img", "--init-noise", str(noise), "--prompt", "a red circle", "--guidance", "1",
+                 "--steps", "4", "--no-clip", "--out-dir", str(out), "--checkpoint", checkpoint]) == 0
+    files = sorted(out.glob("*.png"))
+    assert len(files) == 1  # one image per noise
+    assert_same_picture(_png(files[0]), _png(round_trip)[2:-2, 36:-2])
+    assert read_recipe(files[0])["init_noise"] == str(noise.resolve())
+    capsys.readouterr()
+    assert main(["reproduce", str(files[0]), "--out", str(tmp_path / "again.png")]) == 0
+    np.testing.assert_array_equal(_png(tmp_path / "again.png"), _png(files[0]))
+    np.save(noise, np.zeros((3, 32, 32), np.float32))  # the file changed since: reproduce refuses, in one line
+    capsys.readouterr()
+    assert main(["reproduce", str(files[0])]) == 2
+    assert "is not the file the image was made from" in capsys.readouterr().err
+
+
+def test_init_noise_of_the_wrong_shape_or_count_is_one_line(tiny: Path, tmp_path: Path, capsys) -> None:
+    bad, out = tmp_path / "bad.npy", tmp_path / "x"
+    np.save(bad, np.zeros((2, 3, 16, 16), np.float32))
+    args = ["sample", "text2img", "--steps", "2", "--out-dir", str(out), "--checkpoint", str(tiny / "text2img-tiny")]
+    assert main([*args, "--init-noise", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "must have shape (N, 3, 32, 32) or (3, 32, 32), not (2, 3, 16, 16)" in err and err.count("\n") == 1
+    np.save(bad, np.zeros((2, 3, 32, 32), np.float32))
+    assert main([*args, "--init-noise", str(bad), "--n", "3"]) == 2
+    assert "3 images asked for, but bad.npy holds 2" in capsys.readouterr().err
+    assert not out.exists()

@@ -27,6 +27,7 @@ from ..images import labelled_grid, make_grid, upscale
 from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpoint
 from ..text2img.denoiser import make_denoiser, steps_with_clipped_eps
 from ..text2img.sampling import GuidedSettings
+from .init_noise import recipe_init_noise
 from .sampling import EpsModel, sample
 from .schedulers import FLOW_KINDS, SCHEDULER_KINDS, make_scheduler
 from .schedules import NoiseSchedule
@@ -79,12 +80,15 @@ def sampler_settings(fields: RecipeFields, run: Run) -> SamplerSettings:
 
 
 def sample_images(fields: RecipeFields, run: Run, n: int) -> np.ndarray:
-    """The n images (N, H, W, 3) uint8 of a run seeded `seed` (image i seeded seed + i)."""
+    """The n images (N, H, W, 3) uint8 of a run seeded `seed` (image i seeded seed + i; from the recipe's
+    `init_noise` file when it names one)."""
     settings = sampler_settings(fields, run)
     variance = fields.choice("variance", ("posterior", "beta"), default="posterior")
     scheduler = make_scheduler(settings.kind, run.schedule, settings.steps, eta=settings.eta, variance=variance,
                                clip_x0=settings.clip_x0, use_clipped_model_output=settings.use_clipped_model_output)
-    x = sample(run.model_fn, scheduler, n=n, seed=fields.seed(count=n), shape=run.shape, device=run.device)
+    x_T = recipe_init_noise(fields, run.shape, n)  # a run from a given x_T (--init-noise), else the seeds' draw
+    x = sample(run.model_fn, scheduler, n=n, seed=fields.seed(count=n), shape=run.shape, device=run.device,
+               **({} if x_T is None else {"x_t": x_T}))
     return to_uint8(x)
 
 

@@ -16,8 +16,6 @@ started from a given x_T, the noise file and its SHA-256 (`init_noise`,
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import torch
 
@@ -25,15 +23,15 @@ from .. import checks
 from ..checkpoints import LoadedModel
 from ..data.shapes import parse_prompt
 from ..device import model_device
+from ..diffusion.init_noise import recipe_init_noise
 from ..diffusion.render import Run, check_image_seed, trajectory_picture
 from ..images import make_grid, upscale
-from ..provenance import RecipeError, RecipeFields, weights_sha256
+from ..provenance import RecipeError, RecipeFields
 from ..text2img.denoiser import make_denoiser
 from ..text2img.evaluation import sample_prompts
 from ..text2img.render import EVALUATION_SCALE, GRID_SCALE, _scales, evaluation_samples_picture, guidance_grid_picture
 from ..text2img.sampling import GuidedSettings, generate, grid_steps, image_shape, pixels
 from .attention_picture import render_attention
-from .sampling import load_init_noise
 
 
 def _settings(fields: RecipeFields, loaded: LoadedModel) -> GuidedSettings:
@@ -43,30 +41,10 @@ def _settings(fields: RecipeFields, loaded: LoadedModel) -> GuidedSettings:
         raise RecipeError(f"the recipe's settings: {exc}") from None
 
 
-def init_noise(fields: RecipeFields, loaded: LoadedModel, n: int) -> torch.Tensor | None:
-    """The x_T the recipe's run started from (None: drawn from its seeds), checked to be the same file."""
-    if not fields.has("init_noise"):
-        return None
-    path = Path(fields.text("init_noise"))
-    if not path.is_file():
-        raise RecipeError(f"its initial noise {path} is not there (the run started from that x_T)")
-    expected = fields.text("init_noise_sha256", default=None)
-    if expected is not None and expected != weights_sha256(path):
-        raise RecipeError(f"its initial noise {path} is not the file the image was made from (SHA-256 "
-                          f"{weights_sha256(path)[:12]}…, the recipe's {expected[:12]}…)")
-    try:
-        init = load_init_noise(path, tuple(loaded.model.config.latent_shape))
-    except ValueError as exc:
-        raise RecipeError(str(exc)) from None
-    if init.count != n:
-        raise RecipeError(f"the recipe's 'n' {n} is not the {init.count} initial noise(s) of {path}")
-    return init.latents
-
-
 def _generate(fields: RecipeFields, loaded: LoadedModel, n: int) -> np.ndarray:
     settings = _settings(fields, loaded)
     fields.seed(count=n)
-    return generate(loaded.model, settings, n, x_T=init_noise(fields, loaded, n))
+    return generate(loaded.model, settings, n, x_T=recipe_init_noise(fields, tuple(loaded.model.config.latent_shape), n))
 
 
 def _guidance_grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:

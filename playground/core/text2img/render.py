@@ -3,7 +3,8 @@
 Every recipe holds the `GuidedSettings` keys (`GuidedSettings.to_recipe`), read back with
 `GuidedSettings.from_recipe`, which refuses a hand-edited value naming it. Pictures:
 
-- "sample": one guided image (image `index` of a batch of `n` when the CLI sampled a batch);
+- "sample": one guided image (image `index` of a batch of `n` when the CLI sampled a batch; from
+  the `init_noise` file it names, checked unchanged: `diffusion/init_noise.py`);
 - "grid": with "grid" {axis, scales, seeds}, the app's table of one seed at several
   scales (`guidance_grid_picture`); with "grid_of", the CLI's n samples tiled;
 - "frame" / "strip": steps of the guided run, as the diffusion renderer draws them;
@@ -25,6 +26,7 @@ from ..checkpoints import LoadedModel
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
 from ..device import model_device
+from ..diffusion.init_noise import recipe_init_noise
 from ..diffusion.render import Run, check_image_seed, trajectory_picture
 from ..images import labelled_grid, make_grid, upscale
 from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpoint
@@ -74,7 +76,8 @@ def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     fields.seed(count=n)
     check_image_seed(fields, index)
     base, classifier = _networks(fields, loaded, settings)
-    return upscale(generate(base, settings, n, classifier)[index], fields.scale(default=1))
+    x_T = recipe_init_noise(fields, image_shape(base), n)
+    return upscale(generate(base, settings, n, classifier, x_T=x_T)[index], fields.scale(default=1))
 
 
 def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
@@ -82,7 +85,8 @@ def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
         inner, n = fields.mapping("grid_of"), fields.within("n", checks.sample_count)
         settings = _settings(inner, loaded)
         base, classifier = _networks(inner, loaded, settings)
-        return upscale(make_grid(generate(base, settings, n, classifier)), fields.scale())
+        x_T = recipe_init_noise(inner, image_shape(base), n)
+        return upscale(make_grid(generate(base, settings, n, classifier, x_T=x_T)), fields.scale())
     settings = _settings(fields, loaded)
     grid = fields.mapping("grid")
     axis = grid.choice("axis", ("s",) if settings.base == "ddpm" else ("w",))
