@@ -29,8 +29,8 @@ from ..device import model_device
 from ..images import upscale
 
 LATENT_DISPLAY_SIGMA = 2.0          # channel maps show [-2, 2] (two standard deviations) as black..white
-GAP = 2                             # pixels between two channel maps
-FRAME_BACKGROUND = (48, 50, 56)     # the gaps, and the border around a decoded image
+GAP = 1                             # pixel between two channel maps (a dark line: a tile reads as one latent)
+FRAME_BACKGROUND = (12, 12, 14)     # the gaps, and the border around a decoded image (near the shapes' black)
 
 Decode = Callable[[torch.Tensor], torch.Tensor]
 

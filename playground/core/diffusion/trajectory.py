@@ -20,7 +20,7 @@ A latent run (ldm, dit, sit: x_t is an autoencoder's latent) is drawn by its
 images the first stage decodes from the predicted x0 and from x_t (`LATENT_VIEWS`). They
 are decoded once, as each step arrives (where the run is sampled), so showing a cached
 step again costs no model call. For the 4x8x8 latents that is 2 KiB of state and 6 frames
-of 34x34 a step, about as much as a pixel run. Decoding two 32x32 pictures costs more than
+of 33x33 a step, about as much as a pixel run. Decoding two 32x32 pictures costs more than
 a step of the denoiser (0.42 GFLOP against 0.15 for ldm, 0.06 for dit), so a run that only
 wants its sample (a guidance slider's render) is traced with `decode_each_step=False` and
 decodes its steps later, in one go, if they are ever shown (`decode_missing`).

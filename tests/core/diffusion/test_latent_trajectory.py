@@ -26,14 +26,14 @@ def test_each_step_holds_the_latent_channels_and_the_decoded_pictures(ldm):
     run = run_trajectory(ldm, ldm.noise_schedule, SamplerSettings("ddim", 4, 0.5, clip_x0=False), 3)
     assert run.latent and run.views == LATENT_VIEWS and run.complete
     for view in LATENT_VIEWS:
-        assert run.frames[view].shape == (4, 34, 34, 3) and run.frames[view].dtype == np.uint8
+        assert run.frames[view].shape == (4, 33, 33, 3) and run.frames[view].dtype == np.uint8
     pictures = run.pictures
     for i in range(run.count):
         latent = torch.from_numpy(run.states[i])
         tile = run.frame("x_t", i)
-        for channel in range(4):  # a 2x2 tile of 16x16 maps (2 px a latent value), 2 px apart, grey
+        for channel in range(4):  # a 2x2 tile of 16x16 maps (2 px a latent value), 1 px apart, grey
             r, c = divmod(channel, 2)
-            block = tile[r * 18:r * 18 + 16, c * 18:c * 18 + 16]
+            block = tile[r * 17:r * 17 + 16, c * 17:c * 17 + 16]
             grey = np.clip((latent[channel].numpy() / LATENT_DISPLAY_SIGMA + 1) * 127.5, 0, 255)
             expected = np.repeat(np.repeat(grey, 2, 0), 2, 1)
             assert np.abs(block[..., 0].astype(float) - expected).max() <= 1.0
@@ -42,7 +42,7 @@ def test_each_step_holds_the_latent_channels_and_the_decoded_pictures(ldm):
     # the sample is the final latent, decoded (the last step's x0 decoded shows it too)
     assert_same_picture(run.final_image(), to_pixels(ldm, torch.from_numpy(run.final)))
     assert_same_picture(run.x0_picture(run.count - 1), run.final_image())
-    assert frame_row(run, 2, ("x_t", "pred_x0", "decoded_x0")).shape == ((34 + 4) * 8, (3 * 36 + 2) * 8, 3)
+    assert frame_row(run, 2, ("x_t", "pred_x0", "decoded_x0")).shape == ((33 + 4) * 8, (3 * 35 + 2) * 8, 3)
 
 
 def to_pixels(model, latent: torch.Tensor) -> np.ndarray:
@@ -67,7 +67,7 @@ def test_a_branch_with_the_runs_own_seed_replays_it_exactly(ldm):
 def test_a_guided_function_is_drawn_by_its_models_pictures(ldm):
     guided = ClassifierFreeGuidance.for_prompt(ldm, "a red circle", 3.0)
     steps = list(trace(guided, ldm.noise_schedule, SamplerSettings("ddim", 2, clip_x0=False), 0))
-    assert steps[-1].latent and steps[-1].frames["decoded_x0"].shape == (2, 34, 34, 3)
+    assert steps[-1].latent and steps[-1].frames["decoded_x0"].shape == (2, 33, 33, 3)
 
 
 def test_a_pixel_run_keeps_its_four_image_views():

@@ -73,13 +73,12 @@ def _check_latent_step(view, trajectory, index: int) -> None:
     state = torch.from_numpy(trajectory.states[index])
     np.testing.assert_array_equal(trajectory.frame("x_t", index), pictures.channels(state))
     tile = trajectory.frame("x_t", index)
-    assert pictures.grid == (2, 2) and tile.shape == (34, 34, 3)
-    quarters = [tile[:16, :16], tile[:16, 18:], tile[18:, :16], tile[18:, 18:]]  # four 8x8 maps at 2 px a value
+    assert pictures.grid == (2, 2) and tile.shape == (33, 33, 3)
+    quarters = [tile[:16, :16], tile[:16, 17:], tile[17:, :16], tile[17:, 17:]]  # four 8x8 maps at 2 px a value
     for channel, quarter in enumerate(quarters):
         assert (quarter[..., 0] == quarter[..., 1]).all(), "channel maps are greyscale"
-        expected = pictures.channels(state)[(channel // 2) * 18:(channel // 2) * 18 + 16,
-                                            (channel % 2) * 18:(channel % 2) * 18 + 16]
-        np.testing.assert_array_equal(quarter, expected)
+        values = np.clip((state[channel].numpy() / 2 + 1) * 127.5, 0, 255)  # +-2 sigma to black..white
+        assert np.abs(quarter[::2, ::2, 0] - values).max() <= 1.0
     decoded = pictures.unframed(trajectory.frame("decoded_x_t", index))
     assert_same_picture(decoded, pictures.paint(state[None])[0])
 
