@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSizePolicy, QVB
 from .images import ImageCanvas
 
 TITLE_STYLE = "color: #e6e6e6; font-size: 15pt; font-weight: bold;"
+SMALL_TITLE = "color: #e6e6e6; font-size: 12pt; font-weight: bold;"  # five or six canvases across 1280x720
 SUBTITLE_STYLE = "color: #9a9a9a; font-size: 11pt;"
 
 

@@ -17,12 +17,11 @@ from ....core.diffusion.forward import ForwardView, forward_view, noised_image
 from ...widgets.gallery import DataGallery
 from ...widgets.steps import SchedulePlots
 from ...widgets.steps.fields import NumberField
-from ...widgets.titled import NumberTiles, TitledCanvas, canvas_row, fmt, note_label
+from ...widgets.titled import SMALL_TITLE, NumberTiles, TitledCanvas, canvas_row, fmt, note_label
 
 if TYPE_CHECKING:
     from .panel import DiffusionPanel
 
-SMALL_TITLE = "color: #e6e6e6; font-size: 12pt; font-weight: bold;"
 FORWARD_NOTE = (
     "Training's side: noise a real image x₀ to step t in one jump, <b>x_t = √ᾱ_t·x₀ + √(1−ᾱ_t)·ε</b>; the network "
     "guesses ε from x_t and t. Its one-shot <b>x̂₀ = (x_t − √(1−ᾱ_t)·ε̂) / √ᾱ_t</b> is shown clipped to [−1, 1], "

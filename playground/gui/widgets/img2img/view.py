@@ -30,7 +30,7 @@ from ....core.text2img.sampling import GuidedSettings
 from ..gallery import DataGallery
 from ..image_file import ask_image_path, open_image_file
 from ..steps.plots import SchedulePlots
-from ..titled import NumberTiles, TitledCanvas, canvas_row, fmt, note_label
+from ..titled import SMALL_TITLE, NumberTiles, TitledCanvas, canvas_row, fmt, note_label
 from ..sliders import ScaleSlider
 from .jobs import Img2ImgDone, InversionDone, StartPicture, edit_job, img2img_job, invert_job, start_job
 
@@ -41,7 +41,6 @@ NOTE = ("Strength s redoes the last s of the run's steps: the image is noised to
         "the schedule, the redone steps shaded) and denoised from there. Invert runs the deterministic sampler "
         "backwards to the noise x_T that draws the image; Edit samples that x_T with another prompt or w.")
 REGION_BRUSH = pg.mkBrush(255, 200, 80, 40)
-SMALL_TITLE = "color: #e6e6e6; font-size: 12pt; font-weight: bold;"  # six canvases in a 1280x720 window
 
 
 def from_sampler(settings: SamplerSettings, seed: int) -> GuidedSettings:
