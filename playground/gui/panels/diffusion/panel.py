@@ -26,6 +26,7 @@ from ....core.text2img.sampling import step_limit
 from ....core.diffusion.schedules import NoiseSchedule
 from ....core.diffusion.trajectory import SamplerSettings, Trajectory
 from ....core.provenance import checkpoint_differences, model_header
+from ...widgets.img2img import Img2ImgView, from_sampler
 from ...widgets.steps import SamplerControls, SchedulePlots
 from ...widgets.steps.runs import RunControl
 from ...worker import ModelWorker
@@ -69,6 +70,7 @@ class DiffusionPanel(Panel):
         self.tabs.addTab(self.reverse, "Reverse process: sampling")
         self.tabs.addTab(self.forward_tab, "Forward process q(x_t | x₀)")
         self.tabs.addTab(self.compare_tab, "DDPM vs DDIM")
+        self.tabs.addTab(Img2ImgView(self, lambda: from_sampler(*self.run_settings()), self.plots), "Image to image")
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.tabs)
         splitter.addWidget(self.plots)

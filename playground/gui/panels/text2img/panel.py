@@ -27,6 +27,7 @@ from ....core.images import save_png, upscale
 from ....core.latent_diffusion import LATENT_FAMILIES
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.sampling import Decomposition, GuidedSettings
+from ...widgets.img2img import Img2ImgView
 from ...worker import ModelWorker
 from ..base import Panel
 from .controls import SettingsControls
@@ -73,6 +74,7 @@ class Text2ImgPanel(Panel):
         self.tabs.addTab(self.grid_tab, "Grid: w × seed")
         self.tabs.addTab(self.steps_tab, "Denoising steps")
         self.tabs.addTab(self.attention_tab, "Attention")
+        self.tabs.addTab(Img2ImgView(self, self.settings), "Image to image")
         for w in (self.prompt, self.negative, self.controls):
             root.addWidget(w)
         root.addWidget(self.tabs, 1)
