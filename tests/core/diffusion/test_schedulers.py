@@ -14,6 +14,7 @@ diffusers = pytest.importorskip("diffusers")
 from playground.core.diffusion.schedulers import (  # noqa: E402
     DDIMScheduler, DDPMScheduler, inference_timesteps, make_scheduler,
 )
+from playground.core.diffusion.flow import FlowSchedule  # noqa: E402
 from playground.core.diffusion.schedules import NoiseSchedule  # noqa: E402
 
 DIFFUSERS_SCHEDULE = {"linear": "linear", "cosine": "squaredcos_cap_v2"}
@@ -239,7 +240,11 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="eta is a DDIM setting"):
         make_scheduler("ddpm", schedule, eta=0.5)
     with pytest.raises(ValueError, match="unknown sampler"):
-        make_scheduler("euler", schedule)  # type: ignore[arg-type]
+        make_scheduler("lms", schedule)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="the euler sampler does not fit a model trained on a DDPM noise schedule"):
+        make_scheduler("euler", schedule)
+    with pytest.raises(ValueError, match="the ddim sampler does not fit a flow-matching model"):
+        make_scheduler("ddim", FlowSchedule(), 10)
 
 
 def test_make_scheduler_defaults() -> None:
