@@ -21,7 +21,8 @@ from playground.cli import main
 from playground.core.assets import shipped_for
 from playground.core.checkpoints import WEIGHTS_NAME, load_checkpoint, save_checkpoint
 from playground.core.diffusion.render import labelled_strip
-from playground.core.diffusion.trajectory import SamplerSettings, frame_row, run_trajectory
+from playground.core.diffusion.trajectory import SamplerSettings, run_trajectory
+from playground.core.diffusion.trajectory_pictures import frame_row
 from playground.core.images import RECIPE_KEY, save_png
 from playground.core.models.vae import VAE
 from playground.core.provenance import picture_recipe, read_png_recipe

@@ -22,7 +22,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..data import to_uint8
 from ..device import model_device

@@ -31,7 +31,8 @@ from .init_noise import recipe_init_noise
 from .sampling import EpsModel, sample
 from .schedulers import FLOW_KINDS, SCHEDULER_KINDS, make_scheduler
 from .schedules import NoiseSchedule
-from .trajectory import VIEW_LABELS, SamplerSettings, Trajectory, frame_row, run_trajectory
+from .trajectory import VIEW_LABELS, SamplerSettings, Trajectory, run_trajectory
+from .trajectory_pictures import frame_row
 
 MAX_BRANCH_DEPTH = 32
 STRIP_SCALE = 4

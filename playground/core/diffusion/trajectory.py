@@ -42,9 +42,6 @@ from .latent_pictures import LatentPictures
 from .sampling import EpsModel, StepRecord, sample_steps
 from .schedulers import Scheduler, SchedulerKind, make_scheduler
 from .schedules import NoiseSchedule
-from .trajectory_pictures import (  # noqa: F401 (the pictures of a run, kept importable from here)
-    animation_frames, evenly_spaced_steps, frame_row, save_animation, trajectory_strip,
-)
 
 View = Literal["x_t", "pred_noise", "pred_x0", "noise"]
 VIEWS: tuple[str, ...] = ("x_t", "pred_noise", "pred_x0", "noise")

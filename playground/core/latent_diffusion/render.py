@@ -17,7 +17,6 @@ started from a given x_T, the noise file and its SHA-256 (`init_noise`,
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from .. import checks
 from ..checkpoints import LoadedModel

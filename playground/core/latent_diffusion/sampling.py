@@ -18,7 +18,6 @@ from typing import Any
 from torch import nn
 
 from ..checkpoints import LoadedModel
-from ..diffusion.init_noise import InitNoise, load_init_noise, sample_count  # noqa: F401  (their old home)
 from ..text2img.sampling import GuidedSettings, step_limit
 from . import default_guidance, default_sampler
 

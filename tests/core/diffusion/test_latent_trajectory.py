@@ -13,8 +13,9 @@ from playground.core.diffusion.guidance import ClassifierFreeGuidance
 from playground.core.diffusion.latent_pictures import LATENT_DISPLAY_SIGMA, LatentPictures
 from playground.core.diffusion.schedules import NoiseSchedule
 from playground.core.diffusion.trajectory import (
-    LATENT_VIEWS, VIEWS, SamplerSettings, frame_row, run_trajectory, schedule_curves, trace,
+    LATENT_VIEWS, VIEWS, SamplerSettings, run_trajectory, schedule_curves, trace,
 )
+from playground.core.diffusion.trajectory_pictures import frame_row
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from playground.core.diffusion.forward import forward_view, noised_image
 from playground.core.diffusion.sampling import sample_steps
 from playground.core.diffusion.schedules import NoiseSchedule
 from playground.core.images import read_gif_recipe
-from playground.core.diffusion.trajectory import (
-    VIEWS, SamplerSettings, Trajectory, animation_frames, evenly_spaced_steps, frame_row,
-    run_trajectory, save_animation, trace, trajectory_strip,
+from playground.core.diffusion.trajectory import VIEWS, SamplerSettings, Trajectory, run_trajectory, trace
+from playground.core.diffusion.trajectory_pictures import (
+    animation_frames, evenly_spaced_steps, frame_row, save_animation, trajectory_strip,
 )
 
 SHAPE = (3, 8, 8)

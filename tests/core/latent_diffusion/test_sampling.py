@@ -19,7 +19,8 @@ from playground.core.checkpoints import CheckpointMeta, LoadedModel
 from playground.core.data.shapes import PromptError
 from playground.core.diffusion.sampling import initial_noise
 from playground.core.latent_diffusion import FALLBACK_GUIDANCE
-from playground.core.latent_diffusion.sampling import default_settings, default_steps, load_init_noise, sample_count
+from playground.core.diffusion.init_noise import load_init_noise, sample_count
+from playground.core.latent_diffusion.sampling import default_settings, default_steps
 from playground.core.text2img.denoiser import GuidanceModels, make_denoiser
 from playground.core.text2img.sampling import (
     GuidedSettings, decompose, generate, grid_steps, guided_steps, to_images,

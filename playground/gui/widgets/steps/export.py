@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Callable
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from ....core.diffusion.render import STRIP_SCALE, labelled_strip
-from ....core.diffusion.trajectory import Trajectory, frame_row
+from ....core.diffusion.trajectory import Trajectory
+from ....core.diffusion.trajectory_pictures import frame_row
 from ....core.images import save_gif, save_png
 from .fields import message_label, show_problem
 from .pictures import GIF_SCALE, STRIP_STEPS, animation_frames, parse_strip_steps

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ....core.diffusion.trajectory import Trajectory, evenly_spaced_steps, frame_row
+from ....core.diffusion.trajectory import Trajectory
+from ....core.diffusion.trajectory_pictures import evenly_spaced_steps, frame_row
 
 STRIP_STEPS = 8      # columns of a strip when no steps are typed
 GIF_SCALE = 4
