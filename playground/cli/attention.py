@@ -14,6 +14,7 @@ import argparse
 
 from ..core import checks
 from ..core.diffusion.schedulers import FLOW_KINDS, SCHEDULER_KINDS
+from .sample_latent_diffusion import settings_from_args
 from .sample_text2img import add_guidance_schedule_arguments
 
 FAMILIES = ("ldm", "dit", "sit")
@@ -70,7 +71,6 @@ def run(args: argparse.Namespace) -> int:
     from ..core.images import save_png
     from ..core.latent_diffusion.attention import attention_layers, cell_side, check_cell, maps_at_step, prompt_words
     from ..core.latent_diffusion.attention_picture import attention_picture
-    from ..core.latent_diffusion.sampling import default_settings, default_steps
     from ..core.provenance import picture_recipe
 
     if args.threads:
@@ -81,17 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("an empty prompt has no words to attend to: give --prompt, or use --kind self")
     loaded = open_model(args.checkpoint, (args.family,), pick_device(args.device))
     model = loaded.model
-    changes = dict(prompt=args.prompt, negative_prompt=args.negative_prompt, eta=args.eta, seed=args.seed,
-                   guidance_start=args.guidance_start, guidance_stop=args.guidance_stop)
-    if args.guidance is not None:
-        changes["guidance_scale"] = args.guidance
-    if args.sampler is not None:
-        changes |= {"sampler": args.sampler, "steps": default_steps(args.sampler, model)}
-    if args.steps is not None:
-        changes["steps"] = args.steps
-    settings = default_settings(loaded, **changes)  # a bad prompt, or a sampler that does not fit, is refused here
-    if settings.eta != 0.0 and settings.sampler != "ddim":
-        raise ValueError(f"--eta is a DDIM setting; the {settings.sampler} sampler takes none (leave --eta out)")
+    settings = settings_from_args(loaded, args)
     steps = len(settings.make_scheduler(model).timesteps)
     step = steps // 2 if args.step is None else args.step
     checks.check_number("--step", step, 0, steps - 1, integer=True)

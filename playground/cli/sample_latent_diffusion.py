@@ -38,27 +38,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
 
 
-def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    import torch
-    from tqdm import tqdm
-
+def settings_from_args(loaded: LoadedModel, args: argparse.Namespace):
+    """The GuidedSettings the sampling options ask for, over the family's defaults (sampler, steps, best w);
+    a bad prompt, a sampler that does not fit the model or an eta without DDIM is refused in one line."""
     from ..core.latent_diffusion.sampling import default_settings, default_steps
-    from ..core.text2img.sampling import guided_steps, to_images
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    model = loaded.model
     changes: dict[str, Any] = dict(prompt=args.prompt, negative_prompt=args.negative_prompt, eta=args.eta,
                                    guidance_start=args.guidance_start, guidance_stop=args.guidance_stop, seed=args.seed)
     if args.guidance is not None:
         changes["guidance_scale"] = args.guidance
     if args.sampler is not None:
-        changes |= {"sampler": args.sampler, "steps": default_steps(args.sampler, model)}
+        changes |= {"sampler": args.sampler, "steps": default_steps(args.sampler, loaded.model)}
     if args.steps is not None:
         changes["steps"] = args.steps
-    settings = default_settings(loaded, **changes)  # a bad prompt, or a sampler that does not fit, is refused here
+    settings = default_settings(loaded, **changes)
     if settings.eta != 0.0 and settings.sampler != "ddim":
         raise ValueError(f"--eta is a DDIM setting; the {settings.sampler} sampler takes none (leave --eta out)")
+    return settings
+
+
+def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    import torch
+    from tqdm import tqdm
+
+    from ..core.text2img.sampling import guided_steps, to_images
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = loaded.model
+    settings = settings_from_args(loaded, args)
     init, n = init_noise_and_count(args, tuple(model.config.latent_shape))
 
     final = None

@@ -20,7 +20,6 @@ import numpy as np
 
 from .. import checks
 from ..checkpoints import LoadedModel
-from ..data.shapes import parse_prompt
 from ..device import model_device
 from ..diffusion.init_noise import recipe_init_noise
 from ..diffusion.render import Run, check_image_seed, trajectory_picture
@@ -28,7 +27,7 @@ from ..images import make_grid, upscale
 from ..provenance import RecipeError, RecipeFields
 from ..text2img.denoiser import make_denoiser
 from ..text2img.evaluation import sample_prompts
-from ..text2img.render import EVALUATION_SCALE, GRID_SCALE, _scales, evaluation_samples_picture, guidance_grid_picture
+from ..text2img.render import EVALUATION_SCALE, GRID_SCALE, _scales, evaluation_rows, evaluation_samples_picture, guidance_grid_picture
 from ..text2img.sampling import GuidedSettings, generate, grid_steps, image_shape, pixels
 from .attention_picture import render_attention
 
@@ -66,14 +65,7 @@ def _steps(fields: RecipeFields, loaded: LoadedModel, picture: str) -> np.ndarra
 
 def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     settings = _settings(fields, loaded)
-    prompts = fields.recipe.get("rows")
-    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
-        raise RecipeError(f"the recipe's 'rows' must be a list of prompts, not {prompts!r}")
-    for prompt in prompts:
-        try:
-            parse_prompt(prompt)
-        except ValueError as exc:
-            raise RecipeError(f"the recipe's 'rows': {exc}") from None
+    prompts = evaluation_rows(fields)
     images = sample_prompts(loaded.model, prompts, settings.guidance_scale, fields.within("n", checks.sample_count),
                             settings, batch_size=fields.within("batch_size", checks.batch_size))
     return evaluation_samples_picture(images, fields.scale(default=EVALUATION_SCALE))

@@ -91,19 +91,30 @@ class SelfAttention2d(nn.Module):
         q = self.to_q(normed).flatten(2).transpose(1, 2)  # (b, hw, c)
         source = context if context is not None else normed.flatten(2).transpose(1, 2)
         k, v = self.to_kv(source).chunk(2, dim=-1)
+        attended = multi_head_attention(self, q, k, v)
+        return x + self.out(attended.transpose(1, 2).reshape(b, c, h, w))
 
-        def split(t: torch.Tensor) -> torch.Tensor:
-            return t.reshape(b, t.shape[1], self.heads, c // self.heads).transpose(1, 2)
 
-        q, k, v = split(q), split(k), split(v)
-        if self.keep_attention:
-            weights = torch.softmax((q @ k.transpose(-1, -2)).float() / math.sqrt(c // self.heads), dim=-1)
-            self.last_attention = weights.detach()
-            attended = weights.to(v.dtype) @ v
-        else:
-            attended = F.scaled_dot_product_attention(q, k, v)
-        attended = attended.transpose(1, 2).reshape(b, h * w, c).transpose(1, 2).reshape(b, c, h, w)
-        return x + self.out(attended)
+def multi_head_attention(module: nn.Module, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """Attention of q (B, Nq, C) over k, v (B, Nk, C) with `module.heads` heads -> (B, Nq, C).
+
+    With `module.keep_attention` set, the softmax is computed here and its weights kept in
+    `module.last_attention` (B, heads, Nq, Nk) for the attention views; otherwise the fused
+    SDPA kernel runs.
+    """
+    b, c, heads = q.shape[0], q.shape[2], module.heads
+
+    def split(t: torch.Tensor) -> torch.Tensor:
+        return t.reshape(b, t.shape[1], heads, c // heads).transpose(1, 2)
+
+    q, k, v = split(q), split(k), split(v)
+    if module.keep_attention:
+        weights = torch.softmax((q @ k.transpose(-1, -2)).float() / math.sqrt(c // heads), dim=-1)
+        module.last_attention = weights.detach()
+        attended = weights.to(v.dtype) @ v
+    else:
+        attended = F.scaled_dot_product_attention(q, k, v)
+    return attended.transpose(1, 2).reshape(b, q.shape[2], c)
 
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10_000.0) -> torch.Tensor:

@@ -14,14 +14,13 @@ last attention weights (`keep_attention`), which the attention views read.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .blocks import TimeEmbedding
+from .blocks import TimeEmbedding, multi_head_attention
 from .latent_denoiser import LatentDenoiser, LatentDenoiserConfig
 
 
@@ -74,21 +73,8 @@ class Attention(nn.Module):
         self.last_attention: torch.Tensor | None = None  # (B, heads, queries, keys)
 
     def forward(self, x: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
-        b, n, d = x.shape
-        source = x if context is None else context
-        k, v = self.to_kv(source).chunk(2, dim=-1)
-
-        def split(t: torch.Tensor) -> torch.Tensor:
-            return t.reshape(b, t.shape[1], self.heads, d // self.heads).transpose(1, 2)
-
-        q, k, v = split(self.to_q(x)), split(k), split(v)
-        if self.keep_attention:
-            weights = torch.softmax((q @ k.transpose(-1, -2)).float() / math.sqrt(d // self.heads), dim=-1)
-            self.last_attention = weights.detach()
-            out = weights.to(v.dtype) @ v
-        else:
-            out = F.scaled_dot_product_attention(q, k, v)
-        return self.out(out.transpose(1, 2).reshape(b, n, d))
+        k, v = self.to_kv(x if context is None else context).chunk(2, dim=-1)
+        return self.out(multi_head_attention(self, self.to_q(x), k, v))
 
 
 def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

@@ -114,8 +114,8 @@ def _steps(fields: RecipeFields, loaded: LoadedModel, picture: str) -> np.ndarra
     return trajectory_picture(fields, run, picture)
 
 
-def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
-    settings = _settings(fields, loaded)
+def evaluation_rows(fields: RecipeFields) -> list[str]:
+    """The prompts (one row each) of an evaluation-samples recipe, each checked against the shapes language."""
     prompts = fields.recipe.get("rows")
     if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
         raise RecipeError(f"the recipe's 'rows' must be a list of prompts, not {prompts!r}")
@@ -124,6 +124,12 @@ def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray
             parse_prompt(prompt)
         except ValueError as exc:
             raise RecipeError(f"the recipe's 'rows': {exc}") from None
+    return prompts
+
+
+def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
+    settings = _settings(fields, loaded)
+    prompts = evaluation_rows(fields)
     n = fields.within("n", checks.sample_count)
     _, classifier = _networks(fields, loaded, settings)
     images = sample_prompts(loaded.model, prompts, settings.guidance_scale, n, settings,
