@@ -91,18 +91,11 @@ def load_model_and_image(args: argparse.Namespace) -> tuple[LoadedModel, np.ndar
 def settings_from(loaded: LoadedModel, args: argparse.Namespace, **changes: Any):
     """The run's GuidedSettings: the family's defaults, the options given on top (checked against the model)."""
     from ..core.img2img.img2img import run_settings
-    from ..core.latent_diffusion.sampling import default_steps
+    from .sample_latent_diffusion import refuse_eta_without_ddim, sampler_changes
 
-    changes |= {"prompt": args.prompt, "negative_prompt": args.negative_prompt}
-    if args.guidance is not None:
-        changes["guidance_scale"] = args.guidance
-    if args.sampler is not None:
-        changes |= {"sampler": args.sampler, "steps": default_steps(args.sampler, loaded.model)}
-    if args.steps is not None:
-        changes["steps"] = args.steps
+    changes |= {"prompt": args.prompt, "negative_prompt": args.negative_prompt} | sampler_changes(args, loaded.model)
     settings = run_settings(loaded, **changes)
-    if settings.eta != 0.0 and settings.sampler != "ddim":
-        raise ValueError(f"--eta is a DDIM setting; the {settings.sampler} sampler takes none (leave --eta out)")
+    refuse_eta_without_ddim(settings)
     return settings
 
 

@@ -38,22 +38,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=checks.threads, default=None, help="torch CPU threads")
 
 
-def settings_from_args(loaded: LoadedModel, args: argparse.Namespace):
-    """The GuidedSettings the sampling options ask for, over the family's defaults (sampler, steps, best w);
-    a bad prompt, a sampler that does not fit the model or an eta without DDIM is refused in one line."""
-    from ..core.latent_diffusion.sampling import default_settings, default_steps
+def sampler_changes(args: argparse.Namespace, model) -> dict[str, Any]:
+    """The settings --guidance, --sampler and --steps ask for (a sampler without --steps: its default count)."""
+    from ..core.latent_diffusion.sampling import default_steps
 
-    changes: dict[str, Any] = dict(prompt=args.prompt, negative_prompt=args.negative_prompt, eta=args.eta,
-                                   guidance_start=args.guidance_start, guidance_stop=args.guidance_stop, seed=args.seed)
+    changes: dict[str, Any] = {}
     if args.guidance is not None:
         changes["guidance_scale"] = args.guidance
     if args.sampler is not None:
-        changes |= {"sampler": args.sampler, "steps": default_steps(args.sampler, loaded.model)}
+        changes |= {"sampler": args.sampler, "steps": default_steps(args.sampler, model)}
     if args.steps is not None:
         changes["steps"] = args.steps
-    settings = default_settings(loaded, **changes)
+    return changes
+
+
+def refuse_eta_without_ddim(settings) -> None:
     if settings.eta != 0.0 and settings.sampler != "ddim":
         raise ValueError(f"--eta is a DDIM setting; the {settings.sampler} sampler takes none (leave --eta out)")
+
+
+def settings_from_args(loaded: LoadedModel, args: argparse.Namespace):
+    """The GuidedSettings the sampling options ask for, over the family's defaults (sampler, steps, best w);
+    a bad prompt, a sampler that does not fit the model or an eta without DDIM is refused in one line."""
+    from ..core.latent_diffusion.sampling import default_settings
+
+    changes: dict[str, Any] = dict(prompt=args.prompt, negative_prompt=args.negative_prompt, eta=args.eta,
+                                   guidance_start=args.guidance_start, guidance_stop=args.guidance_stop, seed=args.seed)
+    settings = default_settings(loaded, **changes, **sampler_changes(args, loaded.model))
+    refuse_eta_without_ddim(settings)
     return settings
 
 
