@@ -3,7 +3,7 @@
 Runs the deterministic sampler (DDIM with eta 0; Euler or Heun for sit) backwards from the
 image (a latent model's encoded latent) to x_T, samples it forward again and prints the
 round trip's error. The .npy holds x_T as float32 (1, C, H, W) (written atomically), the
-format `playground sample ldm|dit|sit --init-noise` reads; sample it with the same sampler
+format `playground sample FAMILY --init-noise` reads (every diffusion family); sample it with the same sampler
 and steps (x_T sits at that run's first timestep) and another --prompt or --guidance to edit.
 """
 
@@ -47,9 +47,11 @@ def run(args: argparse.Namespace) -> int:
         np.save(f, result.noise.numpy().astype(np.float32))
     print(result.describe())
     print(f"wrote {args.out} (x_T {tuple(result.noise.shape)}, float32)")
-    if loaded.family in ("ldm", "dit", "sit"):
-        print(f"sample from it: playground sample {loaded.family} --init-noise {args.out} --sampler {settings.sampler} "
-              f"--steps {settings.steps} --prompt ... --guidance ...")
+    # the hint: the same sampler and steps; a pixel model's inversion ran unclipped, so its sample must too
+    edit = "" if loaded.family == "ddpm" else " --prompt ... --guidance ..."
+    clip = " --no-clip" if loaded.family in ("ddpm", "text2img") else ""
+    print(f"sample from it: playground sample {loaded.family} --init-noise {args.out} --sampler {settings.sampler} "
+          f"--steps {settings.steps}{clip}{edit}")
     if args.round_trip:
         picture = upscale(make_grid(np.concatenate([result.input, result.reconstruction])), args.scale)
         recipe = picture_recipe(loaded, "round-trip", **settings.to_recipe(loaded.name, loaded.family), **source,
