@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -59,6 +58,7 @@ from playground.core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoi
 from playground.core.latent_diffusion import default_guidance, default_sampler
 from playground.core.latent_diffusion.cost import cost_table, measure
 from playground.core.text2img.sampling import GuidedSettings, generate
+from harness import timed  # noqa: E402 (benchmarks/, on sys.path when a script runs)
 
 FAMILIES = ("ddpm", "text2img", "ldm", "dit", "sit")
 TEXT_FAMILIES = ("text2img", "ldm", "dit", "sit")
@@ -89,18 +89,6 @@ def networks(scratch: Path) -> dict[str, LoadedModel]:
     return found
 
 
-def timed(fn, repeats: int) -> tuple[float, float]:
-    """Median CPU and wall seconds of fn() (one warm-up call first)."""
-    fn()
-    cpu, wall = [], []
-    for _ in range(repeats):
-        c, w = time.process_time(), time.perf_counter()
-        fn()
-        cpu.append(time.process_time() - c)
-        wall.append(time.perf_counter() - w)
-    return statistics.median(cpu), statistics.median(wall)
-
-
 def sample_settings(loaded: LoadedModel) -> GuidedSettings:
     """The family's default sampler (the baseline: DDIM-50) and its recorded guidance scale."""
     kind, steps = BASELINE[1:] if loaded.family == BASELINE[0] else default_sampler(loaded.family)
@@ -121,19 +109,9 @@ def bench_samples(loaded: dict[str, LoadedModel], repeats: int) -> None:
 
 
 def bench_gui(loaded: dict[str, LoadedModel]) -> None:
-    from PySide6.QtCore import QElapsedTimer, QTimer
-    from PySide6.QtWidgets import QApplication
+    from harness import heartbeat, open_window
 
-    from playground.gui.app import configure_threads
-    from playground.gui.main_window import MainWindow
-    from playground.gui.theme import apply_dark_theme
-
-    configure_threads()
-    app = QApplication.instance() or QApplication([])
-    apply_dark_theme(app)
-    window = MainWindow(torch.device("cpu"))
-    window.resize(1280, 720)
-    window.show()
+    app, window = open_window()
 
     def pump_until(condition, timeout: float) -> bool:
         deadline = time.perf_counter() + timeout
@@ -156,19 +134,13 @@ def bench_gui(loaded: dict[str, LoadedModel]) -> None:
         pump_until(lambda: panel.result is not None and not panel.worker.is_busy(), 60)  # the render on activation
         done: list[int] = []
         panel.rendered.connect(lambda: done.append(1))
-        clock = QElapsedTimer()
-        clock.start()
-        ticks: list[int] = []
-        heartbeat = QTimer()
-        heartbeat.setInterval(1)
-        heartbeat.timeout.connect(lambda: ticks.append(clock.elapsed()))
-        heartbeat.start()
+        beat, ticks = heartbeat()
         started = time.perf_counter()
         panel.generate()
         finished = pump_until(lambda: bool(done), 60)
         elapsed = time.perf_counter() - started
         pump_until(lambda: not panel.worker.is_busy(), 30)  # the decomposition that follows a render
-        heartbeat.stop()
+        beat.stop()
         panel.rendered.disconnect()
         gaps = np.diff(np.asarray(ticks, dtype=np.float64))
         settings = panel.result.settings if panel.result is not None else None

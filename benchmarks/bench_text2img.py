@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -56,6 +55,7 @@ from playground.core.checkpoints import WEIGHTS_NAME, load_checkpoint
 from playground.core.diffusion.sampling import sample
 from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
 from playground.core.text2img.sampling import GuidedSettings, make_denoiser
+from harness import timed  # noqa: E402 (benchmarks/, on sys.path when a script runs)
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "text2img-shapes"
 PROMPT = "a large red circle at the top left"
@@ -67,18 +67,6 @@ def load_model(checkpoint: Path) -> tuple[TextToImageModel, str]:
         return loaded.model, f"{loaded.name} ({loaded.meta.steps} training steps)"
     torch.manual_seed(0)
     return TextToImageModel(Text2ImgConfig()).eval().requires_grad_(False), "fresh model of the shipped config"
-
-
-def timed(fn, repeats: int) -> tuple[float, float]:
-    """Median CPU and wall seconds of fn() (one warm-up call first)."""
-    fn()
-    cpu, wall = [], []
-    for _ in range(repeats):
-        c, w = time.process_time(), time.perf_counter()
-        fn()
-        cpu.append(time.process_time() - c)
-        wall.append(time.perf_counter() - w)
-    return statistics.median(cpu), statistics.median(wall)
 
 
 def bench_sampling(model: TextToImageModel, repeats: int) -> None:
