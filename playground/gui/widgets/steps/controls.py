@@ -53,6 +53,7 @@ class SamplerControls(QWidget):
         self.ddpm_every_step = ddpm_every_step
         self.schedule_length = 1000
         self.sampler_box = QComboBox()
+        self.sampler_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # "Heun (ODE)" whole
         self._set_kinds(SCHEDULER_KINDS)
         self.sampler_box.setCurrentIndex(1)
         self.steps = NumberField("steps", checks.steps_for(self.schedule_length), DEFAULT_DDIM_STEPS, width=58,
