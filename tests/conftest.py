@@ -55,3 +55,11 @@ def tiny_latent_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[st
     from latent_models import save_tiny_latent_checkpoints
 
     return save_tiny_latent_checkpoints(tmp_path_factory.mktemp("latent"))
+
+
+@pytest.fixture(scope="session")
+def tiny_token_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Untrained tiny vqgan, dalle (over a tiny vqvae) and clip checkpoints: family -> folder."""
+    from token_models import save_tiny_token_checkpoints
+
+    return save_tiny_token_checkpoints(tmp_path_factory.mktemp("tokens"))

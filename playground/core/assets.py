@@ -24,6 +24,9 @@ DEFAULT_CHECKPOINTS = {
     "ldm": "ldm-shapes",
     "dit": "dit-shapes",
     "sit": "sit-shapes",
+    "vqgan": "vqgan-shapes",
+    "dalle": "dalle-shapes",
+    "clip": "clip-shapes",
 }
 
 

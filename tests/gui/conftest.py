@@ -19,6 +19,7 @@ from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
 from playground.core.models.vae import VAE, VAEConfig
 from playground.core.models.vqvae import VQVAE, VQVAEConfig
 from latent_models import save_tiny_latent_checkpoints
+from token_models import save_tiny_token_checkpoints
 
 
 def _tiny_vae(variational: bool) -> tuple[VAE, VAEConfig]:
@@ -71,6 +72,7 @@ def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
     torch.manual_seed(0)
     save_checkpoint(root / "vqvae-tiny" / "model.safetensors", VQVAE(vq_config), vq_config, "vqvae", data="shapes", steps=0)
     save_tiny_latent_checkpoints(root)  # autoencoder-kl, ldm, dit and sit
+    save_tiny_token_checkpoints(root)  # vqgan, dalle and clip
     return root
 
 

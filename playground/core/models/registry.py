@@ -95,3 +95,15 @@ def _register_builtin_families() -> None:
 
     register(Family("dit", DiTConfig, DiT, "diffusion transformer on the latent (adaLN-Zero, cross-attention to the prompt)"))
     register(Family("sit", SiTConfig, DiT, "the DiT trained as a flow (velocity of the linear interpolant)"))
+
+    from .dalle import Dalle, DalleConfig
+
+    register(Family("dalle", DalleConfig, Dalle, "decoder-only transformer over [prompt ; VQ image tokens] (DALL-E)"))
+
+    from .clip import CLIP, CLIPConfig
+
+    register(Family("clip", CLIPConfig, CLIP, "contrastive text-image model: a small ViT and a text transformer"))
+
+    from .vqgan import VQGAN, VQGANConfig
+
+    register(Family("vqgan", VQGANConfig, VQGAN, "VQ autoencoder trained with a patch discriminator and a perceptual loss"))

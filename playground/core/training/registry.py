@@ -14,7 +14,7 @@ from .. import checks
 from ..checks import positive_float, positive_int
 from ..data import load_dataset
 from ..device import pick_device, seed_everything
-from . import autoencoder_kl_task, classifier_task, dit_task, ldm_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqvae_task
+from . import autoencoder_kl_task, classifier_task, clip_task, dalle_task, dit_task, ldm_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqgan_task, vqvae_task
 from .loop import TrainConfig, Trainer
 from .recipe import TrainRecipe
 
@@ -26,6 +26,9 @@ RECIPES: dict[str, TrainRecipe] = {
     "noisy-classifier": noisy_classifier_task.RECIPE,
     "ddpm": ddpm_task.RECIPE,
     "vqvae": vqvae_task.RECIPE,
+    "vqgan": vqgan_task.RECIPE,
+    "dalle": dalle_task.RECIPE,
+    "clip": clip_task.RECIPE,
     "gan": gan_task.RECIPE,
     "autoencoder-kl": autoencoder_kl_task.RECIPE,
     "ldm": ldm_task.RECIPE,

@@ -1,0 +1,1 @@
+"""CLIP: zero-shot reading, scores, retrieval, the similarity matrix and the joint embedding map."""
