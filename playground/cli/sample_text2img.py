@@ -1,5 +1,9 @@
 """`playground sample text2img --prompt P --guidance W ...`: prompt-guided samples, each with its recipe.
 
+CLIP guidance (`--clip-guidance S`, the CLIP of `--clip-model`, else the shipped clip-shapes) steers
+toward the prompt by the CLIP's similarity, beside w; `--base ddpm` steers the shipped unconditional
+DDPM instead of the text-to-image model (by the classifier or the CLIP alone).
+
 Also the options `sample ddpm` (and `sample ldm|dit|sit`) share: classifier guidance (a noisy
 classifier steering an unconditional DDPM toward a prompt's attributes), the guidance schedule,
 and `--init-noise NOISE.npy`, a given x_T (e.g. `playground invert`'s) instead of the seeds' first
@@ -19,6 +23,7 @@ from ..core.assets import open_model
 from ..core.checkpoints import LoadedModel
 from ..core.device import model_device
 from ..core.provenance import helper_header, picture_recipe
+from ..core.text2img.clip_guidance import CLIP_ROLE
 
 
 def add_guidance_schedule_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +36,19 @@ def add_classifier_guidance_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classifier-guidance", type=checks.classifier_scale, default=0.0, metavar="S",
                         help="classifier guidance scale s toward the prompt's attributes (0: off)")
     parser.add_argument("--classifier", help="noisy classifier checkpoint (default: the shipped noisy-classifier-shapes)")
+
+
+def add_clip_guidance_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..core.text2img.clip_guidance import clip_scale
+
+    parser.add_argument("--clip-guidance", type=clip_scale, default=0.0, metavar="S",
+                        help="CLIP guidance scale s toward the prompt, on the CLIP's reading of the predicted x0 "
+                             "(0: off; tens to hundreds)")
+    parser.add_argument("--clip-model", metavar="CHECKPOINT",
+                        help="CLIP checkpoint for --clip-guidance (default: the shipped clip-shapes)")
+    parser.add_argument("--base", choices=("text2img", "ddpm"), default="text2img",
+                        help="ddpm: steer the shipped unconditional DDPM by the classifier and/or CLIP alone "
+                             "(--guidance and --negative-prompt then do not apply)")
 
 
 def load_noisy_classifier(args: argparse.Namespace, device) -> LoadedModel | None:
@@ -66,6 +84,7 @@ def text2img_arguments(parser: argparse.ArgumentParser) -> None:
                         help="classifier-free guidance scale w: 0 unconditional, 1 plain conditional, >1 stronger")
     add_guidance_schedule_arguments(parser)
     add_classifier_guidance_arguments(parser)
+    add_clip_guidance_arguments(parser)
     parser.add_argument("--sampler", choices=("ddpm", "ddim"), default="ddim")
     parser.add_argument("--steps", type=checks.positive_int, default=None,
                         help="inference steps, 1 to the schedule's length (default: all of it for ddpm, 50 for ddim)")
@@ -91,20 +110,26 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
         prompt=args.prompt, negative_prompt=args.negative_prompt, guidance_scale=args.guidance,
         guidance_start=args.guidance_start, guidance_stop=args.guidance_stop,
         classifier_scale=args.classifier_guidance, sampler=args.sampler, steps=steps, eta=args.eta,
-        clip_x0=args.clip, seed=args.seed,
-    ).validate()  # a bad prompt is refused here, before anything else is loaded
-    init, n = init_noise_and_count(args, image_shape(loaded.model))
-    classifier = load_noisy_classifier(args, model_device(loaded.model))
+        clip_x0=args.clip, seed=args.seed, clip_scale=args.clip_guidance, base=args.base,
+    ).validate(model=loaded.model)  # a bad prompt is refused here, before anything else is loaded
+    device = model_device(loaded.model)
+    helpers = {"base_model": open_model(None, ("ddpm",), device) if args.base == "ddpm" else None,
+               "classifier": load_noisy_classifier(args, device),
+               CLIP_ROLE: open_model(args.clip_model, ("clip",), device) if args.clip_guidance else None}
+    base = helpers["base_model"].model if helpers["base_model"] else loaded.model
+    init, n = init_noise_and_count(args, image_shape(base))
     final = None
-    records = guided_steps(loaded.model, settings, n, classifier.model if classifier else None,
+    records = guided_steps(base, settings, n, helpers["classifier"].model if helpers["classifier"] else None,
+                           helpers[CLIP_ROLE].model if helpers[CLIP_ROLE] else None,
                            **({"x_t": init.latents} if init is not None else {}))
     for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps} w={args.guidance:g}", unit="step", disable=None):
         final = record.x_prev
     images = to_uint8(final)
     recipe = picture_recipe(loaded, "sample", **settings.to_recipe(loaded.name), n=n, scale=1,
                             **(init.recipe() if init is not None else {}))
-    if classifier is not None:
-        recipe |= helper_header("classifier", classifier)
+    for role, helper in helpers.items():
+        if helper is not None:
+            recipe |= helper_header(role, helper)
     return images, [recipe | {"index": i, "image_seed": args.seed + i} for i in range(len(images))]
 
 

@@ -25,6 +25,7 @@ from torch import nn
 from ..assets import default_checkpoint
 from ..checkpoints import LoadedModel, load_checkpoint
 from ..diffusion.guidance import ClassifierFreeGuidance, ClassifierGuidance
+from .clip_guidance import clip_guided
 from ..diffusion.sampling import EpsModel
 from ..diffusion.trajectory import SamplerSettings
 from ..latent_diffusion import is_latent
@@ -47,8 +48,9 @@ def guided_sampler(settings: SamplerSettings) -> SamplerSettings:
 
 
 def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Module | None = None,
-                  per_image_scales: Sequence[float] | None = None) -> EpsModel:
-    """The model function a sampler runs: classifier-free guidance, plus classifier guidance if asked.
+                  per_image_scales: Sequence[float] | None = None, clip: nn.Module | None = None) -> EpsModel:
+    """The model function a sampler runs: classifier-free guidance, plus classifier guidance and CLIP
+    guidance (`clip`, for a CLIP scale) if asked.
 
     With `settings.base == "ddpm"`, `model` is the unconditional DDPM and only the classifier guides it
     (with a classifier scale of 0 it is the DDPM itself). `per_image_scales` gives each image of the
@@ -71,11 +73,20 @@ def make_denoiser(model: nn.Module, settings: GuidedSettings, classifier: nn.Mod
         check_classifier_matches(classifier, model)
         denoiser = ClassifierGuidance(denoiser, classifier, settings.prompt, s, model.noise_schedule.alphas_cumprod,
                                       schedule)
+    if settings.clip_scale > 0:
+        from .sampling import image_shape
+
+        denoiser = clip_guided(denoiser, clip, settings.prompt, settings.clip_scale,
+                               model.noise_schedule.alphas_cumprod, image_shape(model), schedule)
     return denoiser
 
 
 def check_guidance_fits(model: nn.Module, settings: GuidedSettings) -> None:
-    """A latent model takes classifier-free guidance only (ValueError, one line, for classifier guidance)."""
+    """A latent model takes classifier-free guidance only (ValueError, one line, for classifier or CLIP guidance)."""
+    if is_latent(model) and settings.clip_scale > 0:
+        family = getattr(model.config, "family", "latent")
+        raise ValueError(f"CLIP guidance needs a pixel diffusion model (the CLIP reads images, not latents); the "
+                         f"{family} model takes classifier-free guidance only: set the CLIP scale to 0")
     if is_latent(model) and (settings.classifier_scale > 0 or settings.base == "ddpm"):
         family = getattr(model.config, "family", "latent")
         raise ValueError(f"classifier guidance needs a pixel diffusion model (the noisy classifier reads images, "
@@ -94,24 +105,27 @@ def check_classifier_matches(classifier: nn.Module, model: nn.Module) -> None:
 def helper_families(settings: GuidedSettings, grid: bool = False) -> tuple[str, ...]:
     """The networks besides the text-to-image model that `settings` need: the unconditional DDPM for
     `base="ddpm"`, the noisy classifier for a classifier scale (and for a grid on the DDPM base,
-    whose scales s run across)."""
+    whose scales s run across), the CLIP for a CLIP scale."""
     ddpm = settings.base == "ddpm"
-    return (("ddpm",) if ddpm else ()) + (("noisy-classifier",) if settings.classifier_scale > 0 or (ddpm and grid) else ())
+    return ((("ddpm",) if ddpm else ()) + (("noisy-classifier",) if settings.classifier_scale > 0 or (ddpm and grid) else ())
+            + (("clip",) if settings.clip_scale > 0 else ()))
 
 
 @dataclass(frozen=True)
 class Guided:
     """A guided run's networks: `base` is the one guided (it sets the schedule, image shape and
-    device), `classifier` the noisy classifier or None, `eps` the model function to sample."""
+    device), `classifier` the noisy classifier or None, `eps` the model function to sample, `clip` the
+    CLIP that guides it or None."""
 
     base: nn.Module
     classifier: nn.Module | None
     eps: EpsModel
+    clip: nn.Module | None = None
 
 
 class GuidanceModels:
     """The networks guided settings may add to the text-to-image model (the unconditional DDPM of
-    `base="ddpm"`, the noisy classifier), loaded on first use and kept; safe to call from a worker."""
+    `base="ddpm"`, the noisy classifier, the CLIP), loaded on first use and kept; safe to call from a worker."""
 
     def __init__(self, device: torch.device | str = "cpu", find: Callable[[str], Path] = default_checkpoint):
         self.device = torch.device(device)
@@ -133,7 +147,12 @@ class GuidanceModels:
         base = self.get("ddpm").model if "ddpm" in helpers else model
         return base, self.get("noisy-classifier").model if "noisy-classifier" in helpers else None
 
+    def clip(self, settings: GuidedSettings) -> nn.Module | None:
+        """The CLIP for CLIP guidance, None when the settings have none."""
+        return self.get("clip").model if settings.clip_scale > 0 else None
+
     def guide(self, model: nn.Module, settings: GuidedSettings) -> Guided:
         """The networks `settings` ask for and the denoiser built from them (`make_denoiser`)."""
         base, classifier = self.networks(model, settings)
-        return Guided(base, classifier, make_denoiser(base, settings, classifier))
+        clip = self.clip(settings)
+        return Guided(base, classifier, make_denoiser(base, settings, classifier, clip=clip), clip)

@@ -10,8 +10,8 @@ Every recipe holds the `GuidedSettings` keys (`GuidedSettings.to_recipe`), read 
 - "frame" / "strip": steps of the guided run, as the diffusion renderer draws them;
 - "evaluation-samples": a row of samples per prompt at one w (`playground eval text2img`).
 
-The helper networks (the noisy classifier, the unconditional DDPM of `base="ddpm"`) are
-the ones the recipe names, else the shipped ones (`provenance.helper_checkpoint`).
+The helper networks (the noisy classifier, the unconditional DDPM of `base="ddpm"`, the CLIP of
+CLIP guidance) are the ones the recipe names, else the shipped ones (`provenance.helper_checkpoint`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from ..diffusion.init_noise import recipe_init_noise
 from ..diffusion.render import Run, check_image_seed, trajectory_picture
 from ..images import labelled_grid, make_grid, upscale
 from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpoint
+from .clip_guidance import clip_checkpoint
 from .denoiser import GuidanceModels, make_denoiser
 from .evaluation import sample_prompts
 from .sampling import GRID_MAX_SCALES, GuidedSettings, generate, grid_steps, image_shape
@@ -63,11 +64,16 @@ def _settings(fields: RecipeFields, loaded: LoadedModel) -> GuidedSettings:
 
 
 def _networks(fields: RecipeFields, loaded: LoadedModel, settings: GuidedSettings,
-              grid: bool = False) -> tuple[torch.nn.Module, torch.nn.Module | None]:
-    """(the network guided, the noisy classifier or None): the ones the recipe names, else the shipped ones."""
+              grid: bool = False) -> tuple[torch.nn.Module, torch.nn.Module | None, torch.nn.Module | None]:
+    """(the network guided, the noisy classifier or None, the CLIP or None): the ones the recipe names,
+    else the shipped ones."""
     roles = {family: role for role, family in HELPER_ROLES.items()}
-    models = GuidanceModels(model_device(loaded.model), find=lambda family: helper_checkpoint(fields.recipe, roles[family]))
-    return models.networks(loaded.model, settings, grid=grid)
+
+    def find(family: str):
+        return clip_checkpoint(fields.recipe) if family == "clip" else helper_checkpoint(fields.recipe, roles[family])
+
+    models = GuidanceModels(model_device(loaded.model), find=find)
+    return *models.networks(loaded.model, settings, grid=grid), models.clip(settings)
 
 
 def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
@@ -75,26 +81,26 @@ def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     n, index = fields.batch_member()
     fields.seed(count=n)
     check_image_seed(fields, index)
-    base, classifier = _networks(fields, loaded, settings)
+    base, classifier, clip = _networks(fields, loaded, settings)
     x_T = recipe_init_noise(fields, image_shape(base), n)
-    return upscale(generate(base, settings, n, classifier, x_T=x_T)[index], fields.scale(default=1))
+    return upscale(generate(base, settings, n, classifier, x_T=x_T, clip=clip)[index], fields.scale(default=1))
 
 
 def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     if fields.has("grid_of"):  # the CLI's n samples, tiled
         inner, n = fields.mapping("grid_of"), fields.within("n", checks.sample_count)
         settings = _settings(inner, loaded)
-        base, classifier = _networks(inner, loaded, settings)
+        base, classifier, clip = _networks(inner, loaded, settings)
         x_T = recipe_init_noise(inner, image_shape(base), n)
-        return upscale(make_grid(generate(base, settings, n, classifier, x_T=x_T)), fields.scale())
+        return upscale(make_grid(generate(base, settings, n, classifier, x_T=x_T, clip=clip)), fields.scale())
     settings = _settings(fields, loaded)
     grid = fields.mapping("grid")
     axis = grid.choice("axis", ("s",) if settings.base == "ddpm" else ("w",))
     scales = _scales(grid)
     seeds = grid.integers("seeds", 0, checks.SEED_MAX)
-    base, classifier = _networks(fields, loaded, settings, grid=True)
+    base, classifier, clip = _networks(fields, loaded, settings, grid=True)
     last = None
-    for last in grid_steps(base, settings, scales, seeds, classifier):
+    for last in grid_steps(base, settings, scales, seeds, classifier, clip):
         pass
     return guidance_grid_picture(last.x_prev, scales, seeds, axis, fields.scale(default=GRID_SCALE))
 
@@ -108,8 +114,8 @@ def _scales(grid: RecipeFields) -> list[float]:
 
 def _steps(fields: RecipeFields, loaded: LoadedModel, picture: str) -> np.ndarray:
     settings = _settings(fields, loaded)
-    base, classifier = _networks(fields, loaded, settings)
-    run = Run(make_denoiser(base, settings, classifier), base.noise_schedule, image_shape(base), model_device(base),
+    base, classifier, clip = _networks(fields, loaded, settings)
+    run = Run(make_denoiser(base, settings, classifier, clip=clip), base.noise_schedule, image_shape(base), model_device(base),
               guided=True)
     return trajectory_picture(fields, run, picture)
 
@@ -131,7 +137,9 @@ def _evaluation_samples(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray
     settings = _settings(fields, loaded)
     prompts = evaluation_rows(fields)
     n = fields.within("n", checks.sample_count)
-    _, classifier = _networks(fields, loaded, settings)
+    if settings.clip_scale > 0:
+        raise RecipeError("`playground eval text2img` runs without CLIP guidance; this recipe's clip_scale is not 0")
+    _, classifier, _ = _networks(fields, loaded, settings)
     images = sample_prompts(loaded.model, prompts, settings.guidance_scale, n, settings,
                             batch_size=fields.within("batch_size", checks.batch_size), noisy_classifier=classifier)
     return evaluation_samples_picture(images, fields.scale(default=EVALUATION_SCALE))

@@ -34,6 +34,7 @@ from ..diffusion.trajectory import SamplerSettings, image_to_uint8
 from ..diffusion.sampling import StepRecord, sample_steps
 from ..diffusion.schedulers import FLOW_KINDS, SCHEDULER_KINDS, Scheduler, SchedulerKind
 from ..latent_diffusion import is_flow, is_latent
+from .clip_guidance import clip_scale
 from .denoiser import check_guidance_fits, guided_sampler, make_denoiser
 
 RECIPE_KIND = "text2img"
@@ -46,6 +47,7 @@ RANGES: dict[str, tuple[str, float, float]] = {
         "guidance_start": ("guidance start", checks.fraction),
         "guidance_stop": ("guidance stop", checks.fraction),
         "classifier_scale": ("classifier guidance scale s", checks.classifier_scale),
+        "clip_scale": ("CLIP guidance scale", clip_scale),
         "eta": ("eta", checks.eta),
     }.items()
 }
@@ -55,7 +57,8 @@ RANGES: dict[str, tuple[str, float, float]] = {
 class GuidedSettings:
     """One text-guided run. `guidance_start`/`guidance_stop` bound where guidance is on
     (fractions of the way from noise to image, see `GuidanceSchedule`); `classifier_scale`
-    adds classifier guidance toward the prompt's attributes on top (0: off)."""
+    adds classifier guidance toward the prompt's attributes on top (0: off), `clip_scale` CLIP
+    guidance toward the prompt (0: off)."""
 
     prompt: str = ""
     negative_prompt: str = ""
@@ -69,6 +72,7 @@ class GuidedSettings:
     clip_x0: bool = True  # clip the predicted x0 to [-1, 1] and step with the eps it implies (large w overshoots)
     seed: int = 0
     base: GuidedBase = "text2img"  # "ddpm": an unconditional DDPM steered by the classifier alone
+    clip_scale: float = 0.0  # CLIP guidance toward the prompt on top (0: off; `clip_guidance.py`)
 
     def validate(self, num_train_timesteps: int | None = None, model: nn.Module | None = None) -> "GuidedSettings":
         """Raise PromptError / ValueError (naming the setting and its range) for bad input, before
@@ -205,16 +209,17 @@ def check_grid_scales(settings: GuidedSettings, scales: Sequence[Any]) -> list[f
 
 
 def guided_steps(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None,
-                 **kwargs: Any) -> Iterator[StepRecord]:
+                 clip: nn.Module | None = None, **kwargs: Any) -> Iterator[StepRecord]:
     """`sample_steps` for a guided run: image i is seeded settings.seed + i. `kwargs` go to `sample_steps`
-    (e.g. `x_t`, a given x_T). For a latent model the records hold latents (`to_images` paints them)."""
+    (e.g. `x_t`, a given x_T). For a latent model the records hold latents (`to_images` paints them).
+    `clip` is the CLIP of CLIP guidance (needed for a CLIP scale)."""
     settings = settings.for_model(model)
-    return sample_steps(make_denoiser(model, settings, classifier), settings.make_scheduler(model), n=n,
+    return sample_steps(make_denoiser(model, settings, classifier, clip=clip), settings.make_scheduler(model), n=n,
                         seed=settings.seed, shape=image_shape(model), device=model_device(model), **kwargs)
 
 
 def grid_steps(model: nn.Module, settings: GuidedSettings, scales: Sequence[float], seeds: Sequence[int],
-               classifier: nn.Module | None = None) -> Iterator[StepRecord]:
+               classifier: nn.Module | None = None, clip: nn.Module | None = None) -> Iterator[StepRecord]:
     """A seeds x scales grid in one batch: image r * len(scales) + c is seed seeds[r] at scale scales[c]
     (w, or the classifier scale s for the "ddpm" base), the same image a single run of that seed and scale gives."""
     settings = settings.for_model(model)
@@ -223,16 +228,16 @@ def grid_steps(model: nn.Module, settings: GuidedSettings, scales: Sequence[floa
         check_number("seed", seed, 0, SEED_MAX, integer=True)
     per_image_scales = [float(w) for _ in seeds for w in scales]
     per_image_seeds = [int(seed) for seed in seeds for _ in scales]
-    return sample_steps(make_denoiser(model, settings, classifier, per_image_scales), settings.make_scheduler(model),
+    return sample_steps(make_denoiser(model, settings, classifier, per_image_scales, clip), settings.make_scheduler(model),
                         n=len(per_image_seeds), seed=per_image_seeds, shape=image_shape(model), device=model_device(model))
 
 
 def generate(model: nn.Module, settings: GuidedSettings, n: int = 1, classifier: nn.Module | None = None,
-             x_T: torch.Tensor | None = None) -> np.ndarray:
+             x_T: torch.Tensor | None = None, clip: nn.Module | None = None) -> np.ndarray:
     """n images (N, H, W, 3) uint8 for the settings (a latent model's decoded); the same settings give
     the same images. `x_T` (n, C, H, W), when given, is the start instead of the seeds' first draw."""
     last = None
-    for last in guided_steps(model, settings, n, classifier, **({} if x_T is None else {"x_t": x_T})):
+    for last in guided_steps(model, settings, n, classifier, clip, **({} if x_T is None else {"x_t": x_T})):
         pass
     return to_images(model, last.x_prev)
 
@@ -259,7 +264,7 @@ class Decomposition:
 
 @torch.inference_mode()
 def decompose(model: nn.Module, settings: GuidedSettings, x_t: torch.Tensor, t: int, index: int = 0,
-              classifier: nn.Module | None = None) -> Decomposition:
+              classifier: nn.Module | None = None, clip: nn.Module | None = None) -> Decomposition:
     """The unconditional and conditional predictions at (x_t, t), their difference and the guided one
     (a latent model's predicted latents decoded: the difference is the one in pixels)."""
     settings = settings.for_model(model)
@@ -267,7 +272,7 @@ def decompose(model: nn.Module, settings: GuidedSettings, x_t: torch.Tensor, t: 
     x = x_t.reshape(1, *x_t.shape[-3:]).to(device, torch.float32)
     t_batch = torch.full((1,), int(t), dtype=torch.int64, device=device)
     scheduler = settings.make_scheduler(model)
-    guided_eps = make_denoiser(model, settings, classifier)(x, t_batch)
+    guided_eps = make_denoiser(model, settings, classifier, clip=clip)(x, t_batch)
     if settings.base == "ddpm":
         uncond_eps, cond_eps, w = model(x, t_batch), None, 1.0
     else:
