@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from . import attention, codebook, encode, evaluate, flow_compare, info, latent, reproduce, sample, train
-from . import img2img, invert
+from . import img2img, invert, likelihood
+from . import clip
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     attention.add_parser(commands)
     img2img.add_parser(commands)
     invert.add_parser(commands)
+    clip.add_parser(commands)
+    likelihood.add_parser(commands)
     return parser
 
 

@@ -15,7 +15,7 @@ from ..core.device import pick_device
 from ..core.images import make_grid, save_png, upscale
 from ..core.provenance import picture_recipe
 from ..core.text2img.sampling import step_limit
-from . import sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqvae
+from . import sample_dalle, sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqvae
 
 # family -> (add its options, make (images, recipes) from the loaded model and args): one line each
 Sampler = Callable[[LoadedModel, argparse.Namespace], tuple[np.ndarray, list[dict[str, Any]]]]
@@ -29,6 +29,7 @@ SAMPLERS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Sampler]] =
     "ldm": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
     "dit": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
     "sit": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
+    "dalle": (sample_dalle.add_arguments, sample_dalle.sample),
 }
 
 

@@ -35,6 +35,7 @@ from .provenance import (
     read_png_recipe, weights_sha256,
 )
 from .text2img import render as text2img_render
+from .tokens import render as tokens_render
 
 Renderer = Callable[[dict[str, Any], LoadedModel], np.ndarray]
 
@@ -48,6 +49,7 @@ RENDERERS: dict[str, Renderer] = {
     "ldm": latent_diffusion_render.render,
     "dit": latent_diffusion_render.render,
     "sit": latent_diffusion_render.render,
+    "dalle": tokens_render.render,
 }
 
 # pictures drawn the same way for every family that makes them: picture -> renderer, one line each

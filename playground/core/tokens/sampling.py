@@ -303,9 +303,20 @@ def background_code(model: Dalle) -> int:
 
 def sample_tokens(model: Dalle, prompt: str, settings: TokenSettings, n: int = 1, seed: int = 0,
                   progress: Callable[[TokenEvent], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> torch.Tensor:
-    """n token grids (n, N) for a prompt; image i is the same whatever n (see the module docstring)."""
-    return TokenWriter(model, prompt, settings, n=n, seed=seed).run(progress, should_stop)
+                  should_stop: Callable[[], bool] | None = None, batch: int = 64) -> torch.Tensor:
+    """n token grids (n, N) for a prompt; image i is the same whatever n (see the module docstring).
+
+    Written `batch` images at a time (image i's draw depends on seed + i only). Stopped early
+    (`should_stop`), the cells not yet written hold UNWRITTEN."""
+    chunks = []
+    for start in range(0, n, batch):
+        stopped = should_stop is not None and should_stop()
+        if stopped:
+            chunks.append(torch.full((min(batch, n - start), model.config.image_tokens), UNWRITTEN, dtype=torch.int64))
+            continue
+        writer = TokenWriter(model, prompt, settings, n=min(batch, n - start), seed=seed + start)
+        chunks.append(writer.run(progress, should_stop))
+    return torch.cat(chunks)
 
 
 def with_settings(settings: TokenSettings, **changes) -> TokenSettings:

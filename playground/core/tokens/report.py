@@ -1,0 +1,247 @@
+"""What `playground eval dalle` measures: adherence over a grid of sampling settings, CLIP reranking,
+the unconditional prior's coverage, and bits per dimension against the VAE's ELBO.
+
+- The grid: every (temperature, top-k, top-p, guidance) setting samples n images of each
+  full prompt (a fixed seeded subset of the 432 captions, `text2img.evaluation.default_prompts`);
+  image j of prompt p is seeded seed + p n + j at every setting, so the rows differ only by
+  the setting. The attribute classifier reads each image (`text2img.evaluation.score_prompt`:
+  all four right, per attribute; clean single shapes and drawn as rendered, `evaluation.judge`).
+- The best setting: most all-four-right, ties by the clean share (then the grid's order);
+  `--record-best` writes it into the checkpoint's JSON as extra["default_sampling"], which
+  `tokens.default_settings` reads back as the sampling defaults.
+- Reranking (DALL-E's recipe): at the best setting, each kept sample is the best by CLIP score
+  of `rerank` candidates (`tokens.rerank.sample_reranked`).
+- The unconditional prior: samples of the empty prompt at temperature 1 with no truncation
+  (the model's own p(c)), judged: clean share and combinations covered (bar: 300 of 432 in 1000).
+- Bits per dimension on held-out images: the dalle prior's bound (tokens' bits + the decoder's
+  discretised-Gaussian term, `tokens.likelihood.image_bits_per_dim`) against the VAE's negative
+  ELBO with the same decoder likelihood and sigma (`latent.likelihood.elbo_bits_per_dim`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..checkpoints import CheckpointMeta, read_meta, resolve_paths
+from ..data import to_tensor, to_uint8
+from ..data.shapes import ATTRIBUTES, parse_prompt
+from ..evaluation.judge import SampleReport, classify, judge_samples
+from ..images import atomic_path
+from ..models.clip import CLIP
+from ..models.dalle import Dalle
+from ..text2img.evaluation import score_prompt, summarise
+from .likelihood import DECODER_SIGMA, image_bits_per_dim
+from .rerank import decode_tokens, sample_reranked
+from .sampling import TokenSettings, sample_tokens
+
+COMBINATIONS = 4 * 6 * 2 * 9
+BARS = {"all_correct": 0.90, "reranked_all_correct": 0.97, "clean": 0.90, "combinations": 300}
+
+
+def settings_grid(temperatures: list[float], top_ks: list[int], top_ps: list[float],
+                  guidances: list[float]) -> list[TokenSettings]:
+    """Every combination, each checked (a bad number is a one-line ValueError before any sampling)."""
+    return [TokenSettings(float(t), int(k), float(p), float(w)).checked()
+            for w, t, k, p in product(guidances, temperatures, top_ks, top_ps)]
+
+
+@dataclass
+class SettingRow:
+    """One sampling setting on the full prompts: what the classifier read off n images per prompt."""
+
+    settings: dict[str, float | int]
+    rerank: int
+    prompts: int
+    n: int
+    all_correct: float
+    accuracy: dict[str, float]
+    clean: float
+    drawn: float
+    ms_per_image: float
+
+
+def sample_images(model: Dalle, prompt: str, settings: TokenSettings, n: int, seed: int, rerank: int = 1,
+                  clip: CLIP | None = None) -> np.ndarray:
+    """(n, H, W, 3) uint8 samples of one prompt; with rerank > 1 each is CLIP's best of `rerank` candidates."""
+    if rerank > 1:
+        if clip is None:
+            raise ValueError("reranking needs a CLIP model")
+        tokens = sample_reranked(model, clip, prompt, settings, n, rerank, seed).tokens
+    else:
+        tokens = sample_tokens(model, prompt, settings, n, seed)
+    return to_uint8(decode_tokens(model, tokens))
+
+
+def evaluate_setting(model: Dalle, classifier: nn.Module, prompts: list[str], settings: TokenSettings, n: int,
+                     seed: int = 0, rerank: int = 1, clip: CLIP | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> tuple[SettingRow, np.ndarray]:
+    """The row of one setting and its images (P, n, H, W, 3). Image j of prompt p: seed + (p n + j) rerank
+    (with rerank, its candidates are the `rerank` seeds from there)."""
+    started = time.perf_counter()
+    images = []
+    for p, prompt in enumerate(prompts):
+        if should_stop is not None and should_stop():
+            raise InterruptedError("stopped")
+        images.append(sample_images(model, prompt, settings, n, seed + p * n * rerank, rerank, clip))
+    images = np.stack(images)
+    flat = images.reshape(-1, *images.shape[2:])
+    labels, confidences = classify(classifier, flat)
+    labels, confidences = labels.reshape(len(prompts), n, -1), confidences.reshape(len(prompts), n, -1)
+    results = [score_prompt(prompt, settings.guidance, labels[i], confidences[i], images[i])
+               for i, prompt in enumerate(prompts)]
+    summary = summarise(settings.guidance, results)
+    ms = (time.perf_counter() - started) * 1000 / max(len(flat), 1)
+    return SettingRow(settings.to_recipe(), rerank, len(prompts), n, summary.full_all_correct, summary.full_accuracy,
+                      summary.full_clean, summary.full_drawn, ms), images
+
+
+def full_prompts_only(prompts: list[str]) -> list[str]:
+    """The prompts that name all four attributes (the bars are on full prompts); refuses an empty list."""
+    full = [p for p in prompts if all(v is not None for v in parse_prompt(p).labels)]
+    if not full:
+        raise ValueError("the dalle evaluation measures full prompts (all four attributes named); none given")
+    return full
+
+
+def best_row(rows: list[SettingRow]) -> SettingRow:
+    """Most all-four-right; ties: the higher clean share, then the earlier row of the grid."""
+    return max(reversed(rows), key=lambda r: (r.all_correct, r.clean))
+
+
+@torch.no_grad()
+def unconditional_report(model: Dalle, classifier: nn.Module, n: int, seed: int = 0,
+                         settings: TokenSettings = TokenSettings(guidance=0.0)) -> SampleReport:
+    """n samples of the empty prompt (image i seeded seed + i), judged: clean share, combinations covered."""
+    tokens = sample_tokens(model, "", settings, n, seed)
+    return judge_samples(to_uint8(decode_tokens(model, tokens)), classifier)
+
+
+@dataclass
+class LikelihoodRow:
+    """One model's bound on −log2 p(x) per dimension over the same images: its parts and the total."""
+
+    model: str
+    what: str
+    sigma: float
+    parts: dict[str, float]
+    bits_per_dim: float
+    per_image_std: float = float("nan")
+
+
+@torch.no_grad()
+def likelihood_rows(dalle: Dalle, vae: nn.Module | None, images: np.ndarray, names: tuple[str, str],
+                    sigmas: tuple[float, ...] = (DECODER_SIGMA,), batch_size: int = 250,
+                    vae_samples: int = 4) -> list[LikelihoodRow]:
+    """The bits-per-dimension table on uint8 images: the dalle prior (empty prompt) and the VAE, at each sigma."""
+    from ..latent.likelihood import elbo_bits_per_dim
+
+    x = to_tensor(images)
+    rows = []
+    for sigma in sigmas:
+        parts = [image_bits_per_dim(dalle, x[i:i + batch_size], "", sigma) for i in range(0, len(x), batch_size)]
+        tokens = torch.cat([p.token_bits_per_dim for p in parts])
+        decoder = torch.cat([p.decoder_bits_per_dim for p in parts])
+        total = tokens + decoder
+        rows.append(LikelihoodRow(names[0], "dalle prior (empty prompt): -log2 p(tokens) - log2 p(x | decode(tokens))",
+                                  sigma, {"tokens": float(tokens.mean()), "decoder": float(decoder.mean())},
+                                  float(total.mean()), float(total.std())))
+        if vae is not None:
+            elbo = [elbo_bits_per_dim(vae, x[i:i + batch_size], sigma, vae_samples, seed=i)
+                    for i in range(0, len(x), batch_size)]
+            kl = torch.cat([e.kl_bits_per_dim for e in elbo])
+            recon = torch.cat([e.reconstruction_bits_per_dim for e in elbo])
+            total = kl + recon
+            rows.append(LikelihoodRow(names[1], f"VAE negative ELBO: E_q[-log2 p(x | z)] ({vae_samples} draws of z) "
+                                      "+ KL(q(z|x) || N(0, I))", sigma,
+                                      {"kl": float(kl.mean()), "decoder": float(recon.mean())},
+                                      float(total.mean()), float(total.std())))
+    return rows
+
+
+def format_grid(rows: list[SettingRow]) -> str:
+    head = ("| T | top-k | top-p | w | rerank | " + " | ".join(ATTRIBUTES) + " | **all 4** | clean | drawn | ms / image |")
+    out = [head, "|" + "---|" * (head.count("|") - 1)]
+    for r in rows:
+        s = r.settings
+        acc = " | ".join(f"{r.accuracy.get(a, float('nan')):.1%}" for a in ATTRIBUTES)
+        out.append(f"| {s['temperature']:g} | {s['top_k'] or 'off'} | {s['top_p']:g} | {s['guidance']:g} | {r.rerank} | "
+                   f"{acc} | **{r.all_correct:.1%}** | {r.clean:.1%} | {r.drawn:.1%} | {r.ms_per_image:.0f} |")
+    return "\n".join(out)
+
+
+def format_unconditional(report: SampleReport) -> str:
+    bar = "meets" if report.n >= 1000 and report.combinations_seen >= BARS["combinations"] else "bar"
+    return (f"unconditional prior (prompt \"\", temperature 1, no top-k / top-p), {report.n} samples: "
+            f"{report.clean_fraction:.1%} clean, {report.drawn_as_rendered_fraction:.1%} drawn as rendered, "
+            f"{report.combinations_seen} of {COMBINATIONS} combinations covered ({bar}: >= 300 of 432 in 1000 samples)")
+
+
+def format_likelihood(rows: list[LikelihoodRow], n: int) -> str:
+    out = [f"Bits per dimension on {n} held-out validation images (lower is better; 3 x 32 x 32 = 3072 dimensions, "
+           "8-bit values). Both are upper bounds on -log2 p(x) / 3072 with the same decoder likelihood: a discretised "
+           "Gaussian over each channel's 256 levels, centred on the decoder's output, std sigma in [-1, 1] units "
+           "(one value, stated, not fitted to either model).", "",
+           "| model | bound | sigma | parts (bits/dim) | **bits / dim** | std over images |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        parts = ", ".join(f"{k} {v:.3f}" for k, v in r.parts.items())
+        out.append(f"| {r.model} | {r.what} | {r.sigma:g} | {parts} | **{r.bits_per_dim:.3f}** | {r.per_image_std:.3f} |")
+    return "\n".join(out)
+
+
+def rows_to_json(rows: list) -> list[dict]:
+    return [asdict(r) for r in rows]
+
+
+def record_default_sampling(checkpoint: str | Path, settings: TokenSettings, evaluated: CheckpointMeta) -> Path:
+    """Write settings into the checkpoint's JSON as extra["default_sampling"], every other key as it was.
+
+    Atomic (a failed write leaves the old file); refused when the checkpoint changed since it was
+    loaded (a training run saved over it: the settings measured are not the new weights')."""
+    _, json_path = resolve_paths(checkpoint)
+    now = read_meta(json_path)
+    if (now.steps, now.created) != (evaluated.steps, evaluated.created):
+        raise ValueError(f"{json_path}: the checkpoint changed while it was evaluated (step {evaluated.steps} "
+                         f"-> {now.steps}); the best settings were not recorded: evaluate it again")
+    raw = json.loads(json_path.read_text())
+    raw["extra"] = {**raw.get("extra", {}), "default_sampling": settings.checked().to_recipe()}
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(raw, indent=2) + "\n")
+    return json_path
+
+
+@dataclass
+class DalleEvaluation:
+    """Everything `eval dalle` measured (the CLI fills it step by step and writes it as JSON)."""
+
+    prompts: list[str]
+    grid: list[SettingRow] = field(default_factory=list)
+    best: SettingRow | None = None
+    reranked: SettingRow | None = None
+    unconditional: SampleReport | None = None
+    likelihood: list[LikelihoodRow] = field(default_factory=list)
+
+    def verdicts(self) -> list[str]:
+        lines = []
+        if self.best is not None:
+            b = self.best
+            lines.append(f"best setting {settings_text(b.settings)}: all four right {b.all_correct:.1%} (bar 90%), "
+                         f"clean {b.clean:.1%} (bar 90%)")
+        if self.reranked is not None:
+            lines.append(f"with --rerank {self.reranked.rerank}: all four right {self.reranked.all_correct:.1%} "
+                         f"(bar 97%), clean {self.reranked.clean:.1%}")
+        return lines
+
+
+def settings_text(settings: dict[str, float | int]) -> str:
+    k = settings["top_k"]
+    return (f"T {settings['temperature']:g}, top-k {k if k else 'off'}, top-p {settings['top_p']:g}, "
+            f"w {settings['guidance']:g}")
