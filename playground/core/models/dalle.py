@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -149,6 +150,20 @@ class Dalle(nn.Module):
         x = self.image_embedding(token[:, None]) + self.position[:, position:position + 1]
         h = self.transformer(x, causal=True, cache=cache)
         return self._logits(h[:, -1])
+
+    preview_kind = "samples for fixed prompts"
+
+    @torch.no_grad()
+    def preview_images(self, n: int, seed: int) -> torch.Tensor:
+        """One sample (guidance 3) for each of n fixed full captions: the Train tab's live preview."""
+        from ..data.shapes import caption_for
+        from ..tokens.sampling import TokenSettings, sample_tokens
+
+        rng = np.random.default_rng(seed)
+        labels = np.stack([rng.integers(0, k, n) for k in (4, 6, 2, 9)], axis=1)
+        settings = TokenSettings(guidance=3.0)
+        tokens = torch.cat([sample_tokens(self, caption_for(row), settings, 1, seed + i) for i, row in enumerate(labels)])
+        return self.decode(tokens.to(self.head.weight.device))
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         return [p for name, p in self.named_parameters() if not name.startswith("vq.")]

@@ -85,7 +85,8 @@ class TrainingPreview:
 
     Families with a latent prior (VAE, AE, GAN) decode fixed noise, so the same z can be
     watched turning into a shape; autoencoders without one (VQ-VAE) reconstruct fixed
-    held-out images; others (diffusion: sampling costs a thousand forwards) get none.
+    held-out images; dalle draws fixed prompts (`preview_images`); others (diffusion: sampling
+    costs a thousand forwards) get none.
     """
 
     def __init__(self, model: nn.Module, validation_images: torch.Tensor, n: int = PREVIEW_COUNT,
@@ -93,7 +94,10 @@ class TrainingPreview:
         self.kind: str | None = None
         self.latents: torch.Tensor | None = None
         self.images: torch.Tensor | None = None
-        if hasattr(model, "latent_dim") and hasattr(model, "decode"):
+        if hasattr(model, "preview_images"):  # a family that draws its own preview (dalle: fixed prompts)
+            self.kind = model.preview_kind
+            self.count, self.seed = n, seed
+        elif hasattr(model, "latent_dim") and hasattr(model, "decode"):
             self.kind = "samples from fixed noise"
             self.latents = prior_latents(int(model.latent_dim), n, seed)
         elif hasattr(model, "encode") and hasattr(model, "decode"):
@@ -107,6 +111,11 @@ class TrainingPreview:
     @torch.inference_mode()
     def render(self, model: nn.Module) -> np.ndarray | None:
         """A uint8 (H, W, 3) grid, or None for families without a cheap preview."""
+        if self.kind is not None and hasattr(model, "preview_images"):
+            from ..data import to_uint8
+
+            return make_grid(to_uint8(model.preview_images(self.count, self.seed)),
+                             columns=int(np.ceil(np.sqrt(self.count))))
         if self.latents is not None:
             return make_grid(decode(model, self.latents), columns=int(np.ceil(np.sqrt(len(self.latents)))))
         if self.images is not None:
