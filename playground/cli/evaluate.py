@@ -17,7 +17,7 @@ from ..core.data import load_image_file
 from ..core.device import pick_device
 from ..core.evaluation.judge import judge_samples
 from ..core.images import atomic_path
-from . import eval_text2img
+from . import eval_text2img, eval_tokens
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -30,6 +30,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     samples.add_argument("--device", default="auto")
     samples.set_defaults(run=run)
     eval_text2img.add_parser(kinds)
+    eval_tokens.add_parsers(kinds)
 
 
 def run(args: argparse.Namespace) -> int:
