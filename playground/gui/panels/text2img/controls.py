@@ -3,7 +3,10 @@ the sample, the grid and the steps tab alike. `settings()` reads them, `apply()`
 
 A latent denoiser (ldm, dit, sit) starts at its family's sampler (DDIM-50, Heun-10; a flow is
 offered Euler, Heun and SDE) and at the guidance scale its checkpoint records as its best;
-classifier guidance is off for it (the noisy classifier reads pixels, not latents)."""
+classifier and CLIP guidance are off for it (the noisy classifier and the CLIP read pixels, not latents).
+
+The CLIP scale sits beside w (GLIDE compared the two): CLIP guidance steers by the shipped CLIP's
+similarity of the predicted x0 to the prompt, on top of w, or alone on the unconditional DDPM."""
 
 from __future__ import annotations
 
@@ -24,6 +27,10 @@ EARLY_CHECKPOINT_STEPS = 4000
 DDPM_CLASSIFIER_SCALE = 2.0  # where ddpm-shapes + the noisy classifier did best (s = 2..5 tried)
 LATENT_NO_CLASSIFIER = ("Classifier guidance needs a pixel model: the noisy classifier reads images, not an "
                         "autoencoder's latents. A latent model takes classifier-free guidance (w) only.")
+CLIP_SLIDER_MAX = 300.0
+CLIP_TIP = ("CLIP guidance (GLIDE §2.4): ε' = ε − s·√(1−ᾱ_t)·∇_x_t cos(CLIP_image(x̂₀), CLIP_text(prompt)), the shipped "
+            "CLIP (trained on clean images) reading the predicted x̂₀; on top of w, or alone on the DDPM base (0: off)")
+LATENT_NO_CLIP = "CLIP guidance needs a pixel model: the CLIP reads images, not an autoencoder's latents."
 
 
 class SettingsControls(QWidget):
@@ -71,12 +78,16 @@ class SettingsControls(QWidget):
             box.setToolTip("Guidance is on only in this part of the run, 0 = pure noise, 1 = the image "
                            "(elsewhere: the plain conditional prediction, w = 1)")
             box.valueChanged.connect(lambda _: self._changed())
+        self.clip_slider = ScaleSlider("CLIP s", CLIP_SLIDER_MAX, 1.0, 0.0, CLIP_TIP)
+        self.clip_slider.setProperty("pixel_tip", CLIP_TIP)
         row.addWidget(self.guidance_slider, 1)
-        row.addSpacing(16)
+        row.addWidget(self.clip_slider, 1)
+        row.addSpacing(8)
         for w in (QLabel("guidance on from"), self.guidance_start, QLabel("to"), self.guidance_stop,
-                  QLabel("of the run  (0 = noise, 1 = image)")):
+                  QLabel("(0 = noise, 1 = image)")):
             row.addWidget(w)
         self.guidance_slider.value_changed.connect(lambda _: self._changed())
+        self.clip_slider.value_changed.connect(lambda _: self._changed())
         return row
 
     def _classifier_row(self) -> QHBoxLayout:
@@ -114,7 +125,7 @@ class SettingsControls(QWidget):
             guidance_scale=self.guidance_slider.value(), guidance_start=round(self.guidance_start.value(), 4),
             guidance_stop=round(self.guidance_stop.value(), 4), classifier_scale=self.classifier_slider.value(),
             sampler=sampler.kind, steps=sampler.steps, eta=sampler.eta, clip_x0=sampler.clip_x0,
-            seed=self.sampler.seed(), base=self.base_box.currentData(),
+            seed=self.sampler.seed(), base=self.base_box.currentData(), clip_scale=self.clip_slider.value(),
         )
         return settings.for_model(self.model) if self.model is not None else settings.validate(self.sampler.schedule_length)
 
@@ -129,6 +140,7 @@ class SettingsControls(QWidget):
             self.guidance_stop.setValue(settings.guidance_stop)
             self.guidance_slider.set_value(settings.guidance_scale)
             self.classifier_slider.set_value(settings.classifier_scale)
+            self.clip_slider.set_value(settings.clip_scale)
         finally:
             self.applying = False
 
@@ -143,15 +155,17 @@ class SettingsControls(QWidget):
             if latent:
                 self.base_box.setCurrentIndex(self.base_box.findData("text2img"))
                 self.classifier_slider.set_value(0.0)
+                self.clip_slider.set_value(0.0)
                 self.guidance_slider.set_value(default_guidance(loaded.meta.extra))
             elif was_latent:  # back to the pixel model: its own defaults
                 self.sampler.sampler_box.setCurrentIndex(self.sampler.sampler_box.findData("ddim"))
                 self.sampler.steps.set_value(DEFAULT_STEPS)
         finally:
             self.applying = False
-        for w in (self.classifier_slider, self.base_box):
+        for w in (self.classifier_slider, self.base_box, self.clip_slider):
             w.setEnabled(not latent)
-            w.setToolTip(LATENT_NO_CLASSIFIER if latent else w.property("pixel_tip"))
+            refused = LATENT_NO_CLIP if w is self.clip_slider else LATENT_NO_CLASSIFIER
+            w.setToolTip(refused if latent else w.property("pixel_tip"))
         early = loaded.meta.steps < EARLY_CHECKPOINT_STEPS
         self.model_label.setText(f"{loaded.name}, {loaded.meta.steps} training steps" + ("  ⚠ early" if early else ""))
         self.model_label.setToolTip("An early checkpoint: samples may not follow prompts well yet" if early else "")

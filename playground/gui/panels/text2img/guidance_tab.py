@@ -42,7 +42,10 @@ def prompt_title(settings: GuidedSettings) -> str:
     """The prompt a picture belongs to, as the parser reads it."""
     canonical = parse_prompt(settings.prompt).text()
     what = f"“{canonical}”" if canonical else "no prompt (unconditional)"
-    return what + (", DDPM + classifier" if settings.base == "ddpm" else "")
+    if settings.base != "ddpm":
+        return what
+    guides = [name for name, scale in (("classifier", settings.classifier_scale), ("CLIP", settings.clip_scale)) if scale]
+    return what + ", DDPM" + "".join(f" + {name}" for name in guides)
 
 
 class DecompositionView(QWidget):
@@ -161,5 +164,6 @@ class GuidanceTab(QWidget):
         title = prompt_title(s)
         self.sample_canvas.title.setText(f"last valid prompt: {title}" if self.stale else title)
         what = f"s = {s.classifier_scale:g}" if s.base == "ddpm" else f"w = {s.guidance_scale:g}"
+        what += f", CLIP s = {s.clip_scale:g}" if s.clip_scale else ""
         timing = f"{s.sampler.upper()}-{s.steps} in {result.seconds * 1000:.0f} ms"
         self.sample_canvas.set_caption(STALE_NOTE if self.stale else f"{what}, seed {s.seed}: {timing}")

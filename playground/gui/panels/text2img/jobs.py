@@ -68,7 +68,7 @@ def decomposition_job(models: GuidanceModels, model: nn.Module, result: RenderRe
 
     def work(ctx: JobContext) -> Decomposition:
         base, classifier = models.networks(model, settings)
-        return decompose(base, settings, x_t, t, index, classifier)
+        return decompose(base, settings, x_t, t, index, classifier, models.clip(settings))
 
     return work
 
@@ -86,7 +86,7 @@ def grid_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
     def work(ctx: JobContext) -> GridResult:
         base, classifier = models.networks(model, settings, grid=True)
         throttle, record = Throttle(GRID_PREVIEW_INTERVAL_S), None
-        for record in grid_steps(base, settings, scales, seeds, classifier):
+        for record in grid_steps(base, settings, scales, seeds, classifier, models.clip(settings)):
             ctx.check()
             if throttle.ready() and not record.is_last:
                 ctx.progress(record.index + 1, record.num_steps, grid(record.pred_x0, False))

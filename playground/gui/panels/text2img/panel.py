@@ -261,7 +261,7 @@ class Text2ImgPanel(Panel):
         shown = self.settings()
         notes = restored.notes + [
             f"{name} {getattr(restored.settings, name):g} is shown as {getattr(shown, name):g}"
-            for name in ("guidance_scale", "classifier_scale", "guidance_start", "guidance_stop", "eta")
+            for name in ("guidance_scale", "classifier_scale", "clip_scale", "guidance_start", "guidance_stop", "eta")
             if getattr(shown, name) != getattr(restored.settings, name)]
         if restored.grid_scales is not None:
             self.grid_tab.set_request(restored.grid_scales, restored.grid_seeds)

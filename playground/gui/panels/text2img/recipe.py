@@ -13,6 +13,7 @@ from typing import Any
 
 from ....core.checkpoints import LoadedModel
 from ....core.provenance import HELPER_ROLES, checkpoint_differences, helper_header, picture_recipe
+from ....core.text2img.clip_guidance import CLIP_ROLE
 from ....core.text2img.denoiser import GuidanceModels, helper_families
 from ....core.text2img.sampling import RECIPE_KIND, GuidedSettings
 from .grid_tab import MAX_SEEDS, parse_scales
@@ -40,6 +41,8 @@ def export_recipe(loaded: LoadedModel, settings: GuidedSettings, models: Guidanc
     for role, family in HELPER_ROLES.items():
         if family in helpers:
             recipe |= helper_header(role, models.get(family))
+    if "clip" in helpers:
+        recipe |= helper_header(CLIP_ROLE, models.get("clip"))
     return recipe
 
 
