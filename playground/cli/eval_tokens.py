@@ -35,7 +35,7 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
     dalle.add_argument("--top-ps", type=checks.NumberList(tokens.top_p), default=(1.0,), help="1 = off")
     dalle.add_argument("--guidances", type=checks.NumberList(tokens.guidance), default=(1.0, 2.0, 3.0, 5.0),
                        help="classifier-free w on the logits (1: the plain conditional model)")
-    dalle.add_argument("--rerank", type=tokens.rerank, default=1, metavar="R",
+    dalle.add_argument("--rerank", type=tokens.rerank_count, default=1, metavar="R",
                        help="also measure the best setting with CLIP reranking: each sample the best of R candidates")
     dalle.add_argument("--clip", help="the CLIP that reranks (default: the shipped clip-shapes)")
     dalle.add_argument("--unconditional", type=checks.IntRange(0, 100_000), default=0, metavar="N",
@@ -44,7 +44,7 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
                        help="bits per dimension on N held-out images (default 1000) against the VAE's ELBO")
     dalle.add_argument("--vae", help="the VAE of the bits/dim table (default: the shipped vae-shapes)")
     dalle.add_argument("--sigmas", type=checks.NumberList(checks.FloatRange(0.0, 2.0, low_open=True)),
-                       default=(0.05,), help="decoder std(s) in [-1, 1] units for the bits/dim table")
+                       default=(0.02, 0.05, 0.1), help="decoder std(s) in [-1, 1] units for the bits/dim table")
     dalle.add_argument("--record-best", action="store_true",
                        help="write the best setting into the checkpoint's JSON as extra.default_sampling")
     _common(dalle, run_dalle)
@@ -131,9 +131,8 @@ def run_vqgan(args: argparse.Namespace) -> int:
     import numpy as np
 
     from ..core.assets import open_model, shipped_named
-    from ..core.codebook.report import (
-        format_reconstruction_table, held_out_shapes, reconstruction_row, rows_to_json, verdict,
-    )
+    from ..core.codebook.compare import compare_reconstructions
+    from ..core.codebook.report import format_reconstruction_table, held_out_shapes, rows_to_json, verdict
     from ..core.images import labelled_grid
     from ..core.provenance import picture_recipe
 
@@ -145,11 +144,9 @@ def run_vqgan(args: argparse.Namespace) -> int:
     others = [open_model(p, ("vqvae", "vqgan"), device) for p in compare]
     judge = open_model(args.classifier, ("classifier",), device)
     images, labels = held_out_shapes(args.n, args.seed)
-    rows, pictures = [], [images[:12]]
-    for model in [loaded, *others]:
-        row, recon = reconstruction_row(model.name, model.model, images, labels, judge.model)
-        rows.append(row)
-        pictures.append(recon[:12])
+    table = compare_reconstructions({m.name: m.model for m in [loaded, *others]}, images, judge.model, labels)
+    rows = table.rows
+    pictures = [images[:12]] + [table.reconstructions[r.name][:12] for r in rows]
     lines = verdict(rows)
     markdown = "\n".join([
         f"# {_title(loaded)}: reconstructions against the VQ-VAEs", "",

@@ -1,0 +1,197 @@
+"""The token families on this CPU: writing tokens with and without the KV cache, CLIP encodes, the
+Tokens tab's GUI stalls, a VQGAN-CLIP step.
+
+    python benchmarks/bench_tokens.py [--repeats 3] [--no-gui]
+
+Prints, with one torch thread (the GUI worker's setting on a 2-core machine):
+- dalle, one image of 64 tokens written greedily for one prompt (guidance 1, one row): tokens per
+  second with the key-value cache (`model.start` once, then `model.step` per token) and without it
+  (the baseline, in the same run: `model.start` over the whole prefix for every token, so token i
+  costs a forward of 8 + i positions); both write the same tokens, which is checked;
+- one image as `playground sample dalle` writes it at the checkpoint's default settings (guidance
+  needs both rows), decoded;
+- CLIP: encode one image, one prompt (batch 1), and per image in a batch of 256;
+- one VQGAN-CLIP optimisation step (quantise, decode, CLIP on 1 + 4 shifted views, backward, Adam);
+- in the real window (offscreen, 1280x720), the Tokens tab writing an image as fast as it can: the
+  longest GUI event-loop stall (a 1 ms heartbeat; target <= 30 ms), and at its default playback speed.
+
+Uses the shipped checkpoints when present (mid-training ones cost the same), else fresh models of
+the default training config (marked "fresh").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np
+import torch
+
+from playground.core.assets import shipped_for
+from playground.core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoint, save_checkpoint
+from harness import timed  # noqa: E402 (benchmarks/, on sys.path when a script runs)
+
+PROMPT = "a large red circle at the top left"
+
+
+def checkpoint(family: str, scratch: Path) -> LoadedModel:
+    """The shipped checkpoint of `family`, else a fresh model of the default config saved under `scratch`."""
+    shipped = shipped_for(family)
+    if shipped is not None:
+        return load_checkpoint(shipped.path)
+    from playground.core.models.registry import get_family
+
+    entry = get_family(family)
+    torch.manual_seed(0)
+    model = entry.build(entry.config_class()).eval()
+    return load_checkpoint(save_checkpoint(scratch / f"{family}-fresh" / WEIGHTS_NAME, model, model.config, family))
+
+
+@torch.inference_mode()
+def write_cached(model, text: torch.Tensor) -> torch.Tensor:
+    logits, cache = model.start(text)
+    tokens = []
+    for i in range(model.config.image_tokens):
+        tokens.append(logits.argmax(-1))
+        if i + 1 < model.config.image_tokens:
+            logits = model.step(tokens[-1], cache)
+    return torch.stack(tokens, 1)
+
+
+@torch.inference_mode()
+def write_uncached(model, text: torch.Tensor) -> torch.Tensor:
+    tokens = torch.zeros(len(text), 0, dtype=torch.int64)
+    for _ in range(model.config.image_tokens):
+        logits, _ = model.start(text, tokens if tokens.shape[1] else None)
+        tokens = torch.cat([tokens, logits.argmax(-1)[:, None]], 1)
+    return tokens
+
+
+def bench_dalle(loaded: LoadedModel, repeats: int) -> None:
+    from playground.core.tokens import default_settings
+    from playground.core.tokens.rerank import decode_tokens
+    from playground.core.tokens.sampling import prompt_tokens, sample_tokens
+
+    model, cells = loaded.model, loaded.model.config.image_tokens
+    text = prompt_tokens(PROMPT)
+    if not torch.equal(write_cached(model, text), write_uncached(model, text)):
+        print("  WARNING: the cached and uncached greedy runs wrote different tokens")
+    cpu_c, wall_c = timed(lambda: write_cached(model, text), repeats)
+    cpu_u, wall_u = timed(lambda: write_uncached(model, text), repeats)
+    print(f"dalle {loaded.name} ({loaded.meta.steps} steps): {cells} tokens, greedy, one row: with KV cache "
+          f"{cells / wall_c:.0f} tokens/s ({wall_c * 1000:.0f} ms wall, {cpu_c * 1000:.0f} ms CPU); without "
+          f"(baseline) {cells / wall_u:.0f} tokens/s ({wall_u * 1000:.0f} ms); cache speed-up {wall_u / wall_c:.1f}x")
+    settings = default_settings(loaded.meta.extra)
+    cpu, wall = timed(lambda: decode_tokens(model, sample_tokens(model, PROMPT, settings, 1, 0)), repeats)
+    print(f"  one image as `sample dalle` writes it ({settings}): {wall * 1000:.0f} ms wall, {cpu * 1000:.0f} ms CPU "
+          f"({cells / wall:.0f} tokens/s, decode included)")
+
+
+def bench_clip(loaded: LoadedModel, repeats: int) -> None:
+    from playground.core.clip.scores import image_embeddings, prompt_embeddings
+    from playground.core.data import to_tensor
+    from playground.core.data.shapes import generate
+
+    images = to_tensor(generate(256, 5).images)
+    model = loaded.model
+    _, one_image = timed(lambda: image_embeddings(model, images[:1]), repeats * 5)
+    _, one_prompt = timed(lambda: prompt_embeddings(model, [PROMPT]), repeats * 5)
+    _, batch = timed(lambda: image_embeddings(model, images), repeats)
+    print(f"clip {loaded.name}: encode one image {one_image * 1000:.2f} ms, one prompt {one_prompt * 1000:.2f} ms; "
+          f"per image in a batch of 256 {batch * 1000 / 256:.3f} ms")
+
+
+def bench_vqgan_clip(vq: LoadedModel, clip: LoadedModel) -> None:
+    from playground.core.vqgan_clip.optimize import VQGANCLIPSettings, optimize
+
+    steps = 20
+    run = optimize(vq.model, clip.model, VQGANCLIPSettings(PROMPT, steps=steps))
+    next(run)  # the start (no step taken)
+    next(run)  # warm-up step
+    started, cpu = time.perf_counter(), time.process_time()
+    for _ in run:
+        pass
+    n = steps - 1
+    print(f"VQGAN-CLIP ({vq.name} + {clip.name}, 1 + 4 views): one optimisation step "
+          f"{(time.perf_counter() - started) * 1000 / n:.1f} ms wall, {(time.process_time() - cpu) * 1000 / n:.1f} ms CPU")
+
+
+def bench_gui(dalle: LoadedModel) -> None:
+    from harness import heartbeat, open_window
+
+    from playground.gui.panels.tokens.token_tab import SPEEDS
+
+    app, window = open_window()
+
+    def pump_until(condition, timeout: float) -> bool:
+        deadline = time.perf_counter() + timeout
+        while not condition() and time.perf_counter() < deadline:
+            app.processEvents()
+            time.sleep(0.0005)
+        return condition()
+
+    panel = window.panel_for_family("dalle")
+    if panel is None or panel.title != "Tokens":
+        print("Tokens tab: not in the window (yet)")
+        window.close()
+        return
+    window.show_panel(panel)
+    path = Path(dalle.path).resolve()
+    window.load_into(panel, path)
+    if not pump_until(lambda: panel.loaded is not None and Path(panel.loaded.path).resolve() == path, 60):
+        print("Tokens tab: the model did not load within 60 s")
+        window.close()
+        return
+    tab = panel.token_tab
+    finished = lambda: tab.frame is not None and tab.frame.done and not tab.playing  # noqa: E731
+    pump_until(finished, 120)  # the first image written on activation
+    for index, (rate, label) in enumerate(SPEEDS):
+        if rate not in (0, 32):
+            continue
+        tab.speed_box.setCurrentIndex(index)
+        beat, ticks = heartbeat()
+        started = time.perf_counter()
+        tab.generate()
+        pump_until(lambda: tab.frame is not None and not tab.frame.done, 10)
+        done = pump_until(finished, 120)
+        elapsed = time.perf_counter() - started
+        beat.stop()
+        gaps = np.diff(np.asarray(ticks, dtype=np.float64))
+        if not done or len(gaps) == 0:
+            print(f"Tokens tab ({label}): the image was not written within 120 s")
+            continue
+        print(f"Tokens tab, writing one image ({label}): {elapsed:.2f} s wall; longest GUI stall {gaps.max():.0f} ms "
+              f"(p99 gap {np.percentile(gaps, 99):.0f} ms, {int((gaps > 30).sum())} over 30 ms; target <= 30 ms)")
+    window.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per measurement (medians)")
+    parser.add_argument("--no-gui", action="store_true", help="only the core numbers")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory(prefix="bench-tokens-") as scratch:
+        loaded = {f: checkpoint(f, Path(scratch)) for f in ("dalle", "clip", "vqgan")}
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        fresh = [f for f, m in loaded.items() if "fresh" in m.name]
+        print(f"torch {torch.__version__}, 1 torch thread, {os.cpu_count()} cores, load average {load:.1f}"
+              + (f"; fresh (untrained) models of the default config: {', '.join(fresh)}" if fresh else ""),
+              file=sys.stderr)
+        bench_dalle(loaded["dalle"], args.repeats)
+        bench_clip(loaded["clip"], args.repeats)
+        bench_vqgan_clip(loaded["vqgan"], loaded["clip"])
+        if not args.no_gui:
+            bench_gui(loaded["dalle"])
+        print(f"load average after: {os.getloadavg()[0]:.1f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
