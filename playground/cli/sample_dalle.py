@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--guidance", type=token_ranges.guidance, default=None, metavar="W",
                         help="classifier-free guidance on the logits: 0 unconditional, 1 conditional, >1 stronger "
                              "(default: the checkpoint's best, else 3)")
-    parser.add_argument("--rerank", type=token_ranges.rerank, default=1, metavar="R",
+    parser.add_argument("--rerank", type=token_ranges.rerank_count, default=1, metavar="R",
                         help="keep the best of R candidates per sample by CLIP score (default 1: no reranking)")
     parser.add_argument("--clip", help="clip checkpoint for --rerank (default: the shipped clip-shapes)")
     parser.add_argument("--n", type=checks.sample_count, default=16, help="number of samples")

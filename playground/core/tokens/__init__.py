@@ -12,12 +12,13 @@ from typing import Any
 from .. import checks
 from .sampling import TokenSettings
 
-# the ranges a user may type (CLI `type=` and GUI checks): see core/checks.py
+# the ranges a user may type (CLI `type=` and GUI checks, e.g. `TOP_P.check(value, "top-p")`): see core/checks.py
 temperature = checks.FloatRange(0.0, 10.0, low_open=True)  # 0 would be argmax: use --top-k 1 for greedy
 top_k = checks.IntRange(0, 1 << 16)                         # 0 = off; k >= the codebook size is off too
 top_p = checks.FloatRange(0.0, 1.0, low_open=True)          # 1 = off
 guidance = checks.guidance_scale                            # 0 unconditional, 1 conditional, > 1 stronger
-rerank = checks.IntRange(1, 64)                             # candidates per kept sample (1 = no reranking)
+rerank_count = checks.IntRange(1, 64)                             # candidates per kept sample (1 = no reranking); not `rerank`:
+#                                                             the submodule core.tokens.rerank takes that name
 
 FALLBACK_SETTINGS = TokenSettings(temperature=1.0, top_k=0, top_p=1.0, guidance=3.0)
 DEFAULT_SETTINGS = FALLBACK_SETTINGS  # what a checkpoint without recorded settings samples at

@@ -22,9 +22,9 @@ from ..data.shapes import parse_prompt
 from ..device import model_device
 from ..images import make_grid, upscale
 from ..provenance import RecipeError, RecipeFields
+from . import rerank_count
 from .sampling import TokenSettings, sample_tokens
 
-MAX_RERANK = 64
 
 
 def decode_alone(model, tokens: torch.Tensor) -> np.ndarray:
@@ -75,8 +75,8 @@ def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
 def _grid(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
     inner, n = fields.mapping("grid_of"), fields.within("n", checks.sample_count)
     settings, prompt = settings_from(inner), prompt_from(inner)
-    seed = inner.seed(count=n * inner.integer("rerank", 1, MAX_RERANK, default=1))
-    rerank = inner.integer("rerank", 1, MAX_RERANK, default=1)
+    rerank = inner.within("rerank", rerank_count, default=1)
+    seed = inner.seed(count=n * rerank)
     model = loaded.model
     if rerank > 1:
         from .rerank import sample_reranked

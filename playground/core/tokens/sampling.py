@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import weakref
 from dataclasses import dataclass, replace
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 from torch.nn import functional as F
@@ -125,18 +125,19 @@ def draw(probabilities: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
     return index
 
 
-def image_uniforms(seed: int, n: int, cells: int) -> torch.Tensor:
-    """(n, cells) float64 uniforms: row i from a generator seeded seed + i (the same whatever n)."""
-    rows = []
-    for i in range(n):
-        generator = torch.Generator().manual_seed(seed + i)
-        rows.append(torch.rand(cells, generator=generator, dtype=torch.float64))
+def image_uniforms(image_seeds: Sequence[int], cells: int) -> torch.Tensor:
+    """(n, cells) float64 uniforms: row i from a generator seeded image_seeds[i] (the same whatever the batch)."""
+    rows = [torch.rand(cells, generator=torch.Generator().manual_seed(int(s)), dtype=torch.float64)
+            for s in image_seeds]
     return torch.stack(rows) if rows else torch.zeros(0, cells, dtype=torch.float64)
 
 
-def prompt_tokens(prompt: str) -> torch.Tensor:
-    """(1, 8) prompt tokens ("" = the empty prompt, all padding); PromptError (a ValueError) on a bad word."""
-    return tokenize_batch([prompt])
+def row_prompts(prompt: str | Sequence[str], n: int) -> list[str]:
+    """One prompt per row: a single prompt repeated n times, or a list of n prompts."""
+    prompts = [prompt] * n if isinstance(prompt, str) else list(prompt)
+    if len(prompts) != n:
+        raise ValueError(f"{len(prompts)} prompts for {n} images")
+    return prompts
 
 
 @dataclass(frozen=True)
@@ -160,16 +161,22 @@ class TokenWriter:
     whatever w is (a prompt-less writer needs only one: both are the empty prompt).
     """
 
-    def __init__(self, model: Dalle, prompt: str, settings: TokenSettings = TokenSettings(), n: int = 1,
-                 seed: int = 0, prefix: torch.Tensor | None = None, live_guidance: bool = False):
+    def __init__(self, model: Dalle, prompt: str | Sequence[str], settings: TokenSettings = TokenSettings(),
+                 n: int | None = None, seed: int = 0, prefix: torch.Tensor | None = None, live_guidance: bool = False,
+                 image_seeds: Sequence[int] | None = None):
         self.model, self.prompt, self.settings = model, prompt, settings.checked()
+        n = (1 if isinstance(prompt, str) else len(prompt)) if n is None else n
         if n < 1:
             raise ValueError(f"n must be >= 1, not {n}")
         self.n, self.seed = n, seed
+        self.prompts = row_prompts(prompt, n)  # row i writes prompts[i] ...
+        self.image_seeds = [seed + i for i in range(n)] if image_seeds is None else [int(s) for s in image_seeds]
+        if len(self.image_seeds) != n:  # ... drawing with a generator seeded image_seeds[i]
+            raise ValueError(f"{len(self.image_seeds)} image seeds for {n} images")
         self.cells = model.config.image_tokens
         self.device = model_device(model)
-        text = prompt_tokens(prompt).to(self.device)  # a bad prompt is refused before any model work
-        empty = not prompt.strip()
+        text = tokenize_batch(self.prompts).to(self.device)  # a bad prompt is refused before any model work
+        empty = not any(p.strip() for p in self.prompts)
         self._kinds = [kind for kind, needed in (
             ("cond", live_guidance or settings.needs_conditional or empty),
             ("uncond", (live_guidance or settings.needs_unconditional) and not empty)) if needed]
@@ -182,11 +189,11 @@ class TokenWriter:
                 raise ValueError(f"prefix codes must be 0..{model.config.codebook_size - 1}")
             self.tokens[:, :start] = prefix.cpu()
         self.position = start
-        self.uniforms = image_uniforms(seed, n, self.cells)
+        self.uniforms = image_uniforms(self.image_seeds, self.cells)
         self._cache = None
         self._raw: dict[str, torch.Tensor] = {}
         if not self.done:
-            rows = [text.expand(n, -1) if kind == "cond" else model.null_text(n, self.device) for kind in self._kinds]
+            rows = [text if kind == "cond" else model.null_text(n, self.device) for kind in self._kinds]
             head = self.tokens[:, :start].to(self.device)
             with torch.inference_mode():
                 logits, self._cache = model.start(torch.cat(rows), head.repeat(len(rows), 1) if start else None)
@@ -201,7 +208,7 @@ class TokenWriter:
         return self.model.config.grid_size
 
     def _split(self, logits: torch.Tensor) -> None:
-        empty = not self.prompt.strip()
+        empty = not any(p.strip() for p in self.prompts)
         self._raw = {kind: part.float().cpu() for kind, part in zip(self._kinds, logits.split(self.n))}
         if empty:  # the empty prompt is both rows
             self._raw["uncond"] = self._raw["cond"]
@@ -244,7 +251,7 @@ class TokenWriter:
     def branch(self, position: int, code: int, row: int = 0, settings: TokenSettings | None = None,
                live_guidance: bool = False) -> "TokenWriter":
         """A new one-image writer: image `row`'s cells before `position` kept, `code` written at `position`,
-        continuing from there with image `row`'s own uniforms (seed + row)."""
+        continuing from there with image `row`'s prompt and own uniforms (its image seed)."""
         if not 0 <= row < self.n:
             raise ValueError(f"row must be 0..{self.n - 1}, not {row}")
         if not 0 <= position <= min(self.position, self.cells - 1):
@@ -253,7 +260,7 @@ class TokenWriter:
         if not 0 <= code < self.model.config.codebook_size:
             raise ValueError(f"code must be 0..{self.model.config.codebook_size - 1}, not {code}")
         prefix = torch.cat([self.tokens[row, :position], torch.tensor([code])])[None]
-        return TokenWriter(self.model, self.prompt, settings or self.settings, n=1, seed=self.seed + row,
+        return TokenWriter(self.model, self.prompts[row], settings or self.settings, n=1, seed=self.image_seeds[row],
                            prefix=prefix, live_guidance=live_guidance)
 
     def written_mask(self) -> torch.Tensor:
@@ -301,20 +308,26 @@ def background_code(model: Dalle) -> int:
     return _background[model]
 
 
-def sample_tokens(model: Dalle, prompt: str, settings: TokenSettings, n: int = 1, seed: int = 0,
+def sample_tokens(model: Dalle, prompt: str | Sequence[str], settings: TokenSettings, n: int | None = None, seed: int = 0,
                   progress: Callable[[TokenEvent], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None, batch: int = 64) -> torch.Tensor:
-    """n token grids (n, N) for a prompt; image i is the same whatever n (see the module docstring).
+                  should_stop: Callable[[], bool] | None = None, batch: int = 64,
+                  image_seeds: Sequence[int] | None = None) -> torch.Tensor:
+    """n token grids (n, N) for a prompt (or one prompt per row: a list of n); image i is the same whatever n
+    (see the module docstring).
 
-    Written `batch` images at a time (image i's draw depends on seed + i only). Stopped early
-    (`should_stop`), the cells not yet written hold UNWRITTEN."""
+    Written `batch` images at a time (image i's draw depends on its prompt and its image seed only: seed + i,
+    or image_seeds[i]). Stopped early (`should_stop`), the cells not yet written hold UNWRITTEN."""
+    n = (1 if isinstance(prompt, str) else len(prompt)) if n is None else n
+    prompts = row_prompts(prompt, n)
+    seeds = [seed + i for i in range(n)] if image_seeds is None else list(image_seeds)
     chunks = []
     for start in range(0, n, batch):
         stopped = should_stop is not None and should_stop()
         if stopped:
             chunks.append(torch.full((min(batch, n - start), model.config.image_tokens), UNWRITTEN, dtype=torch.int64))
             continue
-        writer = TokenWriter(model, prompt, settings, n=min(batch, n - start), seed=seed + start)
+        rows = slice(start, start + batch)
+        writer = TokenWriter(model, prompts[rows], settings, n=len(prompts[rows]), image_seeds=seeds[rows])
         chunks.append(writer.run(progress, should_stop))
     return torch.cat(chunks)
 

@@ -208,3 +208,13 @@ def test_default_settings_come_from_the_checkpoint_json():
     assert default_settings({}) == FALLBACK_SETTINGS == TokenSettings(1.0, 0, 1.0, 3.0)
     assert default_settings({"default_sampling": {"top_k": 8}}) == TokenSettings(1.0, 8, 1.0, 3.0)
     assert default_settings({"default_sampling": {"temperature": -1}}) == FALLBACK_SETTINGS
+
+
+def test_one_writer_for_many_prompts_draws_each_row_as_alone(model):
+    settings = TokenSettings(guidance=3.0, top_p=0.9)
+    prompts = ["red", "", "a small blue square"]
+    together = sample_tokens(model, prompts, settings, image_seeds=[4, 9, 4])
+    for i, (prompt, seed) in enumerate(zip(prompts, [4, 9, 4])):
+        assert torch.equal(together[i], sample_tokens(model, prompt, settings, n=1, seed=seed)[0])
+    with pytest.raises(ValueError, match="prompts"):
+        TokenWriter(model, prompts, settings, n=2)
