@@ -15,7 +15,7 @@ from ..core.device import pick_device
 from ..core.images import make_grid, save_png, upscale
 from ..core.provenance import picture_recipe
 from ..core.text2img.sampling import step_limit
-from . import sample_dalle, sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqvae
+from . import sample_dalle, sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqgan_clip, sample_vqvae
 
 # family -> (add its options, make (images, recipes) from the loaded model and args): one line each
 Sampler = Callable[[LoadedModel, argparse.Namespace], tuple[np.ndarray, list[dict[str, Any]]]]
@@ -29,6 +29,7 @@ SAMPLERS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Sampler]] =
     "ldm": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
     "dit": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
     "sit": (sample_latent_diffusion.add_arguments, sample_latent_diffusion.sample),
+    "vqgan-clip": (sample_vqgan_clip.add_arguments, sample_vqgan_clip.sample),  # opens a vqgan and a clip: its own run
     "dalle": (sample_dalle.add_arguments, sample_dalle.sample),
 }
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         grid = upscale(make_grid(images), args.scale)
         # a grid of one keeps its sample's recipe whole; of many, what differs per image is left out
-        per_sample = {key: None for key in ("index", "latent", "tokens", "image_seed") if key in recipes[0]}
+        per_sample = {key: None for key in ("index", "latent", "tokens", "image_seed", "clip_score") if key in recipes[0]}
         grid_of = recipes[0] | (per_sample if len(recipes) > 1 else {}) | {"scale": 1}
         save_png(args.out, grid, picture_recipe(loaded, "grid", grid_of=grid_of, n=len(recipes), scale=args.scale))
         print(f"wrote {args.out} ({len(images)} samples)")

@@ -36,6 +36,7 @@ from .provenance import (
 )
 from .text2img import render as text2img_render
 from .tokens import render as tokens_render
+from .vqgan_clip import render as vqgan_clip_render
 
 Renderer = Callable[[dict[str, Any], LoadedModel], np.ndarray]
 
@@ -46,6 +47,7 @@ RENDERERS: dict[str, Renderer] = {
     "ddpm": diffusion_render.render,
     "text2img": text2img_render.render,
     "vqvae": codebook_render.render,
+    "vqgan": codebook_render.render,  # a VQGAN's token pictures are a VQ-VAE's
     "ldm": latent_diffusion_render.render,
     "dit": latent_diffusion_render.render,
     "sit": latent_diffusion_render.render,
@@ -55,6 +57,7 @@ RENDERERS: dict[str, Renderer] = {
 # pictures drawn the same way for every family that makes them: picture -> renderer, one line each
 PICTURE_RENDERERS: dict[str, Renderer] = {picture: img2img_render.render for picture in img2img_render.PICTURES}
 PICTURE_RENDERERS["flow-compare"] = comparison_render.render_flow_compare
+PICTURE_RENDERERS[vqgan_clip_render.PICTURE] = vqgan_clip_render.render
 
 
 def reproduce(png_path: str | Path, device: torch.device | str = "cpu") -> tuple[np.ndarray, dict[str, Any], list[str]]:
