@@ -155,3 +155,53 @@ def clip_checkpoint(recipe: dict[str, Any]) -> Path:
     if shipped is None:
         raise RecipeError(f"the recipe's {CLIP_ROLE} {named!r} is not there, and no clip checkpoint is shipped")
     return shipped.path
+
+
+# --- GLIDE's comparison: the same seeds without guidance, with CFG, with CLIP guidance, with both --------
+
+
+def comparison_columns(settings: Any) -> list[tuple[str, float, float]]:
+    """(label, w, s) per column: the plain conditional model, classifier-free guidance alone, CLIP guidance
+    alone (at w = 1), and both (the settings' run)."""
+    w, s = settings.guidance_scale, settings.clip_scale
+    return [("w = 1, no CLIP", 1.0, 0.0), (f"CFG w = {w:g}", w, 0.0), (f"CLIP s = {s:g}", 1.0, s),
+            (f"w = {w:g} + CLIP s = {s:g}", w, s)]
+
+
+def check_comparison(settings: Any) -> Any:
+    """The settings, if they compare something (ValueError, one line, otherwise)."""
+    if settings.base != "text2img":
+        raise ValueError("the comparison is of the text-to-image model's w and the CLIP's s: guide 'on top of this model'")
+    if settings.clip_scale <= 0 or not parse_prompt(settings.prompt).text():
+        raise ValueError("the CFG vs CLIP comparison needs a prompt and a CLIP scale s > 0")
+    return settings
+
+
+def comparison_steps(model: nn.Module, settings: Any, seeds: Sequence[int], clip: nn.Module | None,
+                     classifier: nn.Module | None = None):
+    """The comparison's runs in one batch, image r * 4 + c being seed seeds[r] in column c (`comparison_columns`):
+    each the same image a single run of that seed, w and s gives. ValueError (one line) when it compares nothing."""
+    from ..device import model_device
+    from ..diffusion.sampling import sample_steps
+    from .denoiser import make_denoiser
+    from .sampling import image_shape
+
+    settings = check_comparison(settings.for_model(model))
+    columns = comparison_columns(settings)
+    ws = [w for _ in seeds for _, w, _ in columns]
+    ss = [s for _ in seeds for _, _, s in columns]
+    cfg = make_denoiser(model, settings.replace(clip_scale=0.0), classifier, per_image_scales=ws)
+    eps = clip_guided(cfg, clip, settings.prompt, ss, model.noise_schedule.alphas_cumprod, image_shape(model),
+                      settings.schedule)
+    return sample_steps(eps, settings.make_scheduler(model), n=len(ws), seed=[int(s) for s in seeds for _ in columns],
+                        shape=image_shape(model), device=model_device(model))
+
+
+def comparison_picture(x: torch.Tensor, settings: Any, seeds: Sequence[int], scale: int = 3):
+    """The comparison's batch as a labelled table: the four columns across, seeds down."""
+    from ..data import to_uint8
+    from ..images import labelled_grid
+
+    columns = comparison_columns(settings)
+    images = to_uint8(x).reshape(len(seeds), len(columns), *x.shape[2:], 3)
+    return labelled_grid(images, [label for label, _, _ in columns], [f"seed {s}" for s in seeds], scale=scale)

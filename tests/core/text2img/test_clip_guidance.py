@@ -206,3 +206,23 @@ def test_shipped_clip_steers_the_unconditional_ddpm_toward_the_prompt():
         images = torch.from_numpy(generate(ddpm, settings.replace(clip_scale=s), 4, clip=clip))
         scores[s] = float(clip_score(clip, images.permute(0, 3, 1, 2).float() / 127.5 - 1, "red").mean())
     assert scores[150.0] > scores[0.0] + 0.05, scores
+
+
+def test_the_comparison_is_no_guidance_cfg_clip_and_both_each_as_its_own_run(text2img, clip):
+    from playground.core.text2img.clip_guidance import comparison_columns, comparison_picture, comparison_steps
+    from playground.core.data import to_uint8
+    from tolerance import assert_same_picture  # one batch of 8 against runs of 1
+
+    settings = GuidedSettings(prompt="red circle", guidance_scale=4.0, clip_scale=200.0, steps=3, seed=2)
+    assert [(w, s) for _, w, s in comparison_columns(settings)] == [(1.0, 0.0), (4.0, 0.0), (1.0, 200.0), (4.0, 200.0)]
+    last = None
+    for last in comparison_steps(text2img, settings, [2, 3], clip):
+        pass
+    images = to_uint8(last.x_prev)
+    for i, (seed, (_, w, s)) in enumerate((seed, column) for seed in (2, 3) for column in comparison_columns(settings)):
+        alone = generate(text2img, settings.replace(guidance_scale=w, clip_scale=s, seed=seed), clip=clip)[0]
+        assert_same_picture(images[i], alone)
+    assert comparison_picture(last.x_prev, settings, [2, 3]).shape[1] > 4 * 32 * 3
+    for bad in (settings.replace(clip_scale=0.0), settings.replace(prompt=""), settings.replace(base="ddpm")):
+        with pytest.raises(ValueError, match="comparison"):
+            comparison_steps(text2img, bad, [0], clip)

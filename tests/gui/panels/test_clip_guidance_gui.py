@@ -73,3 +73,18 @@ def test_a_missing_clip_is_one_line_in_the_status_bar(panel, qtbot):
     status = panel.window().statusBar()
     qtbot.waitUntil(lambda: "the shipped clip checkpoint is missing" in status.currentMessage(), timeout=20000)
     assert "\n" not in status.currentMessage()
+
+
+def test_the_cfg_vs_clip_tab_compares_the_four_ways_on_the_same_seeds(panel, qtbot):
+    panel.compare_tab.run_button.click()  # CLIP s = 0: nothing to compare, one line, nothing runs
+    assert "needs a prompt and a CLIP scale s > 0" in panel.window().statusBar().currentMessage()
+    panel.controls.applying = True
+    panel.controls.clip_slider.set_value(150.0)
+    panel.controls.applying = False
+    panel.compare_tab.seeds_box.setValue(2)
+    with qtbot.waitSignal(panel.compared, timeout=30000):
+        panel.compare_tab.run_button.click()
+    comparison = panel.compare_tab.comparison
+    assert comparison.final and comparison.seeds == (panel.settings().seed, panel.settings().seed + 1)
+    assert panel.compare_tab.canvas.image is comparison.picture
+    assert "no guidance · CFG · CLIP · both" in panel.compare_tab.info.text()

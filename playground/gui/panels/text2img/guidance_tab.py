@@ -61,7 +61,8 @@ class DecompositionView(QWidget):
             layout.addWidget(canvas, i // 2, i % 2)
         self.parts: Decomposition | None = None
 
-    def set_parts(self, parts: Decomposition | None, base: str = "text2img", stale: bool = False) -> None:
+    def set_parts(self, parts: Decomposition | None, base: str = "text2img", stale: bool = False,
+                  clip_scale: float = 0.0) -> None:
         self.parts = parts
         if parts is None:
             for canvas in self.canvases.values():
@@ -73,7 +74,8 @@ class DecompositionView(QWidget):
         self.canvases["difference"].title.setText("classifier push" if ddpm else "difference c − u")
         self.canvases["difference"].set_caption(f"×{parts.difference_gain:.1f}, grey = no change")
         self.canvases["guided"].set_caption(
-            "ε − s √(1−ᾱ) ∇ log p(y|x_t)" if ddpm else f"u + w (c − u),  w = {parts.guidance_scale:g} here")
+            ("ε − s √(1−ᾱ) ∇ log p(y|x_t)" if ddpm else f"u + w (c − u),  w = {parts.guidance_scale:g} here")
+            + (f", + CLIP s = {clip_scale:g}" if clip_scale else ""))
         for key, canvas in self.canvases.items():
             image = getattr(parts, key)
             image = image if isinstance(image, np.ndarray) else None
@@ -145,7 +147,7 @@ class GuidanceTab(QWidget):
         self.decomposition_label.setText(f"{index + 1} / {trajectory.num_steps}, t = {int(trajectory.t[index])}")
 
     def show_parts(self, parts: Decomposition) -> None:
-        self.decomposition_view.set_parts(parts, self.result.settings.base, self.stale)
+        self.decomposition_view.set_parts(parts, self.result.settings.base, self.stale, self.result.settings.clip_scale)
         self.decomposition_title.setText(f"What guidance did at step {parts.index + 1} (t = {parts.t})")
 
     def set_stale(self, stale: bool) -> None:

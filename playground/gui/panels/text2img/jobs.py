@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ....core.diffusion.trajectory import Trajectory, trace
+from ....core.text2img.clip_guidance import comparison_picture, comparison_steps
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.render import guidance_grid_picture
 from ....core.text2img.sampling import (
@@ -21,6 +22,7 @@ from ....core.text2img.sampling import (
 )
 from ...widgets.throttle import Throttle
 from ...worker import JobContext
+from .compare_tab import ComparisonResult
 from .results import GridResult, RenderPreview, RenderResult
 
 GRID_PREVIEW_INTERVAL_S = 0.2
@@ -91,5 +93,22 @@ def grid_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
             if throttle.ready() and not record.is_last:
                 ctx.progress(record.index + 1, record.num_steps, grid(record.pred_x0, False))
         return grid(record.x_prev, True)
+
+    return work
+
+
+def comparison_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
+                   seeds: Sequence[int]) -> Callable[[JobContext], ComparisonResult]:
+    """No guidance, CFG, CLIP and both for each seed, in one batch (`clip_guidance.comparison_steps`)."""
+
+    def work(ctx: JobContext) -> ComparisonResult:
+        base, classifier = models.networks(model, settings)
+        throttle, record = Throttle(GRID_PREVIEW_INTERVAL_S), None
+        for record in comparison_steps(base, settings, seeds, models.clip(settings), classifier):
+            ctx.check()
+            if throttle.ready() and not record.is_last:
+                ctx.progress(record.index + 1, record.num_steps, ComparisonResult(
+                    settings, tuple(seeds), comparison_picture(record.pred_x0, settings, seeds), False))
+        return ComparisonResult(settings, tuple(seeds), comparison_picture(record.x_prev, settings, seeds), True)
 
     return work

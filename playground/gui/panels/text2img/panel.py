@@ -25,6 +25,7 @@ from ....core.checkpoints import LoadedModel
 from ....core.data.shapes import PromptError
 from ....core.images import save_png, upscale
 from ....core.latent_diffusion import LATENT_FAMILIES
+from ....core.text2img.clip_guidance import check_comparison
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.sampling import Decomposition, GuidedSettings
 from ...widgets.img2img import Img2ImgView
@@ -35,7 +36,8 @@ from .grid_tab import GridTab, parse_scales
 from .guidance_tab import GuidanceTab
 from .prompt import PromptEdit
 from .recipe import EXPORT_SCALE, PICTURES, export_recipe, guided_recipe, read_recipe
-from .jobs import decomposition_job, grid_job, render_job
+from .compare_tab import CompareTab, ComparisonResult
+from .jobs import comparison_job, decomposition_job, grid_job, render_job
 from .results import GridResult, RenderPreview, RenderResult
 from .attention_tab import AttentionTab
 from .steps_tab import StepsTab
@@ -51,6 +53,7 @@ class Text2ImgPanel(Panel):
     rendered = Signal()          # a render finished and is on screen
     grid_rendered = Signal()
     decomposed = Signal()
+    compared = Signal()      # the CFG vs CLIP comparison finished
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
@@ -75,6 +78,8 @@ class Text2ImgPanel(Panel):
         self.tabs.addTab(self.steps_tab, "Denoising steps")
         self.tabs.addTab(self.attention_tab, "Attention")
         self.tabs.addTab(Img2ImgView(self, self.settings), "Image to image")
+        self.compare_tab = CompareTab()
+        self.tabs.addTab(self.compare_tab, "CFG vs CLIP")
         for w in (self.prompt, self.negative, self.controls):
             root.addWidget(w)
         root.addWidget(self.tabs, 1)
@@ -92,6 +97,7 @@ class Text2ImgPanel(Panel):
         self.controls.load_button.clicked.connect(self.load_png_dialog)
         self.guidance_tab.step_chosen.connect(lambda _: self.request_decomposition())
         self.grid_tab.run_requested.connect(self.run_grid)
+        self.compare_tab.run_requested.connect(self.run_comparison)
         self.steps_tab.step_changed.connect(self._follow_scrubber)
         self._sync_enabled()
 
@@ -102,6 +108,7 @@ class Text2ImgPanel(Panel):
         self.controls.set_model(loaded)
         self.guidance_tab.clear()
         self.grid_tab.clear()
+        self.compare_tab.clear()
         self.steps_tab.clear()
         self._sync_enabled()
 
@@ -225,6 +232,27 @@ class Text2ImgPanel(Panel):
         self.grid_tab.show_grid(grid)
         self.grid_tab.set_stale(not self._prompts_valid())
         self.grid_rendered.emit()
+
+    def run_comparison(self) -> None:
+        """The same seeds with no guidance, CFG, CLIP and both (GLIDE's comparison), in one batch."""
+        if self.loaded is None:
+            return
+        try:
+            settings = check_comparison(self.settings())
+        except (PromptError, ValueError) as exc:
+            self.report_error(str(exc))
+            return
+        seeds = [settings.seed + r for r in range(self.compare_tab.seeds_box.value())]
+        work = comparison_job(self.models, self.loaded.model, settings, seeds)
+        self.submit(work, channel="compare", label=f"CFG vs CLIP, {len(seeds)} seeds", on_result=self._on_compared,
+                    on_progress=lambda _done, _total, preview: self.compare_tab.show_comparison(preview),
+                    cancel_running=True)
+        self.compare_tab.show_rendering(len(seeds))
+
+    def _on_compared(self, comparison: ComparisonResult) -> None:
+        self.clear_error()
+        self.compare_tab.show_comparison(comparison)
+        self.compared.emit()
 
     # --- recipes: export and Load PNG --------------------------------------------------------------
 
