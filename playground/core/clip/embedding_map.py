@@ -4,8 +4,8 @@ PCA of the joint embeddings (deterministic: the same embeddings give the same ma
 axis's sign fixed by its largest loading) or t-SNE (scikit-learn, seeded; it keeps
 neighbourhoods, not distances). Contrastive training leaves a "modality gap" (Liang et al.
 2022): image and text embeddings lie in two separate cones, so PCA's first axis often just
-separates images from prompts; `close_gap` centres each modality on its own mean first,
-which puts each prompt among the images it describes.
+separates images from prompts; `close_gap` centres each modality on its own mean first
+(how much that moves the prompts shows how large the gap is).
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def caption_matrix(model: CLIP, n: int = 8, seed: int = 1) -> CaptionMatrix:
 
 def matrix_picture(matrix: CaptionMatrix, cell: int = 56) -> np.ndarray:
     """The figure as one RGB picture: images across the top, captions down the left, each cell's
-    cosine in its colour; the diagonal outlined in white, each image's best caption in yellow."""
+    cosine in its colour; the diagonal outlined in white inside, each image's nearest caption in cyan."""
     from PIL import Image, ImageDraw, ImageFont
 
     n = len(matrix.captions)
@@ -91,7 +91,7 @@ def matrix_picture(matrix: CaptionMatrix, cell: int = 56) -> np.ndarray:
             ink = (0, 0, 0) if (value - lo) / max(hi - lo, 1e-6) > 0.6 else (235, 235, 235)
             draw.text((x + cell / 2, y + cell / 2), f"{value:.2f}", fill=ink, font=font, anchor="mm")
             if best[j] == i:
-                draw.rectangle((x + 1, y + 1, x + cell - 2, y + cell - 2), outline=(255, 214, 10), width=3)
-            elif i == j:
-                draw.rectangle((x + 1, y + 1, x + cell - 2, y + cell - 2), outline=(255, 255, 255), width=2)
+                draw.rectangle((x + 1, y + 1, x + cell - 2, y + cell - 2), outline=(80, 220, 255), width=4)
+            if i == j:
+                draw.rectangle((x + 6, y + 6, x + cell - 7, y + cell - 7), outline=(255, 255, 255), width=1)
     return np.asarray(picture, dtype=np.uint8).copy()
