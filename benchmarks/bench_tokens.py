@@ -76,10 +76,11 @@ def write_uncached(model, text: torch.Tensor) -> torch.Tensor:
 def bench_dalle(loaded: LoadedModel, repeats: int) -> None:
     from playground.core.tokens import default_settings
     from playground.core.tokens.rerank import decode_tokens
-    from playground.core.tokens.sampling import prompt_tokens, sample_tokens
+    from playground.core.data.tokenizer import tokenize_batch
+    from playground.core.tokens.sampling import sample_tokens
 
     model, cells = loaded.model, loaded.model.config.image_tokens
-    text = prompt_tokens(PROMPT)
+    text = tokenize_batch([PROMPT])
     if not torch.equal(write_cached(model, text), write_uncached(model, text)):
         print("  WARNING: the cached and uncached greedy runs wrote different tokens")
     cpu_c, wall_c = timed(lambda: write_cached(model, text), repeats)

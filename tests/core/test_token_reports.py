@@ -120,6 +120,24 @@ def test_evaluate_setting_row() -> None:
     assert reranked.rerank == 2
 
 
+def test_all_prompts_in_one_batch_are_the_samples_of_each_prompt_alone() -> None:
+    """Sample j of prompt p is the image a run of that prompt alone seeded seed + p n writes (with rerank:
+    the one sample_reranked keeps, seeded seed + p n rerank)."""
+    from playground.core.data import to_uint8
+    from playground.core.tokens.rerank import decode_tokens, sample_reranked
+    from playground.core.tokens.report import sample_images
+    from playground.core.tokens.sampling import sample_tokens
+
+    model, clip, settings = tiny_dalle(), tiny_clip(), TokenSettings(guidance=2.0)
+    prompts = ["red circle", caption_for((1, 2, 1, 3))]
+    batched = sample_images(model, prompts, settings, n=2, seed=7)
+    alone = to_uint8(decode_tokens(model, sample_tokens(model, prompts[1], settings, 2, 7 + 2)))
+    assert (batched[1] == alone).all()
+    reranked = sample_images(model, prompts, settings, n=2, seed=7, rerank=3, clip=clip)
+    kept = sample_reranked(model, clip, prompts[1], settings, 2, 3, seed=7 + 2 * 3)
+    assert (reranked[1] == to_uint8(decode_tokens(model, kept.tokens))).all()
+
+
 def test_best_row_most_right_then_cleanest_then_first() -> None:
     def row(w: float, right: float, clean: float) -> SettingRow:
         return SettingRow({"temperature": 1.0, "top_k": 0, "top_p": 1.0, "guidance": w}, 1, 1, 1, right, {}, clean,

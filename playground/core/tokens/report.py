@@ -10,7 +10,7 @@ the unconditional prior's coverage, and bits per dimension against the VAE's ELB
   `--record-best` writes it into the checkpoint's JSON as extra["default_sampling"], which
   `tokens.default_settings` reads back as the sampling defaults.
 - Reranking (DALL-E's recipe): at the best setting, each kept sample is the best by CLIP score
-  of `rerank` candidates (`tokens.rerank.sample_reranked`).
+  of `rerank` candidates (the grouping of `tokens.rerank.sample_reranked`, all prompts in one batch).
 - The unconditional prior: samples of the empty prompt at temperature 1 with no truncation
   (the model's own p(c)), judged: clean share and combinations covered (bar: 300 of 432 in 1000).
 - Bits per dimension on held-out images: the dalle prior's bound (tokens' bits + the decoder's
@@ -34,13 +34,15 @@ from torch import nn
 from ..checkpoints import CheckpointMeta, read_meta, resolve_paths
 from ..data import to_tensor, to_uint8
 from ..data.shapes import ATTRIBUTES, parse_prompt
+from ..device import model_device
 from ..evaluation.judge import SampleReport, classify, judge_samples
 from ..images import atomic_path
 from ..models.clip import CLIP
 from ..models.dalle import Dalle
 from ..text2img.evaluation import score_prompt, summarise
 from .likelihood import DECODER_SIGMA, discretised_gaussian_bits, image_bits_per_dim
-from .rerank import decode_tokens, sample_reranked
+from .rerank import decode_tokens
+from .rerank import rerank as rank_by_clip
 from .sampling import TokenSettings, sample_tokens
 
 COMBINATIONS = 4 * 6 * 2 * 9
@@ -69,30 +71,39 @@ class SettingRow:
     ms_per_image: float
 
 
-def sample_images(model: Dalle, prompt: str, settings: TokenSettings, n: int, seed: int, rerank: int = 1,
-                  clip: CLIP | None = None) -> np.ndarray:
-    """(n, H, W, 3) uint8 samples of one prompt; with rerank > 1 each is CLIP's best of `rerank` candidates."""
+@torch.no_grad()
+def sample_images(model: Dalle, prompts: list[str], settings: TokenSettings, n: int, seed: int, rerank: int = 1,
+                  clip: CLIP | None = None, should_stop: Callable[[], bool] | None = None) -> np.ndarray:
+    """(P, n, H, W, 3) uint8: n samples of each prompt, all prompts written in one batch of rows.
+
+    Row r (prompt r // (n rerank)) is seeded seed + r, so sample j of prompt p is the same image as
+    `sample_tokens(model, p, settings, n, seed + p n)` writes (with rerank: as `rerank.sample_reranked`
+    with seed + p n rerank, each kept sample CLIP's best of its `rerank` candidates)."""
+    if rerank > 1 and clip is None:
+        raise ValueError("reranking needs a CLIP model")
+    per_prompt = n * rerank
+    rows = [prompt for prompt in prompts for _ in range(per_prompt)]
+    tokens = sample_tokens(model, rows, settings, seed=seed, should_stop=should_stop)
+    if (tokens < 0).any():
+        raise InterruptedError("stopped")
+    decoded = decode_tokens(model, tokens)
+    images = decoded.reshape(len(prompts), per_prompt, *decoded.shape[1:])
     if rerank > 1:
-        if clip is None:
-            raise ValueError("reranking needs a CLIP model")
-        tokens = sample_reranked(model, clip, prompt, settings, n, rerank, seed).tokens
-    else:
-        tokens = sample_tokens(model, prompt, settings, n, seed)
-    return to_uint8(decode_tokens(model, tokens))
+        kept = []
+        for prompt, candidates in zip(prompts, images):
+            _, scores = rank_by_clip(candidates.to(model_device(clip)), prompt, clip)
+            best = scores.reshape(n, rerank).argmax(dim=1) + torch.arange(n) * rerank
+            kept.append(candidates[best])
+        images = torch.stack(kept)
+    return to_uint8(images.flatten(0, 1)).reshape(len(prompts), n, *images.shape[-2:], 3)
 
 
 def evaluate_setting(model: Dalle, classifier: nn.Module, prompts: list[str], settings: TokenSettings, n: int,
                      seed: int = 0, rerank: int = 1, clip: CLIP | None = None,
                      should_stop: Callable[[], bool] | None = None) -> tuple[SettingRow, np.ndarray]:
-    """The row of one setting and its images (P, n, H, W, 3). Image j of prompt p: seed + (p n + j) rerank
-    (with rerank, its candidates are the `rerank` seeds from there)."""
+    """The row of one setting and its images (P, n, H, W, 3) (seeds: `sample_images`)."""
     started = time.perf_counter()
-    images = []
-    for p, prompt in enumerate(prompts):
-        if should_stop is not None and should_stop():
-            raise InterruptedError("stopped")
-        images.append(sample_images(model, prompt, settings, n, seed + p * n * rerank, rerank, clip))
-    images = np.stack(images)
+    images = sample_images(model, prompts, settings, n, seed, rerank, clip, should_stop)
     flat = images.reshape(-1, *images.shape[2:])
     labels, confidences = classify(classifier, flat)
     labels, confidences = labels.reshape(len(prompts), n, -1), confidences.reshape(len(prompts), n, -1)
