@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
 from ....core.codebook.token_editor import TokenGridEditor
@@ -33,6 +33,7 @@ from ..base import Panel
 from . import state
 from .code_column import CodeColumn
 from .codebook_column import DATA_SETS, CodebookColumn
+from .compare_view import CompareView
 from .editing import GridEditing
 from .files import CodebookFiles
 from .grid_column import GridColumn, Toolbar
@@ -52,7 +53,7 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
     grid is in `editing.py`, its files in `files.py`."""
 
     title = "VQ-VAE codebook"
-    families = ("vqvae",)
+    families = ("vqvae", "vqgan")  # a VQGAN is a VQ-VAE trained to be sharp: the same codebook views
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
@@ -77,15 +78,23 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         root.setContentsMargins(6, 6, 6, 6)
         note = note_label(NOTE)
         root.addWidget(note)
+        self.tabs, page = QTabWidget(), QWidget()  # the codebook (toolbar and columns), and VQGAN vs VQ-VAE
+        codebook_layout = QVBoxLayout(page)
+        codebook_layout.setContentsMargins(0, 0, 0, 0)
         self.toolbar = Toolbar()
-        root.addWidget(self.toolbar)
+        codebook_layout.addWidget(self.toolbar)
         self.grid_column, self.codebook_column, self.code_column = GridColumn(), CodebookColumn(), CodeColumn()
         splitter = QSplitter(Qt.Orientation.Horizontal)
         for i, column in enumerate((self.grid_column, self.codebook_column, self.code_column)):
             splitter.addWidget(column)
             splitter.setStretchFactor(i, (4, 4, 3)[i])
         splitter.setSizes([470, 480, 380])
-        root.addWidget(splitter, 1)
+        codebook_layout.addWidget(splitter, 1)
+        self.compare_view = CompareView(self)
+        self.tabs.addTab(page, "Codebook")
+        self.tabs.addTab(self.compare_view, "VQGAN vs VQ-VAE")
+        self.tabs_shown.watch(self.compare_view, self.compare_view.activate)
+        root.addWidget(self.tabs, 1)
         self.shortcuts = {}
         for keys, slot in (("Ctrl+Z", self.undo), ("Ctrl+Shift+Z", self.redo), ("Ctrl+Y", self.redo)):
             shortcut = QShortcut(QKeySequence(keys), self)
