@@ -162,3 +162,16 @@ def test_the_shipped_prior_prefers_real_images_and_their_captions():
     real = bits_per_token(token_nll_of_tokens(model, tokens, data.captions)).mean()
     assert real < bits_per_token(token_nll_of_tokens(model, shuffled, data.captions)).mean()
     assert real < bits_per_token(token_nll_of_tokens(model, tokens, "")).mean()  # the caption is worth bits
+
+
+def test_a_hand_edited_token_is_refused_naming_it(tmp_path, capsys, dalle):
+    from playground.core.images import save_png
+
+    out = tmp_path / "s"
+    assert run(capsys, "sample", "dalle", "--n", "1", "--out-dir", str(out), "--checkpoint", dalle, "--device", "cpu")[0] == 0
+    recipe = read_recipe(out / "sample_0000.png")
+    recipe["tokens"][2][3] = 99  # the tiny codebook has 16 codes
+    edited = tmp_path / "edited.png"
+    save_png(edited, pixels(out / "sample_0000.png"), recipe)
+    rc, _, err = run(capsys, "reproduce", str(edited), "--device", "cpu")
+    assert rc == 2 and len(err.strip().splitlines()) == 1 and "'tokens'" in err and "99" in err
