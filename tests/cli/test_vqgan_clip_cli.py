@@ -12,6 +12,7 @@ from playground.cli import main
 from playground.core.checkpoints import load_checkpoint
 from playground.core.codebook.analysis import decode_tokens
 from playground.core.images import read_recipe, upscale
+from playground.core.reproduce import reproduce
 
 PROMPT = "a small green square"
 
@@ -50,6 +51,8 @@ def test_writes_a_png_with_its_recipe(tmp_path, capsys, models, tiny_token_check
     with torch.no_grad():
         expected = upscale(decode_tokens(vq, tokens[None])[0], recipe["scale"])
     assert np.array_equal(pixels(out), expected)
+    image, _, differences = reproduce(out)  # the tokens decoded again: no re-optimisation
+    assert np.array_equal(image, pixels(out)) and differences == []
     again = tmp_path / "again.png"
     assert run(capsys, "sample", "vqgan-clip", "--prompt", PROMPT, "--steps", "4", "--seed", "2", "--lr", "0.3",
                "--augment", "2", "--out", str(again), *models)[0] == 0
