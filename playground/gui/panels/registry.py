@@ -9,5 +9,6 @@ from .latent import LatentPanel
 from .text2img import Text2ImgPanel
 from .train import TrainPanel
 from .codebook import VQVAEPanel
+from .clip import ClipPanel
 
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, FlowPanel, TrainPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, ClipPanel, FlowPanel, TrainPanel]
