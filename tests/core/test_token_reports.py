@@ -204,6 +204,7 @@ def test_elbo_formula_on_a_known_case() -> None:
     assert torch.allclose(elbo.kl_bits_per_dim, torch.full((3,), kl_bits))
     assert torch.allclose(elbo.reconstruction_bits_per_dim, recon, rtol=1e-5)
     assert torch.allclose(elbo.total, recon + kl_bits, rtol=1e-5)
+    assert torch.allclose(elbo.reconstruction_at_mean_bits_per_dim, recon, rtol=1e-5)  # the decoder ignores z
 
 
 def test_tiny_vae_and_dalle_bits_per_dim_are_finite() -> None:

@@ -33,6 +33,7 @@ class ElboBits:
     kl_bits_per_dim: torch.Tensor
     sigma: float
     samples: int
+    reconstruction_at_mean_bits_per_dim: torch.Tensor | None = None  # z = the mean of q: NOT a bound, a diagnostic
 
     @property
     def total(self) -> torch.Tensor:
@@ -66,4 +67,5 @@ def elbo_bits_per_dim(model: VAE, images: torch.Tensor, sigma: float = DECODER_S
         reconstruction += discretised_gaussian_bits(x.cpu(), model.decode(z).cpu(), sigma).double()
     dims = x[0].numel()
     kl_bits = gaussian_kl_nats(mean, logvar).cpu().double() / LN2
-    return ElboBits((reconstruction / samples / dims).float(), (kl_bits / dims).float(), float(sigma), samples)
+    at_mean = discretised_gaussian_bits(x.cpu(), model.decode(mean).cpu(), sigma) / dims
+    return ElboBits((reconstruction / samples / dims).float(), (kl_bits / dims).float(), float(sigma), samples, at_mean)

@@ -147,6 +147,7 @@ class LikelihoodRow:
     bits_per_dim: float
     per_image_std: float = float("nan")
     decoder_floor: float = float("nan")  # the decoder term of a perfect reconstruction at this sigma
+    decoder_at_mean: float = float("nan")  # VAE only: the decoder term at z = the mean of q (not a bound)
 
 
 @torch.no_grad()
@@ -171,12 +172,13 @@ def likelihood_rows(dalle: Dalle, vae: nn.Module | None, images: np.ndarray, nam
             elbo = [elbo_bits_per_dim(vae, x[i:i + batch_size], sigma, vae_samples, seed=i)
                     for i in range(0, len(x), batch_size)]
             kl = torch.cat([e.kl_bits_per_dim for e in elbo])
+            at_mean = torch.cat([e.reconstruction_at_mean_bits_per_dim for e in elbo])
             recon = torch.cat([e.reconstruction_bits_per_dim for e in elbo])
             total = kl + recon
             rows.append(LikelihoodRow(names[1], f"VAE negative ELBO: E_q[-log2 p(x | z)] ({vae_samples} draws of z) "
                                       "+ KL(q(z|x) || N(0, I))", sigma,
                                       {"kl": float(kl.mean()), "decoder": float(recon.mean())},
-                                      float(total.mean()), float(total.std()), floor))
+                                      float(total.mean()), float(total.std()), floor, float(at_mean.mean())))
     return rows
 
 
@@ -202,9 +204,10 @@ def format_likelihood(rows: list[LikelihoodRow], n: int) -> str:
     out = [f"Bits per dimension on {n} held-out validation images (lower is better; 3 x 32 x 32 = 3072 dimensions, "
            "8-bit values). Both are upper bounds on -log2 p(x) / 3072 with the same decoder likelihood: a discretised "
            "Gaussian over each channel's 256 levels, centred on the decoder's output, std sigma in [-1, 1] units "
-           "(stated, the same for both, not fitted to either model). The decoder floor is what a perfect "
-           "reconstruction would still cost at that sigma: the bound can never go below it, so the prior's share is "
-           "what separates the models only where their reconstructions are equally good.", "",
+           "(stated, the same for both, not fitted to either model). The decoder floor is the decoder term of a "
+           "perfect reconstruction at that sigma: no bound goes below it; above it, each model pays for its "
+           "reconstruction error (decoder) and for its prior (tokens: the dalle's code length of the image's VQ "
+           "tokens; kl: the VAE's KL term).", "",
            "| model | bound | sigma | decoder floor | parts (bits/dim) | **bits / dim** | std over images |",
            "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -212,6 +215,21 @@ def format_likelihood(rows: list[LikelihoodRow], n: int) -> str:
         what = r.what.replace("|", "\\|")  # a bar inside a Markdown cell
         out.append(f"| {r.model} | {what} | {r.sigma:g} | {r.decoder_floor:.3f} | {parts} | **{r.bits_per_dim:.3f}** | "
                    f"{r.per_image_std:.3f} |")
+    verdicts = []
+    for sigma in dict.fromkeys(r.sigma for r in rows):
+        pair = [r for r in rows if r.sigma == sigma]
+        if len(pair) == 2:
+            lower = min(pair, key=lambda r: r.bits_per_dim)
+            verdicts.append(f"- sigma {sigma:g}: {pair[0].model} {pair[0].bits_per_dim:.3f} vs {pair[1].model} "
+                            f"{pair[1].bits_per_dim:.3f} bits/dim: {lower.model}'s bound is lower by "
+                            f"{abs(pair[0].bits_per_dim - pair[1].bits_per_dim):.3f}")
+    if verdicts:
+        out += ["", *verdicts]
+    vae_rows = [r for r in rows if r.decoder_at_mean == r.decoder_at_mean]  # not NaN: a VAE's row
+    if vae_rows:
+        out += ["", "The VAE's decoder term is read at z drawn from q(z|x), as the ELBO is; at z = the mean of q (the "
+                "reconstruction the VAE panel shows; not a bound) it would be "
+                + ", ".join(f"{r.decoder_at_mean:.3f} at sigma {r.sigma:g}" for r in vae_rows) + "."]
     return "\n".join(out)
 
 
