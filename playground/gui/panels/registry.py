@@ -9,6 +9,7 @@ from .latent import LatentPanel
 from .text2img import Text2ImgPanel
 from .train import TrainPanel
 from .codebook import VQVAEPanel
+from .tokens import TokensPanel
 from .clip import ClipPanel
 
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, Text2ImgPanel, ClipPanel, FlowPanel, TrainPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, TokensPanel, Text2ImgPanel, ClipPanel, FlowPanel, TrainPanel]
