@@ -37,7 +37,8 @@ class RetrievalTab(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         row = QHBoxLayout()
-        self.prompt = PromptEdit("Prompt", "e.g. a small red circle", "empty prompt: the text encoder's class token alone")
+        self.prompt = PromptEdit("Prompt", "e.g. a small red circle",
+                                 "empty prompt: the text encoder's class token alone")
         self.prompt.set_text(DEFAULT_PROMPT)
         self.k_box = QSpinBox()
         self.k_box.setRange(1, 32)
@@ -91,7 +92,8 @@ class RetrievalTab(QWidget):
         data = self.pool.data
         self.results.clear()
         for rank, (i, score, fits) in enumerate(zip(self.result.indices, self.result.scores, self.result.matches), 1):
-            item = QListWidgetItem(thumbnail_icon(data.images[i], scale=3), f"#{rank}  {score:.3f} {'✓' if fits else '✗'}")
+            text = f"#{rank}  {score:.3f} {'✓' if fits else '✗'}"
+            item = QListWidgetItem(thumbnail_icon(data.images[i], scale=3), text)
             item.setToolTip(f"{data.describe(i)}\ncosine {score:.4f}")
             item.setData(Qt.ItemDataRole.UserRole, int(i))
             self.results.addItem(item)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from ....core.clip.matrix import CaptionMatrix, caption_matrix
 from ....core.data import GALLERY_SEED
@@ -43,7 +43,8 @@ class SimilarityTab(QWidget):
         self.seed_box.setToolTip("The shapes draw the images come from (0 is the training draw)")
         self.new_button = QPushButton("New images")
         self.softmax_box = QCheckBox("softmax per image")
-        self.softmax_box.setToolTip("Each image's scaled cosines as probabilities over the captions (what the loss sees)")
+        self.softmax_box.setToolTip("Each image's scaled cosines as probabilities over the captions "
+                                    "(what the loss sees)")
         for w in (self.n_box, self.seed_box, self.new_button, self.softmax_box):
             row.addWidget(w)
         row.addStretch(1)
