@@ -21,16 +21,14 @@ from pathlib import Path
 
 from ..core import checks, tokens
 
-VQVAE_DEFAULTS = ("vqvae-k32-shapes", "vqvae-shapes")  # the VQ-VAE at the vqgan's grid and codes, then the shipped one
-
-
 def add_parsers(kinds: argparse._SubParsersAction) -> None:
     dalle = kinds.add_parser("dalle", help="dalle: adherence over sampling settings, reranking, the prior, bits/dim")
     dalle.add_argument("--checkpoint", help="the dalle (default: the shipped dalle-shapes)")
     dalle.add_argument("--full-prompts", type=checks.IntRange(1, 432, "4 shapes x 6 colours x 2 sizes x 9 positions"),
                        default=48, help="full captions measured (a fixed seeded subset of the 432)")
     dalle.add_argument("--n", type=checks.sample_count, default=4, help="samples per prompt and setting")
-    dalle.add_argument("--temperatures", type=checks.NumberList(tokens.temperature), default=(1.0,))
+    dalle.add_argument("--temperatures", type=checks.NumberList(tokens.temperature), default=(1.0,),
+                       help="comma-separated, as every list here (the grid is every combination)")
     dalle.add_argument("--top-ks", type=checks.NumberList(tokens.top_k), default=(0,), help="0 = off")
     dalle.add_argument("--top-ps", type=checks.NumberList(tokens.top_p), default=(1.0,), help="1 = off")
     dalle.add_argument("--guidances", type=checks.NumberList(tokens.guidance), default=(1.0, 2.0, 3.0, 5.0),
@@ -58,7 +56,8 @@ def add_parsers(kinds: argparse._SubParsersAction) -> None:
     vqgan = kinds.add_parser("vqgan", help="vqgan vs the VQ-VAEs: MSE, sharpness, attributes kept")
     vqgan.add_argument("--checkpoint", help="the vqgan (default: the shipped vqgan-shapes)")
     vqgan.add_argument("--compare", nargs="*", metavar="CHECKPOINT",
-                       help="VQ-VAEs to compare (default: the shipped vqvae-k32-shapes and vqvae-shapes, those present)")
+                       help="VQ-VAEs to compare (default: the shipped shapes VQ-VAEs, vqvae-k32-shapes first: "
+                       "codebook/compare.py)")
     vqgan.add_argument("--n", type=checks.IntRange(1, 1000), default=1000, help="held-out validation images")
     _common(vqgan, run_vqgan)
 
@@ -130,15 +129,15 @@ def run_clip(args: argparse.Namespace) -> int:
 def run_vqgan(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from ..core.assets import open_model, shipped_named
-    from ..core.codebook.compare import compare_reconstructions
+    from ..core.assets import open_model
+    from ..core.codebook.compare import compare_reconstructions, compared_checkpoints
     from ..core.codebook.report import format_reconstruction_table, held_out_shapes, rows_to_json, verdict
     from ..core.images import labelled_grid
     from ..core.provenance import picture_recipe
 
     loaded, device = _setup(args, "vqgan")
     if args.compare is None:
-        compare = [c.path for c in map(shipped_named, VQVAE_DEFAULTS) if c is not None]
+        compare = [c.path for c in compared_checkpoints() if c.meta.family == "vqvae"]
     else:
         compare = [Path(p) for p in args.compare]
     others = [open_model(p, ("vqvae", "vqgan"), device) for p in compare]
