@@ -109,7 +109,8 @@ def bench_clip(loaded: LoadedModel, repeats: int) -> None:
     one_image = timed(lambda: image_embeddings(model, images[:1]), repeats * 5)
     one_prompt = timed(lambda: prompt_embeddings(model, [PROMPT]), repeats * 5)
     batch = timed(lambda: image_embeddings(model, images), repeats)
-    print(f"clip {loaded.name} (CPU / wall ms): encode one image {one_image[0] * 1000:.2f} / {one_image[1] * 1000:.2f}, "
+    print(f"clip {loaded.name} (CPU / wall ms): encode one image {one_image[0] * 1000:.2f} / "
+          f"{one_image[1] * 1000:.2f}, "
           f"one prompt {one_prompt[0] * 1000:.2f} / {one_prompt[1] * 1000:.2f}; per image in a batch of 256 "
           f"{batch[0] * 1000 / 256:.3f} / {batch[1] * 1000 / 256:.3f}")
 
@@ -126,7 +127,8 @@ def bench_vqgan_clip(vq: LoadedModel, clip: LoadedModel) -> None:
         pass
     n = steps - 1
     print(f"VQGAN-CLIP ({vq.name} + {clip.name}, 1 + 4 views): one optimisation step "
-          f"{(time.process_time() - cpu) * 1000 / n:.1f} ms CPU, {(time.perf_counter() - started) * 1000 / n:.1f} ms wall")
+          f"{(time.process_time() - cpu) * 1000 / n:.1f} ms CPU, "
+          f"{(time.perf_counter() - started) * 1000 / n:.1f} ms wall")
 
 
 def bench_gui(dalle: LoadedModel) -> None:

@@ -265,5 +265,5 @@ def _samples_picture(loaded, evaluation, images, args: argparse.Namespace):
 
     rows = min(16, len(images))
     picture = labelled_grid(images[:rows], [str(j) for j in range(images.shape[1])], evaluation.prompts[:rows], scale=3)
-    return picture, picture_recipe(loaded, "evaluation-samples", **evaluation.best.settings, rows=evaluation.prompts[:rows],
-                                   n=args.n, seed=args.seed)
+    return picture, picture_recipe(loaded, "evaluation-samples", **evaluation.best.settings,
+                                   rows=evaluation.prompts[:rows], n=args.n, seed=args.seed)

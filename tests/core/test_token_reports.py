@@ -152,7 +152,8 @@ def test_unconditional_report_counts() -> None:
     assert report.n == 6 and 0 <= report.clean_fraction <= 1 and 0 <= report.combinations_seen <= 6
 
 
-def test_record_default_sampling_keeps_every_other_field(tiny_token_checkpoints: dict[str, Path], tmp_path: Path) -> None:
+def test_record_default_sampling_keeps_every_other_field(tiny_token_checkpoints: dict[str, Path],
+                                                         tmp_path: Path) -> None:
     import shutil
 
     folder = tmp_path / "dalle"
@@ -214,7 +215,8 @@ def test_tiny_vae_and_dalle_bits_per_dim_are_finite() -> None:
     rows = likelihood_rows(tiny_dalle(), tiny_vae(), images, ("dalle", "vae"), sigmas=(0.05,), vae_samples=1)
     assert [r.model for r in rows] == ["dalle", "vae"]
     for r in rows:
-        assert math.isfinite(r.bits_per_dim) and r.bits_per_dim >= r.decoder_floor > 0  # nothing beats a perfect decoder
+        # nothing beats a perfect decoder
+        assert math.isfinite(r.bits_per_dim) and r.bits_per_dim >= r.decoder_floor > 0
         assert r.bits_per_dim == pytest.approx(sum(r.parts.values()), rel=1e-5)
 
 

@@ -32,7 +32,8 @@ from .sharpness import sharpness
 KEPT_BAR = 0.99
 
 
-def held_out_shapes(n: int = 1000, seed: int = 0, data_size: int = DEFAULT_SHAPES_SIZE) -> tuple[np.ndarray, np.ndarray]:
+def held_out_shapes(n: int = 1000, seed: int = 0,
+                    data_size: int = DEFAULT_SHAPES_SIZE) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (n, 32, 32, 3), labels (n, 4)): the first n of the validation split the Trainer
     holds out of `--data shapes` trained with `seed` (training/loop.py: a seeded permutation, the
     first min(1000, N/10) held out). Up to 1000 images; more than that would reach into training data."""
@@ -84,7 +85,8 @@ def reconstruction_row(name: str, model: nn.Module, images: np.ndarray, labels: 
         codebook_size=int(model.config.codebook_size), codes_used=int(len(np.unique(tokens))),
         mse=float((rebuilt - original).pow(2).mean()),
         sharpness_ratio=sharpness(rebuilt) / max(sharpness(original), 1e-12),
-        kept=float(right.all(1).mean()), kept_per_attribute={a: float(right[:, k].mean()) for k, a in enumerate(ATTRIBUTES)},
+        kept=float(right.all(1).mean()),
+        kept_per_attribute={a: float(right[:, k].mean()) for k, a in enumerate(ATTRIBUTES)},
     )
     return row, recon
 
@@ -99,7 +101,8 @@ def verdict(rows: list[ReconstructionRow]) -> list[str]:
         line = f"{gan.name}: attributes kept {gan.kept:.1%} ({kept} the bar of {KEPT_BAR:.0%})"
         if same:
             sharper = all(gan.sharpness_ratio > r.sharpness_ratio for r in same)
-            line += (f"; sharpness {gan.sharpness_ratio:.3f} vs {', '.join(f'{r.name} {r.sharpness_ratio:.3f}' for r in same)}"
+            others = ", ".join(f"{r.name} {r.sharpness_ratio:.3f}" for r in same)
+            line += (f"; sharpness {gan.sharpness_ratio:.3f} vs {others}"
                      f" at the same {gan.grid}x{gan.grid} grid and {gan.codebook_size} codes: "
                      + ("sharper" if sharper else "NOT sharper"))
         else:

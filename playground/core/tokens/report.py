@@ -183,12 +183,13 @@ def likelihood_rows(dalle: Dalle, vae: nn.Module | None, images: np.ndarray, nam
 
 
 def format_grid(rows: list[SettingRow]) -> str:
-    head = ("| T | top-k | top-p | w | rerank | " + " | ".join(ATTRIBUTES) + " | **all 4** | clean | drawn | ms / image |")
+    head = "| T | top-k | top-p | w | rerank | " + " | ".join(ATTRIBUTES) + " | **all 4** | clean | drawn | ms / image |"
     out = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         s = r.settings
         acc = " | ".join(f"{r.accuracy.get(a, float('nan')):.1%}" for a in ATTRIBUTES)
-        out.append(f"| {s['temperature']:g} | {s['top_k'] or 'off'} | {s['top_p']:g} | {s['guidance']:g} | {r.rerank} | "
+        out.append(f"| {s['temperature']:g} | {s['top_k'] or 'off'} | {s['top_p']:g} | {s['guidance']:g} | "
+                   f"{r.rerank} | "
                    f"{acc} | **{r.all_correct:.1%}** | {r.clean:.1%} | {r.drawn:.1%} | {r.ms_per_image:.0f} |")
     return "\n".join(out)
 
