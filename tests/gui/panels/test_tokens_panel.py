@@ -16,6 +16,7 @@ from playground.core.models.dalle import Dalle
 from playground.core.tokens.likelihood import LN2, token_nll
 from playground.core.tokens.render import render
 from playground.core.tokens.sampling import TokenSettings, TokenWriter, sample_tokens
+from playground.gui.panels.flow import models as flow_models
 from playground.gui.panels.tokens import TokensPanel
 from playground.gui.panels.tokens.rerank_tab import ordered_scores
 from playground.gui.panels.tokens.token_tab import SPEEDS
@@ -166,7 +167,7 @@ def test_likelihood_of_a_data_set_image_shows_a_heat_map_and_bits(main_window, q
     assert view.recon_canvas.image is not None and view.recon_canvas.image.shape == (32, 32, 3)
 
 
-def test_rerank_orders_the_candidates_by_clip_score(main_window, qtbot):
+def test_rerank_orders_the_candidates_by_clip_score(main_window, qtbot, monkeypatch):
     panel = _panel(main_window, qtbot)
     view = panel.rerank_tab
     panel.tabs.setCurrentWidget(view)
@@ -181,6 +182,13 @@ def test_rerank_orders_the_candidates_by_clip_score(main_window, qtbot):
     np.testing.assert_allclose(result.scores, expected, atol=0.02)  # decoded images vs their uint8 copies
     assert view.grid.count() == 4 and view.grid.item(0).text().startswith("#1")
     assert "clip" in view.message.text()
+    # without a clip checkpoint: one line says so, the candidates are shown unranked
+    monkeypatch.setattr(flow_models, "shipped_for", lambda family: None)
+    view.count.setValue(2)
+    with qtbot.waitSignal(view.ranked, timeout=30000):
+        view.run_button.click()
+    assert view.result.scores is None and list(view.result.order) == [0, 1]
+    assert view.message.text().startswith("No clip checkpoint") and view.grid.item(0).text() == f"seed {panel.seed()}"
 
 
 def test_export_carries_the_tokens_and_load_png_shows_them_again(main_window, qtbot, tmp_path):

@@ -161,7 +161,7 @@ class TokensPanel(Panel):
         settings, prompt = settings_from(fields), prompt_from(fields)
         g, k = config.grid_size, config.codebook_size
         tokens = fields.int_grid("tokens", (g, g), 0, k - 1).reshape(-1)
-        seed = fields.seed()
+        seed = fields.seed("image_seed") if fields.has("image_seed") else fields.seed()  # `sample dalle`'s n-th image
         branches = tuple((int(c), int(code)) for c, code in recipe.get("branches", []) or [])
         notes = checkpoint_differences(recipe, self.loaded)
         if recipe.get("model") not in (None, self.loaded.name):
