@@ -207,7 +207,8 @@ def run_dalle(args: argparse.Namespace) -> int:
         images, _ = held_out_shapes(args.likelihood, 0)
         evaluation.likelihood = likelihood_rows(loaded.model, vae.model, images, (loaded.name, vae.name),
                                                 tuple(args.sigmas))
-    markdown = _dalle_markdown(loaded, evaluation, args, time.perf_counter() - started)
+    markdown = _dalle_markdown(loaded, evaluation, args, time.perf_counter() - started,
+                               [f"judge: {judge.name}"] + ([f"reranking CLIP: {clip.name}"] if clip else []))
     report = _dalle_json(evaluation, args, judge, clip, vae)
     written = _write(loaded, markdown, report, args, _samples_picture(loaded, evaluation, best_images, args))
     print(markdown)
@@ -225,7 +226,7 @@ def _setting_line(row) -> str:
             f"drawn {row.drawn:.1%}")
 
 
-def _dalle_markdown(loaded, evaluation, args: argparse.Namespace, seconds: float) -> str:
+def _dalle_markdown(loaded, evaluation, args: argparse.Namespace, seconds: float, helpers: list[str]) -> str:
     from ..core.tokens.report import format_grid, format_likelihood, format_unconditional
 
     parts = [f"# {_title(loaded)}",
@@ -239,7 +240,7 @@ def _dalle_markdown(loaded, evaluation, args: argparse.Namespace, seconds: float
         parts.append(format_unconditional(evaluation.unconditional))
     if evaluation.likelihood:
         parts.append(format_likelihood(evaluation.likelihood, args.likelihood))
-    parts.append(f"({seconds:.0f} s)")
+    parts.append(f"({'; '.join(helpers)}; seed {args.seed}; {seconds:.0f} s)")
     return "\n\n".join(parts) + "\n"
 
 
