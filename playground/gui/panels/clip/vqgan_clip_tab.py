@@ -99,6 +99,7 @@ class VQGANCLIPTab(QWidget):
         self.plot = pg.PlotWidget()
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "CLIP score (cosine)")
+        self.plot.getAxis("left").enableAutoSIPrefix(False)  # cosines, not thousandths
         self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.curve = self.plot.plot([], [], pen=pg.mkPen("#5fb3ff", width=2), symbol=None)
         splitter.addWidget(self.canvas)

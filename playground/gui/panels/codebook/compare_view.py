@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 SHOWN = 10          # images per strip
 STRIP_SCALE = 3
-NUMBER_STYLE = "color: #d8d8d8; font-size: 11pt;"
+NUMBER_STYLE = "font-size: 11pt;"  # the theme's text colour
 
 
 def classifier_checkpoint() -> Path | None:
