@@ -22,6 +22,7 @@ from ..base import Panel
 from .map_tab import MapTab
 from .retrieval_tab import RetrievalTab
 from .similarity_tab import SimilarityTab
+from .vqgan_clip_tab import VQGANCLIPTab
 from .zero_shot_tab import ZeroShotTab
 
 # ---- the tabs, in order (one line each) -------------------------------------------------------
@@ -30,6 +31,7 @@ TAB_CLASSES: list[type[QWidget]] = [
     ZeroShotTab,
     RetrievalTab,
     MapTab,
+    VQGANCLIPTab,
 ]
 # ------------------------------------------------------------------------------------------------
 
