@@ -164,8 +164,7 @@ def comparison_columns(settings: Any) -> list[tuple[str, float, float]]:
     """(label, w, s) per column: the plain conditional model, classifier-free guidance alone, CLIP guidance
     alone (at w = 1), and both (the settings' run)."""
     w, s = settings.guidance_scale, settings.clip_scale
-    return [("w = 1, no CLIP", 1.0, 0.0), (f"CFG w = {w:g}", w, 0.0), (f"CLIP s = {s:g}", 1.0, s),
-            (f"w = {w:g} + CLIP s = {s:g}", w, s)]
+    return [("conditional", 1.0, 0.0), (f"CFG w={w:g}", w, 0.0), (f"CLIP s={s:g}", 1.0, s), ("CFG + CLIP", w, s)]
 
 
 def check_comparison(settings: Any) -> Any:

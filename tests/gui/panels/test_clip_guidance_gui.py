@@ -87,4 +87,4 @@ def test_the_cfg_vs_clip_tab_compares_the_four_ways_on_the_same_seeds(panel, qtb
     comparison = panel.compare_tab.comparison
     assert comparison.final and comparison.seeds == (panel.settings().seed, panel.settings().seed + 1)
     assert panel.compare_tab.canvas.image is comparison.picture
-    assert "no guidance · CFG · CLIP · both" in panel.compare_tab.info.text()
+    assert "plain conditional (w = 1) · CFG (w = 3) · CLIP (s = 150, w = 1) · both" in panel.compare_tab.info.text()

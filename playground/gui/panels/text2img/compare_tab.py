@@ -68,5 +68,5 @@ class CompareTab(QWidget):
         self.canvas.set_image(comparison.picture)
         if comparison.final:
             s = comparison.settings
-            self.info.setText(f"{prompt_title(s)}, {s.sampler.upper()}-{s.steps}: no guidance · CFG · CLIP · both "
-                              f"across, seeds {comparison.seeds[0]}–{comparison.seeds[-1]} down")
+            self.info.setText(f"{prompt_title(s)}, {s.sampler.upper()}-{s.steps}: plain conditional (w = 1) · CFG (w = "
+                              f"{s.guidance_scale:g}) · CLIP (s = {s.clip_scale:g}, w = 1) · both across, seeds {comparison.seeds[0]}–{comparison.seeds[-1]} down")

@@ -62,7 +62,7 @@ class DecompositionView(QWidget):
         self.parts: Decomposition | None = None
 
     def set_parts(self, parts: Decomposition | None, base: str = "text2img", stale: bool = False,
-                  clip_scale: float = 0.0) -> None:
+                  clip_scale: float = 0.0, classifier_scale: float = 0.0) -> None:
         self.parts = parts
         if parts is None:
             for canvas in self.canvases.values():
@@ -71,11 +71,14 @@ class DecompositionView(QWidget):
         ddpm = base == "ddpm"
         self.canvases["cond"].setVisible(not ddpm)
         self.canvases["uncond"].set_caption("x̂₀ of the DDPM alone" if ddpm else "x̂₀ from ε(x_t, ∅ or negative)")
-        self.canvases["difference"].title.setText("classifier push" if ddpm else "difference c − u")
+        pushes = ("classifier + CLIP" if clip_scale and classifier_scale else "CLIP" if clip_scale else "classifier")
+        self.canvases["difference"].title.setText(f"{pushes} push" if ddpm else "difference c − u")
         self.canvases["difference"].set_caption(f"×{parts.difference_gain:.1f}, grey = no change")
-        self.canvases["guided"].set_caption(
-            ("ε − s √(1−ᾱ) ∇ log p(y|x_t)" if ddpm else f"u + w (c − u),  w = {parts.guidance_scale:g} here")
-            + (f", + CLIP s = {clip_scale:g}" if clip_scale else ""))
+        if ddpm:
+            guided = "ε − s √(1−ᾱ) ∇ log p(y|x_t)" if classifier_scale else "ε"
+        else:
+            guided = f"u + w (c − u),  w = {parts.guidance_scale:g} here"
+        self.canvases["guided"].set_caption(guided + (f", + CLIP s = {clip_scale:g}" if clip_scale else ""))
         for key, canvas in self.canvases.items():
             image = getattr(parts, key)
             image = image if isinstance(image, np.ndarray) else None
@@ -147,7 +150,8 @@ class GuidanceTab(QWidget):
         self.decomposition_label.setText(f"{index + 1} / {trajectory.num_steps}, t = {int(trajectory.t[index])}")
 
     def show_parts(self, parts: Decomposition) -> None:
-        self.decomposition_view.set_parts(parts, self.result.settings.base, self.stale, self.result.settings.clip_scale)
+        s = self.result.settings
+        self.decomposition_view.set_parts(parts, s.base, self.stale, s.clip_scale, s.classifier_scale)
         self.decomposition_title.setText(f"What guidance did at step {parts.index + 1} (t = {parts.t})")
 
     def set_stale(self, stale: bool) -> None:
