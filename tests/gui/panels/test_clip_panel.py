@@ -112,13 +112,16 @@ def test_the_map_places_images_and_prompts(main_window, qtbot):
     panel = _panel(main_window, qtbot)
     tab = _show(panel, MapTab)
     qtbot.waitUntil(lambda: tab.map is not None, timeout=60000)
-    assert tab.map.image_xy.shape == (MAP_POINTS, 2) and len(tab.texts) == len(tab.map.prompts)
+    assert tab.map.image_xy.shape == (MAP_POINTS, 2) and tab.map.prompt_xy.shape == (len(tab.map.prompts), 2)
+    labelled = [w for t in tab.texts for w in t.toPlainText().split("\n")]
+    assert sorted(labelled) == sorted(tab.map.prompts)  # every prompt named once (neighbours share a label)
     first = tab.map.image_xy.copy()
     tab.prompts_edit.setText("red, a small circle")
     tab.map = None
     tab.apply_button.click()
     qtbot.waitUntil(lambda: tab.map is not None, timeout=20000)
-    assert tab.map.prompts == ["red", "a small circle"] and [t.toPlainText() for t in tab.texts] == tab.map.prompts
+    assert tab.map.prompts == ["red", "a small circle"]
+    assert sorted(w for t in tab.texts for w in t.toPlainText().split("\n")) == ["a small circle", "red"]
     tab.thumbs_box.setChecked(True)
     assert len(tab.thumbs) > 0
     tab.colour_box.setCurrentText("shape")

@@ -41,6 +41,21 @@ def parse_prompt_list(text: str) -> list[str]:
     return prompts
 
 
+def label_groups(xy: np.ndarray, names: list[str], near: float = 0.12) -> list[tuple[tuple[float, float], list[str]]]:
+    """Prompts whose points lie within `near` of the map's span of a group's first point share one label
+    (their words stacked), so labels of neighbouring prompts do not print over each other."""
+    span = float(np.ptp(xy, axis=0).max()) if len(xy) > 1 else 1.0
+    groups: list[tuple[tuple[float, float], list[str]]] = []
+    for (x, y), name in zip(xy.tolist(), names):
+        for (gx, gy), members in groups:
+            if abs(x - gx) < near * span and abs(y - gy) < near * span:
+                members.append(name)
+                break
+        else:
+            groups.append(((x, y), [name]))
+    return groups
+
+
 class MapTab(QWidget):
     title = "Map"
 
@@ -81,11 +96,10 @@ class MapTab(QWidget):
         item.setAspectLocked(True)
         self.legend = item.addLegend(offset=(-8, 8), labelTextColor="#dddddd", brush=pg.mkBrush(30, 30, 34, 200))
         layout.addWidget(self.plot, 1)
-        self.points = pg.ScatterPlotItem(size=8, pen=pg.mkPen(None))
+        self.groups: list[pg.ScatterPlotItem] = []  # one per value of the colouring attribute (one brush each: fast)
         self.prompt_points = pg.ScatterPlotItem(size=18, symbol="star", pen=pg.mkPen("#000000", width=1),
                                                 brush=pg.mkBrush("#ffffff"))
         self.prompt_points.setZValue(20)
-        self.plot.addItem(self.points)
         self.plot.addItem(self.prompt_points)
         self.texts: list[pg.TextItem] = []
         self.thumbs: list[pg.ImageItem] = []
@@ -93,8 +107,8 @@ class MapTab(QWidget):
         self.gap_box.toggled.connect(lambda _: self.request())
         self.apply_button.clicked.connect(self.request)
         self.prompts_edit.returnPressed.connect(self.request)
-        self.colour_box.currentTextChanged.connect(lambda _: self._draw())
-        self.thumbs_box.toggled.connect(lambda _: self._draw())
+        self.colour_box.currentTextChanged.connect(lambda _: self._draw_points())
+        self.thumbs_box.toggled.connect(lambda _: self._draw_thumbnails())
 
     def on_model(self) -> None:
         self.map = None
@@ -135,35 +149,51 @@ class MapTab(QWidget):
         self.info.setText(f"{len(m.image_xy)} data-set images and {len(m.prompts)} prompts ({axes}).")
 
     def _draw(self) -> None:
+        """Everything on the plot for the current map (the thumbnails only when asked for)."""
         for item in self.texts + self.thumbs:
             self.plot.removeItem(item)
         self.texts, self.thumbs = [], []
-        self.legend.clear()
-        if self.map is None:
-            self.points.setData([])
-            self.prompt_points.setData([])
-            return
-        m, attribute = self.map, self.colour_box.currentText()
-        k = ATTRIBUTES.index(attribute)
-        values = ATTRIBUTE_VALUES[attribute]
-        palette = label_palette(attribute, len(values))
-        brushes = [pg.mkBrush(*palette[int(v)], 220) for v in self.labels[:, k]]
-        self.points.setData(pos=m.image_xy, brush=brushes)
-        for v, name in enumerate(values):
-            self.legend.addItem(pg.ScatterPlotItem(brush=pg.mkBrush(*palette[v]), pen=None, size=10), name)
-        self.prompt_points.setData(pos=m.prompt_xy)
-        for (x, y), prompt in zip(m.prompt_xy, m.prompts):
-            text = pg.TextItem(prompt, color="#ffffff", anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
-            text.setPos(float(x), float(y))
+        self._draw_points()
+        m = self.map
+        self.prompt_points.setData(pos=m.prompt_xy if m is not None else np.zeros((0, 2)))
+        for (x, y), names in label_groups(m.prompt_xy, m.prompts) if m is not None else ():
+            text = pg.TextItem("\n".join(names), color="#ffffff", anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
+            text.setPos(x, y)
             text.setZValue(21)
             self.plot.addItem(text)
             self.texts.append(text)
-        if self.thumbs_box.isChecked():
-            span = float(np.ptp(m.image_xy, axis=0).max()) or 1.0
-            side = span / 28
-            for (x, y), image in zip(m.image_xy[:THUMBNAILS], self.images[:THUMBNAILS]):
+        self._draw_thumbnails()
+
+    def _draw_points(self) -> None:
+        """The images as points, one scatter item (and legend entry) per value of the colouring attribute."""
+        for item in self.groups:
+            self.plot.removeItem(item)
+        self.groups = []
+        self.legend.clear()
+        if self.map is None:
+            return
+        attribute = self.colour_box.currentText()
+        values = ATTRIBUTE_VALUES[attribute]
+        palette = label_palette(attribute, len(values))
+        column = self.labels[:, ATTRIBUTES.index(attribute)]
+        for v, name in enumerate(values):
+            group = pg.ScatterPlotItem(pos=self.map.image_xy[column == v], size=8, pen=pg.mkPen(None),
+                                       brush=pg.mkBrush(*palette[v], 220))
+            self.plot.addItem(group)
+            self.groups.append(group)
+            self.legend.addItem(group, name)
+
+    def _draw_thumbnails(self) -> None:
+        """The first images as thumbnails at their points: made once per map, then only shown or hidden."""
+        on = self.thumbs_box.isChecked() and self.map is not None
+        if on and not self.thumbs:
+            xy = self.map.image_xy
+            side = (float(np.ptp(xy, axis=0).max()) or 1.0) / 28
+            for (x, y), image in zip(xy[:THUMBNAILS], self.images[:THUMBNAILS]):
                 thumb = pg.ImageItem(np.ascontiguousarray(image[::-1]), levels=(0, 255))  # y points up here
                 thumb.setRect(QRectF(float(x) - side / 2, float(y) - side / 2, side, side))
                 thumb.setZValue(10)
                 self.plot.addItem(thumb)
                 self.thumbs.append(thumb)
+        for thumb in self.thumbs:
+            thumb.setVisible(on)
