@@ -15,6 +15,7 @@ from playground.gui.panels.clip import ClipPanel
 from playground.gui.panels.clip.map_tab import MAP_POINTS, MapTab
 from playground.gui.panels.clip.retrieval_tab import RetrievalTab
 from playground.gui.panels.clip.similarity_tab import SimilarityTab
+from playground.gui.panels.clip import zero_shot_tab
 from playground.gui.panels.clip.zero_shot_tab import ZeroShotTab
 
 
@@ -53,7 +54,7 @@ def test_the_similarity_tab_shows_images_against_their_captions(main_window, qtb
     np.testing.assert_allclose(tab.view.values().sum(1), np.ones(4), atol=1e-5)
 
 
-def test_zero_shot_reads_a_data_set_image_and_a_file(main_window, qtbot, tmp_path):
+def test_zero_shot_reads_a_data_set_image_and_a_file(main_window, qtbot, tmp_path, monkeypatch):
     panel = _panel(main_window, qtbot)
     tab = _show(panel, ZeroShotTab)
     qtbot.waitUntil(lambda: tab.reading is not None, timeout=20000)
@@ -69,7 +70,8 @@ def test_zero_shot_reads_a_data_set_image_and_a_file(main_window, qtbot, tmp_pat
     path = tmp_path / "mine.png"
     Image.fromarray(np.ascontiguousarray(image)).save(path)
     tab.reading = None
-    tab.open_file(str(path))
+    monkeypatch.setattr(zero_shot_tab, "ask_image_path", lambda parent: str(path))  # the user picks it in the dialog
+    tab.open_button.click()
     qtbot.waitUntil(lambda: tab.reading is not None, timeout=20000)
     np.testing.assert_array_equal(tab.image, load_image_file(path))
     assert tab.canvas.caption.text() == "mine.png" and tab.truth is None
