@@ -37,6 +37,7 @@ from ..data.shapes import ATTRIBUTES, parse_prompt
 from ..device import model_device
 from ..evaluation.judge import SampleReport, classify, judge_samples
 from ..images import atomic_path
+from ..latent.likelihood import elbo_bits_per_dim
 from ..models.clip import CLIP
 from ..models.dalle import Dalle
 from ..text2img.evaluation import score_prompt, summarise
@@ -155,8 +156,6 @@ def likelihood_rows(dalle: Dalle, vae: nn.Module | None, images: np.ndarray, nam
                     sigmas: tuple[float, ...] = (0.02, DECODER_SIGMA, 0.1), batch_size: int = 250,
                     vae_samples: int = 4) -> list[LikelihoodRow]:
     """The bits-per-dimension table on uint8 images: the dalle prior (empty prompt) and the VAE, at each sigma."""
-    from ..latent.likelihood import elbo_bits_per_dim
-
     x = to_tensor(images)
     rows = []
     for sigma in sigmas:
