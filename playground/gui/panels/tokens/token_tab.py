@@ -52,6 +52,7 @@ class TokenTab(QWidget):
         self.playing = False
         self.stopped = False
         self.tiles: np.ndarray | None = None
+        self._picker_key: tuple | None = None  # what the atlas's order was built for
         self._build()
 
     # --- layout --------------------------------------------------------------------------------------
@@ -330,16 +331,20 @@ class TokenTab(QWidget):
         self.entropy_label.setText(f"entropy {entropy:.2f} bits  (uniform: {np.log2(k):.0f})")
 
     def _show_picker(self) -> None:
-        """The whole codebook, likeliest first for the shown cell (rebuilt only while nothing plays)."""
+        """The whole codebook, likeliest first for the shown cell; rebuilt only while nothing plays and only
+        when its order can change (another cell or w: temperature, top-k and top-p keep the order)."""
         frame, cell = self.frame, self.shown_cell
         if self.playing or frame is None or cell is None or self.tiles is None or not frame.has_distribution(cell):
             self.picker_title.setText("Whole codebook: pause, or click a cell, to pick a code")
+            self._picker_key = None
             return
         probabilities, _ = frame.distribution(cell, self.live.settings)
         model_p, _ = frame.distribution(cell, TokenSettings(guidance=self.live.settings.guidance))
-        order = np.argsort(-model_p, kind="stable")
         written = int(frame.tokens[cell]) if frame.tokens[cell] >= 0 else None
-        self.atlas.set_tiles(self.tiles, order, None, selected=written)
+        key = (frame.run, frame.position, cell, written, self.live.settings.guidance, id(self.tiles))
+        if key != self._picker_key:
+            self._picker_key = key
+            self.atlas.set_tiles(self.tiles, np.argsort(-model_p, kind="stable"), None, selected=written)
         for row, code in enumerate(self.atlas.codes):
             self.atlas.item(row).setToolTip(f"code {code}: p = {probabilities[code]:.2%} "
                                             f"(the model's own: {model_p[code]:.2%})")
