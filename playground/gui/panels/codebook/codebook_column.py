@@ -54,7 +54,7 @@ class CodebookColumn(QWidget):
         self.usage_title = subheading("")
         layout.addWidget(self.usage_title)
         self.histogram = UsageHistogram()
-        self.histogram.setMinimumHeight(170)
+        self.histogram.setMinimumHeight(135)
         layout.addWidget(self.histogram, 2)
         for view in (self.map, self.histogram):
             view.code_clicked.connect(self.code_selected)

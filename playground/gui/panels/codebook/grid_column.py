@@ -79,7 +79,7 @@ class GridColumn(QWidget):
         self.grid_title = QLabel("decoded token grid")
         self.grid_title.setStyleSheet("color: #e6e6e6; font-size: 14pt; font-weight: bold;")
         layout.addWidget(self.grid_title)
-        self.canvas = TokenGridCanvas(minimum=240)  # with the rest, fits a 1280x720 screen
+        self.canvas = TokenGridCanvas(minimum=205)  # with the rest (and the tab bar), fits a 1280x720 screen
         layout.addWidget(self.canvas, 1)
         view_row = QHBoxLayout()
         view_row.addWidget(QLabel("grid colours"))

@@ -79,6 +79,7 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         note = note_label(NOTE)
         root.addWidget(note)
         self.tabs, page = QTabWidget(), QWidget()  # the codebook (toolbar and columns), and VQGAN vs VQ-VAE
+        self.tabs.setDocumentMode(True)  # no frame around the pages: the codebook keeps its height at 1280x720
         codebook_layout = QVBoxLayout(page)
         codebook_layout.setContentsMargins(0, 0, 0, 0)
         self.toolbar = Toolbar()
