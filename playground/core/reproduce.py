@@ -24,6 +24,7 @@ from PIL import Image
 from . import checks
 from .assets import shipped_named
 from .checkpoints import LoadedModel, load_checkpoint
+from .clip import render as clip_render
 from .codebook import render as codebook_render
 from .device import model_device
 from .diffusion import render as diffusion_render
@@ -52,6 +53,7 @@ RENDERERS: dict[str, Renderer] = {
     "dit": latent_diffusion_render.render,
     "sit": latent_diffusion_render.render,
     "dalle": tokens_render.render,
+    "clip": clip_render.render,
 }
 
 # pictures drawn the same way for every family that makes them: picture -> renderer, one line each

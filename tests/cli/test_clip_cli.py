@@ -79,6 +79,17 @@ def test_retrieve_and_matrix_write_pictures_with_recipes(clip, tmp_path, capsys)
     assert np.asarray(recipe["similarity"]).shape == (4, 4)
 
 
+def test_reproduce_redraws_a_retrieval_and_a_matrix_to_the_pixel(clip, tmp_path, capsys):
+    for name, args in (("grid.png", ["retrieve", "--prompt", "blue", "--k", "3", "--pool", "30"]),
+                       ("matrix.png", ["matrix", "--n", "3"])):
+        out = tmp_path / name
+        assert main(["clip", *args, "--out", str(out), "--checkpoint", clip]) == 0
+        again = tmp_path / f"again-{name}"
+        assert main(["reproduce", str(out), "--out", str(again)]) == 0
+        assert "identical" in capsys.readouterr().out
+        assert np.array_equal(np.asarray(Image.open(out)), np.asarray(Image.open(again)))
+
+
 @pytest.mark.parametrize("args, words", [
     (["score", "--image", "{folder}/shape0.png", "--prompt", "a purple banana"], "banana"),
     (["score", "--image", "{folder}/missing.png", "--prompt", "a red circle"], "no such file"),
