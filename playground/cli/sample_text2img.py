@@ -111,7 +111,7 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
         guidance_start=args.guidance_start, guidance_stop=args.guidance_stop,
         classifier_scale=args.classifier_guidance, sampler=args.sampler, steps=steps, eta=args.eta,
         clip_x0=args.clip, seed=args.seed, clip_scale=args.clip_guidance, base=args.base,
-    ).validate(model=loaded.model)  # a bad prompt is refused here, before anything else is loaded
+    ).validate()  # a bad prompt is refused here, before anything else is loaded
     device = model_device(loaded.model)
     helpers = {"base_model": open_model(None, ("ddpm",), device) if args.base == "ddpm" else None,
                "classifier": load_noisy_classifier(args, device),
