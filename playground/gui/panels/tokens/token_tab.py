@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
@@ -25,7 +25,7 @@ from ...widgets.titled import SMALL_TITLE, SUBTITLE_STYLE, TITLE_STYLE
 from ..codebook.atlas import CodebookAtlas
 from .distribution import DistributionBars
 from .grid_canvas import TokenCanvas
-from .session import LiveControls, TokenFrame, TokenSession, play, shaped, unwritten_mask
+from .session import LiveControls, TokenFrame, TokenSession, play, unwritten_mask
 
 if TYPE_CHECKING:
     from .panel import TokensPanel
