@@ -16,7 +16,7 @@ from playground.core.models.dalle import Dalle
 from playground.core.tokens.likelihood import LN2, token_nll
 from playground.core.tokens.render import render
 from playground.core.tokens.sampling import TokenSettings, TokenWriter, sample_tokens
-from playground.gui.panels.flow import models as flow_models
+from playground.gui.widgets import partner_models as flow_models
 from playground.gui.panels.tokens import TokensPanel
 from playground.gui.panels.tokens.rerank_tab import ordered_scores
 from playground.gui.panels.tokens.token_tab import SPEEDS

@@ -17,7 +17,7 @@ from ....core.data.shapes import PromptError, parse_prompt
 from ...widgets.gallery import as_icon_grid
 from ...widgets.images import thumbnail_icon
 from ...widgets.titled import note_label
-from ..text2img.prompt import PromptEdit
+from ...widgets.prompt import PromptEdit
 
 if TYPE_CHECKING:
     from .panel import ClipPanel

@@ -5,7 +5,7 @@ worker reports the decoded image, the step and the score history, so the picture
 score curve move as it optimises (reports coalesce: a slow window skips frames, never falls
 behind). Stop cancels the job: the worker's progress report raises at the next step, so at
 most the step under way finishes. The VQ model is a shipped vqgan or vqvae, loaded in the
-worker and kept (`flow.models.PartnerModels`); the CLIP is the panel's.
+worker and kept (`widgets.partner_models.PartnerModels`); the CLIP is the panel's.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from ....core.data.shapes import PromptError, parse_prompt
 from ....core.images import upscale
 from ....core.vqgan_clip.optimize import INITS, VQGANCLIPSettings, optimize
 from ...widgets.titled import TitledCanvas, note_label
-from ..flow.models import PartnerModels
-from ..text2img.prompt import PromptEdit
+from ...widgets.partner_models import PartnerModels
+from ...widgets.prompt import PromptEdit
 
 if TYPE_CHECKING:
     from .panel import ClipPanel

@@ -10,7 +10,7 @@ from ....core.codebook.analysis import top_items_for_code
 from ...widgets.gallery import DataGallery
 from .details import CodeDetails
 from .state import CodebookView, Usage
-from .style import heading
+from ...widgets.codebook_style import heading
 
 TOP_IMAGES = 16
 

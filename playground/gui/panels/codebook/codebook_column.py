@@ -9,11 +9,11 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabW
 
 from ....core.codebook.analysis import codes_used, perplexity
 from ...widgets.titled import NumberTiles
-from .atlas import CodebookAtlas
+from ...widgets.atlas import CodebookAtlas
 from .codebook_map import CodebookMap
 from .histogram import UsageHistogram
 from .state import CodebookView, Usage
-from .style import heading, subheading
+from ...widgets.codebook_style import heading, subheading
 
 DATA_SETS = {"shapes": 2000, "digits": None}  # items encoded for usage (None: all); shapes are held out (seed 1)
 ORDERS = {"index": "index", "usage": "usage", "similarity": "similarity"}

@@ -5,7 +5,7 @@ attributes the attribute classifier still reads right (core/codebook/compare.py)
 The images are the training runs' held-out shapes (none of these models saw them), or a file the
 user opens (then "kept" compares with the classifier's reading of the original). The numbers are
 over all the compared images; the strips show the first few. Models and the classifier are loaded
-in the panel's worker and kept (`flow.models.PartnerModels`); the work runs there via `Panel.submit`.
+in the panel's worker and kept (`widgets.partner_models.PartnerModels`); the work runs there via `Panel.submit`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ....core.data import ImageFileError, load_image_file
 from ....core.images import make_grid, upscale
 from ...widgets.images import ImageCanvas
 from ...widgets.titled import note_label
-from ..flow.models import PartnerModels
+from ...widgets.partner_models import PartnerModels
 
 if TYPE_CHECKING:
     from .panel import VQVAEPanel

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from ...widgets.gallery import icon_item, icon_list, item_value
 from ...widgets.images import BACKGROUND
-from .style import HIGHLIGHT, heading, subheading, tile_pixmap
+from ...widgets.codebook_style import HIGHLIGHT, heading, subheading, tile_pixmap
 
 TILE_PX = 84
 

@@ -19,7 +19,7 @@ from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet
 from ...widgets.image_file import open_image_file
 from ...worker import JobContext
-from .style import code_colours
+from ...widgets.codebook_style import code_colours
 
 if TYPE_CHECKING:
     from .panel import VQVAEPanel

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QSlid
 
 from ....core.codebook.token_editor import TokenGridEditor
 from ...widgets.images import ImageCanvas
-from .style import HIGHLIGHT, tile_pixmap
+from ...widgets.codebook_style import HIGHLIGHT, tile_pixmap
 from .token_canvas import TokenGridCanvas
 
 EXPORT_SCALE = 8  # exported PNGs: the decoded grid, x8

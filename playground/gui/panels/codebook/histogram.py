@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Signal
 
 from ...widgets.images import BACKGROUND
-from .style import DEAD, HIGHLIGHT, LABEL_STYLE, style_plot
+from ...widgets.codebook_style import DEAD, HIGHLIGHT, LABEL_STYLE, style_plot
 
 
 class UsageHistogram(pg.PlotWidget):

@@ -19,7 +19,7 @@ from ....core.data import ImageSet
 from ....core.latent.sampling import Projection2D
 from ....core.models.vqvae import VQVAE
 from ....core.provenance import RecipeError, RecipeFields
-from .style import code_colours
+from ...widgets.codebook_style import code_colours
 
 NEAREST = 8  # nearest codes listed for the selected code
 

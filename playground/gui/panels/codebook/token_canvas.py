@@ -12,7 +12,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem
 
 from ...widgets.images import BACKGROUND
-from .style import HIGHLIGHT, HOVER, bold_font
+from ...widgets.codebook_style import HIGHLIGHT, HOVER, bold_font
 
 
 def boundary_segments(mask: np.ndarray, cell_h: float, cell_w: float) -> np.ndarray:

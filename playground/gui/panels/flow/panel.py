@@ -22,7 +22,7 @@ from ..base import Panel
 from .autoencoder_view import AutoencoderView
 from .cost_view import CostView
 from .flow_view import FlowView
-from .models import PartnerModels
+from ...widgets.partner_models import PartnerModels
 
 EXPORT_SCALE = 4
 

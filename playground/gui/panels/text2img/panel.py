@@ -34,7 +34,7 @@ from ..base import Panel
 from .controls import SettingsControls
 from .grid_tab import GridTab, parse_scales
 from .guidance_tab import GuidanceTab
-from .prompt import PromptEdit
+from ...widgets.prompt import PromptEdit
 from .recipe import EXPORT_SCALE, PICTURES, export_recipe, guided_recipe, read_recipe
 from .compare_tab import CompareTab, ComparisonResult
 from .jobs import comparison_job, decomposition_job, grid_job, render_job

@@ -4,7 +4,7 @@ One prompt and one sampling row (temperature, top-k, top-p, guidance w, seed) se
 Token by token (`token_tab.py`: the grid filling cell by cell, the next cell's distribution, a
 branch by hand), Likelihood (`likelihood_tab.py`: where the model is surprised by an image) and
 Rerank (`rerank_tab.py`: N candidates ordered by CLIP score). Every model call runs in the panel's
-worker (the shipped CLIP too, `flow.models.PartnerModels`); PNG export carries the sample's
+worker (the shipped CLIP too, `widgets.partner_models.PartnerModels`); PNG export carries the sample's
 tokens, and "Load PNG…" shows them again (`core.tokens.render` draws the same picture).
 """
 
@@ -28,8 +28,8 @@ from ....core.tokens.render import prompt_from, settings_from
 from ....core.tokens.sampling import TokenSettings
 from ...worker import ModelWorker
 from ..base import Panel
-from ..flow.models import PartnerModels
-from ..text2img.prompt import PromptEdit
+from ...widgets.partner_models import PartnerModels
+from ...widgets.prompt import PromptEdit
 from .controls import SamplingControls
 from .likelihood_tab import LikelihoodTab
 from .rerank_tab import RerankTab

@@ -22,7 +22,7 @@ from ...widgets.gallery import as_icon_grid, icon_item
 from ...widgets.titled import SUBTITLE_STYLE, note_label
 
 if TYPE_CHECKING:
-    from ..flow.models import PartnerModels
+    from ...widgets.partner_models import PartnerModels
     from .panel import TokensPanel
 
 NOTE = ("<b>Rerank.</b> Write N candidates for the prompt (image i seeded seed + i), then let CLIP score each "

@@ -22,7 +22,7 @@ from ....core.codebook.analysis import codebook_atlas
 from ....core.data.shapes import PromptError
 from ....core.tokens.sampling import TokenSettings
 from ...widgets.titled import SMALL_TITLE, SUBTITLE_STYLE, TITLE_STYLE
-from ..codebook.atlas import CodebookAtlas
+from ...widgets.atlas import CodebookAtlas
 from .distribution import DistributionBars
 from .grid_canvas import TokenCanvas
 from .session import LiveControls, TokenFrame, TokenSession, play, unwritten_mask

@@ -7,9 +7,9 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import QListWidget, QListWidgetItem
 
-from ...widgets.gallery import as_icon_grid
-from ...widgets.images import BACKGROUND, numpy_to_qimage
-from .style import HIGHLIGHT, mark_dead
+from .gallery import as_icon_grid
+from .images import BACKGROUND, numpy_to_qimage
+from .codebook_style import HIGHLIGHT, mark_dead
 
 
 class CodebookAtlas(QListWidget):

@@ -16,8 +16,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import QLabel
 
-from ....core.images import upscale
-from ...widgets.images import numpy_to_qimage
+from ...core.images import upscale
+from .images import numpy_to_qimage
 
 HIGHLIGHT = "#ffd84a"  # the selected code, everywhere
 HOVER = "#5ad7ff"

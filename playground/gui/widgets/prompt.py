@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from ....core.data.shapes import PromptError, parse_prompt
-from ....core.data.tokenizer import next_words
+from ...core.data.shapes import PromptError, parse_prompt
+from ...core.data.tokenizer import next_words
 
 ERROR_STYLE = "QLineEdit { border: 2px solid #e05252; border-radius: 3px; padding: 2px; }"
 OK_STYLE = "QLineEdit { border: 1px solid #3b4a5a; border-radius: 3px; padding: 3px; }"

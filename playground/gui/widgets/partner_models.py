@@ -14,9 +14,9 @@ from pathlib import Path
 
 import torch
 
-from ....core.assets import shipped_for
-from ....core.checkpoints import LoadedModel, load_checkpoint
-from ....core.latent_diffusion.cost import cost_checkpoints
+from ...core.assets import shipped_for
+from ...core.checkpoints import LoadedModel, load_checkpoint
+from ...core.latent_diffusion.cost import cost_checkpoints
 
 COMPARED_FAMILIES = ("dit", "sit")
 
