@@ -86,7 +86,8 @@ def test_the_shift_is_the_formula_on_a_linear_clip_detached_and_through_the_deno
     expected = c * x - s * (1 - ab).sqrt() * direction / ab.sqrt()
     torch.testing.assert_close(detached, expected, rtol=1e-5, atol=1e-5)
     # through the denoiser: x0 = (x - sqrt(1-ab) c x) / sqrt(ab), so grad_{x_t} = direction (1 - sqrt(1-ab) c) / sqrt(ab)
-    through = ClipGuidance(Proportional(c), clip, text, s, alphas_cumprod, through_denoiser=True)(x, t)
+    with torch.inference_mode():  # as the sampler calls it
+        through = ClipGuidance(Proportional(c), clip, text, s, alphas_cumprod, through_denoiser=True)(x, t)
     expected = c * x - s * (1 - ab).sqrt() * direction * (1 - (1 - ab).sqrt() * c) / ab.sqrt()
     torch.testing.assert_close(through, expected, rtol=1e-5, atol=1e-5)
     # outside the guidance range there is no shift, also under the sampler's inference mode
