@@ -169,7 +169,11 @@ class GuidanceTab(QWidget):
         self.sample_canvas.set_image(dimmed(image) if self.stale else image)
         title = prompt_title(s)
         self.sample_canvas.title.setText(f"last valid prompt: {title}" if self.stale else title)
-        what = f"s = {s.classifier_scale:g}" if s.base == "ddpm" else f"w = {s.guidance_scale:g}"
-        what += f", CLIP s = {s.clip_scale:g}" if s.clip_scale else ""
+        if s.base == "ddpm":
+            scales = [f"s = {s.classifier_scale:g}"] if s.classifier_scale else []
+        else:
+            scales = [f"w = {s.guidance_scale:g}"]
+        scales += [f"CLIP s = {s.clip_scale:g}"] if s.clip_scale else []
+        what = ", ".join(scales) or "the DDPM alone"
         timing = f"{s.sampler.upper()}-{s.steps} in {result.seconds * 1000:.0f} ms"
         self.sample_canvas.set_caption(STALE_NOTE if self.stale else f"{what}, seed {s.seed}: {timing}")
