@@ -5,7 +5,6 @@ optimised toward a prompt by CLIP (core/vqgan_clip), written as one PNG with its
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 

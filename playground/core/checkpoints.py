@@ -337,3 +337,20 @@ def _check_state_dict(model: nn.Module, shapes: dict[str, tuple[int, ...]], path
         problems.append(f"{len(mismatched)} shape mismatches (e.g. {'; '.join(mismatched[:3])})")
     if problems:
         raise CheckpointError(f"{path}: weights do not match the config in the JSON: " + "; ".join(problems))
+
+
+def record_in_extra(checkpoint: str | Path, evaluated: CheckpointMeta, what: str, **values: Any) -> Path:
+    """Write `values` into the checkpoint's JSON `extra`, every other key as it was (an evaluation's best settings).
+
+    Atomic (a failed write leaves the old file); refused when the checkpoint changed since it was
+    evaluated (a training run saved over it: what was measured is not the new weights')."""
+    _, json_path = resolve_paths(checkpoint)
+    now = read_meta(json_path)
+    if (now.steps, now.created) != (evaluated.steps, evaluated.created):
+        raise ValueError(f"{json_path}: the checkpoint changed while it was evaluated (step {evaluated.steps} "
+                         f"-> {now.steps}); {what} was not recorded: evaluate it again")
+    raw = json.loads(json_path.read_text())
+    raw["extra"] = {**raw.get("extra", {}), **values}
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(raw, indent=2) + "\n")
+    return json_path

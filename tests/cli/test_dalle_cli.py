@@ -6,7 +6,6 @@ Also a quality check of the shipped dalle (skipped while it is not there).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np

@@ -16,7 +16,6 @@ the flow) and judged by the project's attribute classifier (`evaluation.judge`):
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,10 +23,9 @@ from typing import Any
 
 from torch import nn
 
-from ..checkpoints import CheckpointMeta, read_meta, resolve_paths
+from ..checkpoints import CheckpointMeta, record_in_extra
 from ..data.shapes import ATTRIBUTES
 from ..evaluation.judge import SampleReport, judge_samples
-from ..images import atomic_path
 from ..latent_diffusion import LATENT_FAMILIES, default_sampler
 from .evaluation import evaluate_guidance, is_text_guided, sample_prompts
 from .sampling import GuidedSettings
@@ -113,20 +111,8 @@ def format_unconditional(report: SampleReport) -> str:
 
 
 def record_default_guidance(checkpoint: str | Path, guidance_scale: float, evaluated: CheckpointMeta) -> Path:
-    """Write w into the checkpoint's JSON as extra.default_guidance, every other key as it was.
-
-    Atomic (a failed write leaves the old file); refused when the checkpoint changed since it
-    was loaded (a training run saved over it: the w measured is not the new weights')."""
-    _, json_path = resolve_paths(checkpoint)
-    now = read_meta(json_path)
-    if (now.steps, now.created) != (evaluated.steps, evaluated.created):
-        raise ValueError(f"{json_path}: the checkpoint changed while it was evaluated (step {evaluated.steps} "
-                         f"-> {now.steps}); the best w was not recorded: evaluate it again")
-    raw = json.loads(json_path.read_text())
-    raw["extra"] = {**raw.get("extra", {}), "default_guidance": float(guidance_scale)}
-    with atomic_path(json_path) as tmp:
-        tmp.write_text(json.dumps(raw, indent=2) + "\n")
-    return json_path
+    """Write w into the checkpoint's JSON as extra.default_guidance (`checkpoints.record_in_extra`)."""
+    return record_in_extra(checkpoint, evaluated, "the best w", default_guidance=float(guidance_scale))
 
 
 def nan_as_null(value: Any) -> Any:

@@ -20,7 +20,6 @@ the unconditional prior's coverage, and bits per dimension against the VAE's ELB
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass, field
 from itertools import product
@@ -31,12 +30,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..checkpoints import CheckpointMeta, read_meta, resolve_paths
+from ..checkpoints import CheckpointMeta, record_in_extra
 from ..data import to_tensor, to_uint8
 from ..data.shapes import ATTRIBUTES, parse_prompt
 from ..device import model_device
 from ..evaluation.judge import SampleReport, classify, judge_samples
-from ..images import atomic_path
 from ..latent.likelihood import elbo_bits_per_dim
 from ..models.clip import CLIP
 from ..models.dalle import Dalle
@@ -238,20 +236,8 @@ def rows_to_json(rows: list) -> list[dict]:
 
 
 def record_default_sampling(checkpoint: str | Path, settings: TokenSettings, evaluated: CheckpointMeta) -> Path:
-    """Write settings into the checkpoint's JSON as extra["default_sampling"], every other key as it was.
-
-    Atomic (a failed write leaves the old file); refused when the checkpoint changed since it was
-    loaded (a training run saved over it: the settings measured are not the new weights')."""
-    _, json_path = resolve_paths(checkpoint)
-    now = read_meta(json_path)
-    if (now.steps, now.created) != (evaluated.steps, evaluated.created):
-        raise ValueError(f"{json_path}: the checkpoint changed while it was evaluated (step {evaluated.steps} "
-                         f"-> {now.steps}); the best settings were not recorded: evaluate it again")
-    raw = json.loads(json_path.read_text())
-    raw["extra"] = {**raw.get("extra", {}), "default_sampling": settings.checked().to_recipe()}
-    with atomic_path(json_path) as tmp:
-        tmp.write_text(json.dumps(raw, indent=2) + "\n")
-    return json_path
+    """Write settings into the checkpoint's JSON as extra["default_sampling"] (`checkpoints.record_in_extra`)."""
+    return record_in_extra(checkpoint, evaluated, "the best settings", default_sampling=settings.checked().to_recipe())
 
 
 @dataclass
