@@ -72,7 +72,9 @@ def helper_header(role: str, loaded: LoadedModel) -> dict[str, Any]:
 
 
 # The helper networks a picture may name beside its model: recipe key -> the family of that network.
-HELPER_ROLES = {"classifier": "noisy-classifier", "base_model": "ddpm", "dit": "dit"}
+HELPER_ROLES = {"classifier": "noisy-classifier", "base_model": "ddpm", "dit": "dit",
+                "clip": "clip",  # the CLIP that reranked a dalle sample or steered VQGAN-CLIP
+                "clip_model": "clip"}  # the CLIP that guided a diffusion run ("clip" there is x0 clipping)
 
 
 def helper_checkpoint(recipe: dict[str, Any], role: str) -> Path:

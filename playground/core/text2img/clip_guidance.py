@@ -26,7 +26,6 @@ reproduce path does not load it yet).
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -142,21 +141,6 @@ def clip_guided(base: EpsModel, clip: nn.Module | None, prompt: str | Prompt, sc
         raise ValueError("CLIP guidance needs a CLIP model (--clip-model, or the shipped clip-shapes)")
     check_clip_fits(clip, image_shape)
     return ClipGuidance.for_prompt(base, clip, prompt, scale, alphas_cumprod, schedule)
-
-
-def clip_checkpoint(recipe: dict[str, Any]) -> Path:
-    """The CLIP a recipe names (`CLIP_ROLE`) if it is there, else the shipped one: the rule of
-    `provenance.helper_checkpoint`, whose HELPER_ROLES do not list the CLIP yet."""
-    from ..assets import shipped_for
-    from ..provenance import RecipeError
-
-    named = recipe.get(CLIP_ROLE)
-    if isinstance(named, str) and Path(named).is_file():
-        return Path(named)
-    shipped = shipped_for("clip")
-    if shipped is None:
-        raise RecipeError(f"the recipe's {CLIP_ROLE} {named!r} is not there, and no clip checkpoint is shipped")
-    return shipped.path
 
 
 # --- GLIDE's comparison: the same seeds without guidance, with CFG, with CLIP guidance, with both --------

@@ -30,7 +30,7 @@ from ..diffusion.init_noise import recipe_init_noise
 from ..diffusion.render import Run, check_image_seed, trajectory_picture
 from ..images import labelled_grid, make_grid, upscale
 from ..provenance import HELPER_ROLES, RecipeError, RecipeFields, helper_checkpoint
-from .clip_guidance import clip_checkpoint
+from .clip_guidance import CLIP_ROLE
 from .denoiser import GuidanceModels, make_denoiser
 from .evaluation import sample_prompts
 from .sampling import GRID_MAX_SCALES, GuidedSettings, generate, grid_steps, image_shape
@@ -70,7 +70,8 @@ def _networks(fields: RecipeFields, loaded: LoadedModel, settings: GuidedSetting
     roles = {family: role for role, family in HELPER_ROLES.items()}
 
     def find(family: str):
-        return clip_checkpoint(fields.recipe) if family == "clip" else helper_checkpoint(fields.recipe, roles[family])
+        role = CLIP_ROLE if family == "clip" else roles[family]
+        return helper_checkpoint(fields.recipe, role)
 
     models = GuidanceModels(model_device(loaded.model), find=find)
     return *models.networks(loaded.model, settings, grid=grid), models.clip(settings)

@@ -9,19 +9,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from .. import checks
-from ..assets import shipped_for
 from ..checkpoints import LoadedModel, load_checkpoint
 from ..data import to_uint8
 from ..data.shapes import parse_prompt
 from ..device import model_device
 from ..images import make_grid, upscale
-from ..provenance import RecipeError, RecipeFields
+from ..provenance import RecipeError, RecipeFields, helper_checkpoint
 from . import rerank_count
 from .sampling import TokenSettings, sample_tokens
 
@@ -56,13 +54,7 @@ def prompt_from(fields: RecipeFields) -> str:
 
 def clip_for(recipe: dict, device: torch.device) -> LoadedModel:
     """The clip checkpoint a reranked recipe names if it is there, else the shipped one."""
-    named = recipe.get("clip")
-    if isinstance(named, str) and Path(named).is_file():
-        return load_checkpoint(named, device=device, families=("clip",))
-    shipped = shipped_for("clip")
-    if shipped is None:
-        raise RecipeError(f"the recipe's clip {named!r} is not there, and no clip checkpoint is shipped")
-    return load_checkpoint(shipped.path, device=device, families=("clip",))
+    return load_checkpoint(helper_checkpoint(recipe, "clip"), device=device, families=("clip",))
 
 
 def _sample(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
