@@ -27,6 +27,7 @@ DEFAULT_CHECKPOINTS = {
     "vqgan": "vqgan-shapes",
     "dalle": "dalle-shapes",
     "clip": "clip-shapes",
+    "dae": "dae-shapes",
 }
 
 

@@ -58,6 +58,10 @@ def _register_builtin_families() -> None:
     register(Family("vae", VAEConfig, VAE, "variational autoencoder"))
     register(Family("ae", VAEConfig, VAE, "plain autoencoder (same architecture, no KL)"))
 
+    from .dae import DAEConfig
+
+    register(Family("dae", DAEConfig, VAE, "denoising and masking autoencoder (the AE's network, corrupted inputs)"))
+
     from .attribute_classifier import AttributeClassifier, AttributeClassifierConfig
 
     register(Family("classifier", AttributeClassifierConfig, AttributeClassifier, "shapes attribute classifier"))

@@ -14,13 +14,14 @@ from .. import checks
 from ..checks import positive_float, positive_int
 from ..data import load_dataset
 from ..device import pick_device, seed_everything
-from . import autoencoder_kl_task, classifier_task, clip_task, dalle_task, dit_task, ldm_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqgan_task, vqvae_task
+from . import autoencoder_kl_task, classifier_task, clip_task, dae_task, dalle_task, dit_task, ldm_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqgan_task, vqvae_task
 from .loop import TrainConfig, Trainer
 from .recipe import TrainRecipe
 
 RECIPES: dict[str, TrainRecipe] = {
     "vae": vae_task.VAE_RECIPE,
     "ae": vae_task.AE_RECIPE,
+    "dae": dae_task.RECIPE,
     "text2img": text2img_task.RECIPE,
     "classifier": classifier_task.RECIPE,
     "noisy-classifier": noisy_classifier_task.RECIPE,
