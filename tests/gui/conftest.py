@@ -16,6 +16,7 @@ from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
 from playground.core.models.gan import GAN, GANConfig
 from playground.core.models.noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
 from playground.core.models.text2img import Text2ImgConfig, TextToImageModel
+from playground.core.models.dae import DAEConfig
 from playground.core.models.vae import VAE, VAEConfig
 from playground.core.models.vqvae import VQVAE, VQVAEConfig
 from latent_models import save_tiny_latent_checkpoints
@@ -57,6 +58,10 @@ def tiny_assets(tmp_path_factory) -> "os.PathLike[str]":
         usage = [0.9, 0.01, 2.0, 0.5, 0.0, 1.2]
         save_checkpoint(root / f"{family}-tiny" / "model.safetensors", model, config, family, data="shapes",
                         steps=0, extra={"latent_usage": usage})
+    dae_config = DAEConfig(latent_dim=6, channels=(8, 16))
+    torch.manual_seed(0)
+    save_checkpoint(root / "dae-tiny" / "model.safetensors", VAE(dae_config), dae_config, "dae", data="shapes",
+                    steps=0, extra={"latent_usage": [0.9, 0.01, 2.0, 0.5, 0.0, 1.2]})
     model, config = _tiny_ddpm()
     save_checkpoint(root / "ddpm-tiny" / "model.safetensors", model, config, "ddpm", data="shapes", steps=0)
     gan_config = GANConfig(latent_dim=8, channels=(4, 8, 8, 16))
