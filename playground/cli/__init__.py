@@ -8,6 +8,8 @@ import sys
 from . import attention, codebook, encode, evaluate, flow_compare, info, latent, reproduce, sample, train
 from . import img2img, invert, likelihood
 from . import clip
+from . import nearest
+from . import compare
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     invert.add_parser(commands)
     clip.add_parser(commands)
     likelihood.add_parser(commands)
+    nearest.add_parser(commands)
+    compare.add_parser(commands)
     return parser
 
 
