@@ -22,7 +22,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("compare", help="measure every generative family side by side (HTML + JSON report)")
     parser.add_argument("--models", nargs="+", metavar="NAME|PATH",
                         help="shipped checkpoint names (e.g. vae-shapes) or checkpoint paths (default: every shipped "
-                             "generative model)")
+                             "generative model trained on shapes)")
     parser.add_argument("--n", type=sample_total, default=500, help="samples per model (default 500)")
     parser.add_argument("--seed", type=checks.seed, default=0, help="sample i is drawn from seed + i")
     parser.add_argument("--out", help="write the self-contained HTML report here")
@@ -41,6 +41,7 @@ def model_paths(names: list[str] | None) -> list[Path]:
 
     shipped = [c for c in list_shipped() if c.meta.family in ADAPTERS]
     if not names:
+        shipped = [c for c in shipped if c.meta.data == "shapes"]  # one data set, one yardstick
         if not shipped:
             raise ValueError("no shipped generative checkpoints found; name some with --models PATH")
         # each family's default first (the claims read one row per family)

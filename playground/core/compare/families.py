@@ -4,7 +4,7 @@ Every adapter reuses its family's own sampler (nothing is re-implemented here):
 
     vae, ae, dae, gan   z ~ N(0, I) through the decoder/generator (`latent.sampling.sample_prior`);
                         the AE and the DAE have no prior of their own: this is the AE's (noise decoded)
-    vqvae               token grids drawn cell by cell from the codebook usage the checkpoint recorded
+    vqvae, vqgan        token grids drawn cell by cell from the codebook usage the checkpoint recorded
                         (`codebook.render.unigram_tokens`): no learned prior
     dalle               tokens written one by one (`tokens.sampling.sample_tokens`): the empty prompt at
                         T 1 (no top-k/top-p) for the unconditional samples; its recorded best settings
@@ -196,6 +196,8 @@ ADAPTERS: dict[str, SampleAdapter] = {
     "vae": _latent_adapter("z ~ N(0, I) decoded (the prior)"),
     "gan": _latent_adapter("z ~ N(0, I) through the generator"),
     "vqvae": SampleAdapter(_unigram, lambda loaded: 1, False,
+                           lambda loaded: "token grids drawn cell by cell from the codebook usage (unigram prior)"),
+    "vqgan": SampleAdapter(_unigram, lambda loaded: 1, False,
                            lambda loaded: "token grids drawn cell by cell from the codebook usage (unigram prior)"),
     "dalle": SampleAdapter(_dalle_sample, _dalle_evaluations, True, _dalle_describe, _dalle_prompted),
     "ddpm": replace(_DIFFUSION, conditional=False, prompted=None),
