@@ -1,0 +1,68 @@
+"""The Compare panel's controls: N and the seed, Recompute and Stop, "Add checkpoint…",
+"Export HTML…", and the run's progress (which model, how far)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+
+DEFAULT_N = 500
+
+
+class CompareControls(QWidget):
+    settings_changed = Signal()  # N or the seed was changed (and editing finished)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("N"))
+        self.n_box = QSpinBox()
+        self.n_box.setRange(8, 10000)
+        self.n_box.setSingleStep(100)
+        self.n_box.setValue(DEFAULT_N)
+        self.n_box.setToolTip("samples per model for every measured column (the strip shows the first 8)")
+        row.addWidget(self.n_box)
+        row.addWidget(QLabel("seed"))
+        self.seed_box = QSpinBox()
+        self.seed_box.setRange(0, 2 ** 31 - 1)
+        self.seed_box.setToolTip("the same seeds for every model")
+        row.addWidget(self.seed_box)
+        self.recompute_button = QPushButton("Recompute")
+        self.recompute_button.setToolTip("measure every model again at this N and seed (ignoring the cache)")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("stop measuring; the rows measured so far stay")
+        self.add_button = QPushButton("Add checkpoint…")
+        self.add_button.setToolTip("measure a checkpoint of your own beside the shipped ones")
+        self.export_button = QPushButton("Export HTML…")
+        self.export_button.setToolTip("one self-contained HTML page (sample grids inlined) and the JSON behind it")
+        for button in (self.recompute_button, self.stop_button, self.add_button, self.export_button):
+            row.addWidget(button)
+        self.progress = QProgressBar()
+        self.progress.setMinimumWidth(180)
+        self.progress.setVisible(False)
+        row.addWidget(self.progress, 1)
+        self.state = QLabel("")
+        self.state.setStyleSheet("color: #9aa;")
+        row.addWidget(self.state, 2)
+        self.n_box.editingFinished.connect(self._maybe_changed)
+        self.seed_box.editingFinished.connect(self._maybe_changed)
+        self._settings = self.settings()
+        self.set_running(False)
+
+    def settings(self) -> tuple[int, int]:
+        return self.n_box.value(), self.seed_box.value()
+
+    def _maybe_changed(self) -> None:
+        if self.settings() != self._settings:
+            self._settings = self.settings()
+            self.settings_changed.emit()
+
+    def set_running(self, running: bool) -> None:
+        self.stop_button.setEnabled(running)
+        self.progress.setVisible(running)
+
+    def show_progress(self, name: str, done: int, total: int, position: int, models: int) -> None:
+        self.progress.setRange(0, max(total, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(f"{name} ({position} of {models})  %v / %m")
