@@ -54,7 +54,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[FamilyScores], str]], ...] = (
     ("sharp", "sharpness against real renders (1: as sharp)", lambda s: _num(s.sharpness, ".2f")),
     ("bits/dim", "bits per dimension of held-out images", lambda s: _num(s.bits_per_dim, ".3f", "none")),
     ("nearest", "median RMS distance to the nearest training image (0-255 levels)", lambda s: _num(s.memorisation, ".1f")),
-    ("train-train", "median distance from a training image to its nearest other one", lambda s: _num(s.train_distance, ".1f")),
+    ("train-train", "median distance from a training image to its nearest different one (exact twins skipped)", lambda s: _num(s.train_distance, ".1f")),
     ("copies", "share of samples within 1 level of a training image (held-out renders: train copies)",
      lambda s: f"{_pct(s.copies)} ({_pct(s.train_copies)})"),
     ("evals", "network evaluations per sample", lambda s: str(s.evaluations)),
@@ -132,8 +132,10 @@ def render_html(scores: list[FamilyScores], verdicts: list[ClaimVerdict], title:
 <table><tr><th class="l">claim</th><th class="l">measured</th><th class="l">verdict</th><th class="l">rule</th></tr>
 {claims}</table>
 <p class="small">Made by <code>playground compare</code>. Memorisation: on shapes only 11,664 distinct renders exist
-and the training set repeats many, so a sampler of fresh renders also lands near training images; the
-held-out renders' share in brackets is what such a sampler gets.</p>
+and the training set repeats many, so "train-train" is the distance to the nearest <em>different</em> training
+image (a 1-pixel jitter away); a sample nearer than that to a training image is nearer than two different renders
+are to each other. "copies" counts samples within 1 level of a training image; in brackets, the share of
+held-out renders that are (most fresh renders are in the training set): what a perfect sampler would get.</p>
 </body></html>
 """
 

@@ -6,7 +6,8 @@ with its family's adapter (`families.py`) and measures them (`metrics.py`):
 - fidelity and diversity by the attribute classifier's judge;
 - likelihood in bits per dimension of the same validation images (`likelihood.bits_per_dim`,
   where the family defines one; otherwise its reason);
-- memorisation: nearest-training-image distance against the training set's own spacing;
+- memorisation: nearest-training-image distance against the training set's own spacing (the
+  nearest *different* training image: shapes repeats renders), and the share of exact copies;
 - cost: network evaluations per sample, milliseconds per sample on this machine (at the
   threads torch runs with), parameters and training CPU minutes from the checkpoint's JSON
   (older checkpoints did not record it: None, "not recorded");
@@ -35,9 +36,9 @@ import torch
 from ..checkpoints import LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..provenance import weights_sha256
 from .families import adapter_for
-from .metrics import copy_share, diversity, fidelity, judged, nearest_distances, sharpness_ratio
+from .metrics import copy_share, diversity, fidelity, judged, nearest_different, nearest_distances, sharpness_ratio
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 SHOWN_SAMPLES = 8            # the row's strip of samples
 ADHERENCE_PROMPTS = 16       # full prompts (text2img.evaluation.default_prompts)
 ADHERENCE_PER_PROMPT = 2
@@ -62,7 +63,7 @@ class FamilyScores:
     bits_per_dim: float | None
     likelihood_note: str
     memorisation: float          # median nearest-training-image distance of the samples (RMS levels)
-    train_distance: float        # median distance from a training image to its nearest other one
+    train_distance: float        # median distance from a training image to its nearest different one
     evaluations: int
     ms_per_sample: float
     parameters: int
@@ -220,11 +221,9 @@ def score_checkpoint(path: str | Path, n: int = 500, seed: int = 0, progress: Pr
     if train is None:
         memorised = reference = copies = train_copies = float("nan")
     else:
-        from ..evaluation.nearest import reference_distance
-
         distances = nearest_distances(images, train)
         memorised, copies = float(np.median(distances)), copy_share(distances)
-        reference = reference_distance("pixels", train=train).nearest_other
+        reference = nearest_different(train)
         train_copies = copy_share(nearest_distances(_held_out(min(n, 1000)), train))
     cpu_seconds = meta.extra.get("train_cpu_seconds")
     scores = FamilyScores(

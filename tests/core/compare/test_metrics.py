@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from playground.core.compare.metrics import (
-    copy_share, diversity, entropy_bits, fidelity, memorisation, nearest_distances, nearest_training, sharpness_ratio,
+    copy_share, diversity, entropy_bits, fidelity, memorisation, nearest_different, nearest_distances, nearest_training,
+    sharpness_ratio,
 )
 from playground.core.compare.report import judge_classifier
 from playground.core.data.shapes import BACKGROUND, COLORS, ShapeSpec, position_centre, render, SIZE_EXTENT, SIZES
@@ -80,3 +81,11 @@ def test_data_are_as_sharp_as_themselves_and_a_blur_is_less_sharp():
     assert sharpness_ratio(train, train) == pytest.approx(1.0)
     blurred = ((train.astype(np.float32) + np.roll(train, 1, 1) + np.roll(train, 1, 2) + np.roll(train, (1, 1), (1, 2))) / 4)
     assert sharpness_ratio(blurred.astype(np.uint8), train) < 0.9
+
+
+def test_the_training_reference_skips_pixel_exact_twins():
+    grey = np.full((32, 32, 3), 100, np.uint8)
+    lighter = np.full((32, 32, 3), 110, np.uint8)  # 10 levels away in every channel: RMS 10
+    train = np.stack([grey, grey, lighter])
+    assert nearest_different(train, n=3) == pytest.approx(10.0)
+    assert memorisation(np.stack([grey]), train) == (0.0, pytest.approx(10.0))
