@@ -131,3 +131,12 @@ def test_the_page_is_self_contained_and_its_json_loads(tmp_path):
     back = FamilyScores.from_json(data["models"][1])
     assert np.array_equal(back.samples, rows[1].samples)
     assert render_html([], []).startswith("<!DOCTYPE html>")
+
+
+def test_compare_scores_each_checkpoint_in_order_with_progress(tiny_families):
+    from playground.core.compare.report import compare
+
+    seen = set()
+    rows = compare([tiny_families["gan"], tiny_families["vae"]], n=2, seed=0,
+                   progress=lambda name, done, total: seen.add(name))
+    assert [r.family for r in rows] == ["gan", "vae"] and seen == {"gan-tiny", "vae-tiny"}
