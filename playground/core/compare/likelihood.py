@@ -11,7 +11,8 @@ with the model's std at t = 1 (Ho et al. 2020).
     vae                 negative ELBO (4 draws of z)                     latent/likelihood.py
     dalle               prior's NLL of the VQ tokens (empty prompt) + decoder term   tokens/likelihood.py
     vqvae, vqgan        the tokens' code length under the unigram usage stored in the checkpoint + decoder term
-    ddpm, text2img      variational bound L_vlb, K sampled timesteps (text2img: the null prompt)   diffusion/likelihood.py
+    ddpm, text2img      variational bound L_vlb: L_0 exact, the other terms from K importance-sampled timesteps
+                        (text2img: the null prompt)                       diffusion/likelihood.py
     ldm, dit            ELBO through the autoencoder-kl with the DDPM bound on the latent as the prior
     sit                 ELBO through the autoencoder-kl with the latent's log-density by the probability-flow
                         ODE (Heun, Hutchinson trace) as the prior, on a subset of the images (costly on a CPU)
@@ -78,17 +79,26 @@ def bits_per_dim(loaded: LoadedModel, images, progress: Progress | None = None,
     return rule(loaded, x, progress, should_stop)
 
 
+def _decoder(x: torch.Tensor) -> str:
+    """The shared decoder's statement, with what a perfect reconstruction of these images would cost under it."""
+    floor = float((discretised_gaussian_bits(x.cpu(), x.cpu(), DECODER_SIGMA) / x[0].numel()).mean())
+    return f"{DECODER}: a perfect reconstruction costs {floor:.2f} bits/dim"
+
+
 def _vae(loaded: LoadedModel, x: torch.Tensor, progress, should_stop):
     if not loaded.model.config.variational:
         return None, NO_LIKELIHOOD["ae"]
     bits = elbo_bits_per_dim(loaded.model, x, samples=4, seed=0)
-    return float(bits.total.mean()), f"negative ELBO, an upper bound (4 draws of z per image; {DECODER})"
+    return float(bits.total.mean()), (
+        f"negative ELBO, an upper bound = reconstruction {float(bits.reconstruction_bits_per_dim.mean()):.3f} + KL "
+        f"{float(bits.kl_bits_per_dim.mean()):.3f} (4 draws of z per image, {len(x)} images; {_decoder(x)})")
 
 
 def _dalle(loaded: LoadedModel, x: torch.Tensor, progress, should_stop):
     bits = image_bits_per_dim(loaded.model, x, "")
-    return (float(bits.total.mean()),
-            f"exact NLL of the VQ tokens under the prior (empty prompt) + the decoder term, an upper bound ({DECODER})")
+    return float(bits.total.mean()), (
+        f"exact NLL of the VQ tokens under the prior (empty prompt) {float(bits.token_bits_per_dim.mean()):.3f} + the "
+        f"decoder term {float(bits.decoder_bits_per_dim.mean()):.3f}, an upper bound ({len(x)} images; {_decoder(x)})")
 
 
 @torch.no_grad()
@@ -103,9 +113,10 @@ def _vqvae(loaded: LoadedModel, x: torch.Tensor, progress, should_stop):
     dims = x[0].numel()
     token_bits = -log_p[tokens.cpu()].flatten(1).sum(dim=1) / LN2 / dims
     decoder_bits = discretised_gaussian_bits(x.cpu(), model.decode_indices(tokens).cpu(), DECODER_SIGMA).double() / dims
-    return (float((token_bits + decoder_bits).mean()),
-            "the tokens' code length under the unigram usage stored in the checkpoint (+1 per code) + the decoder "
-            f"term, an upper bound ({DECODER})")
+    return float((token_bits + decoder_bits).mean()), (
+        f"the tokens' code length under the unigram usage stored in the checkpoint (+1 per code) "
+        f"{float(token_bits.mean()):.3f} + the decoder term {float(decoder_bits.mean()):.3f}, an upper bound "
+        f"({len(x)} images; {_decoder(x)})")
 
 
 def _eps_function(loaded: LoadedModel) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
@@ -130,24 +141,31 @@ def _ddpm(loaded: LoadedModel, x: torch.Tensor, progress, should_stop):
     prompt = ", null prompt" if loaded.family == "text2img" else ""
     return value, (f"variational bound L_vlb (Ho et al. eq. 5{prompt}), an upper bound: the T = "
                    f"{len(loaded.model.noise_schedule.betas)} terms: L_0 (a discretised Gaussian of the model's std) exact, the "
-                   f"others from K = {DDPM_TIMESTEPS} uniform timesteps per image, ±{error:.3f} (standard error of "
-                   f"the timestep sampling); posterior variance beta-tilde, x0 clipped; {which}")
+                   f"others from K = {DDPM_TIMESTEPS} timesteps per image drawn half uniformly, half by SNR drop "
+                   f"(importance-weighted), ±{error:.3f} (standard error of the timestep sampling); posterior "
+                   f"variance beta-tilde, x0 clipped; {which}")
 
 
 def _latent_ddpm(loaded: LoadedModel, x: torch.Tensor, progress, should_stop):
     fn, betas = _eps_function(loaded), loaded.model.noise_schedule.betas
+    errors = []
 
     def log_density(latents: torch.Tensor) -> torch.Tensor | None:
         estimate = estimate_vlb(fn, betas, latents, samples=DDPM_TIMESTEPS, clip=False, decoder="continuous",
                                 progress=progress, should_stop=should_stop)
-        return None if estimate is None else -estimate.total
+        if estimate is None:
+            return None
+        errors.append(estimate.mean_bits_per_dim()[1] * estimate.dims / x[0].numel())
+        return -estimate.total
 
     bound = latent_bound(loaded.model, x, log_density)
     if bound is None:
         return None, "stopped"
     return float(bound.total.mean()), (
-        f"ELBO through the autoencoder-kl (one z ~ q(z|x)), the latent's −log p bounded by its DDPM L_vlb "
-        f"(L_0 exact + K = {DDPM_TIMESTEPS} uniform timesteps, null prompt, continuous L_0): an upper bound, estimated ({DECODER})")
+        f"ELBO through the autoencoder-kl (one z ~ q(z|x)) = decoder {float(bound.decoder_bits_per_dim.mean()):.3f} + "
+        f"latent {float(bound.latent_bits_per_dim.mean()):.3f}, the latent's −log p bounded by its DDPM L_vlb (L_0 "
+        f"exact + K = {DDPM_TIMESTEPS} timesteps, importance-weighted, ±{errors[0]:.3f}; null prompt; continuous "
+        f"L_0): an upper bound, estimated ({len(x)} images; {_decoder(x)})")
 
 
 def _sit(loaded: LoadedModel, x: torch.Tensor, progress, should_stop):
@@ -171,9 +189,10 @@ def _sit(loaded: LoadedModel, x: torch.Tensor, progress, should_stop):
     if bound is None:
         return None, "stopped"
     return float(bound.total.mean()), (
-        f"ELBO through the autoencoder-kl (one z ~ q(z|x)) with the latent's log-density by the probability-flow ODE "
+        f"ELBO through the autoencoder-kl (one z ~ q(z|x)) = decoder {float(bound.decoder_bits_per_dim.mean()):.3f} + "
+        f"latent {float(bound.latent_bits_per_dim.mean()):.3f}, the latent's log-density by the probability-flow ODE "
         f"(Heun, {FLOW_STEPS} steps, Hutchinson trace, fixed seed, null prompt): an estimate of a bound, {which} "
-        f"({DECODER})")
+        f"({_decoder(subset)})")
 
 
 RULES = {
