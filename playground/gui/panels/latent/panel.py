@@ -23,9 +23,11 @@ from ....core.images import save_png, upscale
 from ....core.latent.directions import LatentDirections
 from ....core.latent.sampling import decode
 from ...widgets.images import ImageCanvas
+from ...widgets.nearest import nearest_button
 from ...widgets.titled import note_label
 from ...worker import JobContext, ModelWorker
 from ..base import Panel
+from .dae_view import DAE_NOTE, NO_DAE, DenoiseView
 from .directions_tab import DirectionsView
 from .encode_tab import NO_ENCODER, EncodeView
 from .interpolate_tab import InterpolateView
@@ -42,7 +44,7 @@ EDITED = ", then moved with the sliders"
 
 class LatentPanel(Panel):
     title = "VAE / AE / GAN"
-    families = ("vae", "ae", "gan")
+    families = ("vae", "ae", "gan", "dae")
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
@@ -93,17 +95,22 @@ class LatentPanel(Panel):
         self.load_button.setToolTip("Restore z and its seed from a PNG exported here or by playground sample/encode")
         buttons.addWidget(self.export_button)
         buttons.addWidget(self.load_button)
+        buttons.addWidget(nearest_button(self, lambda: self.current_image))
         centre_layout.addLayout(buttons)
         splitter.addWidget(centre)
 
         self.encode_view, self.interpolate_view = EncodeView(self), InterpolateView(self)
         self.map_view, self.directions_view = MapView(self), DirectionsView(self)
-        self.views: list[LatentView] = [self.encode_view, self.interpolate_view, self.map_view, self.directions_view]
+        self.denoise_view = DenoiseView(self)
+        self.views: list[LatentView] = [self.encode_view, self.interpolate_view, self.map_view, self.directions_view,
+                                        self.denoise_view]
+        self.denoise_stack = with_explanation(self.denoise_view, NO_DAE)
         self.encode_stack = with_explanation(self.encode_view, NO_ENCODER)
         self.map_stack = with_explanation(self.map_view, NO_MAP)
         self.tabs = QTabWidget()
         for page, name in ((self.encode_stack, "Encode"), (self.interpolate_view, "Interpolate"),
-                           (self.map_stack, "Latent map"), (self.directions_view, "Directions")):
+                           (self.map_stack, "Latent map"), (self.directions_view, "Directions"),
+                           (self.denoise_stack, "Denoise")):
             self.tabs.addTab(page, name)
         splitter.addWidget(self.tabs)
         splitter.setSizes([380, 420, 460])
@@ -131,8 +138,9 @@ class LatentPanel(Panel):
     def on_model(self, loaded: LoadedModel) -> None:
         for view in self.views:
             view.on_model(loaded)
-        self.note.setText({"ae": AE_NOTE, "gan": GAN_NOTE}.get(loaded.family, VAE_NOTE))
-        self.note.setProperty("warning", loaded.family == "ae")
+        self.note.setText({"ae": AE_NOTE, "gan": GAN_NOTE, "dae": DAE_NOTE}.get(loaded.family, VAE_NOTE))
+        self.note.setProperty("warning", loaded.family in ("ae", "dae"))
+        self.denoise_stack.setCurrentIndex(0 if loaded.family == "dae" else 1)
         self.note.style().unpolish(self.note)
         self.note.style().polish(self.note)
         self.encode_stack.setCurrentIndex(0 if self.has_encoder else 1)

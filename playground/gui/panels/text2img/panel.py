@@ -29,6 +29,7 @@ from ....core.text2img.clip_guidance import check_comparison
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.sampling import Decomposition, GuidedSettings
 from ...widgets.img2img import Img2ImgView
+from ...widgets.nearest import nearest_button
 from ...worker import ModelWorker
 from ..base import Panel
 from .controls import SettingsControls
@@ -80,6 +81,8 @@ class Text2ImgPanel(Panel):
         self.tabs.addTab(Img2ImgView(self, self.settings), "Image to image")
         self.compare_tab = CompareTab()
         self.tabs.addTab(self.compare_tab, "CFG vs CLIP")
+        self.tabs.setCornerWidget(nearest_button(  # does the sample copy a training image?
+            self, lambda: self.result.trajectory.final_image() if self.result is not None else None))
         for w in (self.prompt, self.negative, self.controls):
             root.addWidget(w)
         root.addWidget(self.tabs, 1)
