@@ -11,5 +11,6 @@ from .train import TrainPanel
 from .codebook import VQVAEPanel
 from .tokens import TokensPanel
 from .clip import ClipPanel
+from .compare import ComparePanel
 
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, TokensPanel, Text2ImgPanel, ClipPanel, FlowPanel, TrainPanel]
+PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, TokensPanel, Text2ImgPanel, ClipPanel, FlowPanel, TrainPanel, ComparePanel]

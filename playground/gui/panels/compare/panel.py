@@ -74,9 +74,10 @@ class ComparePanel(Panel):
     # --- the models ----------------------------------------------------------------------------
 
     def shipped_rows(self) -> list[ModelRow]:
-        """Every shipped checkpoint of a family the core can sample (listing reads only JSON)."""
+        """Every shipped checkpoint of a family the core can sample, trained on the shapes (one data set,
+        one yardstick; as `playground compare` lists them). Listing reads only the JSON files."""
         return [ModelRow(item.path.resolve(), item.name, item.meta.family)
-                for item in list_shipped() if item.meta.family in ADAPTERS]
+                for item in list_shipped() if item.meta.family in ADAPTERS and item.meta.data == "shapes"]
 
     def activate(self) -> None:
         """First shown: list the models, show what is cached, measure the rest in the background."""
@@ -253,8 +254,10 @@ class ComparePanel(Panel):
     # --- results -----------------------------------------------------------------------------
 
     def scores(self) -> list[Any]:
-        """The measured rows' scores in the order the table shows them."""
-        return [self.rows[k].scores for k in self.table.keys() if k in self.rows and self.rows[k].scores is not None]
+        """The measured rows' scores in family order, each family's shipped default first: the claims
+        read the first row of each family, whatever order the table is sorted in."""
+        rows = sorted((r for r in self.rows.values() if r.scores is not None), key=lambda r: r.order)
+        return [r.scores for r in rows]
 
     def _show_claims(self) -> None:
         self.claims.show_verdicts(check_claims(self.scores()))

@@ -12,6 +12,8 @@ from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
+from ....core.assets import DEFAULT_CHECKPOINTS
+from ....core.compare.families import ADAPTERS
 from .sample_strip import THUMB, strip_pixmap, strip_width
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -35,6 +37,13 @@ class ModelRow:
     @property
     def key(self) -> str:
         return str(self.path)
+
+    @property
+    def order(self) -> tuple[int, bool, bool, str]:
+        """Family order (as the comparison lists them), each family's shipped default first, added last."""
+        families = list(ADAPTERS)
+        index = families.index(self.family) if self.family in families else len(families)
+        return index, self.added, self.name != DEFAULT_CHECKPOINTS.get(self.family), self.name
 
 
 @dataclass(frozen=True)
@@ -177,9 +186,9 @@ class ScoresTable(QTableWidget):
     def _fill(self, index: int, row: ModelRow) -> None:
         s = row.scores
         name = SortItem(f"{row.name}\n{row.family} · {row.state}")
-        name.setData(SORT_ROLE, row.name)
+        name.setData(SORT_ROLE, "{:03d} {:d} {:d} {}".format(*row.order))
         name.setData(KEY_ROLE, row.key)
-        name.setToolTip(f"{row.path}" + (f"\n{s.settings}" if s is not None and s.settings else ""))
+        name.setToolTip(f"{row.path}\nsorted by family, from the autoencoders to diffusion" + (f"\n{s.settings}" if s is not None and s.settings else ""))
         self.setItem(index, 0, name)
         samples = SortItem("")
         samples.setData(SORT_ROLE, row.name)
