@@ -18,7 +18,7 @@ the decoder every family's bound here uses; improved-diffusion's
 latent (`decoder="continuous"`), it is the Gaussian density itself: a bound on −log p of the latent.
 
 The T terms are summed without bias: L_0 (by far the largest on 8-bit pixels, and drawn
-once in T) exactly, the other T - 1 by sampling K timesteps per image among them (with
+once in T) and the last term (x0 from pure noise) exactly, the other T - 2 by sampling K timesteps per image among them (with
 replacement, uniformly or from a mixture that favours the low-noise terms: `proposal_weights`)
 and averaging term / probability, with its standard error. Each term's x_t is
 drawn from a generator seeded by (seed, image, t), so `exact_vlb` (all T terms) is the very sum
@@ -163,14 +163,14 @@ def _evaluate(eps_fn: EpsFunction, coefficients: VlbCoefficients, x0: torch.Tens
     return out
 
 
-def proposal_weights(coefficients: VlbCoefficients, exact_first: int, proposal: str) -> torch.Tensor:
-    """(T - exact_first,) probabilities of drawing each t >= exact_first.
+def proposal_weights(coefficients: VlbCoefficients, exact_first: int, proposal: str, exact_last: int = 0) -> torch.Tensor:
+    """(T - exact_first - exact_last,) probabilities of drawing each t in [exact_first, T - exact_last).
 
     "uniform": 1 / (T - exact_first). "mixture": half uniform, half in proportion to SNR(t-1) - SNR(t), the
     weight a term has when the network's error in eps is the same at every t (Kingma et al. 2021, VDM):
     the few low-noise terms that carry most of the bound are drawn often, and the uniform half keeps
     every ratio term / probability bounded (defensive importance sampling)."""
-    width = coefficients.T - exact_first
+    width = coefficients.T - exact_first - exact_last
     uniform = torch.full((width,), 1.0 / width, dtype=torch.float64)
     if proposal == "uniform":
         return uniform
@@ -178,7 +178,8 @@ def proposal_weights(coefficients: VlbCoefficients, exact_first: int, proposal: 
         raise ValueError(f"the timestep proposal must be 'uniform' or 'mixture', not {proposal!r}")
     ab = coefficients.alphas_cumprod
     snr = ab / (1 - ab)
-    drop = torch.cat([torch.zeros(1, dtype=torch.float64), snr[:-1] - snr[1:]])[exact_first:].clamp_min(0)
+    drop = torch.cat([torch.zeros(1, dtype=torch.float64), snr[:-1] - snr[1:]])[exact_first:exact_first + width]
+    drop = drop.clamp_min(0)
     if not float(drop.sum()) > 0:
         return uniform
     return 0.5 * uniform + 0.5 * drop / drop.sum()
@@ -186,30 +187,33 @@ def proposal_weights(coefficients: VlbCoefficients, exact_first: int, proposal: 
 
 def estimate_vlb(eps_fn: EpsFunction, betas: torch.Tensor, x0: torch.Tensor, samples: int = 32, seed: int = 0,
                  variance: str = "posterior", clip: bool = True, decoder: str = "discrete", exact_first: int = 1,
-                 proposal: str = "mixture", batch: int = 64, progress: Progress | None = None,
+                 exact_last: int = 1, proposal: str = "mixture", batch: int = 64, progress: Progress | None = None,
                  should_stop: Callable[[], bool] | None = None) -> VlbEstimate | None:
     """The bound of images x0 (B, ...), unbiased, with its standard error; None when `should_stop()` said so.
 
-    The first `exact_first` terms (t = 0: the decoder L_0, the largest by far and 1/T likely to be drawn) are
-    computed exactly, the sum of the others from K = `samples` timesteps drawn from `proposal`
-    (`proposal_weights`) as the mean of term / probability: `samples + exact_first` network evaluations
-    per image. "uniform" is the plain estimate, but its error is heavy-tailed (a few low-noise terms
+    The first `exact_first` terms (t = 0: the decoder L_0, the largest by far and 1/T likely to be drawn)
+    and the last `exact_last` (t = T-1: x0 predicted from pure noise; on the cosine schedule, beta = 0.999,
+    an unclipped latent's term there is ~150 nats) are computed exactly, the sum of the others from
+    K = `samples` timesteps drawn from `proposal` (`proposal_weights`) as the mean of term / probability:
+    `samples + exact_first + exact_last` network evaluations per image. "uniform" is the plain estimate, but its error is heavy-tailed (a few low-noise terms
     carry most of the sum and K draws often miss them all, so the sample error understates it)."""
     if samples < 2:
         raise ValueError(f"the estimate needs at least 2 timesteps per image for its error, not {samples}")
     c = VlbCoefficients.of(betas, variance)
-    if not 0 <= exact_first < c.T:
-        raise ValueError(f"exact_first must be between 0 and {c.T - 1}, not {exact_first}")
-    q = proposal_weights(c, exact_first, proposal)
+    if not (exact_first >= 0 and exact_last >= 0 and exact_first + exact_last < c.T):
+        raise ValueError(f"exact_first + exact_last must leave terms to sample among {c.T}, "
+                         f"not {exact_first} + {exact_last}")
+    q = proposal_weights(c, exact_first, proposal, exact_last)
     drawn = torch.stack([torch.multinomial(q, samples, replacement=True,
                                            generator=torch.Generator().manual_seed(seed * 7919 + i))
                          for i in range(len(x0))]) + exact_first
-    timesteps = torch.cat([torch.arange(exact_first).expand(len(x0), -1), drawn], dim=1)
+    exact = torch.cat([torch.arange(exact_first), torch.arange(c.T - exact_last, c.T)])
+    timesteps = torch.cat([exact.expand(len(x0), -1), drawn], dim=1)
     terms = _evaluate(eps_fn, c, x0, timesteps, seed, clip, decoder, batch, progress, should_stop)
     if terms is None:
         return None
-    weighted = terms[:, exact_first:] / q[drawn - exact_first]
-    sums = terms[:, :exact_first].sum(dim=1) + weighted.mean(dim=1)
+    weighted = terms[:, len(exact):] / q[drawn - exact_first]
+    sums = terms[:, :len(exact)].sum(dim=1) + weighted.mean(dim=1)
     error = weighted.std(dim=1) / math.sqrt(samples)
     return VlbEstimate(prior_nats(x0.cpu(), c), sums, error, samples, x0[0].numel())
 

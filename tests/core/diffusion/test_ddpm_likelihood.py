@@ -25,13 +25,14 @@ def tiny_ddpm() -> DiffusionModel:
     return model.eval()
 
 
-def test_estimate_agrees_with_the_exact_sum_within_its_standard_error():
+@pytest.mark.parametrize("exact_first, exact_last", [(1, 1), (4, 0)])
+def test_estimate_agrees_with_the_exact_sum_within_its_standard_error(exact_first, exact_last):
     model = tiny_ddpm()
     g = torch.Generator().manual_seed(3)
     x0 = (torch.rand((2, 3, 32, 32), generator=g) * 2 - 1)
     betas = model.noise_schedule.betas
     exact = exact_vlb(model, betas, x0)
-    estimate = estimate_vlb(model, betas, x0, samples=24)
+    estimate = estimate_vlb(model, betas, x0, samples=24, exact_first=exact_first, exact_last=exact_last)
     assert exact.samples == 100 and estimate.samples == 24
     assert torch.equal(exact.prior, estimate.prior)
     error = estimate.standard_error
@@ -53,6 +54,8 @@ def test_the_estimate_is_reproducible_and_stops_on_request():
     assert estimate_vlb(model, model.noise_schedule.betas, x0, samples=4, should_stop=lambda: True) is None
     with pytest.raises(ValueError):
         estimate_vlb(model, model.noise_schedule.betas, x0, samples=1)
+    with pytest.raises(ValueError):
+        estimate_vlb(model, model.noise_schedule.betas, x0, exact_first=60, exact_last=40)
 
 
 def test_prior_term_is_the_closed_form_kl():
