@@ -7,7 +7,7 @@ that path the density obeys the instantaneous change of variables (Chen et al. 2
 
 integrated here with Euler or Heun steps (`steps` evenly spaced), the divergence read by
 Hutchinson's estimator z^T (dv/dx) z with one Rademacher z per image, drawn from a fixed seed
-and kept for the whole path (a vector-Jacobian product: one forward and one backward per
+(seed + i for image i) and kept for the whole path (a vector-Jacobian product: one forward and one backward per
 evaluation). It is an estimate: unbiased in the trace, biased by the steps' discretisation.
 
 The image: the latent models draw x = decode(z / c) from a latent c z (c the autoencoder-kl's
@@ -64,8 +64,8 @@ def flow_log_likelihood(fn: VelocityFunction, x0: torch.Tensor, steps: int = 20,
         raise ValueError(f"the ODE solver must be 'euler' or 'heun', not {solver!r}")
     if steps < 1:
         raise ValueError(f"steps must be >= 1, not {steps}")
-    generator = torch.Generator().manual_seed(seed)
-    probe = (torch.randint(0, 2, x0.shape, generator=generator) * 2 - 1).to(x0.device, x0.dtype)
+    probe = torch.stack([torch.randint(0, 2, x0.shape[1:], generator=torch.Generator().manual_seed(seed + i)) * 2 - 1
+                         for i in range(len(x0))]).to(x0.device, x0.dtype)  # image i's probe: seed + i, in any batch
     x, h = x0.detach().float(), 1.0 / steps
     integral = torch.zeros(len(x0), dtype=torch.float64, device=x0.device)
     for n in range(steps):

@@ -120,3 +120,20 @@ def test_diffusion_families_give_a_bound_with_progress_and_stop(family, images):
     assert calls and calls[-1][0] == calls[-1][1]
     assert ("ODE" in how) == (family == "sit") and ("L_vlb" in how) == (family != "sit")
     assert bits_per_dim(loaded(family, model), images[:2], should_stop=lambda: True) == (None, "stopped")
+
+
+def test_flow_estimate_of_an_image_does_not_depend_on_its_batch():
+    """A linear field v = A x with a full A: Hutchinson's estimate depends on the probe, which is the image's own."""
+    a = 0.1 * torch.randn((12, 12), generator=torch.Generator().manual_seed(5))
+    flow = lambda x, t: (x.flatten(1) @ a.T).reshape(x.shape)  # noqa: E731
+    x = torch.randn((3, 3, 2, 2), generator=torch.Generator().manual_seed(4))
+    together = flow_log_likelihood(flow, x, steps=4, seed=10)
+    alone = flow_log_likelihood(flow, x[2:], steps=4, seed=12)
+    other_probe = flow_log_likelihood(flow, x[2:], steps=4, seed=13)
+    assert float(alone[0]) == pytest.approx(float(together[2]), rel=1e-5)
+    assert float(other_probe[0]) != pytest.approx(float(alone[0]), rel=1e-5)
+    # x_1 = exp(A) x_0 exactly, and the probes average to the trace: log p_0 = log N(exp(A) x_0) + tr(A)
+    many = flow_log_likelihood(flow, x[:1].expand(400, -1, -1, -1), steps=40, seed=0)
+    x1 = torch.linalg.matrix_exp(a.double()) @ x[0].flatten().double()
+    analytic = -0.5 * (x1.pow(2).sum() + 12 * math.log(2 * math.pi)) + torch.trace(a.double())
+    assert float(many.mean()) == pytest.approx(float(analytic), abs=0.3)  # ~4 standard errors of 400 probes
