@@ -40,9 +40,9 @@ LATENT_TIMESTEPS = 64    # the same for the latent denoisers (cheap forwards; co
 LATENT_EXACT_FIRST = 8   # ... whose first terms are summed exactly (a continuous latent's terms fall only as 1/t)
 FLOW_STEPS = 20          # Heun steps of the flow's ODE (40 forwards and backwards per image)
 FLOW_BATCH = 8           # latents integrated together (each keeps its own probe)
-# the costly rules read only the first this-many images (about 5 s per image for the pixel DDPM at K = 32 on one
-# CPU thread, 1 s for the flow's ODE); `how` says so
-SUBSET = {"ddpm": 32, "text2img": 32, "sit": 32}
+# the costly rules read only the first this-many images (0.7 to 5 s per image for the pixel DDPM at K = 32 on one
+# CPU thread, 0.4 s for text2img and for the flow's ODE); `how` says so
+SUBSET = {"ddpm": 32, "text2img": 64, "sit": 64}
 DECODER = f"decoder: discretised Gaussian over 256 levels, sigma {DECODER_SIGMA} in [-1, 1] units"
 
 Progress = Callable[[int, int], None]
