@@ -138,9 +138,8 @@ class NearestDialog(QDialog):
         if row["distances"][0] < 0.5:
             return ("A training image is identical to it, pixel for pixel. On shapes many renders repeat "
                     "(11,664 distinct ones exist), so a fresh render is often in the training set too.")
-        if row["distances"][0] <= row["reference"].nearest_other:
-            return "It is as close to a training image as training images are to each other."
-        return "It is farther from every training image than training images are from each other."
+        return (f"No training image is identical to it: the nearest differs by {row['distances'][0]:.1f} "
+                f"(two training images drawn at random differ by {row['reference'].random_pair:.1f}).")
 
 
 def show_nearest(panel: "Panel", image: np.ndarray | None, description: str = "") -> NearestDialog | None:

@@ -69,3 +69,31 @@ def test_the_text_to_image_panel_opens_it_for_its_sample(main_window, qtbot, sma
     _button(panel).click()
     _filled(panel._nearest_dialog, qtbot)
     np.testing.assert_array_equal(panel._nearest_dialog.result["pixels"]["images"].shape, (K, 32, 32, 3))
+
+
+def _images(panel):
+    from playground.gui.panels.codebook.panel import VQVAEPanel
+    from playground.gui.panels.diffusion.panel import DiffusionPanel
+    from playground.gui.panels.tokens import TokensPanel
+
+    if isinstance(panel, DiffusionPanel):
+        return panel.view.current.final_picture if panel.view.current is not None else None
+    if isinstance(panel, TokensPanel):
+        frame = panel.token_tab.frame
+        return frame.image if frame is not None and frame.done else None
+    assert isinstance(panel, VQVAEPanel)
+    return panel.current_image
+
+
+@pytest.mark.parametrize("kind", ["DiffusionPanel", "TokensPanel", "VQVAEPanel"])
+def test_the_diffusion_tokens_and_codebook_panels_open_it_too(main_window, qtbot, small_training_set, kind):
+    panel = next(p for p in main_window.panels if type(p).__name__ == kind)
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=15000)
+    main_window.show_panel(panel)
+    if kind == "DiffusionPanel":  # it runs on request: a short DDIM run
+        panel.controls.sampler_box.setCurrentIndex(panel.controls.sampler_box.findData("ddim"))
+        panel.controls.steps.setText("4")
+        panel.view.run_button.click()
+    qtbot.waitUntil(lambda: _images(panel) is not None, timeout=60000)
+    _button(panel).click()
+    _filled(panel._nearest_dialog, qtbot)

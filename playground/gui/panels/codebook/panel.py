@@ -28,6 +28,7 @@ from ....core.checkpoints import LoadedModel
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet, load_dataset
 from ...worker import Job, JobContext, ModelWorker
+from ...widgets.nearest import nearest_button
 from ...widgets.titled import note_label
 from ..base import Panel
 from . import state
@@ -109,6 +110,7 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         tools.load_grid_button.clicked.connect(self._load_grid_dialog)
         tools.save_grid_button.clicked.connect(self._save_grid_dialog)
         tools.export_button.clicked.connect(self._export_dialog)
+        tools.layout().addWidget(nearest_button(self, lambda: self.current_image))  # does a decode copy?
         tools.undo_button.clicked.connect(self.undo)
         tools.redo_button.clicked.connect(self.redo)
         tools.reset_button.clicked.connect(self.reset_grid)

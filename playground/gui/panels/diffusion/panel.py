@@ -27,6 +27,7 @@ from ....core.diffusion.schedules import NoiseSchedule
 from ....core.diffusion.trajectory import SamplerSettings, Trajectory
 from ....core.provenance import checkpoint_differences, model_header
 from ...widgets.img2img import Img2ImgView, from_sampler
+from ...widgets.nearest import nearest_button
 from ...widgets.steps import SamplerControls, SchedulePlots
 from ...widgets.steps.runs import RunControl
 from ...worker import ModelWorker
@@ -71,6 +72,8 @@ class DiffusionPanel(Panel):
         self.tabs.addTab(self.forward_tab, "Forward process q(x_t | x₀)")
         self.tabs.addTab(self.compare_tab, "DDPM vs DDIM")
         self.tabs.addTab(Img2ImgView(self, lambda: from_sampler(*self.run_settings()), self.plots), "Image to image")
+        self.tabs.setCornerWidget(nearest_button(  # does the run's sample copy a training image?
+            self, lambda: self.view.current.final_picture if self.view.current is not None else None))
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.tabs)
         splitter.addWidget(self.plots)

@@ -76,9 +76,9 @@ class DenoiseView(LatentView):
         grid = QGridLayout()
         self.canvases: dict[str, ImageCanvas] = {}
         self.errors: dict[str, QLabel] = {}
-        for column, (key, title) in enumerate((("corrupted", "corrupted input"), ("dae", "DAE reconstruction"),
-                                               ("ae", "plain AE reconstruction"))):
-            self.canvases[key] = ImageCanvas(title, minimum=120)
+        for column, (key, title) in enumerate((("corrupted", "corrupted input"), ("dae", "DAE's output"),
+                                               ("ae", "plain AE's output"))):
+            self.canvases[key] = ImageCanvas(title, minimum=96)
             self.errors[key] = QLabel("")
             self.errors[key].setStyleSheet("color: #c8c8c8;")
             grid.addWidget(self.canvases[key], 0, column)

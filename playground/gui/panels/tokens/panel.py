@@ -28,6 +28,7 @@ from ....core.tokens.render import prompt_from, settings_from
 from ....core.tokens.sampling import TokenSettings
 from ...worker import ModelWorker
 from ..base import Panel
+from ...widgets.nearest import nearest_button
 from ...widgets.partner_models import PartnerModels
 from ...widgets.prompt import PromptEdit
 from .controls import SamplingControls
@@ -61,7 +62,8 @@ class TokensPanel(Panel):
         self.load_button = QPushButton("Load PNG…")
         self.load_button.setToolTip("Show the tokens, prompt and settings of a dalle PNG again")
         top.addWidget(self.prompt, 1)
-        for w in (self.model_label, self.export_button, self.load_button):
+        nearest = nearest_button(self, lambda: self.token_tab.frame.image if self.token_tab.frame is not None else None)
+        for w in (self.model_label, self.export_button, self.load_button, nearest):
             top.addWidget(w, 0, Qt.AlignmentFlag.AlignTop)
         self.controls = SamplingControls()
         self.tabs = QTabWidget()
