@@ -34,6 +34,7 @@ import numpy as np
 import torch
 
 from ..checkpoints import LoadedModel, load_checkpoint, read_meta, resolve_paths
+from ..data import DEFAULT_SHAPES_SIZE
 from ..provenance import weights_sha256
 from .families import adapter_for
 from .metrics import copy_share, diversity, fidelity, judged, nearest_different, nearest_distances, sharpness_ratio
@@ -137,13 +138,37 @@ def judge_classifier(device: str = "cpu") -> torch.nn.Module:
 
 
 def _training_images(loaded: LoadedModel) -> np.ndarray | None:
-    """The training split of the shapes data set the checkpoint trained on, or None for other data."""
+    """The training split of the shapes data set the checkpoint trained on (`--seed` draws the data and
+    splits it: `Trainer`), or None for other data."""
     from ..evaluation.nearest import training_images
 
     seed = (loaded.meta.extra.get("train_config") or {}).get("seed", 0)
-    if loaded.meta.data != "shapes" or seed != 0:
+    if loaded.meta.data != "shapes" or not isinstance(seed, int):
         return None
-    return training_images("shapes")
+    return training_images("shapes") if seed == 0 else _shapes_training_split(seed)
+
+
+@lru_cache(maxsize=1)
+def _shapes_training_split(seed: int, size: int = DEFAULT_SHAPES_SIZE) -> np.ndarray:
+    """The training split of `size` shapes drawn with a seed other than 0 (rendered once, kept in the cache)."""
+    from ..data.shapes import draw_specs, render
+    from ..evaluation.nearest import training_split
+
+    path = cache_dir() / f"shapes-train-seed{seed}-{size}-v{REPORT_VERSION}.npy"
+    try:
+        return np.load(path)
+    except (OSError, ValueError):
+        pass
+    specs = draw_specs(size, seed)
+    images = np.stack([render(specs[i]) for i in training_split(size, seed)])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_suffix(f".{os.getpid()}.tmp.npy")
+        np.save(temp, images)
+        os.replace(temp, path)
+    except OSError:
+        pass
+    return images
 
 
 @lru_cache(maxsize=4)

@@ -140,3 +140,13 @@ def test_compare_scores_each_checkpoint_in_order_with_progress(tiny_families):
     rows = compare([tiny_families["gan"], tiny_families["vae"]], n=2, seed=0,
                    progress=lambda name, done, total: seen.add(name))
     assert [r.family for r in rows] == ["gan", "vae"] and seen == {"gan-tiny", "vae-tiny"}
+
+
+def test_a_model_trained_on_another_seed_is_measured_against_its_own_training_split():
+    from playground.core.data import load_dataset
+    from playground.core.evaluation.nearest import training_split
+
+    split = report._shapes_training_split(3, size=200)
+    expected = load_dataset("shapes", n=200, seed=3).images[training_split(200, 3)]
+    assert np.array_equal(split, expected)
+    assert np.array_equal(report._shapes_training_split(3, size=200), split)  # from the cache the second time
