@@ -102,7 +102,7 @@ def scores_json(scores: list[FamilyScores], verdicts: list[ClaimVerdict]) -> dic
 
 STYLE = """body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}
 td,th{border:1px solid #ccc;padding:4px 6px;text-align:right;vertical-align:middle}th{background:#f3f3f3}
-td.l,th.l{text-align:left}img{image-rendering:pixelated;display:block}.holds{background:#d8f0d8}
+td.l,th.l{text-align:left}td.l{min-width:12em}th{white-space:nowrap}img{image-rendering:pixelated;display:block}.holds{background:#d8f0d8}
 .does-not-hold{background:#f6d6d6}.mixed{background:#f7ecc8}.not-measured{background:#eee}.small{color:#666;font-size:12px}"""
 
 
