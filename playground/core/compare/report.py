@@ -22,6 +22,7 @@ cache folder (never under assets/): a second look at an unchanged checkpoint is 
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import os
 import time
@@ -104,9 +105,27 @@ def _likelihood_module():
     return likelihood
 
 
+LIKELIHOOD_SOURCES = ("compare/likelihood.py", "diffusion/likelihood.py", "latent_diffusion/likelihood.py",
+                      "latent/likelihood.py", "tokens/likelihood.py")
+
+
+@lru_cache(maxsize=1)
+def _likelihood_key() -> str:
+    """A fingerprint of the likelihood code ("nol" without it): a changed bound is measured again."""
+    if _likelihood_module() is None:
+        return "nol"
+    core = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in LIKELIHOOD_SOURCES:
+        try:
+            digest.update((core / name).read_bytes())
+        except OSError:
+            digest.update(name.encode())
+    return "l" + digest.hexdigest()[:10]
+
+
 def _cache_path(sha256: str, n: int, seed: int) -> Path:
-    likelihood = "l" if _likelihood_module() is not None else "nol"
-    return cache_dir() / f"{sha256[:32]}-n{n}-s{seed}-v{REPORT_VERSION}{likelihood}.json"
+    return cache_dir() / f"{sha256[:32]}-n{n}-s{seed}-v{REPORT_VERSION}{_likelihood_key()}.json"
 
 
 def cached_scores(path: str | Path, n: int = 500, seed: int = 0) -> FamilyScores | None:
