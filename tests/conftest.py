@@ -63,3 +63,11 @@ def tiny_token_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str
     from token_models import save_tiny_token_checkpoints
 
     return save_tiny_token_checkpoints(tmp_path_factory.mktemp("tokens"))
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each test gets its own cache folder ($XDG_CACHE_HOME): no test reads what another cached, or the user's."""
+    root = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+    return root

@@ -91,6 +91,7 @@ def private_user_folders(tmp_path_factory, monkeypatch):
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(root / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(root / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(root / "config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "cache"))  # e.g. the compare page's cached scores
     return root
 
 
