@@ -87,7 +87,7 @@ def test_a_dropped_png_with_an_odd_hand_edited_recipe_is_a_message(main_window, 
 
 
 def test_the_train_tab_starts_no_model_worker_thread(main_window):
-    train = next(p for p in main_window.panels if not p.families)
-    assert train.worker is None
+    train = next(p for p in main_window.panels if not p.uses_worker)
+    assert train.title == "Train" and train.worker is None
     assert not any(t.name.startswith(type(train).__name__) for t in threading.enumerate())
-    assert len(main_window.workers) == sum(1 for p in main_window.panels if p.families)
+    assert len(main_window.workers) == sum(1 for p in main_window.panels if p.uses_worker)
