@@ -136,6 +136,8 @@ class ComparePanel(Panel):
         self._show_claims()
         if not keys:
             return
+        wanted = set(keys)
+        keys = [k for k in self.table.keys() if k in wanted]  # measured top to bottom, as the table shows them
         running = bool(self.pending)
         self.pending += keys
         self._run_size = len(self.pending) if not running else self._run_size + len(keys)
@@ -175,6 +177,7 @@ class ComparePanel(Panel):
             def progress(done, total, *_):
                 ctx.progress(done, total)
 
+            ctx.progress(0, n)  # the row says it is being measured before the first batch is done
             return score_checkpoint(path, n=n, seed=seed, progress=progress,
                                     should_stop=lambda: ctx.cancelled, cache=not force, device=device)
 
@@ -188,7 +191,7 @@ class ComparePanel(Panel):
         row = self.rows.get(key)
         if row is None:
             return
-        state = f"computing {100 * done // max(total, 1)}%"
+        state = f"computing {100 * done // max(total, 1)}%" if done else "computing…"
         if row.state != state:
             row.state = state
             self.table.show_row(row)

@@ -4,6 +4,8 @@ columns), sortable by any column; a row says where its numbers stand (cached, co
 from __future__ import annotations
 
 import math
+import re
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -78,16 +80,23 @@ def _entropy(s) -> tuple[str, float | None, str]:
 
 
 def _bits(s) -> tuple[str, float | None, str]:
+    note = s.likelihood_note or ""
+    tip = textwrap.fill(note, 80)
     if not _finite(s.bits_per_dim):
-        return s.likelihood_note or "none", None, s.likelihood_note or "no likelihood"
-    return f"{s.bits_per_dim:.3f}", float(s.bits_per_dim), s.likelihood_note or ""
+        reason = re.split(r" \(|; ", note.removeprefix("none: "))[0] or "none"
+        return reason, None, tip or "no likelihood"
+    return f"{s.bits_per_dim:.3f}\n{_short(re.split(r'[(,=:]', note)[0].strip())}", float(s.bits_per_dim), tip
+
+
+def _short(text: str, limit: int = 24) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + "…"
 
 
 def _memorisation(s) -> tuple[str, float | None, str]:
     if not (_finite(s.memorisation) and _finite(s.train_distance)):
         return "–", None, "not measured: the model was not trained on the shapes data set's training split"
     ratio = s.memorisation / s.train_distance if s.train_distance else None
-    tip = (f"median distance from a sample to its nearest training image {s.memorisation:.3g}, "
+    tip = textwrap.fill(f"median distance from a sample to its nearest training image {s.memorisation:.3g}, "
            f"from a training image to its nearest other {s.train_distance:.3g}"
            + (f" (ratio {ratio:.2f}: near 0, the model copies)" if ratio is not None else ""))
     copies = getattr(s, "copies", None)
@@ -153,7 +162,7 @@ class ScoresTable(QTableWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.setMinimumSectionSize(36)
-        widths = [136, strip_width() + 10, 46, 50, 56, 92, 84, 76, 46, 46, 52, 60, 70]
+        widths = [136, strip_width() + 10, 46, 50, 56, 92, 150, 76, 40, 46, 50, 60, 70]
         for i, width in enumerate(widths):
             self.setColumnWidth(i, width)
         self.setSortingEnabled(True)
