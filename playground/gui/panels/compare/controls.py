@@ -3,10 +3,11 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
 
 DEFAULT_N = 500
+SETTLE_MS = 700  # N or the seed changed and left alone this long: measure at the new value
 
 
 class CompareControls(QWidget):
@@ -45,8 +46,13 @@ class CompareControls(QWidget):
         self.state = QLabel("")
         self.state.setStyleSheet("color: #9aa;")
         row.addWidget(self.state, 2)
-        self.n_box.editingFinished.connect(self._maybe_changed)
-        self.seed_box.editingFinished.connect(self._maybe_changed)
+        self._settle = QTimer(self)  # a value set by the arrows (or a script) counts once it rests
+        self._settle.setSingleShot(True)
+        self._settle.setInterval(SETTLE_MS)
+        self._settle.timeout.connect(self._maybe_changed)
+        for box in (self.n_box, self.seed_box):
+            box.editingFinished.connect(self._maybe_changed)
+            box.valueChanged.connect(self._settle.start)
         self._settings = self.settings()
         self.set_running(False)
 
@@ -54,9 +60,15 @@ class CompareControls(QWidget):
         return self.n_box.value(), self.seed_box.value()
 
     def _maybe_changed(self) -> None:
+        self._settle.stop()
         if self.settings() != self._settings:
             self._settings = self.settings()
             self.settings_changed.emit()
+
+    def taken(self) -> None:
+        """The panel measures at the current settings: a change still settling is no change."""
+        self._settle.stop()
+        self._settings = self.settings()
 
     def set_running(self, running: bool) -> None:
         self.stop_button.setEnabled(running)

@@ -121,6 +121,7 @@ class ComparePanel(Panel):
     def refresh(self, force: bool = False) -> None:
         """Measure every row at the current N and seed: cached results at once (unless `force`,
         Recompute), the others one model after another. A run under way is dropped."""
+        self.controls.taken()
         if self.worker is not None:
             self.worker.cancel()
         self.pending = []
