@@ -20,6 +20,7 @@ VERDICTS = (HOLDS, FAILS, MIXED, UNMEASURED)
 DIFFUSION = ("ddpm", "text2img", "ldm", "dit", "sit")
 AUTOREGRESSIVE = ("dalle",)
 ONE_PASS = ("ae", "dae", "vae", "gan", "vqvae")
+TIMING_MARGIN = 1.5  # ms per sample differing by less than this factor is not told apart
 
 
 @dataclass(frozen=True)
@@ -78,8 +79,11 @@ def _vae_gan(measure: str):
                 return "sharpness not measured", [None]
             return (f"sharpness vs the data: vae {vae.sharpness:.2f}, gan {gan.sharpness:.2f}",
                     [vae.sharpness < gan.sharpness])
+        ratio = vae.ms_per_sample / max(gan.ms_per_sample, 1e-9)
+        within_noise = 1 / TIMING_MARGIN <= ratio <= TIMING_MARGIN  # timings on a shared CPU vary this much
         return (f"{vae.ms_per_sample:.2f} vs {gan.ms_per_sample:.2f} ms per sample; "
-                f"{vae.evaluations} vs {gan.evaluations} evaluations", [vae.ms_per_sample > gan.ms_per_sample])
+                f"{vae.evaluations} vs {gan.evaluations} evaluations" + ("; within timing noise" if within_noise else ""),
+                [True, False] if within_noise else [ratio > 1])
     return check
 
 
@@ -153,7 +157,7 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("The VAE is more diverse than the GAN.", "holds when the VAE covers more combinations", _vae_gan("diverse")),
     Claim("The VAE is blurrier than the GAN.",
           "holds when the VAE's samples are less sharp (gradient magnitude against the data's)", _vae_gan("blurry")),
-    Claim("The VAE is slower than the GAN.", "holds when the VAE takes more ms per sample", _vae_gan("slow")),
+    Claim("The VAE is slower than the GAN.", "holds when the VAE takes over 1.5x the ms per sample; mixed within 1.5x (timing noise)", _vae_gan("slow")),
     Claim("The GAN is sharp but unstable and collapses to few modes.",
           "sharp: within 5% of the sharpest other family; collapse: fewer combinations than the others' median; "
           "stability is not measured", _gan),

@@ -150,3 +150,8 @@ def test_a_model_trained_on_another_seed_is_measured_against_its_own_training_sp
     expected = load_dataset("shapes", n=200, seed=3).images[training_split(200, 3)]
     assert np.array_equal(split, expected)
     assert np.array_equal(report._shapes_training_split(3, size=200), split)  # from the cache the second time
+
+
+def test_timings_within_noise_are_mixed():
+    verdicts = check_claims([row("vae", ms_per_sample=1.77), row("gan", ms_per_sample=1.74)])
+    assert next(v for v in verdicts if v.claim == "The VAE is slower than the GAN.").verdict == "mixed"
