@@ -37,17 +37,14 @@ def model_paths(names: list[str] | None) -> list[Path]:
     """The checkpoints to compare: each name a shipped checkpoint or a path; ValueError naming the choices."""
     from ..core.assets import list_shipped
     from ..core.checkpoints import read_meta
-    from ..core.compare.families import ADAPTERS
+    from ..core.compare.families import ADAPTERS, compared_checkpoints
 
-    shipped = [c for c in list_shipped() if c.meta.family in ADAPTERS]
     if not names:
-        shipped = [c for c in shipped if c.meta.data == "shapes"]  # one data set, one yardstick
-        if not shipped:
+        compared = compared_checkpoints()
+        if not compared:
             raise ValueError("no shipped generative checkpoints found; name some with --models PATH")
-        # each family's default first (the claims read one row per family)
-        from ..core.assets import DEFAULT_CHECKPOINTS
-        shipped.sort(key=lambda c: (list(ADAPTERS).index(c.meta.family), c.name != DEFAULT_CHECKPOINTS.get(c.meta.family)))
-        return [c.path for c in shipped]
+        return [c.path for c in compared]
+    shipped = [c for c in list_shipped() if c.meta.family in ADAPTERS]
     by_name = {c.name: c.path for c in shipped}
     paths = []
     for name in names:

@@ -173,8 +173,7 @@ class MainWindow(QMainWindow):
         current = Path(panel.loaded.path) if panel.loaded is not None else None
         self.model_picker.set_entries(self._picker_entries(panel), current)
         loading = panel.worker is not None and panel.worker.is_busy("load")
-        self.model_picker.setPlaceholderText("loading…" if loading else
-                                             "no model loaded" if panel.families else "trains new models")
+        self.model_picker.setPlaceholderText("loading…" if loading else panel.picker_note)
         self.model_picker.fit_to(self.width())
         self._show_model_info(panel.loaded)
 

@@ -213,3 +213,14 @@ def adapter_for(family: str) -> SampleAdapter:
     if family not in ADAPTERS:
         raise ValueError(f"no sampler for the {family} family in the comparison; it compares {', '.join(ADAPTERS)}")
     return ADAPTERS[family]
+
+
+def compared_checkpoints() -> list:
+    """The shipped checkpoints the comparison measures: every family with an adapter, trained on the
+    shapes (one data set, one yardstick), in family order with each family's default first (the claims
+    read one row per family). `playground compare` and the Compare tab list these."""
+    from ..assets import DEFAULT_CHECKPOINTS, list_shipped
+
+    shipped = [c for c in list_shipped() if c.meta.family in ADAPTERS and c.meta.data == "shapes"]
+    shipped.sort(key=lambda c: (list(ADAPTERS).index(c.meta.family), c.name != DEFAULT_CHECKPOINTS.get(c.meta.family)))
+    return shipped

@@ -39,6 +39,7 @@ class Panel(QWidget):
     families: tuple[str, ...] = ()  # checkpoint families this panel opens; () for none (the Train panel)
     home_families: tuple[str, ...] | None = None  # the families it is the first choice for (None: all of `families`)
     uses_worker = True  # False: the window starts no ModelWorker for it (`worker` is None)
+    picker_note = "no model loaded"  # what the model picker says while this panel shows no model
     status_message = Signal(str)
     # the panel asks the window to open (and list) a checkpoint, e.g. one it just trained
     open_requested = Signal(str)

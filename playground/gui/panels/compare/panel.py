@@ -18,10 +18,9 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
 
-from ....core.assets import list_shipped
 from ....core.checkpoints import CheckpointError, read_meta, resolve_paths
 from ....core.compare.claims import check_claims
-from ....core.compare.families import ADAPTERS
+from ....core.compare.families import ADAPTERS, compared_checkpoints
 from ....core.compare.html import write_report
 from ....core.compare.report import cached_scores, score_checkpoint
 from ...worker import JobContext, ModelWorker
@@ -38,6 +37,7 @@ class ComparePanel(Panel):
     title = "Compare"
     families: tuple[str, ...] = ()  # no single model: the panel lists and loads its own
     uses_worker = True
+    picker_note = "compares every generative model (Add checkpoint… on the page)"
 
     def __init__(self, worker: ModelWorker | None, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
@@ -76,8 +76,7 @@ class ComparePanel(Panel):
     def shipped_rows(self) -> list[ModelRow]:
         """Every shipped checkpoint of a family the core can sample, trained on the shapes (one data set,
         one yardstick; as `playground compare` lists them). Listing reads only the JSON files."""
-        return [ModelRow(item.path.resolve(), item.name, item.meta.family)
-                for item in list_shipped() if item.meta.family in ADAPTERS and item.meta.data == "shapes"]
+        return [ModelRow(item.path.resolve(), item.name, item.meta.family) for item in compared_checkpoints()]
 
     def activate(self) -> None:
         """First shown: list the models, show what is cached, measure the rest in the background."""

@@ -45,6 +45,7 @@ class TrainPanel(Panel):
     title = "Train"
     families: tuple[str, ...] = ()  # opens no checkpoints itself: a finished run opens in its family's panel
     uses_worker = False  # training runs in a child process; the panel calls no model itself
+    picker_note = "trains new models"
 
     def __init__(self, worker: ModelWorker | None, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
