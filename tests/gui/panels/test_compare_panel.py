@@ -87,8 +87,9 @@ def test_rows_fill_with_numbers_claims_get_verdicts_and_the_page_exports(main_wi
 
     monkeypatch.setattr(panel_module, "score_checkpoint", no_model)
     panel.refresh()
-    qtbot.waitUntil(lambda: not panel.running, timeout=60000)
-    assert all(r.state == "cached" and r.scores is not None for r in panel.rows.values())
+    # the cache lookup runs in the worker: wait for its answer, not merely for the run to end
+    qtbot.waitUntil(lambda: all(r.state == "cached" and r.scores is not None for r in panel.rows.values()),
+                    timeout=60000)
 
 
 def test_stop_stops_the_run_and_keeps_what_was_measured(main_window, qtbot):
