@@ -109,16 +109,12 @@ def bench_samples(loaded: dict[str, LoadedModel], repeats: int) -> None:
 
 
 def bench_gui(loaded: dict[str, LoadedModel]) -> None:
-    from harness import heartbeat, open_window
+    from harness import heartbeat, open_window, pump_until as harness_pump_until
 
     app, window = open_window()
 
     def pump_until(condition, timeout: float) -> bool:
-        deadline = time.perf_counter() + timeout
-        while not condition() and time.perf_counter() < deadline:
-            app.processEvents()
-            time.sleep(0.0005)
-        return condition()
+        return harness_pump_until(app, condition, timeout)
 
     for family in TEXT_FAMILIES:
         panel = window.panel_for_family(family)

@@ -146,18 +146,14 @@ def bench_vqgan_clip(vq: LoadedModel, clip: LoadedModel) -> None:
 
 
 def bench_gui(dalle: LoadedModel) -> None:
-    from harness import heartbeat, open_window
+    from harness import heartbeat, open_window, pump_until as harness_pump_until
 
     from playground.gui.panels.tokens.token_tab import SPEEDS
 
     app, window = open_window()
 
     def pump_until(condition, timeout: float) -> bool:
-        deadline = time.perf_counter() + timeout
-        while not condition() and time.perf_counter() < deadline:
-            app.processEvents()
-            time.sleep(0.0005)
-        return condition()
+        return harness_pump_until(app, condition, timeout)
 
     panel = window.panel_for_family("dalle")
     if panel is None or panel.title != "Tokens":

@@ -49,3 +49,14 @@ def heartbeat():
     timer.start()
     timer.clock = clock  # kept alive with the timer
     return timer, ticks
+
+
+def pump_until(app, condition, timeout: float) -> bool:
+    """Process the window's events until `condition()` holds or `timeout` seconds pass; whether it held."""
+    import time
+
+    deadline = time.perf_counter() + timeout
+    while not condition() and time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.0005)
+    return condition()
