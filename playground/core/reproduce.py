@@ -73,11 +73,28 @@ def reproduce(png_path: str | Path, device: torch.device | str = "cpu") -> tuple
     path = Path(png_path)
     recipe = read_png_recipe(path)
     try:
+        return render_recipe(recipe, device)
+    except ValueError as exc:
+        raise type(exc)(f"{path}: {exc}") from None
+
+
+def render_recipe(recipe: dict[str, Any], device: torch.device | str = "cpu",
+                  loaded: LoadedModel | None = None) -> tuple[np.ndarray, dict[str, Any], list[str]]:
+    """Draw the picture a recipe describes (a PNG's, a lesson scene's); as `reproduce` returns.
+
+    `loaded`: the model to draw with (a caller that keeps models open); None: the checkpoint
+    the recipe names, else the shipped one of the same name. ValueError (RecipeError) in
+    one line when the recipe cannot be rendered.
+    """
+    try:
         fields = RecipeFields(recipe)
         fields.integer("recipe_version", 1, RECIPE_VERSION, default=RECIPE_VERSION)
         family = fields.choice("family", tuple(RENDERERS))
         threads = fields.within("torch_threads", checks.threads, default=torch.get_num_threads())
-        loaded, differences = _load_model(recipe, family, device)
+        if loaded is None:
+            loaded, differences = _load_model(recipe, family, device)
+        else:
+            differences = checkpoint_differences({k: v for k, v in recipe.items() if k != "family"}, loaded)
         differences += _helper_differences(recipe)
         if fields.has("device") and recipe["device"] != model_device(loaded.model).type:
             differences.append(f"device: the image was made on {recipe['device']}, re-rendered on "
@@ -86,10 +103,14 @@ def reproduce(png_path: str | Path, device: torch.device | str = "cpu") -> tuple
             image = PICTURE_RENDERERS.get(recipe.get("picture"), RENDERERS[family])(recipe, loaded)
             header = model_header(loaded)
     except (TypeError, IndexError, KeyError, OverflowError) as exc:  # a shape of recipe no check foresaw
-        raise RecipeError(f"{path}: its recipe cannot be rendered ({type(exc).__name__}: {exc})") from None
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise RecipeError(f"its recipe cannot be rendered ({type(exc).__name__}: {exc})") from None
     return image, recipe | header, differences
+
+
+def load_recipe_model(recipe: dict[str, Any], device: torch.device | str = "cpu") -> tuple[LoadedModel, list[str]]:
+    """The model a recipe names (its checkpoint, else the shipped one of its name) and what differs."""
+    family = RecipeFields(recipe).choice("family", tuple(RENDERERS))
+    return _load_model(recipe, family, device)
 
 
 @contextmanager
