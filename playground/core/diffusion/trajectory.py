@@ -139,6 +139,7 @@ class Trajectory:
         self.shape = (c, h, w)
         self.t = np.asarray(timesteps, np.int64).copy()
         self.t_prev = np.concatenate([self.t[1:], [-1]])
+        self.alpha_bar = schedule.alphas_cumprod.double().numpy()[self.t]  # alpha-bar at each step's t (its noise level)
         self.views = VIEWS if pictures is None else LATENT_VIEWS
         fh, fw = (h, w) if pictures is None else pictures.frame_size
         self.frames: dict[str, np.ndarray] = {view: np.zeros((n, fh, fw, 3), np.uint8) for view in self.views}
