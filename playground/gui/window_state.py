@@ -1,4 +1,4 @@
-"""The main window's size, place and layout: fitted to the screen at first, then as the user left it.
+"""The main window's size, place, layout, theme and zoom: fitted to the screen at first, then as the user left it.
 
 The first start opens at `PREFERRED_SIZE` shrunk to the screen's available area (a 1280x720
 projector has less room than the panels would like; they scroll rather than leave the
@@ -71,3 +71,19 @@ def save(window: QMainWindow, tabs: QTabWidget, panels: list[QWidget], settings:
 def _splitters(panel: QWidget) -> list[tuple[str, QSplitter]]:
     """Every splitter of a panel, keyed by the panel's class and the splitter's place among them."""
     return [(f"splitters/{type(panel).__name__}/{i}", s) for i, s in enumerate(panel.findChildren(QSplitter))]
+
+
+def saved_look(settings: QSettings) -> tuple[str, float]:
+    """The theme ("dark" or "light") and zoom the user left the app in (dark, 1 at first)."""
+    theme = settings.value("view/theme", "dark")
+    try:
+        zoom = float(settings.value("view/zoom", 1.0))
+    except (TypeError, ValueError):
+        zoom = 1.0
+    return (theme if theme in ("dark", "light") else "dark"), zoom
+
+
+def save_look(settings: QSettings, theme: str, zoom: float) -> None:
+    settings.setValue("view/theme", theme)
+    settings.setValue("view/zoom", zoom)
+    settings.sync()

@@ -14,6 +14,11 @@ model work through `Panel.submit`, and implements:
   recipe it cannot take; return a note for the one status message that says it restored).
 
 A panel that runs no model (the Train panel) sets `uses_worker = False` and gets no worker.
+
+Keys (the main window's): Ctrl+Enter clicks the panel's `primary()` button ("run": `primary_button`,
+or the button on screen among those marked with `mark_primary`, e.g. each sub-tab's own), and
+Space plays or pauses its `timeline()` (by default the play/pause button on screen among those
+marked with `mark_timeline`). File dialogs go through `gui/dialogs.py` (the folder last used).
 """
 
 from __future__ import annotations
@@ -24,10 +29,11 @@ from typing import Any, Callable
 
 import torch
 from PySide6.QtCore import QEvent, QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QAbstractButton, QFileDialog, QWidget  # noqa: F401 (tests patch base.QFileDialog)
 
 from ...core.checkpoints import LoadedModel
 from ...core.provenance import describe_recipe_source, read_png_recipe, recipe_family
+from ..dialogs import open_file, save_file
 from ..worker import Job, JobContext, ModelWorker
 
 
@@ -44,6 +50,7 @@ class Panel(QWidget):
     # the panel asks the window to open (and list) a checkpoint, e.g. one it just trained
     open_requested = Signal(str)
     checkpoint_saved = Signal(str)
+    primary_button: QAbstractButton | None = None  # Ctrl+Enter clicks it (see `primary`)
 
     def __init__(self, worker: ModelWorker | None, device: torch.device, parent: QWidget | None = None):
         super().__init__(parent)
@@ -188,14 +195,14 @@ class Panel(QWidget):
         return True
 
     def load_png_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load PNG", "", "PNG (*.png)")
+        path = open_file(self, "png", "Load PNG", "PNG (*.png)")
         if path:
             self.load_png(path)
 
     def save_with_dialog(self, title: str, suggested_name: str, file_filter: str,
                          save: Callable[[str], Path], note: str = "") -> None:
         """Ask where to save, call `save(path)`, and report the result or the error in the status bar."""
-        path, _ = QFileDialog.getSaveFileName(self, title, suggested_name, file_filter)
+        path = save_file(self, "export", title, suggested_name, file_filter)
         if not path:
             return
         try:
@@ -204,6 +211,19 @@ class Panel(QWidget):
             self.report_error(str(exc))
             return
         self.report(f"Saved {saved}" + (f" ({note})" if note else ""))
+
+    # --- keys: Ctrl+Enter and Space ----------------------------------------------------------------
+
+    def primary(self) -> QAbstractButton | None:
+        """The button Ctrl+Enter clicks now: a button marked with `mark_primary` that is on screen (a
+        sub-tab's own run button), else `primary_button` if it is on screen; None if none is."""
+        return _shown([*_marked(self, PRIMARY), self.primary_button])
+
+    def timeline(self) -> ButtonTimeline | None:
+        """What Space plays and pauses (an object with `toggle_play()`): the button on screen among
+        those marked with `mark_timeline`, or None. A panel may override it."""
+        button = _shown(_marked(self, TIMELINE))
+        return ButtonTimeline(button) if button is not None else None
 
     def shutdown(self) -> None:
         """Stop the panel's background work (the main window joins the worker afterwards)."""
@@ -254,3 +274,40 @@ class TabActivation(QObject):
         """What `part` shows is out of date: recompute it now if shown, else when next shown."""
         self._generation.pop(part, None)
         self.activate(part)
+
+
+PRIMARY, TIMELINE = "primary", "timeline"  # the button properties `mark_primary` and `mark_timeline` set
+
+
+def mark_primary(*buttons: QAbstractButton) -> None:
+    """Ctrl+Enter clicks whichever of these buttons is on screen (each sub-tab's run; the style sheet bolds them)."""
+    for button in buttons:
+        button.setProperty(PRIMARY, True)
+
+
+def mark_timeline(*buttons: QAbstractButton) -> None:
+    """Space clicks whichever of these play/pause buttons is on screen."""
+    for button in buttons:
+        button.setProperty(TIMELINE, True)
+
+
+class ButtonTimeline:
+    """A timeline played and paused by one button (the steps scrubber's Play, a generation's Pause)."""
+
+    def __init__(self, button: QAbstractButton):
+        self.button = button
+
+    def toggle_play(self) -> bool:
+        """Click the button if it can be clicked; whether it was."""
+        if not self.button.isEnabled():
+            return False
+        self.button.click()
+        return True
+
+
+def _marked(panel: QWidget, name: str) -> list[QAbstractButton]:
+    return [b for b in panel.findChildren(QAbstractButton) if b.property(name)]
+
+
+def _shown(buttons: list[QAbstractButton | None]) -> QAbstractButton | None:
+    return next((b for b in buttons if b is not None and b.isVisible()), None)
