@@ -1,0 +1,175 @@
+"""Playing a scene: its tab in front, its model open, its recipe restored, then its action.
+
+The scene's model is its shipped checkpoint of the recipe's "model" name, else the
+recipe's "checkpoint" file; the player waits for the load (`MainWindow.load_into`) before
+it restores. An action's recipes (`core.lessons.action_frames`) go to the panel one per
+tick through `Panel.show_frame` (default: `restore`), each once the panel's worker has
+drawn the one before, so a sweep on a slow model slows down instead of piling up work.
+A "train" action starts the Train panel's demo run. A scene that cannot be drawn (a
+model that is not there, a recipe the panel refuses) says so through `message`, and the
+lesson goes on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ...core.assets import shipped_named
+
+FRAME_MS = 120  # an action's frames: about 8 a second when the model keeps up
+LOAD_POLL_MS = 50
+
+
+def scene_model_path(recipe: dict[str, Any]) -> Path | None:
+    """The checkpoint a scene's recipe names: the shipped one of its "model" name, else its "checkpoint" file."""
+    name = recipe.get("model")
+    shipped = shipped_named(name) if isinstance(name, str) and name else None
+    if shipped is not None:
+        return shipped.path
+    named = recipe.get("checkpoint")
+    if isinstance(named, str) and named and Path(named).is_file():
+        return Path(named)
+    return None
+
+
+def missing_model_message(recipe: dict[str, Any]) -> str:
+    name = recipe.get("model") or recipe.get("checkpoint") or "its model"
+    return (f"Model '{name}' is not here, so this scene cannot be drawn: train it or put it in assets/. "
+            f"PageDown goes on to the next scene.")
+
+
+def same_model(loaded, path: Path) -> bool:
+    return loaded is not None and Path(loaded.path).resolve() == Path(path).resolve()
+
+
+class ScenePlayer(QObject):
+    """Plays one scene at a time in a MainWindow; `play(scene)` replaces what was playing."""
+
+    message = Signal(str)  # what went wrong, for the caption bar ("" clears it)
+    finished = Signal()  # the scene's action played to its last frame (or it had none)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.scene = None
+        self.panel = None
+        self.frames: list[dict] = []
+        self.frame_index = -1  # the last frame shown
+        self.paused = False
+        self.playing = False  # the scene is being set up or its action is playing
+        self._ticket = 0  # bumped by every play/stop: a timer of an older scene does nothing
+        self._timer = QTimer(self)
+        self._timer.setInterval(FRAME_MS)
+        self._timer.timeout.connect(self._tick)
+
+    # --- the scene -------------------------------------------------------------------------------
+
+    def play(self, scene) -> None:
+        self.stop()
+        self.scene, self.playing, self.paused = scene, True, False
+        self.message.emit("")
+        panel = next((p for p in self.window.panels if p.title == scene.tab), None)
+        if panel is None:
+            titles = ", ".join(p.title for p in self.window.panels)
+            return self._fail(f"No tab is called '{scene.tab}' (the tabs: {titles}).")
+        self.panel = panel
+        self.window.show_panel(panel)
+        recipe = dict(scene.recipe or {})
+        if not panel.families:  # a tab without models (Train): nothing to open
+            return self._restored()
+        path = scene_model_path(recipe)
+        if path is None:
+            return self._fail(missing_model_message(recipe))
+        if not same_model(panel.loaded, path):
+            self.window.load_into(panel, path)
+            self._wait_for_model(path, self._ticket)
+            return
+        self._restore()
+
+    def stop(self) -> None:
+        self._ticket += 1
+        self._timer.stop()
+        self.playing = False
+        if self.scene is not None and _kind(self.scene) == "train":
+            stop = getattr(self.panel, "stop", None)
+            if callable(stop) and getattr(self.panel, "running", False):
+                stop()
+
+    def toggle_pause(self) -> None:
+        self.paused = not self.paused
+
+    def _fail(self, text: str) -> None:
+        self.playing = False
+        self.message.emit(text)
+        self.finished.emit()
+
+    def _wait_for_model(self, path: Path, ticket: int, idle: int = 0) -> None:
+        """Restore once `path` is the panel's model; give up when its worker has been idle for two
+        polls without it (the load failed: the window said why)."""
+        if ticket != self._ticket:
+            return
+        if same_model(self.panel.loaded, path):
+            self._restore()
+            return
+        idle = idle + 1 if self.panel.worker is None or not self.panel.worker.is_busy() else 0
+        if idle >= 2:
+            self._fail(f"Could not open {path} for this scene (the status bar says why).")
+        else:
+            QTimer.singleShot(LOAD_POLL_MS, lambda: self._wait_for_model(path, ticket, idle))
+
+    def _restore(self) -> None:
+        recipe = self.scene.recipe or {}
+        if "picture" in recipe:
+            try:
+                self.panel.restore(dict(recipe), self.scene.title or "the lesson")
+            except (ValueError, KeyError, TypeError) as exc:
+                return self._fail(f"This scene's settings do not fit the {self.panel.title} tab: {exc}")
+        self._restored()
+
+    def _restored(self) -> None:
+        from ...core.lessons import action_frames
+
+        if _kind(self.scene) == "train":
+            return self._train()
+        self.frames = list(action_frames(self.scene))
+        self.frame_index = -1
+        if not self.frames:
+            self.playing = False
+            self.finished.emit()
+            return
+        self._timer.start()
+
+    def _train(self) -> None:
+        start = getattr(self.panel, "start_demo", None)
+        if not callable(start):
+            return self._fail(f"The {self.panel.title} tab has no demo run to start.")
+        start(self.scene.action.get("steps"))
+        self.playing = False
+        self.finished.emit()
+
+    # --- the action's frames -------------------------------------------------------------------------
+
+    def _tick(self) -> None:
+        if self.paused or (self.panel.worker is not None and self.panel.worker.is_busy()):
+            return  # the frame before is still being drawn
+        self.frame_index += 1
+        if self.frame_index >= len(self.frames):
+            self._timer.stop()
+            self.playing = False
+            self.finished.emit()
+            return
+        show = getattr(self.panel, "show_frame", None)
+        frame = dict(self.frames[self.frame_index])
+        try:
+            show(frame) if callable(show) else self.panel.restore(frame, "the lesson")
+        except (ValueError, KeyError, TypeError) as exc:
+            self._timer.stop()
+            self._fail(f"Frame {self.frame_index + 1} of this scene's action does not fit: {exc}")
+
+
+def _kind(scene) -> str:
+    action = getattr(scene, "action", None)
+    return action.get("kind", "") if isinstance(action, dict) else ""
