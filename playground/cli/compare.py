@@ -98,9 +98,18 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(scores))
     print()
     print(format_claims(verdicts))
-    write_report(scores, verdicts, args.out, args.json)
+    write_report(scores, verdicts, args.out, args.json, command=_command(args))
     for out in (args.out, args.json):
         if out:
             print(f"wrote {out}")
     print(f"{len(scores)} models in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _command(args: argparse.Namespace) -> str:
+    """The command that re-creates this report (recorded in its JSON)."""
+    parts = ["playground compare", f"--n {args.n}", f"--seed {args.seed}"]
+    parts += [f"--models {' '.join(args.models)}"] if args.models else []
+    parts += [f"--threads {args.threads}"] if args.threads else []
+    parts += [f"--json {args.json}"] if args.json else []
+    return " ".join(parts + [f"--out {args.out}"] if args.out else parts)

@@ -101,13 +101,21 @@ def main_window(qtbot, tiny_assets, monkeypatch):
 
     It opens at 1360x820 whatever the offscreen screen's size (800x800), as the tests were written."""
     from playground.gui.main_window import MainWindow
+    from playground.gui.panels.compare.controls import MEASURE_MISSING_KEY
+    from playground.gui.panels.latent import LatentPanel
+    from playground.gui.window_state import window_settings
 
     monkeypatch.setenv("PLAYGROUND_ASSETS", str(tiny_assets))
+    # The window opens on Compare, which would measure every tiny model in the background of every
+    # test: here it shows what is cached and measures nothing (tests/gui/panels/test_compare_panel.py
+    # turns measuring on), and the tests start on the Latent tab, as they were written.
+    window_settings().setValue(MEASURE_MISSING_KEY, False)
     threads_before = {t.ident for t in threading.enumerate()}
     window = MainWindow(torch.device("cpu"))
     qtbot.addWidget(window)
     window.resize(1360, 820)
     window.show()
+    window.show_panel(next(p for p in window.panels if isinstance(p, LatentPanel)))
     yield window
     window.close()
     gc.collect()  # the window's garbage goes here, on the GUI thread (automatic collection is off: gui/collector.py)

@@ -86,7 +86,7 @@ def strip(samples: np.ndarray, scale: int = 2) -> np.ndarray:
     return upscale(make_grid(samples, columns=len(samples)), scale) if len(samples) else np.zeros((1, 1, 3), np.uint8)
 
 
-def scores_json(scores: list[FamilyScores], verdicts: list[ClaimVerdict]) -> dict[str, Any]:
+def scores_json(scores: list[FamilyScores], verdicts: list[ClaimVerdict], command: str | None = None) -> dict[str, Any]:
     def clean(value):
         if isinstance(value, float) and not math.isfinite(value):
             return None
@@ -94,7 +94,7 @@ def scores_json(scores: list[FamilyScores], verdicts: list[ClaimVerdict]) -> dic
             return {k: clean(v) for k, v in value.items()}
         return value
 
-    return {"format": JSON_FORMAT, "version": REPORT_VERSION,
+    return {"format": JSON_FORMAT, "version": REPORT_VERSION, **({"command": command} if command else {}),
             "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "models": [clean(s.to_json()) for s in scores],
             "claims": [{"claim": v.claim, "numbers": v.numbers, "verdict": v.verdict, "rule": v.rule} for v in verdicts]}
@@ -141,11 +141,11 @@ held-out renders that are (most fresh renders are in the training set): what a p
 
 
 def write_report(scores: list[FamilyScores], verdicts: list[ClaimVerdict], out_html: str | Path | None,
-                 out_json: str | Path | None = None) -> None:
+                 out_json: str | Path | None = None, command: str | None = None) -> None:
     """The HTML page and/or the JSON behind it (each written atomically)."""
     if out_html is not None:
         with atomic_path(out_html) as tmp:
             Path(tmp).write_text(render_html(scores, verdicts), encoding="utf-8")
     if out_json is not None:
         with atomic_path(out_json) as tmp:
-            Path(tmp).write_text(json.dumps(scores_json(scores, verdicts), indent=1) + "\n")
+            Path(tmp).write_text(json.dumps(scores_json(scores, verdicts, command), indent=1) + "\n")

@@ -15,16 +15,13 @@ with its family's adapter (`families.py`) and measures them (`metrics.py`):
   attributes named; ADHERENCE_PROMPTS prompts x ADHERENCE_PER_PROMPT) read with all four right,
   at the model's best settings.
 
-Results are cached on disk per (weights SHA-256, n, seed, REPORT_VERSION) under the user's
-cache folder (never under assets/): a second look at an unchanged checkpoint is instant.
+Results are cached (`cache.py`): per weights SHA-256, n and seed in the user's cache folder, and
+the shipped models' rows in assets/compare/scores.json.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import json
-import os
 import time
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
@@ -36,11 +33,13 @@ import torch
 
 from ..checkpoints import LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..data import DEFAULT_SHAPES_SIZE
+from ..disk_cache import cached_array
 from ..provenance import weights_sha256
+from .cache import cache_dir, cached_row, store_row
+from .cache import REPORT_VERSION  # noqa: F401 (re-exported: the report's version)
 from .families import adapter_for
 from .metrics import copy_share, diversity, fidelity, judged, nearest_different, nearest_distances, sharpness_ratio
 
-REPORT_VERSION = 2
 SHOWN_SAMPLES = 8            # the row's strip of samples
 ADHERENCE_PROMPTS = 16       # full prompts (text2img.evaluation.default_prompts)
 ADHERENCE_PER_PROMPT = 2
@@ -86,67 +85,21 @@ class FamilyScores:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "FamilyScores":
         values = {f.name: data[f.name] for f in fields(cls) if f.name in data}
+        for f in fields(cls):  # the report's JSON writes NaN (not measured) as null
+            if f.type == "float" and values.get(f.name, 0.0) is None:
+                values[f.name] = float("nan")
         raw = data["samples"]
         values["samples"] = np.frombuffer(base64.b64decode(raw["uint8_base64"]), np.uint8).reshape(raw["shape"]).copy()
         return cls(**values)
 
 
-def cache_dir() -> Path:
-    """The user's cache folder for comparison results ($XDG_CACHE_HOME/playground/compare)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "playground" / "compare"
-
-
-def _likelihood_module():
-    try:
-        from . import likelihood
-    except ImportError:
-        return None
-    return likelihood
-
-
-LIKELIHOOD_SOURCES = ("compare/likelihood.py", "diffusion/likelihood.py", "latent_diffusion/likelihood.py",
-                      "latent/likelihood.py", "tokens/likelihood.py")
-
-
-@lru_cache(maxsize=1)
-def _likelihood_key() -> str:
-    """A fingerprint of the likelihood code ("nol" without it): a changed bound is measured again."""
-    if _likelihood_module() is None:
-        return "nol"
-    core = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for name in LIKELIHOOD_SOURCES:
-        try:
-            digest.update((core / name).read_bytes())
-        except OSError:
-            digest.update(name.encode())
-    return "l" + digest.hexdigest()[:10]
-
-
-def _cache_path(sha256: str, n: int, seed: int) -> Path:
-    return cache_dir() / f"{sha256[:32]}-n{n}-s{seed}-v{REPORT_VERSION}{_likelihood_key()}.json"
-
-
 def cached_scores(path: str | Path, n: int = 500, seed: int = 0) -> FamilyScores | None:
-    """The cached scores of this checkpoint's weights at (n, seed), or None."""
-    weights, _ = resolve_paths(path)
-    file = _cache_path(weights_sha256(weights), n, seed)
+    """The cached (or shipped) scores of this checkpoint's weights at (n, seed), or None."""
+    row = cached_row(path, n, seed)
     try:
-        return FamilyScores.from_json(json.loads(file.read_text()))
-    except (OSError, ValueError, KeyError, TypeError):
+        return FamilyScores.from_json(row) if row is not None else None
+    except (ValueError, KeyError, TypeError):
         return None
-
-
-def _store(scores: FamilyScores) -> None:
-    file = _cache_path(scores.sha256, scores.n, scores.seed)
-    try:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        temp = file.with_suffix(f".{os.getpid()}.tmp")
-        temp.write_text(json.dumps(scores.to_json()))
-        os.replace(temp, file)
-    except OSError:
-        pass  # a read-only home: measured again next time
 
 
 @lru_cache(maxsize=2)
@@ -173,21 +126,11 @@ def _shapes_training_split(seed: int, size: int = DEFAULT_SHAPES_SIZE) -> np.nda
     from ..data.shapes import draw_specs, render
     from ..evaluation.nearest import training_split
 
-    path = cache_dir() / f"shapes-train-seed{seed}-{size}-v{REPORT_VERSION}.npy"
-    try:
-        return np.load(path)
-    except (OSError, ValueError):
-        pass
-    specs = draw_specs(size, seed)
-    images = np.stack([render(specs[i]) for i in training_split(size, seed)])
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(temp, images)
-        os.replace(temp, path)
-    except OSError:
-        pass
-    return images
+    def make() -> np.ndarray:
+        specs = draw_specs(size, seed)
+        return np.stack([render(specs[i]) for i in training_split(size, seed)])
+
+    return cached_array(cache_dir(), f"shapes-train-seed{seed}-{size}-v{REPORT_VERSION}", make)
 
 
 @lru_cache(maxsize=4)
@@ -214,10 +157,9 @@ def adherence(loaded: LoadedModel, classifier: torch.nn.Module, seed: int = 0,
 
 
 def _likelihood(loaded: LoadedModel, progress: Progress | None, should_stop) -> tuple[float | None, str]:
-    module = _likelihood_module()
-    if module is None:
-        return None, "not computed"
-    value, how = module.bits_per_dim(loaded, _held_out(LIKELIHOOD_IMAGES), progress=progress, should_stop=should_stop)
+    from .likelihood import bits_per_dim
+
+    value, how = bits_per_dim(loaded, _held_out(LIKELIHOOD_IMAGES), progress=progress, should_stop=should_stop)
     if should_stop is not None and should_stop():
         raise InterruptedError("stopped")
     return value, how
@@ -283,7 +225,7 @@ def score_checkpoint(path: str | Path, n: int = 500, seed: int = 0, progress: Pr
     )
     if progress:
         progress(total, total)
-    _store(scores)
+    store_row(sha, n, seed, scores.to_json())
     return scores
 
 

@@ -17,7 +17,6 @@ copy-suspect; one about that far is as new as a fresh render of the data set.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 
 from ..data import DEFAULT_SHAPES_SIZE, shapes, to_tensor
+from ..disk_cache import cached_array, user_cache_dir
 
 By = Literal["pixels", "features"]
 BY: tuple[str, ...] = ("pixels", "features")
@@ -53,8 +53,7 @@ def training_split(n: int, seed: int = 0, validation_size: int = VALIDATION_SIZE
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "playground" / "nearest"
+    return user_cache_dir("nearest")
 
 
 def _renderer_key() -> str:
@@ -62,20 +61,7 @@ def _renderer_key() -> str:
 
 
 def _cached_array(name: str, make) -> np.ndarray:
-    path = cache_dir() / f"{name}.npy"
-    try:
-        return np.load(path)
-    except (OSError, ValueError):
-        pass
-    array = make()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(temp, array)
-        os.replace(temp, path)
-    except OSError:
-        pass  # a read-only home: compute again next time
-    return array
+    return cached_array(cache_dir(), name, make)
 
 
 _TRAIN: dict[str, np.ndarray] = {}

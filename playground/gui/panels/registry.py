@@ -13,4 +13,6 @@ from .tokens import TokensPanel
 from .clip import ClipPanel
 from .compare import ComparePanel
 
-PANEL_CLASSES: list[type[Panel]] = [LatentPanel, DiffusionPanel, VQVAEPanel, TokensPanel, Text2ImgPanel, ClipPanel, FlowPanel, TrainPanel, ComparePanel]
+# Compare opens first: the whole family tree on one page, the one a teacher starts from
+PANEL_CLASSES: list[type[Panel]] = [ComparePanel, LatentPanel, DiffusionPanel, VQVAEPanel, TokensPanel, Text2ImgPanel, ClipPanel,
+                                    FlowPanel, TrainPanel]

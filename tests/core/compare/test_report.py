@@ -155,3 +155,39 @@ def test_a_model_trained_on_another_seed_is_measured_against_its_own_training_sp
 def test_timings_within_noise_are_mixed():
     verdicts = check_claims([row("vae", ms_per_sample=1.77), row("gan", ms_per_sample=1.74)])
     assert next(v for v in verdicts if v.claim == "The VAE is slower than the GAN.").verdict == "mixed"
+
+
+def test_shipped_scores_fill_the_page_for_the_exact_weights_they_measured(tiny_families, tmp_path, monkeypatch):
+    """assets/compare/scores.json (the report's JSON) stands in for the user's cache: the rows are there
+    at once on a fresh machine, but only for the weights, N and seed they were measured with."""
+    folder = tmp_path / "vae"
+    shutil.copytree(tiny_families["vae"], folder)
+    measured = score_checkpoint(folder, n=4, seed=1)
+    assets = tmp_path / "assets"
+    write_report([measured], check_claims([measured]), None, assets / "compare" / "scores.json", command="c")
+    monkeypatch.setenv("PLAYGROUND_ASSETS", str(assets))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh-cache"))  # a new machine: nothing cached
+    monkeypatch.setattr(report, "load_checkpoint", lambda *a, **k: pytest.fail("a shipped row was measured again"))
+    shipped = score_checkpoint(folder, n=4, seed=1)
+    assert np.array_equal(shipped.samples, measured.samples) and shipped.clean == measured.clean
+    assert shipped.memorisation == pytest.approx(measured.memorisation, nan_ok=True)
+    assert cached_scores(folder, n=5, seed=1) is None  # another N: not the shipped row
+    loaded = load_checkpoint(folder)
+    with torch.no_grad():
+        next(loaded.model.parameters()).add_(0.01)
+    save_checkpoint(folder / WEIGHTS_NAME, loaded.model, loaded.config, "vae", data="shapes")
+    assert cached_scores(folder, n=4, seed=1) is None  # retrained: the shipped row no longer applies
+
+
+def test_the_shipped_scores_cover_every_compared_model_at_the_default_settings():
+    """The page is full when it opens: every shipped model on it has its row in assets/compare/scores.json."""
+    from playground.core.compare.cache import shipped_rows
+    from playground.core.compare.families import compared_checkpoints
+    from playground.core.provenance import weights_sha256
+
+    compared = compared_checkpoints()
+    if not compared:
+        pytest.skip("no shipped checkpoints here")
+    have = shipped_rows()
+    missing = [c.name for c in compared if (weights_sha256(c.path), 500, 0) not in have]
+    assert not missing, f"re-run the command in assets/compare/scores.json: no shipped row for {missing}"

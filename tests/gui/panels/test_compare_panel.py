@@ -36,9 +36,12 @@ VERDICTS = {"holds", "does not hold", "mixed", "not measured"}
 
 
 def _panel(window, n: int = SMALL_N) -> ComparePanel:
+    """The page measuring at N (the main_window fixture turns "Measure missing rows" off)."""
     panel = next(p for p in window.panels if isinstance(p, ComparePanel))
-    panel.controls.n_box.setValue(n)  # before it is first shown: the first run is at this N
+    panel.controls.measure_missing.setChecked(True)
+    panel.controls.n_box.setValue(n)
     window.show_panel(panel)
+    panel.refresh()  # at this N now (not when the spin box's settle timer fires)
     return panel
 
 
@@ -130,3 +133,38 @@ def test_every_verdict_has_its_own_colour():
     assert set(VERDICT_COLOURS) == VERDICTS
     assert len(set(VERDICT_COLOURS.values())) == len(VERDICTS)
     assert verdict_colour("a verdict never heard of") == VERDICT_COLOURS["not measured"]
+
+
+def test_the_window_opens_on_compare_full_from_the_shipped_scores_and_measures_nothing_else(
+        qtbot, tiny_assets, tmp_path, monkeypatch):
+    """A teacher's first page: rows with shipped (or cached) scores are full at once; with "Measure
+    missing rows" off, the others say how to measure them and no model runs."""
+    from playground.core.compare.claims import check_claims
+    from playground.core.compare.html import write_report
+    from playground.gui.main_window import MainWindow
+    from playground.gui.panels.compare.controls import MEASURE_MISSING_KEY
+    from playground.gui.window_state import window_settings
+    import torch
+
+    assets = tmp_path / "assets"
+    shutil.copytree(tiny_assets, assets)
+    measured = report.score_checkpoint(assets / "vae-tiny", n=500, seed=0)
+    write_report([measured], check_claims([measured]), None, assets / "compare" / "scores.json")
+    monkeypatch.setenv("PLAYGROUND_ASSETS", str(assets))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "fresh-cache"))
+    window_settings().setValue(MEASURE_MISSING_KEY, False)
+    monkeypatch.setattr(panel_module, "score_checkpoint", lambda *a, **k: pytest.fail("a model was measured"))
+    window = MainWindow(torch.device("cpu"))
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        panel = window.current_panel
+        assert isinstance(panel, ComparePanel) and window.tabs.currentIndex() == 0
+        vae = next(r for r in panel.rows.values() if r.name == "vae-tiny")
+        qtbot.waitUntil(lambda: vae.scores is not None, timeout=60000)
+        assert vae.state == "cached" and vae.scores.clean == measured.clean
+        others = [r for r in panel.rows.values() if r is not vae]
+        assert others and all(r.scores is None and "Recompute" in r.state for r in others)
+        assert not panel.running and panel.claims.isVisible()
+    finally:
+        window.close()

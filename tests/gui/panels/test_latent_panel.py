@@ -17,7 +17,7 @@ from playground.gui.panels.latent import MAP_TAB, LatentPanel
 
 
 def _panel(window, qtbot) -> LatentPanel:
-    panel = window.panels[0]
+    panel = next(p for p in window.panels if isinstance(p, LatentPanel))
     qtbot.waitUntil(lambda: panel.loaded is not None and panel.current_image is not None, timeout=10000)
     return panel
 

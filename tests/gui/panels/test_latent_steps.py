@@ -90,7 +90,7 @@ def test_both_tabs_list_every_latent_model_and_opening_one_picks_a_tab(main_wind
         for family in FAMILIES:
             assert any(f"{family}-tiny" in e for e in entries), (kind.__name__, family, entries)
     # from a tab that does not show them, a latent checkpoint opens in Text to image (its home) ...
-    latent_tab = main_window.panels[0]
+    latent_tab = next(p for p in main_window.panels if isinstance(p, LatentPanel))
     main_window.show_panel(latent_tab)
     main_window.open_checkpoint(tiny_assets / "dit-tiny" / "model.safetensors")
     text2img = next(p for p in main_window.panels if isinstance(p, Text2ImgPanel))

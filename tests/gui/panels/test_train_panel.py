@@ -228,7 +228,7 @@ def test_the_live_view_draws_at_a_low_rate_and_only_what_is_on_screen(main_windo
     assert panel.curves.points == 50 and panel.curves.draws == 1
     assert panel.preview.image is not None and panel.preview.image[0, 0, 0] == 500 % 255
 
-    main_window.show_panel(main_window.panels[0])  # hidden: reports are kept, nothing is drawn
+    main_window.show_panel(next(p for p in main_window.panels if isinstance(p, LatentPanel)))  # hidden: reports are kept, nothing is drawn
     for step in range(510, 610, 10):
         report(step, preview=step == 600)
     qtbot.wait(3 * DRAW_INTERVAL_MS)

@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QSpinBox, QWidget
+
+from ...window_state import window_settings
 
 DEFAULT_N = 500
+MEASURE_MISSING_KEY = "compare/measure_missing"  # QSettings: measure rows with no cached result on opening
 SETTLE_MS = 700  # N or the seed changed and left alone this long: measure at the new value
 
 
@@ -39,6 +42,12 @@ class CompareControls(QWidget):
         self.export_button.setToolTip("one self-contained HTML page (sample grids inlined) and the JSON behind it")
         for button in (self.recompute_button, self.stop_button, self.add_button, self.export_button):
             row.addWidget(button)
+        self.measure_missing = QCheckBox("Measure missing rows")
+        self.measure_missing.setToolTip("when the page opens (or N or the seed changes), measure every model with no "
+                                        "cached or shipped result in the background; off: only Recompute measures")
+        self.measure_missing.setChecked(window_settings().value(MEASURE_MISSING_KEY, True, type=bool))
+        self.measure_missing.toggled.connect(lambda on: window_settings().setValue(MEASURE_MISSING_KEY, on))
+        row.addWidget(self.measure_missing)
         self.progress = QProgressBar()
         self.progress.setMinimumWidth(180)
         self.progress.setVisible(False)

@@ -161,7 +161,15 @@ class ComparePanel(Panel):
             if scores is not None and key in self.rows and key in self.pending:
                 self.pending.remove(key)
                 self._take(key, scores, "cached")
-        self._queue_pending(n, seed, force=False)
+        if self.controls.measure_missing.isChecked():
+            self._queue_pending(n, seed, force=False)
+            return
+        for key in self.pending:  # measuring is left to Recompute
+            row = self.rows[key]
+            row.state = "not measured: Recompute measures it"
+            self.table.show_row(row)
+        self.pending = []
+        self._finished()
 
     def _queue_pending(self, n: int, seed: int, force: bool) -> None:
         if not self.pending:
