@@ -76,29 +76,11 @@ def save_png(path: str | Path, image: np.ndarray, recipe: dict[str, Any] | None 
     return path
 
 
-def save_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int | list[int] = 80,
-             recipe: dict[str, Any] | None = None) -> Path:
-    """Write (H, W, 3) uint8 frames as a looping animated GIF (Pillow quantizes each to 256 colours).
-
-    `duration_ms` is one duration for every frame or one per frame (e.g. to hold the last);
-    `recipe` is stored as JSON in the GIF's comment (`read_gif_recipe` reads it back).
-    """
-    if not frames:
-        raise ValueError("an animated GIF needs at least one frame")
-    path = Path(path)
-    images = [Image.fromarray(np.ascontiguousarray(f)) for f in frames]
-    extra = {"comment": json.dumps(recipe, allow_nan=False).encode()} if recipe is not None else {}
-    with atomic_path(path) as tmp:
-        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms, loop=0,
-                       **extra)
-    return path
-
-
 def read_gif_recipe(path: str | Path) -> dict[str, Any] | None:
-    """The recipe `save_gif` stored in a GIF's comment, or None."""
-    with Image.open(path) as img:
-        comment = img.info.get("comment")
-    return json.loads(comment) if comment else None
+    """The recipe a GIF carries in its comment, or None (GIFs are written by `core.video.write_video`)."""
+    from .video import read_video_recipe
+
+    return read_video_recipe(path)
 
 
 def read_recipe(path: str | Path) -> dict[str, Any] | None:

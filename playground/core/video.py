@@ -95,14 +95,29 @@ def fitted(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def overlay_font_px(height: int, scale: float | None = None) -> int:
-    """Text size for a frame `height` pixels tall: about 1/18 of it, at least 11 px (readable at any export size)."""
-    px = height / 18 if scale is None else 10 * scale
+    """Text size for a frame `height` pixels tall: about 1/20 of it, at least 11 px (readable at any export size)."""
+    px = height / 20 if scale is None else 10 * scale
     return max(11, int(round(px)))
+
+
+SEPARATOR = "  \u00b7  "
+
+
+def packed(lines: Sequence[str], fits) -> list[str]:
+    """`lines` joined by " · " as long as a joined line `fits` (so a wide frame shows one row, not a column)."""
+    rows: list[str] = []
+    for line in lines:
+        if rows and fits(rows[-1] + SEPARATOR + line):
+            rows[-1] += SEPARATOR + line
+        else:
+            rows.append(line)
+    return rows
 
 
 def overlay(frame: np.ndarray, lines: Sequence[str], scale: float | None = None, corner: str = "top-left") -> np.ndarray:
     """`frame` with `lines` (e.g. "step 12 / 50", "t 760", "noise level 0.83", "w 3") drawn in a corner on a
-    dark translucent box; text sized to the frame (`scale` 1 = 10 px). The frame itself is not changed."""
+    dark translucent box, joined into rows as wide as the frame allows; text sized to the frame (`scale`
+    1 = 10 px). The frame passed in is not changed."""
     lines = [str(line) for line in lines if str(line)]
     if not lines:
         return frame
@@ -110,16 +125,17 @@ def overlay(frame: np.ndarray, lines: Sequence[str], scale: float | None = None,
     font = ImageFont.load_default(size=overlay_font_px(h, scale))
     px = font.size
     pad, gap = max(2, px // 3), max(1, px // 5)
-    widths = [math.ceil(font.getlength(line)) for line in lines]
-    box_w, box_h = max(widths) + 2 * pad, len(lines) * px + (len(lines) - 1) * gap + 2 * pad
+    rows = packed(lines, lambda text: font.getlength(text) + 4 * pad <= w)
+    box_w = max(math.ceil(font.getlength(row)) for row in rows) + 2 * pad
+    box_h = len(rows) * px + (len(rows) - 1) * gap + 2 * pad
     x0 = pad if "left" in corner else w - box_w - pad
     y0 = pad if "top" in corner else h - box_h - pad
     image = Image.fromarray(np.ascontiguousarray(frame)).convert("RGBA")
     layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(layer)
     draw.rounded_rectangle((x0, y0, x0 + box_w, y0 + box_h), radius=pad, fill=(0, 0, 0, 170))
-    for i, line in enumerate(lines):
-        draw.text((x0 + pad, y0 + pad + i * (px + gap)), line, font=font, fill=(255, 255, 255, 255))
+    for i, row in enumerate(rows):
+        draw.text((x0 + pad, y0 + pad + i * (px + gap)), row, font=font, fill=(255, 255, 255, 255))
     return np.asarray(Image.alpha_composite(image, layer).convert("RGB"), dtype=np.uint8)
 
 
@@ -160,7 +176,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: int = DEFAU
     shape = np.shape(first)
     out_size = frame_size(shape, size, even=suffix == ".mp4")
     if suffix == ".mp4":
-        _require_ffmpeg()
+        require_ffmpeg()
 
     def prepared():
         for i, frame in enumerate(_chain(first, frames)):
@@ -187,7 +203,8 @@ def _chain(first, rest):
     yield from rest
 
 
-def _require_ffmpeg():
+def require_ffmpeg() -> str:
+    """The path of the ffmpeg imageio-ffmpeg ships; one-line ValueError when it is not installed."""
     try:
         import imageio_ffmpeg
     except ImportError:
@@ -243,7 +260,7 @@ def read_video(path: str | Path) -> list[np.ndarray]:
                 image.seek(i)
                 frames.append(np.asarray(image.convert("RGB"), dtype=np.uint8).copy())
             return frames
-    _require_ffmpeg()
+    require_ffmpeg()
     import imageio_ffmpeg
 
     reader = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=DECODE_SCALING)
@@ -260,7 +277,7 @@ def read_video_recipe(path: str | Path) -> dict[str, Any] | None:
         return json.loads(comment) if comment else None
     import subprocess
 
-    probe = subprocess.run([_require_ffmpeg(), "-hide_banner", "-i", str(path), "-f", "ffmetadata", "-"],
+    probe = subprocess.run([require_ffmpeg(), "-hide_banner", "-i", str(path), "-f", "ffmetadata", "-"],
                            capture_output=True, text=True, check=False)
     for line in probe.stdout.splitlines():
         if line.startswith("comment="):

@@ -1,4 +1,4 @@
-"""Pictures of a cached run (`trajectory.Trajectory`): a frame, a strip of chosen steps, an animation.
+"""Pictures of a cached run (`trajectory.Trajectory`): a frame, a strip of chosen steps, an animation (MP4 or GIF).
 
 Every view of a run's step has one size (a latent run's too: `latent_pictures`), so the views
 of a step tile side by side and the steps of a view in rows.
@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..images import make_grid, save_gif, upscale
+from ..images import make_grid, upscale
+from ..video import step_lines, write_video
 
 if TYPE_CHECKING:
     from .trajectory import Trajectory
@@ -44,6 +45,10 @@ def trajectory_strip(trajectory: Trajectory, steps: list[int], views: tuple[str,
     return upscale(make_grid(images, columns=len(steps), padding=padding), scale)
 
 
+ANIMATION_FPS = 16      # about 60 ms a frame
+HOLD_LAST_S = 1.5       # the sample stays on screen before the loop starts again
+
+
 def animation_frames(trajectory: Trajectory, views: tuple[str, ...] = ("x_t", "pred_x0"), max_frames: int = 150,
                      scale: int = 4) -> tuple[list[np.ndarray], list[int]]:
     """Frames for an animation of the run (at most `max_frames`, evenly spaced, last step included).
@@ -54,12 +59,34 @@ def animation_frames(trajectory: Trajectory, views: tuple[str, ...] = ("x_t", "p
     return [frame_row(trajectory, s, views, scale) for s in steps], steps
 
 
+def guidance_lines(recipe: dict | None) -> list[str]:
+    """The overlay's guidance weight of a run's recipe: classifier-free w, a classifier's scale."""
+    recipe = recipe or {}
+    lines = []
+    if recipe.get("guidance_scale") is not None:
+        lines.append(f"w {float(recipe['guidance_scale']):g}")
+    if recipe.get("classifier_scale"):
+        lines.append(f"classifier w {float(recipe['classifier_scale']):g}")
+    return lines
+
+
+def step_captions(trajectory: Trajectory, steps: list[int], recipe: dict | None = None) -> list[list[str]]:
+    """Each frame's overlay: its step (1..N), t, the noise level sigma of x_t and the guidance weight w."""
+    from ..latent_diffusion.comparison import noise_level
+
+    guidance = guidance_lines(recipe)
+    return [step_lines(s + 1, trajectory.num_steps, int(trajectory.t[s]), noise_level(trajectory.alpha_bar, s))
+            + guidance for s in steps]
+
+
 def save_animation(path: str | Path, trajectory: Trajectory, views: tuple[str, ...] = ("x_t", "pred_x0"),
-                   max_frames: int = 150, scale: int = 4, duration_ms: int = 60, hold_last_ms: int = 1500,
-                   recipe: dict | None = None) -> Path:
-    """Write the run as a looping animated GIF, holding the last frame; the recipe goes in its comment."""
+                   max_frames: int = 150, scale: int = 4, fps: int = ANIMATION_FPS, size=None,
+                   overlays: bool = True, hold_last: float = HOLD_LAST_S, recipe: dict | None = None) -> Path:
+    """Write the run as an MP4 or a looping GIF (`core.video.write_video`), each frame with its step, t,
+    noise level and w in a corner (`overlays`), the last held; the recipe goes in the file."""
     frames, steps = animation_frames(trajectory, views, max_frames, scale)
     if not frames:
         raise ValueError("the run has no steps yet")
     recipe = dict(recipe if recipe is not None else trajectory.recipe(), views=list(views), frame_step_indices=steps)
-    return save_gif(path, frames, [duration_ms] * (len(frames) - 1) + [hold_last_ms], recipe)
+    captions = step_captions(trajectory, steps, recipe) if overlays else None
+    return write_video(frames, path, fps, size, captions, hold_last, recipe)
