@@ -31,7 +31,7 @@ from ...widgets.nearest import nearest_button
 from ...widgets.steps import SamplerControls, SchedulePlots
 from ...widgets.steps.runs import RunControl
 from ...worker import ModelWorker
-from ..base import Panel
+from ..base import Panel, mark_primary, mark_timeline
 from .compare_tab import CompareTab
 from .forward_tab import ForwardTab
 from .recipe import PICTURES, restore_plan
@@ -82,6 +82,8 @@ class DiffusionPanel(Panel):
         splitter.setSizes([900, 400])
         root.addWidget(splitter, 1)
         self.view = self.reverse.view
+        self.primary_button = self.view.run_button  # Ctrl+Enter; Space plays the steps; the comparison's own run
+        mark_timeline(self.view.scrubber.play_button), mark_primary(self.compare_tab.compare_button)
         self.view.runs.extra_bytes = self.compare_tab.nbytes  # the comparison counts toward the cache
         self.view.run_added.connect(self._on_run_added)
         self.controls.changed.connect(self._on_settings_changed)
