@@ -139,7 +139,7 @@ class Trajectory:
         self.shape = (c, h, w)
         self.t = np.asarray(timesteps, np.int64).copy()
         self.t_prev = np.concatenate([self.t[1:], [-1]])
-        self.alpha_bar = schedule.alphas_cumprod.double().numpy()[self.t]  # alpha-bar at each step's t (its noise level)
+        self.schedule_alpha_bar = schedule.alphas_cumprod  # (T,): each step's noise level (`alpha_bar`)
         self.views = VIEWS if pictures is None else LATENT_VIEWS
         fh, fw = (h, w) if pictures is None else pictures.frame_size
         self.frames: dict[str, np.ndarray] = {view: np.zeros((n, fh, fw, 3), np.uint8) for view in self.views}
@@ -255,6 +255,11 @@ class Trajectory:
                   *self.norms.values(), self.t, self.t_prev]
         finals = [a for a in (self.final, self.final_picture) if a is not None]
         return sum(a.nbytes for a in arrays + finals)
+
+    @property
+    def alpha_bar(self) -> np.ndarray:
+        """alpha-bar at each step's t (how much of x_t is signal: its noise level)."""
+        return self.schedule_alpha_bar.double().numpy()[self.t]
 
     def frame(self, view: str, index: int) -> np.ndarray:
         """The (H, W, 3) uint8 image of `view` at step `index` (a view into the cache)."""
