@@ -15,10 +15,10 @@ model work through `Panel.submit`, and implements:
 
 A panel that runs no model (the Train panel) sets `uses_worker = False` and gets no worker.
 
-Keys (the main window's): Ctrl+Enter clicks the panel's `primary()` button ("run": `primary_button`,
-or the button on screen among those marked with `mark_primary`, e.g. each sub-tab's own), and
-Space plays or pauses its `timeline()` (by default the play/pause button on screen among those
-marked with `mark_timeline`). File dialogs go through `gui/dialogs.py` (the folder last used).
+Keys (the main window's): Ctrl+Enter calls `run_primary()`, which clicks the `primary()` button
+("run": `primary_button`, or the button on screen among those marked with `mark_primary`, e.g.
+each sub-tab's own), and Space plays or pauses its `timeline()` (by default the play/pause button
+on screen among those marked with `mark_timeline`). File dialogs go through `gui/dialogs.py`.
 """
 
 from __future__ import annotations
@@ -218,6 +218,13 @@ class Panel(QWidget):
         """The button Ctrl+Enter clicks now: a button marked with `mark_primary` that is on screen (a
         sub-tab's own run button), else `primary_button` if it is on screen; None if none is."""
         return _shown([*_marked(self, PRIMARY), self.primary_button])
+
+    def run_primary(self) -> None:
+        """Ctrl+Enter: click `primary()` if it can be clicked now (a panel whose run depends on more than
+        one button may override it, e.g. `self.run_primary = self.generate`)."""
+        button = self.primary()
+        if button is not None and button.isEnabled():
+            button.click()
 
     def timeline(self) -> ButtonTimeline | None:
         """What Space plays and pauses (an object with `toggle_play()`): the button on screen among
