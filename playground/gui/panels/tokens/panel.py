@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
@@ -27,7 +26,7 @@ from ....core.tokens import default_settings
 from ....core.tokens.render import prompt_from, settings_from
 from ....core.tokens.sampling import TokenSettings
 from ...worker import ModelWorker
-from ..base import Panel
+from ..base import Panel, mark_primary, mark_timeline
 from ...widgets.nearest import nearest_button
 from ...widgets.partner_models import PartnerModels
 from ...widgets.prompt import PromptEdit
@@ -83,10 +82,8 @@ class TokensPanel(Panel):
         self.prompt.edit.textChanged.connect(lambda _: self._on_prompt_changed())
         self.export_button.clicked.connect(self._export_dialog)
         self.load_button.clicked.connect(self.load_png_dialog)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.generate)
+        self.run_primary = self.generate  # Ctrl+Enter (the window's): the current sub-tab's run; Space: Pause
+        mark_primary(self.token_tab.generate_button, self.rerank_tab.run_button), mark_timeline(self.token_tab.pause_button)
 
     # --- what the widgets say ----------------------------------------------------------------------
 
