@@ -18,7 +18,6 @@ from typing import Any
 
 import torch
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
@@ -31,7 +30,7 @@ from ....core.text2img.sampling import Decomposition, GuidedSettings
 from ...widgets.img2img import Img2ImgView
 from ...widgets.nearest import nearest_button
 from ...worker import ModelWorker
-from ..base import Panel
+from ..base import Panel, mark_timeline
 from .controls import SettingsControls
 from .grid_tab import GridTab, parse_scales
 from .guidance_tab import GuidanceTab
@@ -86,10 +85,8 @@ class Text2ImgPanel(Panel):
         for w in (self.prompt, self.negative, self.controls):
             root.addWidget(w)
         root.addWidget(self.tabs, 1)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self.generate)
+        self.primary_button = self.controls.generate_button  # Ctrl+Enter (the window's); Space plays the steps
+        mark_timeline(self.steps_tab.view.scrubber.play_button)
         for box in (self.prompt, self.negative):
             box.submitted.connect(self.generate)
             box.validity_changed.connect(lambda _: self._on_prompt_validity())
