@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
