@@ -26,7 +26,7 @@ from ...widgets.images import ImageCanvas
 from ...widgets.nearest import nearest_button
 from ...widgets.titled import note_label
 from ...worker import JobContext, ModelWorker
-from ..base import Panel
+from ..base import Panel, mark_primary
 from .dae_view import DAE_NOTE, NO_DAE, DenoiseView
 from .directions_tab import DirectionsView
 from .encode_tab import NO_ENCODER, EncodeView
@@ -102,6 +102,8 @@ class LatentPanel(Panel):
         self.encode_view, self.interpolate_view = EncodeView(self), InterpolateView(self)
         self.map_view, self.directions_view = MapView(self), DirectionsView(self)
         self.denoise_view = DenoiseView(self)
+        self.primary_button = self.random_button  # Ctrl+Enter; on the Directions tab its Compute
+        mark_primary(self.directions_view.compute_button)
         self.views: list[LatentView] = [self.encode_view, self.interpolate_view, self.map_view, self.directions_view,
                                         self.denoise_view]
         self.denoise_stack = with_explanation(self.denoise_view, NO_DAE)
