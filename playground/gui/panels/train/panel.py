@@ -27,7 +27,7 @@ from ....core.training.live_protocol import Message, RunFailed, RunFinished, Run
 from ....core.training.registry import parse_train_args
 from ...training_process import TrainingProcess, training_threads
 from ...worker import ModelWorker
-from ..base import Panel
+from ..base import Panel, mark_timeline
 from .form import LOG_EVERY, RecipeForm
 from .live_view import LiveCurves, LivePreview, format_duration
 
@@ -82,6 +82,8 @@ class TrainPanel(Panel):
         self.start_button = QPushButton("Start")
         self.pause_button = QPushButton("Pause")
         self.stop_button = QPushButton("Stop")
+        self.primary_button = self.start_button  # Ctrl+Enter; Space: Pause / Resume
+        mark_timeline(self.pause_button)
         self.stop_button.setToolTip("End the run now; the model so far is saved as its checkpoint")
         for button in (self.start_button, self.pause_button, self.stop_button):
             buttons.addWidget(button)
