@@ -30,7 +30,7 @@ from ....core.data import ImageSet, load_dataset
 from ...worker import Job, JobContext, ModelWorker
 from ...widgets.nearest import nearest_button
 from ...widgets.titled import note_label
-from ..base import Panel
+from ..base import Panel, mark_primary
 from . import state
 from .code_column import CodeColumn
 from .codebook_column import DATA_SETS, CodebookColumn
@@ -93,6 +93,8 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         splitter.setSizes([470, 480, 380])
         codebook_layout.addWidget(splitter, 1)
         self.compare_view = CompareView(self)
+        self.primary_button = self.codebook_column.count_button  # Ctrl+Enter; on the comparison's tab its own
+        mark_primary(self.compare_view.compare_button)
         self.tabs.addTab(page, "Codebook")
         self.tabs.addTab(self.compare_view, "VQGAN vs VQ-VAE")
         self.tabs_shown.watch(self.compare_view, self.compare_view.activate)
