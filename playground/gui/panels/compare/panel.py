@@ -55,6 +55,7 @@ class ComparePanel(Panel):
             "Every generative family, trained on the same shapes, sampled from the same seeds and measured with one "
             "yardstick; below, the seeds' claims about them checked on these numbers. Click a column to sort."))
         self.controls = CompareControls()
+        self.primary_button = self.controls.recompute_button  # Ctrl+Enter
         root.addWidget(self.controls)
         splitter = QSplitter(Qt.Orientation.Vertical)
         self.table = ScoresTable()
