@@ -45,6 +45,7 @@ class FlowPanel(Panel):
         self.tabs.addTab(self.autoencoder_view, "Autoencoder")
         root.addWidget(self.tabs, 3)
         self.cost_view = CostView(self)
+        self.primary_button = self.cost_view.measure_button  # Ctrl+Enter
         self.cost_view.setMinimumWidth(300)
         self.cost_view.setMaximumWidth(380)
         root.addWidget(self.cost_view, 1)
