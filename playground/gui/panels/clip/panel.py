@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
 from ...worker import ModelWorker
-from ..base import Panel
+from ..base import Panel, mark_primary
 from .map_tab import MapTab
 from .retrieval_tab import RetrievalTab
 from .similarity_tab import SimilarityTab
@@ -51,6 +51,7 @@ class ClipPanel(Panel):
         for view in self.views:
             self.tabs.addTab(view, view.title)
             self.tabs_shown.watch(view, view.activate)
+            mark_primary(*(getattr(view, n) for n in ("run_button", "search_button", "new_button", "apply_button") if hasattr(view, n)))
         root.addWidget(self.tabs, 1)
 
     def view(self, cls: type[T]) -> T:
