@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QGridLayout, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from ....core.assets import shipped_for
@@ -24,6 +24,7 @@ from ....core.codebook.compare import ComparisonTable, compare_reconstructions, 
 from ....core.codebook.report import held_out_shapes
 from ....core.data import ImageFileError, load_image_file
 from ....core.images import make_grid, upscale
+from ...dialogs import open_file
 from ...widgets.images import ImageCanvas
 from ...widgets.titled import note_label
 from ...widgets.partner_models import PartnerModels
@@ -84,7 +85,7 @@ class CompareView(QWidget):
         self.compare(self.file)
 
     def _open_file_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Image to compare on", "", "Images (*.png *.jpg *.jpeg *.bmp)")
+        path = open_file(self, "image", "Image to compare on", "Images (*.png *.jpg *.jpeg *.bmp)")
         if path:
             self.compare(path)
 
