@@ -14,13 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QMessageBox
 
 from ....core.codebook.analysis import decode_tokens
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.codebook.token_grid import PNG_SIGNATURE, TokenGrid, load_token_grid, save_token_grid
 from ....core.images import save_png, upscale
 from ....core.provenance import checkpoint_differences, picture_recipe
+from ...dialogs import open_file
 from ...widgets.image_file import ask_image_path
 from .grid_column import EXPORT_SCALE
 from .state import editor_from_recipe
@@ -128,7 +129,7 @@ class CodebookFiles:
             self.open_image(path)
 
     def _load_grid_dialog(self: VQVAEPanel) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load token grid", "", "Token grids (*.json)")
+        path = open_file(self, "grid", "Load token grid", "Token grids (*.json)")
         if path:
             self.load_grid(path, interactive=True)
 
