@@ -8,13 +8,14 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
 from ....core.checkpoints import LoadedModel
 from ....core.latent.directions import (
     DirectionsError, LatentDirections, ganspace_directions, load_directions, save_directions,
 )
 from ....core.latent.sampling import decode
+from ...dialogs import open_file
 from ...widgets.images import ImageCanvas
 from ...worker import JobContext
 from .views import LatentView
@@ -140,7 +141,7 @@ class DirectionsView(LatentView):
         self.panel.save_with_dialog("Save directions", "directions.json", "JSON (*.json)", self.save)
 
     def _load_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Load directions", "", "JSON (*.json)")
+        path = open_file(self, "directions", "Load directions", "JSON (*.json)")
         if path:
             self.load(path)
 
