@@ -16,10 +16,11 @@ import platformdirs
 import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
+    QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
 from ....core.training.registry import RECIPES
+from ...dialogs import open_folder
 
 FOLDER_ITEM = "Folder…"
 DEFAULT_STEPS = 2000
@@ -107,7 +108,7 @@ class RecipeForm(QWidget):
     def _on_data_activated(self, index: int) -> None:
         if self.data_box.itemText(index) != FOLDER_ITEM:
             return
-        folder = QFileDialog.getExistingDirectory(self, "Folder of training images")
+        folder = open_folder(self, "data", "Folder of training images")
         if folder:
             self.data_box.insertItem(index, folder)
             self.data_box.setCurrentIndex(index)
@@ -115,7 +116,7 @@ class RecipeForm(QWidget):
             self.data_box.setCurrentIndex(0)
 
     def _choose_out_dir(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Output folder for the run", str(runs_dir()))
+        folder = open_folder(self, "runs", "Output folder for the run", runs_dir())
         if folder:
             self.out_edit.setText(folder)
 
