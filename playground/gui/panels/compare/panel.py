@@ -16,13 +16,14 @@ from typing import Any
 
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFileDialog, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from ....core.checkpoints import CheckpointError, read_meta, resolve_paths
 from ....core.compare.claims import check_claims
 from ....core.compare.families import ADAPTERS, compared_checkpoints
 from ....core.compare.html import write_report
 from ....core.compare.report import cached_scores, score_checkpoint
+from ...dialogs import open_file
 from ...worker import JobContext, ModelWorker
 from ...widgets.titled import note_label
 from ..base import Panel
@@ -108,8 +109,7 @@ class ComparePanel(Panel):
         return True
 
     def _add_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Add checkpoint", str(Path.cwd()),
-                                              "Checkpoints (*.safetensors *.json)")
+        path = open_file(self, "checkpoint", "Add checkpoint", "Checkpoints (*.safetensors *.json)")
         if path:
             self.add_checkpoint(path)
 
