@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 from ...core.data import load_image_file
+from ..dialogs import open_file
 from ..worker import JobContext, ModelWorker
 
 if TYPE_CHECKING:
@@ -20,8 +21,7 @@ IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp);;All files (*)"
 
 def ask_image_path(parent: QWidget) -> str:
     """The "Open image" dialog; "" when cancelled."""
-    path, _ = QFileDialog.getOpenFileName(parent, "Open image", "", IMAGE_FILTER)
-    return path
+    return open_file(parent, "image", "Open image", IMAGE_FILTER)
 
 
 def open_image_file(panel: Panel, path: str | Path, size: int, on_image: Callable[[np.ndarray, str], None],
