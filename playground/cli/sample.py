@@ -15,6 +15,7 @@ from ..core.device import pick_device
 from ..core.images import make_grid, save_png, upscale
 from ..core.provenance import picture_recipe
 from ..core.text2img.sampling import step_limit
+from .backends import BACKEND_FAMILIES, add_backend_argument, use_backend
 from . import sample_dalle, sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqgan_clip, sample_vqvae
 
 # family -> (add its options, make (images, recipes) from the loaded model and args): one line each
@@ -40,6 +41,8 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     for name, (add_arguments, _) in SAMPLERS.items():
         sub = families.add_parser(name, help=f"sample a {name}")
         add_arguments(sub)
+        if name in BACKEND_FAMILIES:
+            add_backend_argument(sub)
         sub.add_argument("--seed", type=checks.seed, default=0)
         out = sub.add_mutually_exclusive_group(required=True)
         out.add_argument("--out", help="one PNG with all samples in a grid")
@@ -59,13 +62,17 @@ def run(args: argparse.Namespace) -> int:
     loaded = open_model(args.checkpoint, (args.family, *(f for f in interchangeable if f != args.family)), device)
     if getattr(args, "steps", None) is not None:  # its range is known now: the model's schedule length
         checks.check_steps(args.steps, step_limit(loaded.model))  # a flow's K intervals, else T
+    loaded, backend = use_backend(loaded, args)
     images, recipes = SAMPLERS[args.family][1](loaded, args)
+    ran_on = {"backend": backend} if backend else {}  # the backend that ran: `reproduce` uses the same
+    recipes = [recipe | ran_on for recipe in recipes]
     if args.out:
         grid = upscale(make_grid(images), args.scale)
         # a grid of one keeps its sample's recipe whole; of many, what differs per image is left out
         per_sample = {key: None for key in ("index", "latent", "tokens", "image_seed", "clip_score") if key in recipes[0]}
         grid_of = recipes[0] | (per_sample if len(recipes) > 1 else {}) | {"scale": 1}
-        save_png(args.out, grid, picture_recipe(loaded, "grid", grid_of=grid_of, n=len(recipes), scale=args.scale))
+        save_png(args.out, grid, picture_recipe(loaded, "grid", grid_of=grid_of, n=len(recipes), scale=args.scale,
+                                                **ran_on))
         print(f"wrote {args.out} ({len(images)} samples)")
     else:
         for i, (image, recipe) in enumerate(zip(images, recipes)):

@@ -23,6 +23,7 @@ from PIL import Image
 
 from . import checks
 from .assets import shipped_named
+from .backends import recipe_backend
 from .checkpoints import LoadedModel, load_checkpoint
 from .clip import render as clip_render
 from .codebook import render as codebook_render
@@ -96,6 +97,8 @@ def render_recipe(recipe: dict[str, Any], device: torch.device | str = "cpu",
         else:
             differences = checkpoint_differences({k: v for k, v in recipe.items() if k != "family"}, loaded)
         differences += _helper_differences(recipe)
+        loaded, backend_differences = recipe_backend(recipe, loaded)  # the backend that made it ("backend")
+        differences += backend_differences
         if fields.has("device") and recipe["device"] != model_device(loaded.model).type:
             differences.append(f"device: the image was made on {recipe['device']}, re-rendered on "
                                f"{model_device(loaded.model).type}")
