@@ -1,4 +1,4 @@
-"""Exporting a run: a frame PNG, a strip PNG of chosen steps, an animated GIF, each with its recipe.
+"""Exporting a run: a frame PNG, a strip PNG of chosen steps, a video (MP4 or GIF), each with its recipe.
 
 The recipe is the host's header (`provenance.model_header` and, for a guided run, its
 guidance settings) | `Trajectory.recipe()` (sampler, steps, eta, clip_x0, seed, schedule,
@@ -18,10 +18,12 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLineEdit, QPushButton, QV
 
 from ....core.diffusion.render import STRIP_SCALE, labelled_strip
 from ....core.diffusion.trajectory import Trajectory
-from ....core.diffusion.trajectory_pictures import frame_row
-from ....core.images import save_gif, save_png
+from ....core.diffusion import trajectory_pictures
+from ....core.diffusion.trajectory_pictures import evenly_spaced_steps, frame_row
+from ....core.images import save_png
+from ..video_export import VideoSettings, ask_video, export_button
 from .fields import message_label, show_problem
-from .pictures import GIF_SCALE, STRIP_STEPS, animation_frames, parse_strip_steps
+from .pictures import STRIP_STEPS, parse_strip_steps
 from .runs import stopped_note
 from .views import LATENT_SHOWN, PIXEL_SHOWN
 
@@ -34,9 +36,11 @@ LATENT_STRIP_VIEWS = ("x_t", "pred_x0", "decoded_x0")  # the latent, its predict
 
 
 def strip_views(trajectory: Trajectory) -> tuple[str, ...]:
-    """The rows of a run's strip and GIF: x_t and x̂₀, and for a latent run x̂₀ decoded too."""
+    """The rows of a run's strip and video: x_t and x̂₀, and for a latent run x̂₀ decoded too."""
     return LATENT_STRIP_VIEWS if trajectory.latent else STRIP_VIEWS
-GIF_FRAME_MS, GIF_HOLD_LAST_MS = 60, 1500
+
+
+VIDEO_SCALE, VIDEO_MAX_FRAMES = 4, 150
 
 
 def run_recipe(header: dict, trajectory: Trajectory) -> dict:
@@ -68,19 +72,19 @@ def save_strip(path: str | Path, header: dict, trajectory: Trajectory, steps: li
     return save_png(path, picture, recipe)
 
 
-def save_animation(path: str | Path, header: dict, trajectory: Trajectory) -> Path:
-    """x_t and predicted x0 over the run as a looping GIF, each frame captioned, the last held."""
-    views = strip_views(trajectory)
-    frames, steps = animation_frames(trajectory, views, scale=GIF_SCALE)
-    if not frames:
-        raise ValueError("the run has no steps yet")
-    recipe = run_recipe(header, trajectory) | {"picture": "animation", "views": list(views),
-                                               "frame_step_indices": steps, "scale": GIF_SCALE}
-    return save_gif(path, frames, [GIF_FRAME_MS] * (len(frames) - 1) + [GIF_HOLD_LAST_MS], recipe)
+def save_animation(path: str | Path, header: dict, trajectory: Trajectory, settings: VideoSettings | None = None) -> Path:
+    """x_t and predicted x0 over the run (at most 150 steps) as an MP4 or GIF (`path`'s suffix), each frame
+    with its step, t, noise level and w, the last held. A model call for a latent run not decoded yet:
+    call it where the run was sampled (the panel's worker)."""
+    settings = settings or VideoSettings(suffix=Path(path).suffix.lower(), fps=trajectory_pictures.ANIMATION_FPS)
+    trajectory.decode_missing()
+    recipe = run_recipe(header, trajectory) | {"picture": "animation", "scale": VIDEO_SCALE, "fps": settings.fps}
+    return trajectory_pictures.save_animation(path, trajectory, strip_views(trajectory), VIDEO_MAX_FRAMES, VIDEO_SCALE,
+                                              overlays=settings.overlays, recipe=recipe, **settings.write_options())
 
 
 class Exports(QWidget):
-    """Save frame / GIF / strip buttons for the run shown, and the strip's steps, checked as typed.
+    """Save frame / video / strip buttons for the run shown, and the strip's steps, checked as typed.
 
     `header()` is the host's recipe header, `step()` the step index shown; `panel` asks where to
     save and reports (`Panel.save_with_dialog`, `Panel.report_error`).
@@ -93,9 +97,8 @@ class Exports(QWidget):
         self.run: Trajectory | None = None
         self.frame_button = QPushButton("Save frame PNG…")
         self.frame_button.setToolTip("The views of this step side by side, with the recipe in the PNG metadata")
-        self.gif_button = QPushButton("Save GIF…")
-        self.gif_button.setToolTip("x_t and x̂₀ over the whole run as an animated GIF, each frame labelled with its "
-                                   "step and t (recipe in its comment)")
+        self.video_button = export_button("x_t and x̂₀ over the whole run as an MP4 or GIF, each frame with its step, "
+                                          "t, noise level and w (recipe in its metadata)")
         self.strip_button = QPushButton("Save strip PNG…")
         self.strip_button.setToolTip("x_t and x̂₀ at the steps typed beside it, each column labelled with its step and t")
         self.strip_steps = QLineEdit()
@@ -105,7 +108,7 @@ class Exports(QWidget):
         self.message = message_label()
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.frame_button, self.gif_button, self.strip_button):
+        for w in (self.frame_button, self.video_button, self.strip_button):
             row.addWidget(w)
         row.addWidget(self.strip_steps, 1)
         row.addWidget(self.show_noise)
@@ -115,7 +118,7 @@ class Exports(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.message)
         self.frame_button.clicked.connect(lambda: self.dialog("frame"))
-        self.gif_button.clicked.connect(lambda: self.dialog("gif"))
+        self.video_button.clicked.connect(self.video_dialog)
         self.strip_button.clicked.connect(lambda: self.dialog("strip"))
         self.strip_steps.textChanged.connect(lambda _: self.check())
         self.set_run(None)
@@ -134,7 +137,7 @@ class Exports(QWidget):
                                                 f"evenly spaced){stopped_note(trajectory)}")
         else:
             self.strip_steps.setPlaceholderText("strip steps (after a run)")
-        for w in (self.frame_button, self.gif_button):
+        for w in (self.frame_button, self.video_button):
             w.setEnabled(bool(n))
         self.check()
 
@@ -169,9 +172,22 @@ class Exports(QWidget):
         """The shown step's views side by side as a PNG, its recipe (and step) in the metadata."""
         return save_frame(path, self.header(), self._shown(), self.step(), self.views())
 
-    def gif(self, path: str | Path) -> Path:
-        """x_t and predicted x0 over the run (at most 150 frames), each frame labelled, as a looping GIF."""
-        return save_animation(path, self.header(), self._shown())
+    def gif(self, path: str | Path, settings: VideoSettings | None = None) -> Path:
+        """x_t and predicted x0 over the run (at most 150 frames), each frame labelled, as a video: MP4 or
+        GIF by `path`'s suffix (here, on the calling thread: the button writes it on the panel's worker)."""
+        return save_animation(path, self.header(), self._shown(), settings)
+
+    def video_dialog(self) -> None:
+        """"Export video…": format, size, fps and overlays, where to save, then written on the worker."""
+        if self.run is None:
+            self.panel.report_error("nothing to export yet: run the sampler first")
+            return
+        run, header = self.run, self.header()
+        steps = evenly_spaced_steps(run.count, VIDEO_MAX_FRAMES)
+        h, w, _ = frame_row(run, 0, strip_views(run), VIDEO_SCALE).shape
+        ask_video(self.panel, "the denoising run", f"diffusion-seed{run.seed}", (w, h), len(steps),
+                  lambda path, settings, ctx: save_animation(path, header, run, settings),
+                  fps=trajectory_pictures.ANIMATION_FPS)
 
     def strip(self, path: str | Path, steps: list[int] | None = None) -> Path:
         """x_t and predicted x0 at chosen step indices (default: those typed), columns labelled."""
@@ -195,6 +211,5 @@ class Exports(QWidget):
         seed = self.run.seed
         name, pattern, save = {
             "frame": (f"diffusion-seed{seed}-step{self.step() + 1}.png", "PNG (*.png)", self.frame),
-            "gif": (f"diffusion-seed{seed}.gif", "GIF (*.gif)", self.gif),
             "strip": (f"diffusion-seed{seed}-strip.png", "PNG (*.png)", self.strip)}[kind]
         self.panel.save_with_dialog("Export", name, pattern, save, "recipe in its metadata")

@@ -1,0 +1,137 @@
+""""Export video…": the dialog's settings, and exports written in the background (the panel's worker, or a
+worker of the export's own for a panel without one) while the GUI thread goes on."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtWidgets import QDialog
+
+from playground.core.diffusion.trajectory_pictures import HOLD_LAST_S, frame_row
+from playground.core.video import read_video, read_video_recipe, write_video
+from playground.gui.panels.base import Panel
+from playground.gui.widgets import video_export
+from playground.gui.widgets.video_export import VideoExportDialog, VideoSettings, default_width, start_export
+
+pytest.importorskip("imageio_ffmpeg")
+SHOTS = Path("/work/notes/shots")
+
+
+def test_the_dialog_asks_format_size_fps_and_overlays(qtbot) -> None:
+    dialog = VideoExportDialog("the denoising run", (296, 144), 50, fps=16)
+    qtbot.addWidget(dialog)
+    assert dialog.width.value() == default_width((296, 144)) == 888  # 3x: at least 720 px, pixels kept square
+    assert dialog.settings() == VideoSettings(".mp4", 888, 16, True)
+    assert "50 frames at 888x432 px: 3.1 s" in dialog.summary.text()
+    dialog.format.setCurrentIndex(dialog.format.findData(".gif"))
+    dialog.width.setValue(296)
+    dialog.fps.setValue(10)
+    dialog.overlays.setChecked(False)
+    assert dialog.settings() == VideoSettings(".gif", None, 10, False)  # the frames' own width: no scaling
+    assert "50 frames at 296x144 px: 5.0 s" in dialog.summary.text()
+    plain = VideoExportDialog("the training run's samples", (101, 101), 3, overlays_available=False)
+    qtbot.addWidget(plain)
+    assert not plain.overlays.isEnabled() and not plain.settings().overlays
+    assert "3 frames at 808x808 px" in plain.summary.text()  # 8x, made even for MP4
+    if SHOTS.is_dir():
+        dialog.format.setCurrentIndex(0)
+        dialog.width.setValue(888)
+        dialog.overlays.setChecked(True)
+        dialog.resize(560, dialog.sizeHint().height())
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        dialog.grab().save(str(SHOTS / "video-export-dialog.png"))
+
+
+def test_a_panel_without_a_worker_exports_in_the_background(qtbot, tmp_path: Path) -> None:
+    """The Train panel's case: no worker of its own. The write waits here until the test lets it go:
+    the GUI thread is free meanwhile, and the status bar says it is writing, then where it wrote."""
+    panel = Panel(None, torch.device("cpu"))
+    qtbot.addWidget(panel)
+    messages: list[str] = []
+    panel.status_message.connect(messages.append)
+    release, started = threading.Event(), threading.Event()
+    frames = [np.full((32, 48, 3), 40 * i, np.uint8) for i in range(5)]
+
+    def write(path: Path, settings: VideoSettings, ctx) -> Path:
+        started.set()
+        assert release.wait(10)
+        return write_video(video_export.progressed(frames, ctx, len(frames)), path, **settings.write_options())
+
+    path = tmp_path / "samples.mp4"
+    threads = threading.active_count()
+    start_export(panel, path, VideoSettings(".mp4", 96, 8), write)
+    assert started.wait(10) and not path.exists()  # the GUI thread is back here while the export runs
+    assert messages == ["Writing samples.mp4…"]
+    release.set()
+    qtbot.waitUntil(lambda: any(m.startswith("Saved") for m in messages), timeout=20000)
+    assert f"Saved {path}" in messages[-1]
+    back = read_video(path)
+    assert len(back) == 5 and back[0].shape == (64, 96, 3)
+    qtbot.waitUntil(lambda: threading.active_count() <= threads, timeout=5000)  # its worker is stopped
+
+
+def test_a_failing_export_reports_and_keeps_the_old_file(qtbot, tmp_path: Path) -> None:
+    panel = Panel(None, torch.device("cpu"))
+    qtbot.addWidget(panel)
+    messages: list[str] = []
+    panel.status_message.connect(messages.append)
+    path = tmp_path / "old.gif"
+    path.write_bytes(b"old")
+
+    def write(path: Path, settings: VideoSettings, ctx) -> Path:
+        return write_video([np.zeros((4, 4, 3), np.uint8)], path, size=2)  # too small
+
+    start_export(panel, path, VideoSettings(".gif"), write)
+    qtbot.waitUntil(lambda: messages[-1].startswith("Error"), timeout=10000)
+    assert "video width must be a whole number from 16 to 4096" in messages[-1]
+    assert path.read_bytes() == b"old"
+
+
+def test_the_denoising_run_exports_as_video(main_window, qtbot, tmp_path: Path, monkeypatch) -> None:
+    from playground.gui.panels.diffusion import DiffusionPanel
+
+    panel = next(p for p in main_window.panels if isinstance(p, DiffusionPanel))
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
+    view = panel.view
+    exports = view.exports
+    assert not exports.video_button.isEnabled()  # nothing to export before a run
+    controls = panel.controls
+    controls.sampler_box.setCurrentIndex(controls.sampler_box.findData("ddim"))
+    controls.steps.setText("6")
+    controls.seed_field.setText("21")
+    view.run_button.click()
+    qtbot.waitUntil(lambda: view.current is not None and not view.sampling, timeout=30000)
+    run = view.current
+    assert exports.video_button.isEnabled()
+
+    path = tmp_path / "run.mp4"
+    monkeypatch.setattr(VideoExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(video_export, "save_file", lambda *args: str(path.with_suffix("")))  # typed without suffix
+    messages: list[str] = []
+    panel.status_message.connect(messages.append)
+    exports.video_button.click()
+    assert messages and messages[-1] == "Writing run.mp4…"  # written on the worker: not yet
+    qtbot.waitUntil(lambda: messages[-1].startswith(("Saved", "Error")), timeout=30000)
+    assert messages[-1].startswith(f"Saved {path}")
+    frames = read_video(path)
+    fps = 16
+    assert len(frames) == 6 + round(HOLD_LAST_S * fps)
+    natural = frame_row(run, 5, ("x_t", "pred_x0"), 4)  # what the export draws, before its size
+    assert frames[0].shape[:2] == (natural.shape[0] * 3, natural.shape[1] * 3)  # the default: 3x, at least 720 px
+    recipe = read_video_recipe(path)
+    assert recipe["seed"] == 21 and recipe["steps"] == 6 and recipe["picture"] == "animation"
+    assert recipe["frame_step_indices"] == list(range(6)) and recipe["fps"] == fps
+    # the last step's frame is the run's, enlarged; its lower half (below the overlay) decodes back close to it
+    expected = np.repeat(np.repeat(natural, 3, axis=0), 3, axis=1)
+    half = expected.shape[0] // 2
+    assert np.abs(frames[5][half:].astype(np.int16) - expected[half:]).mean() < 3
+    assert np.abs(frames[5][:half // 3, :half].astype(np.int16) - expected[:half // 3, :half]).mean() > 10  # overlay
+    if SHOTS.is_dir():
+        from PIL import Image
+        Image.fromarray(frames[2]).save(SHOTS / "video-frame-overlay.png")
