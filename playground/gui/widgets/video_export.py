@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton,
                                QSpinBox, QWidget)
 
-from ...core.video import DEFAULT_FPS, VIDEO_FORMATS, VIDEO_SUFFIXES, fps_range, frame_size, side_range
+from ...core.video import DEFAULT_FPS, VIDEO_FORMATS, VIDEO_SUFFIXES, fps_range, frame_size, side_range, write_video
 from ..dialogs import save_file
 from ..worker import Job, JobContext, ModelWorker
 
@@ -58,6 +58,20 @@ def progressed(frames: Iterable[np.ndarray], ctx: JobContext | None, total: int)
         yield frame
         if ctx is not None:
             ctx.progress(i + 1, total)
+
+
+Frames = tuple[list[np.ndarray], list[list[str]] | None]  # the frames and each one's overlay lines (or None)
+
+
+def frames_writer(make: Callable[[JobContext], Frames], recipe: dict | None = None,
+                  hold_last: float = 0.0) -> Callable[[Path, VideoSettings, JobContext], Path]:
+    """A `write` for `ask_video` from a function that makes the frames and their overlays (on the worker)."""
+    def write(path: Path, settings: VideoSettings, ctx: JobContext) -> Path:
+        frames, captions = make(ctx)
+        return write_video(progressed(frames, ctx, len(frames)), path, captions=captions if settings.overlays else None,
+                           hold_last=hold_last, recipe=None if recipe is None else recipe | {"fps": settings.fps},
+                           **settings.write_options())
+    return write
 
 
 class VideoExportDialog(QDialog):

@@ -8,8 +8,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
 
 from ....core.checkpoints import LoadedModel
+from ....core.latent.animation import interpolation_frames, interpolation_ts
 from ....core.latent.sampling import decode, interpolate
+from ....core.provenance import model_header
 from ...widgets.images import ImageCanvas
+from ...widgets.video_export import ask_video, export_button, frames_writer
 from ...worker import JobContext
 from .views import LatentView
 
@@ -47,7 +50,12 @@ class InterpolateView(LatentView):
         layout.addWidget(self.strip_canvas, 1)
         self.hint = QLabel("Set A and B from the current z (Random, an encoded image…), then slide t.")
         self.hint.setWordWrap(True)
-        layout.addWidget(self.hint)
+        self.export_button = export_button("z from A to B and back as an MP4 or GIF, each frame's t in a corner")
+        self.export_button.clicked.connect(self.export_video)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.hint, 1)
+        bottom.addWidget(self.export_button)
+        layout.addLayout(bottom)
         self.slider.valueChanged.connect(self._on_slider)
         self.mode.currentTextChanged.connect(self._on_mode)
 
@@ -82,6 +90,18 @@ class InterpolateView(LatentView):
             return
         mode = self.mode.currentText()
         self.panel.set_latent(interpolate(a, b, t, mode), source=f"the {mode} interpolation A → B at t = {t:.2f}")
+
+    def export_video(self) -> None:
+        """"Export video…": the decoded walk A → B → A, written on the panel's worker."""
+        a, b, loaded = self.endpoints["A"], self.endpoints["B"], self.panel.loaded
+        if a is None or b is None or loaded is None:
+            self.panel.report_error("nothing to export yet: set A and B first")
+            return
+        mode, side = self.mode.currentText(), getattr(loaded.config, "image_size", 32)
+        recipe = model_header(loaded) | {"picture": "interpolation", "mode": mode, "a": a.tolist(), "b": b.tolist(),
+                                         "t": interpolation_ts().tolist()}
+        ask_video(self.panel, "the interpolation", f"interpolation-{mode}", (side, side), len(recipe["t"]),
+                  frames_writer(lambda ctx: interpolation_frames(loaded.model, a, b, mode), recipe), fps=20)
 
     def render_strip(self) -> None:
         a, b = self.endpoints["A"], self.endpoints["B"]
