@@ -20,9 +20,12 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPush
 from ....core.checkpoints import LoadedModel
 from ....core.codebook.analysis import codebook_atlas
 from ....core.data.shapes import PromptError
+from ....core.provenance import picture_recipe
+from ....core.tokens.animation import FRAME_SCALE, fill_frames
 from ....core.tokens.sampling import TokenSettings
 from ...widgets.titled import SMALL_TITLE, SUBTITLE_STYLE, TITLE_STYLE
 from ...widgets.atlas import CodebookAtlas
+from ...widgets.video_export import ask_video, export_button, frames_writer
 from .distribution import DistributionBars
 from .grid_canvas import TokenCanvas
 from .session import LiveControls, TokenFrame, TokenSession, play, unwritten_mask
@@ -96,6 +99,10 @@ class TokenTab(QWidget):
         speed_row = QHBoxLayout()
         speed_row.addWidget(QLabel("playback"))
         speed_row.addWidget(self.speed_box, 1)
+        self.video_button = export_button("The grid filling cell by cell as an MP4 or GIF, each frame's token count, "
+                                          "prompt and w in a corner")
+        self.video_button.clicked.connect(self.export_video)
+        speed_row.addWidget(self.video_button)
         self.picker_title = QLabel("Whole codebook (click a cell first)")
         self.picker_title.setStyleSheet(SMALL_TITLE)
         self.picker_title.setWordWrap(True)
@@ -350,6 +357,19 @@ class TokenTab(QWidget):
                                             f"(the model's own: {model_p[code]:.2%})")
         self.picker_title.setText(f"Pick a code for {cell_name(cell, frame.grid_size)}")
         self.picker_hint.setText("likeliest first; the cells before it stay, the model writes on from it")
+
+    def export_video(self) -> None:
+        """"Export video…": the shown run's cells written one by one, decoded on the panel's worker."""
+        frame, loaded = self.frame, self.panel.loaded
+        if frame is None or frame.position == 0 or loaded is None:
+            self.panel.report_error("nothing to export yet: generate some tokens first")
+            return
+        h, w = frame.image.shape[:2]
+        recipe = picture_recipe(loaded, "token_fill", prompt=frame.prompt, seed=frame.seed, **frame.settings.to_recipe(),
+                                tokens=frame.grid().tolist(), branches=[list(b) for b in frame.branches])
+        make = lambda ctx: fill_frames(loaded.model, frame.tokens, frame.prompt, frame.settings.guidance)  # noqa: E731
+        ask_video(self.panel, "the token-by-token generation", f"tokens-seed{frame.seed}",
+                  (w * FRAME_SCALE, h * FRAME_SCALE), frame.position + 1, frames_writer(make, recipe, hold_last=1.0))
 
     def _sync_buttons(self) -> None:
         has_model = self.session is not None
