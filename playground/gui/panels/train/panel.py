@@ -30,6 +30,7 @@ from ...worker import ModelWorker
 from ..base import Panel, mark_timeline
 from .form import LOG_EVERY, RecipeForm
 from .live_view import LiveCurves, LivePreview, format_duration
+from .snapshots import PreviewSnapshots
 
 DRAW_INTERVAL_MS = 250  # the live view is brought up to date 4 times a second at most
 
@@ -103,6 +104,8 @@ class TrainPanel(Panel):
         self.open_button = QPushButton("Open trained model")
         self.open_button.setEnabled(False)
         left.addWidget(self.open_button)
+        self.snapshots = PreviewSnapshots(self)
+        left.addWidget(self.snapshots.button)
         left.addStretch(1)
         self.splitter.addWidget(left_host)
         self.curves = LiveCurves()
@@ -161,6 +164,7 @@ class TrainPanel(Panel):
         self._inbox.clear()
         self.curves.set_groups({}, args.steps)
         self.preview.show_preview(None, "samples")
+        self.snapshots.clear(args.steps)
         self.progress.setRange(0, args.steps)
         self.progress.setValue(0)
         self.speed_label.setText("")
@@ -228,6 +232,7 @@ class TrainPanel(Panel):
         if update.preview is not None:
             kind = self.run_info.preview_kind if self.run_info else "samples"
             self.preview.show_preview(update.preview, f"{kind}, step {update.preview_step}")
+            self.snapshots.add(update.preview_step, update.preview, kind, update.total_steps)
 
     def _add_points(self, points: list[tuple[int, dict[str, float]]]) -> None:
         if not points:
