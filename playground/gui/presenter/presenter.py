@@ -175,9 +175,9 @@ class Presenter(QObject):
         scenes = list(self.lesson.scenes) if self.lesson is not None else []
         scene = scene_from_recipe(panel.title, recipe, caption="", title=f"{panel.title} {len(scenes) + 1}")
         if self.lesson is not None:
-            lesson = dataclasses.replace(self.lesson, scenes=type(self.lesson.scenes)(scenes + [scene]), path=path)
+            lesson = dataclasses.replace(self.lesson, scenes=tuple(scenes + [scene]), path=path)
         else:
-            lesson = Lesson(name=path.stem, title=path.stem.replace("-", " ").capitalize(), scenes=[scene], path=path)
+            lesson = Lesson(name=path.stem, title=path.stem.replace("-", " ").capitalize(), scenes=(scene,), path=path)
         try:
             save_lesson(lesson, path)
         except (OSError, LessonError, ValueError) as exc:

@@ -92,7 +92,7 @@ class DiffusionPanel(Panel):
         self.worker.job_ended.connect(lambda _label: self.compare_tab.job_ended())
         self._pending: list = []  # what a restored recipe does once its run is back (branch, show a step)
         self._awaited: RunControl | None = None  # the run of the restore the next pending action waits for
-        self._frame_run: tuple[dict | None, RunControl | None] = (None, None)  # show_frame's run and its control
+        self._frame_run: dict | None = None  # the recipe (less its step) show_frame last restored
 
     # --- the model -------------------------------------------------------------------------------
 
@@ -109,7 +109,7 @@ class DiffusionPanel(Panel):
             self.schedule_label.setText(f"{family}{schedule.name} schedule, T = {T}{where}")
         self.controls.set_model(model, loaded.family)
         self.reverse.note.setText(LATENT_NOTE if latent else REVERSE_NOTE)
-        self._pending, self._awaited, self._frame_run = [], None, (None, None)
+        self._pending, self._awaited, self._frame_run = [], None, None
         self.view.reset(schedule, latent)
         self.forward_tab.reset(T)
         self.compare_tab.reset(T)
@@ -185,19 +185,19 @@ class DiffusionPanel(Panel):
         return "note: " + "; ".join(notes) if notes else None
 
     def show_frame(self, recipe: dict) -> str | None:
-        """A lesson's frame: another step of the run the last frame restored (or is restoring) only moves
+        """A lesson's frame: another step of the shown run (or of the run a restore is making) only moves
         the scrubber; any other recipe is restored (a new run)."""
-        run = {k: v for k, v in recipe.items() if k not in ("step_index", "t")}
-        index = recipe.get("step_index")
-        if isinstance(index, int) and run == self._frame_run[0] and self.view.control is self._frame_run[1]:
-            if self._pending:  # its run is still coming: show this step once it is back
-                self._pending[-1] = lambda view: view.scrubber.set_value(index)
-            else:
-                self.view.scrubber.set_value(index)
+        run, index = {k: v for k, v in recipe.items() if k not in ("step_index", "t")}, recipe.get("step_index")
+        shown = self.view.current
+        if isinstance(index, int) and self._pending and run == self._frame_run:  # its run is still coming
+            self._pending[-1] = lambda view: view.scrubber.set_value(index)
             return None
-        note = self.restore(recipe, "the lesson")
-        self._frame_run = (run, self.view.control)
-        return note
+        if (isinstance(index, int) and not self._pending and shown is not None and shown.complete
+                and not self.view.sampling and all(recipe.get(k) == v for k, v in shown.recipe().items())):
+            self.view.scrubber.set_value(index)
+            return None
+        self._frame_run = run
+        return self.restore(recipe, "the lesson")
 
     def _started(self, start) -> RunControl | None:
         """Call `start` (a run or a branch); the control of the run it started, None if it started none."""
