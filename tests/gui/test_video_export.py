@@ -135,3 +135,79 @@ def test_the_denoising_run_exports_as_video(main_window, qtbot, tmp_path: Path, 
     if SHOTS.is_dir():
         from PIL import Image
         Image.fromarray(frames[2]).save(SHOTS / "video-frame-overlay.png")
+
+
+def _export_with(button, panel, path: Path, monkeypatch, qtbot, settings: VideoSettings | None = None) -> list[str]:
+    """Click an "Export video…" button, accept its dialog (with `settings`), save to `path`; wait until written."""
+    monkeypatch.setattr(VideoExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    if settings is not None:
+        monkeypatch.setattr(VideoExportDialog, "settings", lambda self: settings)
+    monkeypatch.setattr(video_export, "save_file", lambda *args: str(path))
+    messages: list[str] = []
+    panel.status_message.connect(messages.append)
+    button.click()
+    assert messages and messages[-1] == f"Writing {path.name}…"
+    qtbot.waitUntil(lambda: messages[-1].startswith(("Saved", "Error")), timeout=30000)
+    assert messages[-1].startswith(f"Saved {path}"), messages[-1]
+    return messages
+
+
+def test_interpolation_tokens_and_training_previews_export_as_video(main_window, qtbot, tmp_path, monkeypatch) -> None:
+    from playground.core.latent.animation import interpolation_frames, interpolation_ts
+    from playground.core.latent.sampling import prior_latents
+    from playground.core.training.live import LiveUpdate
+    from playground.gui.panels.latent import LatentPanel
+    from playground.gui.panels.tokens import TokensPanel
+    from playground.gui.panels.tokens.token_tab import SPEEDS
+    from playground.gui.panels.train import TrainPanel
+
+    # the Latent panel's interpolation: A to B and back, each frame the decoded z at its t
+    latent = next(p for p in main_window.panels if isinstance(p, LatentPanel))
+    qtbot.waitUntil(lambda: latent.loaded is not None, timeout=10000)
+    view = latent.interpolate_view
+    a, b = prior_latents(6, 2, 3).numpy()
+    latent.set_latent(a)
+    view.set_endpoint("A")
+    latent.set_latent(b)
+    view.set_endpoint("B")
+    path = tmp_path / "interpolation.gif"
+    _export_with(view.export_button, latent, path, monkeypatch, qtbot, VideoSettings(".gif", None, 20, False))
+    frames = read_video(path)
+    expected, captions = interpolation_frames(latent.loaded.model, a, b, "spherical")
+    assert len(frames) == len(expected) == len(interpolation_ts()) == 78 and len(captions) == 78
+    error = lambda i, j: np.abs(frames[i].astype(np.int16) - expected[j]).mean()  # noqa: E731
+    assert error(20, 20) < 12  # GIF: 256 colours of a noisy (untrained) picture
+    assert error(20, 20) < error(20, 0) / 2 and error(20, 20) < error(20, 39) / 2  # t 0.51: neither A nor B
+    assert read_video_recipe(path)["picture"] == "interpolation"
+
+    # the Tokens panel: the grid filling cell by cell (64 cells: 65 frames, the last held 1 s)
+    tokens = next(p for p in main_window.panels if isinstance(p, TokensPanel))
+    qtbot.waitUntil(lambda: tokens.loaded is not None, timeout=10000)
+    tokens.token_tab.speed_box.setCurrentIndex(len(SPEEDS) - 1)
+    main_window.show_panel(tokens)
+    tab = tokens.token_tab
+    qtbot.waitUntil(lambda: tab.frame is not None and tab.frame.done and not tab.playing, timeout=20000)
+    path = tmp_path / "tokens.mp4"
+    _export_with(tab.video_button, tokens, path, monkeypatch, qtbot, VideoSettings(".mp4", None, 16, True))
+    frames = read_video(path)
+    assert len(frames) == 65 + 16 and frames[0].shape == (256, 256, 3)
+    final = np.repeat(np.repeat(tab.frame.image, 8, axis=0), 8, axis=1)
+    assert np.abs(frames[-1][128:].astype(np.int16) - final[128:]).mean() < 3  # the written image, below the overlay
+    assert read_video_recipe(path)["tokens"] == tab.frame.grid().tolist()
+
+    # the Train panel (no worker): the previews it kept, one frame each
+    train = next(p for p in main_window.panels if isinstance(p, TrainPanel))
+    main_window.show_panel(train)
+    train._draw_timer.start()
+    for step in (0, 100, 200, 300):
+        image = np.full((16, 16, 3), 60 * (step // 100), np.uint8)
+        train.process.message.emit(LiveUpdate(step, 300, {"loss": 1.0}, 5.0, 10.0, image, step))
+    qtbot.waitUntil(lambda: len(train.snapshots.images) == 4, timeout=5000)
+    train._draw_timer.stop()
+    assert train.snapshots.button.isEnabled()
+    path = tmp_path / "training.mp4"
+    _export_with(train.snapshots.button, train, path, monkeypatch, qtbot, VideoSettings(".mp4", 64, 4, False))
+    frames = read_video(path)
+    assert len(frames) == 4 + 4 and frames[0].shape == (64, 64, 3)
+    assert [round(float(f.mean()) / 60) for f in frames[:4]] == [0, 1, 2, 3]
+    assert read_video_recipe(path)["preview_steps"] == [0, 100, 200, 300]
