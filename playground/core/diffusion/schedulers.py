@@ -328,6 +328,8 @@ def make_scheduler(kind: SchedulerKind, schedule: NoiseSchedule, num_inference_s
     """
     if kind in FLOW_KINDS or getattr(schedule, "name", "") == "flow":
         return _flow_scheduler(kind, schedule, num_inference_steps)
+    if hasattr(schedule, "make_scheduler"):  # a schedule that steps its own way (a diffusers config: core/diffusers_io)
+        return schedule.make_scheduler(kind, num_inference_steps, eta=eta, use_clipped_model_output=use_clipped_model_output)
     if kind == "ddpm":
         if eta != 0.0:
             raise ValueError("eta is a DDIM setting; DDPM's noise is set by its variance ('posterior' or 'beta')")
