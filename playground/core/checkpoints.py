@@ -237,6 +237,12 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
                     families: tuple[str, ...] | None = None) -> LoadedModel:
     """Load a checkpoint for inference. Raises CheckpointError naming the file and the problem;
     with `families`, also for a checkpoint of any other family (before building anything)."""
+    from .diffusers_io.folder import diffusers_folder_of  # a diffusers pipeline folder: its own loader
+
+    if (folder := diffusers_folder_of(path)) is not None:
+        from .diffusers_io.load import open_folder
+
+        return open_folder(folder, device, families)
     weights_path, json_path = resolve_paths(path)
     meta = read_meta(weights_path)
     if families is not None and meta.family not in families:
