@@ -92,6 +92,10 @@ class TokenTab(QWidget):
         for i, b in enumerate((self.generate_button, self.pause_button, self.step_button, self.stop_button)):
             b.setMinimumHeight(34)
             buttons.addWidget(b, i // 2, i % 2)
+        self.video_button = export_button("The grid filling cell by cell as an MP4 or GIF, each frame's token count, "
+                                          "prompt and w in a corner")
+        self.video_button.clicked.connect(self.export_video)
+        buttons.addWidget(self.video_button, 2, 0, 1, 2)
         self.speed_box = QComboBox()
         for rate, text in SPEEDS:
             self.speed_box.addItem(text, rate)
@@ -99,10 +103,6 @@ class TokenTab(QWidget):
         speed_row = QHBoxLayout()
         speed_row.addWidget(QLabel("playback"))
         speed_row.addWidget(self.speed_box, 1)
-        self.video_button = export_button("The grid filling cell by cell as an MP4 or GIF, each frame's token count, "
-                                          "prompt and w in a corner")
-        self.video_button.clicked.connect(self.export_video)
-        speed_row.addWidget(self.video_button)
         self.picker_title = QLabel("Whole codebook (click a cell first)")
         self.picker_title.setStyleSheet(SMALL_TITLE)
         self.picker_title.setWordWrap(True)
