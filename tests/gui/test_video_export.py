@@ -211,3 +211,38 @@ def test_interpolation_tokens_and_training_previews_export_as_video(main_window,
     assert len(frames) == 4 + 4 and frames[0].shape == (64, 64, 3)
     assert [round(float(f.mean()) / 60) for f in frames[:4]] == [0, 1, 2, 3]
     assert read_video_recipe(path)["preview_steps"] == [0, 100, 200, 300]
+
+
+def test_a_guided_flow_run_exports_with_its_noise_level_and_w(main_window, qtbot, tmp_path) -> None:
+    """Text to image on the tiny sit (a flow, K = 100): the noise level of a flow's x_t is its time s = t / K,
+    w is the run's guidance; a latent run's steps are decoded for the video (on the worker, in the app)."""
+    from playground.core.diffusion.trajectory_pictures import step_captions
+    from playground.gui.panels.text2img import Text2ImgPanel
+    from playground.gui.widgets.steps.export import save_animation
+
+    panel = next(p for p in main_window.panels if isinstance(p, Text2ImgPanel))
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.result is not None, timeout=30000)
+    picker = main_window.model_picker
+    index = next(i for i in range(picker.count()) if "sit-tiny" in picker.itemText(i))
+    picker.setCurrentIndex(index)
+    picker.activated.emit(index)
+    qtbot.waitUntil(lambda: panel.loaded is not None and panel.loaded.family == "sit", timeout=20000)
+    sampler = panel.controls.sampler
+    sampler.sampler_box.setCurrentIndex(sampler.sampler_box.findData("euler"))
+    sampler.steps.setText("4")
+    with qtbot.waitSignal(panel.rendered, timeout=60000):
+        panel.generate()
+    run = panel.result.trajectory
+    header = panel.steps_tab.recipe_header()
+    captions = step_captions(run, list(range(run.count)), header)
+    levels = [float(c[2].split()[-1]) for c in captions]
+    assert levels == [round(int(t) / 100, 2) for t in run.t]  # s = t / K
+    assert levels[0] == 1.0 and levels == sorted(levels, reverse=True)
+    assert all(c[-1] == f"w {header['guidance_scale']:g}" for c in captions) and header["guidance_scale"] == 2.0
+    assert captions[1][:2] == ["step 2 / 4", f"t {int(run.t[1])}"]
+    path = save_animation(tmp_path / "flow.mp4", header, run, VideoSettings(".mp4", 400, 8, True))
+    assert run.missing_pictures == 0
+    frames = read_video(path)
+    assert len(frames) == 4 + round(HOLD_LAST_S * 8) and frames[0].shape[1] == 400
+    assert read_video_recipe(path)["family"] == "sit"
