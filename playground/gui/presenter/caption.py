@@ -32,6 +32,10 @@ def _label(px: int, bold: bool = False, colour: str = INK) -> QLabel:
     return label
 
 
+def _fit(label: QLabel) -> None:
+    label.setFixedWidth(label.fontMetrics().horizontalAdvance(label.text() + "   ") if label.text() else 0)
+
+
 class CaptionBar(QWidget):
     """Title and counter on the first line, the caption (word-wrapped, two lines) and a message below."""
 
@@ -39,11 +43,13 @@ class CaptionBar(QWidget):
         super().__init__(parent)
         self.setObjectName("presenter-caption")
         _paint(self, INK)
-        self.setAutoFillBackground(True)
         self.title = _label(TITLE_PX, bold=True)
         self.counter = _label(TITLE_PX, colour=MUTED)
         self.counter.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         self.counter.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.progress = _label(CAPTION_PX, colour=MUTED)  # where the scene's action is: "latent.3 = 1.50"
+        self.progress.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        self.progress.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.caption = _label(CAPTION_PX)
         self.caption.setWordWrap(True)
         self.caption.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -52,15 +58,16 @@ class CaptionBar(QWidget):
         self.message.setWordWrap(True)
         self.message.setFixedHeight(self.message.fontMetrics().lineSpacing() * 2 + 4)
         self.message.setVisible(False)
-        for label in (self.title, self.counter):
+        for label in (self.title, self.counter, self.progress):
             label.setFixedHeight(label.fontMetrics().lineSpacing() + 4)
         layout = QGridLayout(self)
         layout.setContentsMargins(24, 8, 24, 10)
         layout.setVerticalSpacing(4)
         layout.addWidget(self.title, 0, 0)
-        layout.addWidget(self.counter, 0, 1)
-        layout.addWidget(self.caption, 1, 0, 1, 2)
-        layout.addWidget(self.message, 2, 0, 1, 2)
+        layout.addWidget(self.progress, 0, 1)
+        layout.addWidget(self.counter, 0, 2)
+        layout.addWidget(self.caption, 1, 0, 1, 3)
+        layout.addWidget(self.message, 2, 0, 1, 3)
         layout.setColumnStretch(0, 1)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
 
@@ -68,12 +75,17 @@ class CaptionBar(QWidget):
         self.title.setText(title)
         self.caption.setText(caption)
         self.counter.setText(f"{index + 1} / {count}" if count else "")
-        self.counter.setFixedWidth(self.counter.fontMetrics().horizontalAdvance(self.counter.text() + "  "))
+        _fit(self.counter)
+        self.show_progress("")
         self.show_message("")
 
+    def show_progress(self, text: str) -> None:
+        self.progress.setText(text)
+        _fit(self.progress)
+
     def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        super().paintEvent(event)
         painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(BACKGROUND))
         painter.setPen(QPen(QColor(INK), 3))
         painter.drawLine(0, 1, self.width(), 1)  # the rule between the scene and its caption
 

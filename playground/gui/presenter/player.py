@@ -49,6 +49,7 @@ class ScenePlayer(QObject):
     """Plays one scene at a time in a MainWindow; `play(scene)` replaces what was playing."""
 
     message = Signal(str)  # what went wrong, for the caption bar ("" clears it)
+    progress = Signal(str)  # where the action is, in words ("latent.3 = 1.50")
     finished = Signal()  # the scene's action played to its last frame (or it had none)
 
     def __init__(self, window):
@@ -163,11 +164,22 @@ class ScenePlayer(QObject):
             return
         show = getattr(self.panel, "show_frame", None)
         frame = dict(self.frames[self.frame_index])
+        self.progress.emit(frame_words(self.scene.action, frame, self.frame_index, len(self.frames)))
         try:
             show(frame) if callable(show) else self.panel.restore(frame, "the lesson")
         except (ValueError, KeyError, TypeError) as exc:
             self._timer.stop()
             self._fail(f"Frame {self.frame_index + 1} of this scene's action does not fit: {exc}")
+
+
+def frame_words(action: dict, frame: dict, index: int, count: int) -> str:
+    """Where an action is, for the room: the swept value ("latent.3 = 1.50"), else the frame's number."""
+    if action.get("kind") == "sweep":
+        from ...core.lessons.actions import value_at
+
+        value = value_at(frame, action["key"])
+        return f"{action['key']} = {value:.2f}" if isinstance(value, float) else f"{action['key']} = {value}"
+    return f"{action.get('kind', 'frame')} {index + 1} / {count}"
 
 
 def _kind(scene) -> str:

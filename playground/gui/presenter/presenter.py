@@ -53,6 +53,7 @@ class Presenter(QObject):
         self.pointer = PointerHighlight(window)
         self.player = ScenePlayer(window)
         self.player.message.connect(self.caption_bar.show_message)
+        self.player.progress.connect(self.caption_bar.show_progress)
         self.stage = Stage(window, keep=(self.bar,))
         self.theme = Theme()
 

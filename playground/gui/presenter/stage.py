@@ -16,9 +16,9 @@ from .. import theme
 
 # panel title -> the attribute paths (from the panel) of the widgets a room should see
 SCENE_WIDGETS: dict[str, tuple[str, ...]] = {
-    "VAE / AE / GAN": ("canvas", "sliders"),
+    "VAE / AE / GAN": ("canvas",),
     "Diffusion": ("view.steps", "view.scrubber"),
-    "VQ-VAE codebook": ("grid_column", "codebook_column"),
+    "VQ-VAE codebook": ("grid_column.canvas", "codebook_column.views"),
     "Tokens": ("tabs",),
     "Text to image": ("tabs",),
     "CLIP": ("tabs",),
