@@ -4,6 +4,8 @@ Every tab always holds a working model: at start each panel opens its family's s
 checkpoint (`assets.shipped_for`), a checkpoint given on the command line goes to the panel
 of its family, and a checkpoint that fails to open leaves the panel with the model it had
 (or its default). The picker names the model actually loaded, never the one last asked for.
+The menu bar and its keys are in `menus.py` (`menu(name)` for others to add to), presenter mode
+in `presenter/` (`lesson` and `present=True` enter it once the window is shown).
 """
 
 from __future__ import annotations
@@ -13,22 +15,25 @@ import time
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
-    QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QTabWidget, QToolBar,
+    QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QTabWidget,
+    QToolBar,
 )
 
 from ..core.assets import list_shipped, shipped_for
 from ..core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..core.device import describe_device
-from ..core.provenance import describe_recipe_source, read_png_recipe
-from . import window_state
+from . import theme, window_state
 from .collector import collect_on_gui_thread
+from .dialogs import open_file
+from .dropped import open_dropped
+from .menus import WindowMenus
 from .model_picker import ModelPicker
-from .opening import file_kind, not_a_checkpoint, not_openable
+from .opening import not_a_checkpoint
 from .panels.base import Panel
 from .panels.registry import PANEL_CLASSES
+from .presenter import Presenter
 from .widgets.scrolling import scrolling_page
 from .worker import JobContext, ModelWorker
 
@@ -47,7 +52,7 @@ PROGRESS_WIDTH = 300  # the bar carries the job's name (elided to fit) and "done
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, device: torch.device, checkpoint: str | None = None):
+    def __init__(self, device: torch.device, checkpoint: str | None = None, lesson=None, present: bool = False):
         super().__init__()
         collect_on_gui_thread()  # a Qt object must never be garbage-collected on a worker thread
         self.device = device
@@ -80,6 +85,8 @@ class MainWindow(QMainWindow):
         toolbar.setObjectName("model-toolbar")
         toolbar.setMovable(False)
         self.addToolBar(toolbar)
+        self.menus = WindowMenus(self)  # after the panels: it puts the keys of their buttons in their tooltips
+        toolbar.addWidget(self.menus.bar)
         toolbar.addWidget(QLabel(" Model  "))
         self.model_picker = ModelPicker()
         toolbar.addWidget(self.model_picker)
@@ -89,10 +96,8 @@ class MainWindow(QMainWindow):
         self.model_info.setMinimumWidth(1)  # long text is cut at the window's edge, never widens the window
         toolbar.addWidget(self.model_info)
 
-        open_action = QAction("Open checkpoint…", self)
-        open_action.setShortcut(QKeySequence.StandardKey.Open)
-        open_action.triggered.connect(self.open_checkpoint_dialog)
-        self.addAction(open_action)
+        self.presenter = Presenter(self)
+        self._present = (lesson, present)  # presenter mode starts once the window is shown
 
         status = self.statusBar()
         self.progress = QProgressBar()
@@ -112,6 +117,21 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._on_tab_changed)
         self.model_picker.activated.connect(self._on_picker_activated)
         self._start(checkpoint)
+
+    def menu(self, name: str) -> QMenu:
+        """The menu bar's menu `name` ("File", "View", "Help"), for others to add their actions to."""
+        return self.menus.menu(name)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().showEvent(event)
+        lesson, present = self._present
+        if present:
+            self._present = (None, False)
+            QTimer.singleShot(0, lambda: self.presenter.enter(lesson))
+
+    def look_changed(self) -> None:
+        """The theme or zoom changed (View menu): widths that follow the fonts are fitted again."""
+        self.model_picker.fit_to(self.width())
 
     def _start(self, checkpoint: str | None) -> None:
         """Each panel opens its default, except the one a valid `checkpoint` is for."""
@@ -179,6 +199,9 @@ class MainWindow(QMainWindow):
 
     def _on_tab_changed(self, _index: int) -> None:
         self._refresh_picker()
+        app = QApplication.instance()
+        if theme.current_zoom(app) != 1.0 or theme.current_theme(app) != "dark":
+            theme.refresh(app)  # style sheets set since the last zoom or theme change
 
     def _on_picker_activated(self, index: int) -> None:
         path = self.model_picker.itemData(index)
@@ -188,8 +211,7 @@ class MainWindow(QMainWindow):
             self.load_into(self.current_panel, Path(path), interactive=True)
 
     def open_checkpoint_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open checkpoint", str(Path.cwd()), "Checkpoints (*.safetensors *.json)")
+        path = open_file(self, "checkpoint", "Open checkpoint", "Checkpoints (*.safetensors *.json)")
         if path:
             self.open_checkpoint(path)
         else:
@@ -284,25 +306,7 @@ class MainWindow(QMainWindow):
 
     def open_dropped(self, path: Path) -> None:
         """A PNG restores its recipe in its family's tab; a checkpoint opens; anything else is explained."""
-        kind = file_kind(path)
-        if kind == "checkpoint":
-            self.open_checkpoint(path)
-            return
-        if kind == "other":
-            self.show_message(f"Error: {not_openable(path)}")
-            return
-        try:
-            recipe = read_png_recipe(path)
-        except ValueError as exc:
-            self.show_message(f"Error: cannot load {path.name}: {exc}")
-            return
-        panel = next((p for p in self.panels if p.families and p.accepts(recipe)), None)
-        if panel is None:
-            self.show_message(f"Error: cannot load {path.name}: it is {describe_recipe_source(recipe)}, "
-                              "and no tab shows that family")
-            return
-        self.show_panel(panel)
-        panel.load_png(path)
+        open_dropped(self, path)
 
     # --- status, progress, errors ------------------------------------------------------------
 
