@@ -127,3 +127,19 @@ def test_a_missing_model_is_said_on_the_caption_bar_and_the_lesson_goes_on(main_
     wait_for_scene(qtbot, presenter)
     assert not message.isVisible() and presenter.caption_bar.title.text() == "Here"
     presenter.leave()
+
+
+def test_a_train_scene_starts_the_train_panels_demo_run(main_window, qtbot, tmp_path, monkeypatch):
+    presenter = presenter_of(main_window)
+    presenter.full_screen = False
+    train = panel_titled(main_window, "Train")
+    started = []
+    monkeypatch.setattr(train, "start_demo", lambda steps=None: started.append(steps), raising=False)
+    lesson = write_lesson(tmp_path / "lesson.json", [
+        {"title": "Watch it learn", "tab": "Train", "caption": "a minute of training on shapes",
+         "recipe": {"family": "vae", "model": "vae-tiny"}, "action": {"kind": "train", "steps": 300, "preset": "demo"}}])
+    presenter.enter(lesson)
+    wait_for_scene(qtbot, presenter)
+    assert main_window.current_panel is train and started == [300]
+    assert train.isVisible() and not presenter.caption_bar.message.isVisible()
+    presenter.leave()

@@ -125,7 +125,7 @@ class ScenePlayer(QObject):
         recipe = self.scene.recipe or {}
         if "picture" in recipe:
             try:
-                self.panel.restore(dict(recipe), self.scene.title or "the lesson")
+                self._show(dict(recipe))
             except (ValueError, KeyError, TypeError) as exc:
                 return self._fail(f"This scene's settings do not fit the {self.panel.title} tab: {exc}")
         self._restored()
@@ -162,14 +162,19 @@ class ScenePlayer(QObject):
             self.playing = False
             self.finished.emit()
             return
-        show = getattr(self.panel, "show_frame", None)
         frame = dict(self.frames[self.frame_index])
         self.progress.emit(frame_words(self.scene.action, frame, self.frame_index, len(self.frames)))
         try:
-            show(frame) if callable(show) else self.panel.restore(frame, "the lesson")
+            self._show(frame)
         except (ValueError, KeyError, TypeError) as exc:
             self._timer.stop()
             self._fail(f"Frame {self.frame_index + 1} of this scene's action does not fit: {exc}")
+
+    def _show(self, recipe: dict) -> None:
+        """The scene's recipe, then each frame, through the panel's `show_frame` (a frame of the run it is
+        drawing need not start another), else `restore`."""
+        show = getattr(self.panel, "show_frame", None)
+        show(recipe) if callable(show) else self.panel.restore(recipe, "the lesson")
 
 
 def frame_words(action: dict, frame: dict, index: int, count: int) -> str:
