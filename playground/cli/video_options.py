@@ -29,13 +29,14 @@ def add_video_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"frames a second of the video ({video.fps_range.describe()}; default {video.DEFAULT_FPS})")
     parser.add_argument("--size", type=lambda text: _checked(video.parse_size, text), default=None,
                         help="the video's frame size: a width (e.g. 640; the height keeps the aspect) or WIDTHxHEIGHT "
-                             "(default: the frames as drawn at --scale)")
+                             f"(default: the frames enlarged by a whole factor to at least {video.PRESENTABLE_WIDTH} px wide)")
     parser.add_argument("--overlays", action=argparse.BooleanOptionalAction, default=True,
                         help="draw the step, t, the noise level and w in a corner of each frame (default on)")
 
 
 def write(args: argparse.Namespace, path: str, frames, captions, recipe: dict | None = None,
           hold_last: float = 0.0):
-    """Write the frames with the command's --fps, --size and --overlays."""
-    return video.write_video(frames, path, fps=args.fps, size=args.size,
+    """Write the frames (a list) with the command's --fps, --size and --overlays."""
+    size = args.size if args.size is not None else video.presentable_width(frames[0].shape[1])
+    return video.write_video(frames, path, fps=args.fps, size=size,
                              captions=captions if args.overlays else None, hold_last=hold_last, recipe=recipe)

@@ -32,6 +32,7 @@ VIDEO_FORMATS = {".mp4": "MP4 (*.mp4)", ".gif": "GIF (*.gif)"}
 DEFAULT_FPS = 12
 fps_range = IntRange(1, 60)
 side_range = IntRange(16, 4096)     # pixels of an exported frame's width or height
+PRESENTABLE_WIDTH = 720             # a default export is at least this wide (a projector's 1280x720)
 MP4_CRF = 12                        # x264 constant quality: 0 lossless .. 51 worst; 12 looks like the frames
 # RGB <-> yuv420p: average each 2x2 block's colour (not bicubic, which bleeds across the crisp pixel
 # edges of upscaled pictures: 4.6/255 mean error on random 4x4 blocks instead of 1.8)
@@ -79,6 +80,13 @@ def frame_size(shape: tuple[int, ...], size: Size = None, even: bool = False) ->
     if even:
         out = (out[0] + out[0] % 2, out[1] + out[1] % 2)
     return out
+
+
+def presentable_width(width: int, minimum: int = PRESENTABLE_WIDTH) -> int:
+    """`width` enlarged by a whole factor to at least `minimum` px (every pixel stays square and sharp):
+    the default size of an exported animation of small pictures."""
+    width = max(int(width), 1)
+    return int(min(side_range.high, max(side_range.low, width * max(1, -(-minimum // width)))))
 
 
 def fitted(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

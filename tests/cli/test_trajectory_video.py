@@ -42,7 +42,8 @@ def test_sample_ddpm_writes_an_mp4_trajectory(tiny_ddpm: Path, tmp_path: Path, c
     assert len(frames) == 4 + 1 + held  # 4 steps, the samples, the samples held 1.5 s
     h, w, _ = frames[0].shape
     assert h % 2 == 0 and w % 2 == 0 and w > 2 * h * 0.9  # x_t beside predicted x0
-    assert np.array_equal(frames[-1], frames[-2])  # held
+    assert 720 <= w < 2 * 720  # small pictures enlarged by a whole factor to a presentable width
+    assert np.abs(frames[-1].astype(np.int16) - frames[-2]).mean() < 1  # held (H.264 may differ by a level)
     recipe = read_video_recipe(path)
     assert recipe["picture"] == "trajectory" and recipe["steps"] == 4 and recipe["seed"] == 5 and recipe["fps"] == 8
     assert "wrote" in capsys.readouterr().out

@@ -15,7 +15,8 @@ from playground.core.diffusion.trajectory_pictures import HOLD_LAST_S, frame_row
 from playground.core.video import read_video, read_video_recipe, write_video
 from playground.gui.panels.base import Panel
 from playground.gui.widgets import video_export
-from playground.gui.widgets.video_export import VideoExportDialog, VideoSettings, default_width, start_export
+from playground.core.video import presentable_width
+from playground.gui.widgets.video_export import VideoExportDialog, VideoSettings, start_export
 
 pytest.importorskip("imageio_ffmpeg")
 SHOTS = Path("/work/notes/shots")
@@ -24,7 +25,7 @@ SHOTS = Path("/work/notes/shots")
 def test_the_dialog_asks_format_size_fps_and_overlays(qtbot) -> None:
     dialog = VideoExportDialog("the denoising run", (296, 144), 50, fps=16)
     qtbot.addWidget(dialog)
-    assert dialog.width.value() == default_width((296, 144)) == 888  # 3x: at least 720 px, pixels kept square
+    assert dialog.width.value() == presentable_width(296) == 888  # 3x: at least 720 px, pixels kept square
     assert dialog.settings() == VideoSettings(".mp4", 888, 16, True)
     assert "50 frames at 888x432 px: 3.1 s" in dialog.summary.text()
     dialog.format.setCurrentIndex(dialog.format.findData(".gif"))

@@ -17,7 +17,8 @@ import numpy as np
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QPushButton,
                                QSpinBox, QWidget)
 
-from ...core.video import DEFAULT_FPS, VIDEO_FORMATS, VIDEO_SUFFIXES, fps_range, frame_size, side_range, write_video
+from ...core.video import (DEFAULT_FPS, VIDEO_FORMATS, VIDEO_SUFFIXES, fps_range, frame_size, presentable_width,
+                           side_range, write_video)
 from ..dialogs import save_file
 from ..worker import Job, JobContext, ModelWorker
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from ..panels.base import Panel
 
 CHANNEL = "video-export"
-DEFAULT_WIDTH = 720  # a default export is at least this wide (small pictures are enlarged crisply)
 FORMAT_NAMES = {".mp4": "MP4 (H.264: plays everywhere, small)", ".gif": "GIF (loops in slides and web pages)"}
 
 
@@ -41,13 +41,6 @@ class VideoSettings:
     def write_options(self) -> dict[str, Any]:
         """Keyword arguments of `core.video.write_video`."""
         return {"fps": self.fps, "size": self.width}
-
-
-def default_width(natural: tuple[int, int]) -> int:
-    """The frames' width, enlarged by a whole factor to at least `DEFAULT_WIDTH` (pixels stay crisp)."""
-    width = max(int(natural[0]), 1)
-    factor = max(1, -(-DEFAULT_WIDTH // width))
-    return int(min(side_range.high, max(side_range.low, width * factor)))
 
 
 def progressed(frames: Iterable[np.ndarray], ctx: JobContext | None, total: int) -> Iterator[np.ndarray]:
@@ -89,7 +82,7 @@ class VideoExportDialog(QDialog):
         self.width.setRange(side_range.low, side_range.high)
         self.width.setSingleStep(self.natural[0])
         self.width.setSuffix(" px")
-        self.width.setValue(default_width(self.natural))
+        self.width.setValue(presentable_width(self.natural[0]))
         self.width.setToolTip(f"The frames are {self.natural[0]}x{self.natural[1]} px as drawn; whole multiples "
                               "of that width keep every pixel square and sharp")
         self.fps = QSpinBox()
