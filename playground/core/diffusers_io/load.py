@@ -13,6 +13,7 @@ file (its SHA-256 names the model); `load_checkpoint` opens a folder or that fil
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -76,6 +77,7 @@ def load_diffusers(folder: str | Path, device: torch.device | str | None = None,
         schedule = schedule_from_config(summary.scheduler)
     except ScheduleConfigError as exc:
         raise DiffusersFolderError(f"{summary.folder / 'scheduler'}: {exc}") from None
+    schedule = dataclasses.replace(schedule, noise_dtype=dtype)
     say = progress or (lambda what, fraction: None)
 
     def part(name: str, cls, **kwargs):

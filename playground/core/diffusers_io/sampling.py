@@ -21,18 +21,16 @@ import torch
 
 from ..device import model_device
 from ..diffusion.guidance import ClassifierFreeGuidance, GuidanceSchedule
-from ..diffusion.sampling import StepRecord, sample_steps
+from ..diffusion.sampling import NoiseStream, StepRecord, sample_steps
 from ..diffusion.schedulers import Scheduler, make_scheduler
 from ..text2img.sampling import image_shape
 from .adapter import DiffusersDenoiser, StableDiffusionDenoiser
 
 
 def initial_noise(model: DiffusersDenoiser, n: int, seed: int) -> torch.Tensor:
-    """x_T (n, C, H, W) float32 on the CPU: image i is what a CPU generator seeded seed + i draws for one image."""
-    shape = (1, *image_shape(model))
-    draws = [torch.randn(shape, generator=torch.Generator("cpu").manual_seed(int(seed) + i), dtype=model.dtype)
-             for i in range(int(n))]
-    return torch.cat(draws).float()
+    """x_T (n, C, H, W) float32 on the CPU: image i is what a CPU generator seeded seed + i draws for one
+    image in the model's dtype (the first draw of the run's `NoiseStream`)."""
+    return NoiseStream(seed, n, image_shape(model), model.noise_schedule.noise_dtype).draw()
 
 
 def scheduler_for(model: DiffusersDenoiser, sampler: str = "ddim", steps: int | None = None,

@@ -58,6 +58,7 @@ class DiffusersSchedule(NoiseSchedule):
     set_alpha_to_one: bool = True
     variance: str = "posterior"
     scheduler_class: str = "DDPMScheduler"
+    noise_dtype: torch.dtype = torch.float32  # the model's: sampling draws its noise as diffusers does (NoiseStream)
 
     def make_scheduler(self, kind: str, num_inference_steps: int | None = None, *, eta: float = 0.0,
                        use_clipped_model_output: bool = False) -> Scheduler:

@@ -66,21 +66,26 @@ class StepRecord:
 
 
 class NoiseStream:
-    """The noise of a run: image i draws from its own CPU generator seeded seed + i (or seed[i])."""
+    """The noise of a run: image i draws from its own CPU generator seeded seed + i (or seed[i]).
 
-    def __init__(self, seed: int | Sequence[int], n: int, shape: tuple[int, ...]):
+    `dtype` is the precision the draws are made in (returned as float32): a diffusers model in fp16
+    draws its noise in fp16, as diffusers' `randn_tensor` does, and the CPU's fp16 normal draws are not
+    the float32 ones rounded, so a seed means diffusers' picture only when drawn the same way."""
+
+    def __init__(self, seed: int | Sequence[int], n: int, shape: tuple[int, ...], dtype: torch.dtype = torch.float32):
         self.shape = tuple(shape)
+        self.dtype = dtype
         seeds = [int(seed) + i for i in range(n)] if isinstance(seed, Integral) else [int(s) for s in seed]
         if len(seeds) != n:
             raise ValueError(f"{len(seeds)} seeds for {n} images")
         self.generators = [torch.Generator().manual_seed(s) for s in seeds]
-        self._scratch = torch.empty(self.shape)
+        self._scratch = torch.empty(self.shape, dtype=dtype)
 
     def draw(self) -> torch.Tensor:
         """(n, *shape) standard normal noise, the next draw of every image's generator."""
         if len(self.generators) == 1:
-            return torch.randn(self.shape, generator=self.generators[0])[None]
-        return torch.stack([torch.randn(self.shape, generator=g) for g in self.generators])
+            return torch.randn(self.shape, generator=self.generators[0], dtype=self.dtype)[None].float()
+        return torch.stack([torch.randn(self.shape, generator=g, dtype=self.dtype) for g in self.generators]).float()
 
     def skip(self, draws: int = 1) -> None:
         """Advance every generator past `draws` draws, as if they had been made."""
@@ -123,7 +128,7 @@ def sample_steps(
     shape = tuple(shape) if shape is not None else _image_shape(model_fn)
     device = torch.device(device) if device is not None else model_device(model_fn)
 
-    noise = NoiseStream(seed, n, shape)
+    noise = NoiseStream(seed, n, shape, getattr(getattr(scheduler, "schedule", None), "noise_dtype", torch.float32))
     if x_t is None:
         x = noise.draw()                                         # x_T ~ N(0, I)
     else:
