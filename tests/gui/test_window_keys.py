@@ -197,3 +197,32 @@ def test_the_shortcuts_dialog_says_what_ctrl_enter_and_space_press_in_each_tab(w
     assert "Diffusion: Run / Compare" in text and "Diffusion: Play" in text
     assert "Train: Start" in text and "Train: Pause" in text
     window.menus.help_dialog.close()
+
+
+def test_ctrl_enter_generates_in_the_tokens_tab(window, qtbot):
+    from playground.gui.panels.tokens import TokensPanel
+
+    panel = next(p for p in window.panels if isinstance(p, TokensPanel))
+    window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None and panel.active, timeout=10000)
+    assert panel.token_tab.frame is None
+    window.setFocus()
+    qtbot.keyClick(window, Qt.Key.Key_Enter, CTRL)  # the keypad's Enter
+    qtbot.waitUntil(lambda: panel.token_tab.frame is not None, timeout=20000)
+
+
+def test_present_enters_presenter_mode_on_the_lesson_once_shown(qtbot, tiny_assets, monkeypatch):
+    import torch
+
+    from playground.gui.main_window import MainWindow
+    from playground.gui.presenter import Presenter
+
+    entered = []
+    monkeypatch.setattr(Presenter, "enter", lambda self, lesson=None: entered.append(lesson))
+    monkeypatch.setenv("PLAYGROUND_ASSETS", str(tiny_assets))
+    window = MainWindow(torch.device("cpu"), lesson="vae", present=True)
+    qtbot.addWidget(window)
+    assert isinstance(window.presenter, Presenter) and entered == []
+    window.show()
+    qtbot.waitUntil(lambda: entered == ["vae"], timeout=5000)
+    window.close()
