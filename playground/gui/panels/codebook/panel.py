@@ -103,6 +103,7 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         for keys, slot in (("Ctrl+Z", self.undo), ("Ctrl+Shift+Z", self.redo), ("Ctrl+Y", self.redo)):
             shortcut = QShortcut(QKeySequence(keys), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.setWhatsThis("Undo the last edit of the token grid" if slot == self.undo else "Redo the edit undone")
             shortcut.activated.connect(slot)
             self.shortcuts[keys] = shortcut
 
