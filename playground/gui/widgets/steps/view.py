@@ -114,6 +114,7 @@ class StepsView(QWidget):
         for key, delta in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.setWhatsThis(f"One denoising step {'back' if delta < 0 else 'on'} (the steps scrubber)")
             shortcut.activated.connect(lambda d=delta: self.scrubber.step_by(d))
         panel.worker.job_ended.connect(lambda _label: self._sync_busy())
         self._set_sampling(False)
