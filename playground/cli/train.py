@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..core.distributed import ProcessGroupFailed
 from ..core.training.registry import add_train_arguments, build_trainer
 
 
@@ -30,13 +31,21 @@ def run(args: argparse.Namespace) -> int:
         from ..core.training.live_child import serve
 
         return serve(args)
-    trainer = build_trainer(args)
-    if trainer.step:
-        how = "its optimizer state" if trainer.resumed_from == "state" else "its weights (fresh optimizer, new warm-up)"
-        print(f"resuming {args.out} from step {trainer.step}, from {how}", file=sys.stderr)
-    n_params = sum(p.numel() for p in trainer.task.model.parameters())
-    print(f"training {args.family} ({n_params / 1e6:.2f}M parameters) on {trainer.data_name} "
-          f"({len(trainer.train_images) + len(trainer.validation.x)} images) on {trainer.device}", file=sys.stderr)
-    path = trainer.run(progress=not args.quiet)
-    print(f"saved {path}")
+    try:
+        trainer = build_trainer(args)
+        main = trainer.parallel.is_main  # under torchrun only process 0 speaks
+        if trainer.step and main:
+            how = "its optimizer state" if trainer.resumed_from == "state" else "its weights (fresh optimizer, new warm-up)"
+            print(f"resuming {args.out} from step {trainer.step}, from {how}", file=sys.stderr)
+        n_params = sum(p.numel() for p in trainer.task.model.parameters())
+        if main:
+            print(f"training {args.family} ({n_params / 1e6:.2f}M parameters) on {trainer.data_name} "
+                  f"({len(trainer.train_images) + len(trainer.validation.x)} images) on {trainer.device}"
+                  f"{trainer.parallel.describe(trainer.config.batch_size)}", file=sys.stderr)
+        path = trainer.run(progress=not args.quiet)
+    except ProcessGroupFailed as exc:
+        print(f"playground train: stopped: {exc}", file=sys.stderr)
+        return 1
+    if main:
+        print(f"saved {path}")
     return 0

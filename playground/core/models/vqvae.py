@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import distributed
 from .blocks import ConvDecoder, ConvEncoder
 
 
@@ -113,6 +114,10 @@ class VectorQuantizer(nn.Module):
         idx = indices.reshape(-1)
         counts = torch.bincount(idx, minlength=self.codebook_size).to(flat.dtype)
         sums = torch.zeros_like(self.ema_embed_sum).index_add_(0, idx, flat)
+        # under torchrun: the global batch's statistics (and its encoder outputs for restarts), so
+        # every process keeps the codebook one process on the whole batch would
+        distributed.all_reduce_sum_([counts, sums])
+        flat = distributed.all_gather_cat(flat)
         self.ema_cluster_size.lerp_(counts, 1.0 - self.decay)
         self.ema_embed_sum.lerp_(sums, 1.0 - self.decay)
         total = self.ema_cluster_size.sum()

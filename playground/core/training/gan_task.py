@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .. import checks
+from ..distributed import shard_randn
 from ..models.gan import (
     GAN, GANConfig, discriminator_hinge_loss, discriminator_logistic_loss, generator_hinge_loss,
     generator_nonsaturating_loss,
@@ -67,7 +68,8 @@ class GANTask(TrainingTask):
         """One discriminator step on (real, fresh fake), then one generator step on new noise."""
         generator, discriminator = self.model.generator, self.model.discriminator
         n = batch.x.shape[0]
-        z = torch.randn(n, self.model_config.latent_dim, device=batch.x.device)
+        # noise as one process on the global batch draws it (under torchrun: this process's slice)
+        z = shard_randn(n, self.model_config.latent_dim, device=batch.x.device)
 
         with autocast():
             with torch.no_grad():
@@ -85,7 +87,7 @@ class GANTask(TrainingTask):
 
         discriminator.requires_grad_(False)  # G's step needs D's input gradient, not its weight gradients
         try:
-            z = torch.randn(n, self.model_config.latent_dim, device=batch.x.device)
+            z = shard_randn(n, self.model_config.latent_dim, device=batch.x.device)
             with autocast():
                 g_loss = self.generator_loss(discriminator(generator(z)).float())
             optimizers["generator"].zero_grad(set_to_none=True)

@@ -27,6 +27,7 @@ from torch import nn
 from ..checkpoints import WEIGHTS_NAME, CheckpointError, CheckpointMeta, config_from_dict, read_meta, save_checkpoint
 from ..data import ImageSet
 from ..images import atomic_path
+from .distributed import DataParallel
 
 RESUME_DIR = "resume"
 
@@ -34,7 +35,7 @@ RESUME_DIR = "resume"
 @dataclass
 class TrainConfig:
     steps: int
-    batch_size: int = 128
+    batch_size: int = 128  # per process: under torchrun the global batch is batch_size x processes
     lr: float = 2e-3
     weight_decay: float = 0.0
     warmup_steps: int = 100
@@ -132,6 +133,7 @@ class Trainer:
             x=(images[val_idx].float() / 127.5 - 1.0).to(self.device), labels=labels[val_idx].to(self.device),
         )
         task.model.to(self.device)
+        self.parallel = DataParallel(task.model)  # one process of several under torchrun; else a no-op
         self.optimizers = task.make_optimizers(config)
         self.ema: nn.Module | None = None
         if config.ema_decay:
@@ -147,7 +149,8 @@ class Trainer:
 
     def _batch(self, step: int) -> Batch:
         rng = np.random.default_rng([self.config.seed, step])
-        idx = torch.from_numpy(rng.integers(0, len(self.train_images), self.config.batch_size)).to(self.device)
+        rows = rng.integers(0, len(self.train_images), self.config.batch_size * self.parallel.world_size)
+        idx = torch.from_numpy(self.parallel.shard(rows)).to(self.device)
         x = self.train_images[idx].float() / 127.5 - 1.0
         return Batch(x=x, labels=self.train_labels[idx])
 
@@ -184,11 +187,15 @@ class Trainer:
         return self.ema if self.ema is not None else self.task.model
 
     def save(self, metrics: dict[str, float] | None = None) -> Path:
+        """Write the checkpoint and the resume state (process 0 only; the others' weights are the same)."""
+        if not self.parallel.is_main:
+            return self.out_dir / WEIGHTS_NAME
         model = self.inference_model
         path = save_checkpoint(
             self.out_dir / WEIGHTS_NAME, model, self.task.model_config, self.task.family,
             data=self.data_name, steps=self.step, metrics=metrics or {}, command=self.command,
-            extra={"train_config": asdict(self.config), **self._compute_spent(), **self.task.checkpoint_extra(model)},
+            extra={"train_config": asdict(self.config), **self.parallel.checkpoint_fields(self.config.batch_size),
+                   **self._compute_spent(), **self.task.checkpoint_extra(model)},
         )
         self._save_resume_state()
         return path
@@ -315,7 +322,9 @@ class Trainer:
         """
         c = self.config
         bar = None
-        if progress:
+        parallel = self.parallel
+        parallel.sync_from_main(self.task.model, self.ema)
+        if progress and parallel.is_main:
             from tqdm import tqdm
 
             bar = tqdm(total=c.steps, initial=self.step, unit="step", dynamic_ncols=True)
@@ -324,13 +333,14 @@ class Trainer:
         metrics: dict[str, float] = {}
         try:
             while self.step < c.steps:
-                if should_stop is not None and should_stop():
+                if parallel.should_stop(should_stop is not None and should_stop()):
                     break
                 for opt in self.optimizers.values():
                     for group in opt.param_groups:
                         group["lr"] = group.setdefault("initial_lr", group["lr"]) * self._lr_factor(self.step)
                 torch.manual_seed(c.seed * 1_000_003 + self.step)
                 metrics = self.task.train_step(self._batch(self.step), self.optimizers, c, self._autocast)
+                metrics = parallel.mean_metrics(metrics)
                 if self.ema is not None:
                     self._update_ema()
                 self.step += 1
@@ -340,7 +350,7 @@ class Trainer:
                     bar.update(1)
                     if self.step % 10 == 0:
                         bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items()}, refresh=False)
-                if on_log is not None and (self.step % log_every == 0 or self.step == c.steps):
+                if on_log is not None and parallel.is_main and (self.step % log_every == 0 or self.step == c.steps):
                     elapsed = time.perf_counter() - started
                     rate = (self.step - started_step) / max(elapsed, 1e-9)
                     on_log(TrainLog(self.step, c.steps, dict(metrics), rate, (c.steps - self.step) / max(rate, 1e-9)))
@@ -350,7 +360,10 @@ class Trainer:
             if bar is not None:
                 bar.close()
         self.task.model.eval()
-        final_metrics = {k: float(v) for k, v in self.task.evaluate(self.inference_model, self.validation).items()}
+        final_metrics = {}
+        if parallel.is_main:
+            final_metrics = {k: float(v) for k, v in self.task.evaluate(self.inference_model, self.validation).items()}
         path = self.save(final_metrics)
+        parallel.finished()
         self.task.model.train()
         return path

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import shlex
 
-from .. import checks
+from .. import checks, distributed
 from ..checks import positive_float, positive_int
 from ..data import load_dataset
 from ..device import pick_device, seed_everything
@@ -82,7 +82,7 @@ def build_trainer(args: argparse.Namespace) -> Trainer:
     """Data, task and Trainer for parsed arguments; resumes from --out unless --fresh."""
     if args.ema is not None and not 0.0 <= args.ema < 1.0:
         raise ValueError(f"--ema must be in [0, 1), got {args.ema}")
-    device = pick_device(args.device)
+    device = distributed.init_from_env(pick_device(args.device))  # under torchrun: join the other processes
     seed_everything(args.seed)
     data = load_dataset(args.data, n=args.data_size, seed=args.seed)
     recipe = RECIPES[args.family]

@@ -1,0 +1,204 @@
+"""Several processes training one model: the process group torchrun describes, and the few
+collectives training needs, each a no-op (and free) in a single process.
+
+`torchrun --nproc_per_node N -m playground train ...` starts N copies of the command with
+RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR and MASTER_PORT in their environment;
+`init_from_env` joins them into one process group: gloo on the CPU, NCCL on CUDA (one GPU
+per process, cuda:LOCAL_RANK). Without those variables nothing here starts anything.
+
+A collective that fails because another process died raises `ProcessGroupFailed` (one
+line for the user); a process that hangs is given up on after PLAYGROUND_DIST_TIMEOUT
+seconds (default 600), so a run never waits forever on a lost peer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime
+import os
+from typing import Callable, Sequence, TypeVar
+
+import torch
+import torch.distributed as dist
+
+TIMEOUT_ENV = "PLAYGROUND_DIST_TIMEOUT"
+DEFAULT_TIMEOUT_S = 600.0
+
+T = TypeVar("T")
+
+
+class ProcessGroupFailed(RuntimeError):
+    """Another process of this run died or stopped answering."""
+
+
+def active() -> bool:
+    return dist.is_available() and dist.is_initialized()
+
+
+def world_size() -> int:
+    return dist.get_world_size() if active() else 1
+
+
+def rank() -> int:
+    return dist.get_rank() if active() else 0
+
+
+def is_main() -> bool:
+    return rank() == 0
+
+
+def launched_by_torchrun() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+
+
+def init_from_env(device: torch.device) -> torch.device:
+    """Join the process group torchrun's environment describes; returns this process's device.
+
+    In a single process (no WORLD_SIZE > 1) it returns `device` unchanged.
+    """
+    if not launched_by_torchrun() or active():
+        return _local_device(device) if active() else device
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"several processes train on the CPU (gloo) or on CUDA GPUs (NCCL), not on {device.type}")
+    device = _local_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    timeout = float(os.environ.get(TIMEOUT_ENV, DEFAULT_TIMEOUT_S))
+    kwargs = {"device_id": device} if backend == "nccl" else {}
+    try:
+        dist.init_process_group(backend, timeout=datetime.timedelta(seconds=timeout), **kwargs)
+    except (RuntimeError, ValueError) as exc:
+        raise ProcessGroupFailed(f"could not join the other processes of this run at "
+                                 f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')} ({_first_line(exc)})") from None
+    atexit.register(shutdown)
+    return device
+
+
+def _local_device(device: torch.device) -> torch.device:
+    if device.type != "cuda":
+        return device
+    local = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    torch.cuda.set_device(local)
+    return local
+
+
+def shutdown() -> None:
+    if active():
+        dist.destroy_process_group()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
+
+
+def collective(fn: Callable[[], T]) -> T:
+    """Run a collective; a peer that died becomes `ProcessGroupFailed` with a message saying so."""
+    try:
+        return fn()
+    except ProcessGroupFailed:
+        raise
+    except RuntimeError as exc:  # gloo: "Connection closed by peer", timeouts; NCCL: DistBackendError
+        raise ProcessGroupFailed(
+            f"process {rank()} of {world_size()} lost the others of this run ({_first_line(exc)}); "
+            "the last checkpoint resumes: run the same command again") from None
+
+
+# --- collectives (no-ops in one process) ------------------------------------------------
+
+
+def all_reduce_sum_(tensors: Sequence[torch.Tensor]) -> None:
+    """Sum each tensor over the processes, in place, as one message per dtype."""
+    if not active() or not tensors:
+        return
+    by_dtype: dict[torch.dtype, list[torch.Tensor]] = {}
+    for t in tensors:
+        by_dtype.setdefault(t.dtype, []).append(t)
+    for group in by_dtype.values():
+        flat = torch.cat([t.reshape(-1) for t in group])
+        collective(lambda: dist.all_reduce(flat))
+        offset = 0
+        for t in group:
+            t.copy_(flat[offset:offset + t.numel()].view_as(t))
+            offset += t.numel()
+
+
+def all_gather_cat(t: torch.Tensor) -> torch.Tensor:
+    """Every process's `t` (the same shape on each) concatenated along dim 0 in rank order."""
+    if not active():
+        return t
+    t = t.contiguous()
+    parts = [torch.empty_like(t) for _ in range(world_size())]
+    collective(lambda: dist.all_gather(parts, t))
+    return torch.cat(parts)
+
+
+def broadcast_(tensors: Sequence[torch.Tensor], src: int = 0) -> None:
+    """Overwrite every process's tensors with process `src`'s."""
+    if not active():
+        return
+    for t in tensors:
+        collective(lambda t=t: dist.broadcast(t, src))
+
+
+def same_count(n: int, what: str) -> None:
+    """Check every process has the same `n` (e.g. tensors about to be reduced), else a clear error."""
+    if not active():
+        return
+    bounds = torch.tensor([n, -n], dtype=torch.int64, device=_collective_device())
+    collective(lambda: dist.all_reduce(bounds, op=dist.ReduceOp.MAX))
+    if int(bounds[0]) != n or int(-bounds[1]) != n:
+        raise ProcessGroupFailed(f"the processes disagree on {what} ({n} here, {int(-bounds[1])}..{int(bounds[0])} "
+                                 "over all): the task's step differs between processes")
+
+
+def main_decides(flag: bool) -> bool:
+    """Process 0's `flag` on every process (e.g. "stop now", asked of the watcher only process 0 has)."""
+    if not active():
+        return flag
+    value = torch.tensor([1 if flag else 0], dtype=torch.int64, device=_collective_device())
+    collective(lambda: dist.broadcast(value, 0))
+    return bool(value.item())
+
+
+def mean_floats(values: dict[str, float]) -> dict[str, float]:
+    """Average named numbers over the processes (every process must pass the same names)."""
+    if not active() or not values:
+        return values
+    names = sorted(values)
+    same_count(len(names), "which metrics a step reports")
+    t = torch.tensor([float(values[k]) for k in names], dtype=torch.float64, device=_collective_device())
+    all_reduce_sum_([t])
+    return dict(zip(names, (t / world_size()).tolist()))
+
+
+def barrier() -> None:
+    if active():
+        collective(lambda: dist.barrier())
+
+
+def _collective_device() -> torch.device:
+    """Where small bookkeeping tensors live: NCCL only moves CUDA tensors."""
+    if active() and dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
+# --- randomness that must match one process's -------------------------------------------
+
+
+def shard_randn(n: int, *shape: int, device: torch.device | str | None = None,
+                dtype: torch.dtype | None = None) -> torch.Tensor:
+    """torch.randn(n, *shape) for this process's share of the global batch.
+
+    Every process draws the whole batch's noise (the random state is the same on each:
+    the trainer seeds it per step) and keeps its slice, so N processes with n each see
+    exactly the noise one process with N*n would: runs match whatever N is.
+    """
+    w = world_size()
+    full = torch.randn(n * w, *shape, device=device, dtype=dtype)
+    return full if w == 1 else full[rank() * n:(rank() + 1) * n]
+
+
+def shard_slice(n: int) -> slice:
+    """This process's rows of a global batch of n * world_size() rows."""
+    return slice(rank() * n, (rank() + 1) * n)

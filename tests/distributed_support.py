@@ -1,0 +1,94 @@
+"""Running `playground train` as several real processes in the tests: gloo on 127.0.0.1, a free port.
+
+`run_processes` starts `world` spawned processes that each join the group the way torchrun's
+environment would have them join (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT) and train every
+scenario in turn; `train_once` is the same training in this process. Both return, per
+scenario, what the tests compare: the metrics of each step (process 0's, averaged over the
+processes) and each process's final weights, EMA weights and buffers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import socket
+from pathlib import Path
+
+import torch
+
+TIMEOUT_S = 20  # a collective waiting longer than this on a lost process gives up
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def torchrun_env(rank: int, world: int, port: int) -> dict[str, str]:
+    return {"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_WORLD_SIZE": str(world),
+            "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "PLAYGROUND_DIST_TIMEOUT": str(TIMEOUT_S),
+            "OMP_NUM_THREADS": "1"}
+
+
+def train_once(argv: list[str]) -> dict:
+    """`playground train ARGV` in this process (or, under a torchrun environment, as one of several)."""
+    from playground.core.training.registry import build_trainer, parse_train_args
+
+    torch.set_num_threads(1)
+    trainer = build_trainer(parse_train_args(argv))
+    model, images = trainer.task.model, trainer.validation.x[:16]
+    initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    outputs_before = probe(model, images)
+    logs: list[dict[str, float]] = []
+    trainer.run(progress=False, on_log=lambda log: logs.append(dict(log.metrics)), log_every=1)
+    ema = trainer.ema.state_dict() if trainer.ema is not None else {}
+    return {"metrics": logs, "initial": initial, "model": dict(model.state_dict()), "ema": dict(ema),
+            "outputs_before": outputs_before, "outputs": probe(model, images),
+            "rank": trainer.parallel.rank, "world": trainer.parallel.world_size}
+
+
+@torch.no_grad()
+def probe(model: torch.nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:
+    """What the model computes on fixed inputs (eval mode: spectral norm's power iteration left alone)."""
+    was_training = model.training
+    model.eval()
+    noise = torch.Generator().manual_seed(0)
+    try:
+        if hasattr(model, "generator"):  # GAN
+            z = torch.randn(16, int(model.latent_dim), generator=noise)
+            return {"generator": model.generator(z), "discriminator": model.discriminator(images)}
+        if hasattr(model, "quantizer"):  # VQ-VAE: both continuous halves
+            z_q = torch.randn(16, model.config.code_dim, model.grid_size, model.grid_size, generator=noise)
+            return {"encoder": model.encode(images), "decoder": model.decode(z_q)}
+        return {}
+    finally:
+        model.train(was_training)
+
+
+def _process(rank: int, world: int, port: int, scenarios: dict[str, list[str]], out: str) -> None:
+    os.environ.update(torchrun_env(rank, world, port))
+    results = {name: train_once(argv) for name, argv in scenarios.items()}
+    torch.save(results, Path(out) / f"rank{rank}.pt")
+    from playground.core import distributed
+
+    distributed.shutdown()
+
+
+def run_processes(world: int, scenarios: dict[str, list[str]], out: Path, timeout: float = 120) -> list[dict]:
+    """Train every scenario with `world` processes; one result dict per rank (rank order)."""
+    ctx = multiprocessing.get_context("spawn")
+    port = free_port()
+    processes = [ctx.Process(target=_process, args=(r, world, port, scenarios, str(out))) for r in range(world)]
+    for p in processes:
+        p.start()
+    for p in processes:
+        p.join(timeout)
+    alive = [p for p in processes if p.is_alive()]
+    for p in alive:
+        p.kill()
+        p.join()
+    assert not alive, f"{len(alive)} of {world} processes still running after {timeout} s"
+    codes = [p.exitcode for p in processes]
+    assert codes == [0] * world, f"exit codes {codes}"
+    return [torch.load(out / f"rank{r}.pt") for r in range(world)]
