@@ -102,7 +102,12 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
 
     from ..core.data import to_uint8
     from ..core.text2img.sampling import GuidedSettings, guided_steps, image_shape
+    from ..core.diffusers_io.load import is_diffusers
 
+    if is_diffusers(loaded):  # a diffusers Stable Diffusion folder: free-text prompts, its own tokenizer
+        from .sample_diffusers import sample_text2img as sample_diffusers
+
+        return sample_diffusers(loaded, args)
     if args.threads:
         torch.set_num_threads(args.threads)
     steps = args.steps or (loaded.model.noise_schedule.num_train_timesteps if args.sampler == "ddpm" else 50)

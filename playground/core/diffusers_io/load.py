@@ -32,9 +32,11 @@ Progress = Callable[[str, float], None]
 
 
 class DiffusersLoaded(LoadedModel):
-    """A LoadedModel whose name is its pipeline folder's."""
+    """A LoadedModel whose name is its pipeline folder's (`path` is the unet's weights file in it)."""
 
-    folder: Path
+    @property
+    def folder(self) -> Path:
+        return Path(self.path).parent.parent
 
     @property
     def name(self) -> str:
@@ -115,9 +117,7 @@ def load_diffusers(folder: str | Path, device: torch.device | str | None = None,
         "scheduler": schedule.scheduler_class, "schedule": schedule.describe(), "parameters": summary.parameters,
         "dtype": str(dtype).replace("torch.", ""),
     })
-    loaded = DiffusersLoaded(model=model, config=config, meta=meta, path=weights_file(summary.folder, "unet"))
-    loaded.folder = Path(summary.folder)
-    return loaded
+    return DiffusersLoaded(model=model, config=config, meta=meta, path=weights_file(summary.folder, "unet"))
 
 
 def _accelerate() -> bool:
