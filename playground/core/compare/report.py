@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..checkpoints import LoadedModel, load_checkpoint, read_meta, resolve_paths
+from ..checkpoints import CheckpointError, LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..data import DEFAULT_SHAPES_SIZE
 from ..disk_cache import cached_array
 from ..provenance import weights_sha256
@@ -107,6 +107,15 @@ def judge_classifier(device: str = "cpu") -> torch.nn.Module:
     from ..assets import default_checkpoint
 
     return load_checkpoint(default_checkpoint("classifier"), device).model.eval()
+
+
+def judge_problem(device: str = "cpu") -> str | None:
+    """Why samples cannot be judged here (the attribute classifier is missing or unreadable), or None."""
+    try:
+        judge_classifier(device)
+    except (CheckpointError, OSError) as exc:
+        return f"Compare needs the attribute classifier that judges every sample: {exc}"
+    return None
 
 
 def _training_images(loaded: LoadedModel) -> np.ndarray | None:

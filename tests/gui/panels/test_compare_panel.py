@@ -22,6 +22,7 @@ from playground.gui.panels.compare import ComparePanel
 from playground.gui.panels.compare import panel as panel_module
 
 SMALL_N = 16
+REAL_JUDGE = report.judge_classifier  # before the fixture below replaces it
 REPO_CLASSIFIER = Path(playground.__file__).resolve().parents[1] / "assets" / "classifier-shapes"
 
 
@@ -168,3 +169,18 @@ def test_the_window_opens_on_compare_full_from_the_shipped_scores_and_measures_n
         assert not panel.running and panel.claims.isVisible()
     finally:
         window.close()
+
+
+def test_without_the_attribute_classifier_the_page_says_so_once(main_window, qtbot, monkeypatch):
+    """The tiny assets hold no classifier: one message, every row saying why, no model run."""
+    REAL_JUDGE.cache_clear()
+    monkeypatch.setattr(report, "judge_classifier", REAL_JUDGE)  # the real lookup, in the tiny assets
+    monkeypatch.setattr(panel_module, "score_checkpoint", lambda *a, **k: pytest.fail("a model was measured"))
+    messages = []
+    panel = next(p for p in main_window.panels if isinstance(p, ComparePanel))
+    panel.status_message.connect(messages.append)
+    panel.controls.measure_missing.setChecked(True)
+    main_window.show_panel(panel)
+    panel.refresh()
+    qtbot.waitUntil(lambda: all("classifier" in r.state for r in panel.rows.values()), timeout=60000)
+    assert len([m for m in messages if "classifier" in m]) == 1 and not panel.running

@@ -22,7 +22,7 @@ from ....core.checkpoints import CheckpointError, read_meta, resolve_paths
 from ....core.compare.claims import check_claims
 from ....core.compare.families import ADAPTERS, compared_checkpoints
 from ....core.compare.html import write_report
-from ....core.compare.report import cached_scores, score_checkpoint
+from ....core.compare.report import cached_scores, judge_problem, score_checkpoint
 from ...dialogs import open_file
 from ...worker import JobContext, ModelWorker
 from ...widgets.titled import note_label
@@ -149,25 +149,28 @@ class ComparePanel(Panel):
             return
         paths = {k: self.rows[k].path for k in keys}
         self.controls.state.setText("looking up cached results…")
-        self.submit(lambda ctx: {k: cached_scores(p, n=n, seed=seed) for k, p in paths.items()},
-                    channel=LOOKUP, on_result=lambda found: self._cached(found, n, seed),
+        self.submit(lambda ctx: ({k: cached_scores(p, n=n, seed=seed) for k, p in paths.items()}, judge_problem()),
+                    channel=LOOKUP, on_result=lambda found: self._cached(*found, n, seed),
                     on_error=self._lookup_failed)
 
     def _lookup_failed(self, message: str) -> None:
         self.report_error(message)
         self._queue_pending(*self.settings(), force=False)
 
-    def _cached(self, found: dict[str, Any], n: int, seed: int) -> None:
+    def _cached(self, found: dict[str, Any], problem: str | None, n: int, seed: int) -> None:
+        """The cached rows shown; the others measured, unless measuring is off or the yardstick is missing."""
         for key, scores in found.items():
             if scores is not None and key in self.rows and key in self.pending:
                 self.pending.remove(key)
                 self._take(key, scores, "cached")
-        if self.controls.measure_missing.isChecked():
+        if self.controls.measure_missing.isChecked() and problem is None:
             self._queue_pending(n, seed, force=False)
             return
-        for key in self.pending:  # measuring is left to Recompute
+        if problem is not None and self.pending:
+            self.report_error(problem)  # once, not once per model
+        for key in self.pending:
             row = self.rows[key]
-            row.state = "not measured: Recompute measures it"
+            row.state = "not measured: " + ("no attribute classifier" if problem else "Recompute measures it")
             self.table.show_row(row)
         self.pending = []
         self._finished()
