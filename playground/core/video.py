@@ -165,11 +165,11 @@ def step_lines(step: int, steps: int, t: float | None = None, noise_level: float
 
 def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: int = DEFAULT_FPS, size: Size = None,
                 captions: Sequence[Sequence[str]] | None = None, hold_last: float = 0.0,
-                recipe: dict[str, Any] | None = None) -> Path:
+                recipe: dict[str, Any] | None = None, corner: str = "top-left") -> Path:
     """Write (H, W, 3) uint8 frames as an MP4 or a GIF (by `path`'s suffix), `fps` frames a second.
 
     `size`: None (as the frames are), a width, or (width, height); `captions[i]`: overlay lines drawn
-    on frame i after scaling (so they stay sharp); `hold_last`: seconds the last frame stays;
+    on frame i after scaling (so they stay sharp), in `corner` ("top-left", "bottom-left", ...); `hold_last`: seconds the last frame stays;
     `recipe`: JSON stored in the file. ValueError (one line) for a bad suffix, fps or size, no frames,
     frames of different sizes, or MP4 without imageio-ffmpeg; nothing is written then.
     """
@@ -194,7 +194,7 @@ def write_video(frames: Iterable[np.ndarray], path: str | Path, fps: int = DEFAU
                                  f"(H, W, 3) uint8 like the first {shape}")
             frame = fitted(frame, out_size)
             if captions is not None and i < len(captions):
-                frame = overlay(frame, captions[i])
+                frame = overlay(frame, captions[i], corner=corner)
             yield frame
 
     path = Path(path)

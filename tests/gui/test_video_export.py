@@ -247,3 +247,29 @@ def test_a_guided_flow_run_exports_with_its_noise_level_and_w(main_window, qtbot
     frames = read_video(path)
     assert len(frames) == 4 + round(HOLD_LAST_S * 8) and frames[0].shape[1] == 400
     assert read_video_recipe(path)["family"] == "sit"
+
+
+def test_the_flow_comparison_exports_the_samplers_walks(main_window, qtbot, tmp_path, monkeypatch) -> None:
+    """Latent / flow: each sampler's x_t decoded, step by step, side by side (10 steps: x_T and 10 more)."""
+    import torch._dynamo  # noqa: F401  (the cost table's first FLOP count imports it: not while the window closes)
+
+    from playground.core.latent_diffusion.path_animation import decoded_path
+    from playground.gui.panels.flow import FlowPanel
+
+    panel = next(p for p in main_window.panels if isinstance(p, FlowPanel))
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None and bool(panel.flow_view.paths), timeout=30000)
+    view = panel.flow_view
+    path = tmp_path / "walks.gif"
+    _export_with(view.video_button, panel, path, monkeypatch, qtbot, VideoSettings(".gif", 1080, 4, True))
+    frames = read_video(path)
+    assert len(frames) == 11 and frames[0].shape[1] == 1080
+    if SHOTS.is_dir():
+        from PIL import Image
+        Image.fromarray(frames[3]).save(SHOTS / "video-flow-walks.png")
+    recipe = read_video_recipe(path)
+    assert recipe["picture"] == "flow-compare-animation" and recipe["samplers"] == ["ddpm", "ddim", "euler", "heun"]
+    euler = next(p for p in view.paths if p.sampler == "euler")
+    decoded = decoded_path(view.models["sit"].model, euler)
+    np.testing.assert_array_equal(decoded[-1], euler.image)  # the walk ends on the sample shown
+    qtbot.waitUntil(lambda: len(panel.cost_view.costs) == 4, timeout=30000)

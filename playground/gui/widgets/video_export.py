@@ -56,14 +56,14 @@ def progressed(frames: Iterable[np.ndarray], ctx: JobContext | None, total: int)
 Frames = tuple[list[np.ndarray], list[list[str]] | None]  # the frames and each one's overlay lines (or None)
 
 
-def frames_writer(make: Callable[[JobContext], Frames], recipe: dict | None = None,
-                  hold_last: float = 0.0) -> Callable[[Path, VideoSettings, JobContext], Path]:
+def frames_writer(make: Callable[[JobContext], Frames], recipe: dict | None = None, hold_last: float = 0.0,
+                  corner: str = "top-left") -> Callable[[Path, VideoSettings, JobContext], Path]:
     """A `write` for `ask_video` from a function that makes the frames and their overlays (on the worker)."""
     def write(path: Path, settings: VideoSettings, ctx: JobContext) -> Path:
         frames, captions = make(ctx)
         return write_video(progressed(frames, ctx, len(frames)), path, captions=captions if settings.overlays else None,
                            hold_last=hold_last, recipe=None if recipe is None else recipe | {"fps": settings.fps},
-                           **settings.write_options())
+                           corner=corner, **settings.write_options())
     return write
 
 

@@ -19,11 +19,13 @@ from ....core import checks
 from ....core.data.shapes import parse_prompt
 from ....core.latent_diffusion.comparison import (MAX_STEPS, SAMPLER_FAMILIES, SAMPLER_NAMES, SPACINGS, SamplerPath,
                                                   compare, shared_noise)
+from ....core.images import labelled_grid
 from ....core.latent_diffusion.first_stage import channel_image
 from ...widgets.cell_pick import CellMarker, watch_clicks
 from ...widgets.images import BACKGROUND, ImageCanvas
 from ...widgets.steps.fields import NumberField
 from ...widgets.titled import TitledCanvas, note_label
+from ...widgets.video_export import ask_video, export_button, frames_writer
 from ...worker import JobContext
 
 NOTE = ("The same initial latent noise x_T (one seed) through the dit's DDPM and DDIM and the sit's flow ODE. "
@@ -71,6 +73,10 @@ class FlowView(QWidget):
         self.load_button.setToolTip("Restore seed, steps, prompt and w from a flow-compare PNG")
         bottom.addWidget(self.info, 1)
         bottom.addWidget(self.export_button)
+        self.video_button = export_button("Every sampler's x_t, decoded, step by step side by side as an MP4 or GIF "
+                                          "(step, noise levels and w in a corner)")
+        self.video_button.clicked.connect(self.export_video)
+        bottom.addWidget(self.video_button)
         bottom.addWidget(self.load_button)
         layout.addLayout(bottom)
 
@@ -233,6 +239,24 @@ class FlowView(QWidget):
         for c, canvas in enumerate(self.noise_canvases):
             canvas.set_image(channel_image(noise[c]))
         self.draw_paths()
+
+    def export_video(self) -> None:
+        """"Export video…": the shown walks decoded step by step (on the panel's worker)."""
+        from ....core.latent_diffusion.path_animation import FRAME_SCALE, path_frames
+
+        if not self.paths or self.shown_key is None:
+            self.panel.report_error("nothing to export yet: the comparison is still being computed")
+            return
+        paths, models, (seed, _, prompt, w, _) = list(self.paths), dict(self.models), self.shown_key
+        w = float(w) if prompt else None  # w steers toward a prompt: without one it does nothing
+        recipe = self.panel.recipe() | {"picture": "flow-compare-animation"}
+        h, width = paths[0].image.shape[:2]
+        blank = labelled_grid(np.zeros((1, len(paths), h, width, 3), np.uint8), [p.name for p in paths], [""],
+                              FRAME_SCALE)
+        natural = (blank.shape[1], blank.shape[0])
+        make = lambda ctx: path_frames(paths, {f: m.model for f, m in models.items()}, w)  # noqa: E731
+        ask_video(self.panel, "the samplers' walks", f"flow-compare-seed{seed}", natural,
+                  len(paths[0].latents), frames_writer(make, recipe, hold_last=1.5, corner="bottom-left"), fps=4)
 
     def set_cell(self, channel: int, row: int, col: int) -> None:
         self.cell = (channel, row, col)
