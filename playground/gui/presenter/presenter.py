@@ -27,6 +27,10 @@ from .stage import Stage, Theme
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Down}
 PREVIOUS_KEYS = {Qt.Key.Key_PageUp, Qt.Key.Key_Left, Qt.Key.Key_Up}
 KEYS = NEXT_KEYS | PREVIOUS_KEYS | {Qt.Key.Key_Escape, Qt.Key.Key_Space, Qt.Key.Key_L}
+# what the keys do while presenting, for the shortcuts dialog (F1)
+KEY_HELP = [("PageDown, Right, Down", "Next scene"), ("PageUp, Left, Up", "Scene before"),
+            ("Space", "Pause or resume the scene's action"), ("L", "Pointer highlight on or off"),
+            ("Esc", "Leave presenter mode")]
 NO_LESSON = "No lesson open: Ctrl+Shift+A records what this tab shows as a scene (F5 or Esc leaves)."
 
 
@@ -203,8 +207,8 @@ class Presenter(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
         kind = event.type()
-        if watched is self.window and kind == QEvent.Type.Resize:
-            self.pointer.fit()
+        if watched is self.window and kind in (QEvent.Type.Resize, QEvent.Type.Close):
+            self.pointer.fit() if kind == QEvent.Type.Resize else self.leave()  # the window saves its normal state
             return False
         if not self.active or kind not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
             return False
