@@ -164,3 +164,24 @@ def summarize(folder: str | Path) -> FolderSummary:
     size = size[0] if isinstance(size, list) else size
     return FolderSummary(folder, layout, str(index.get("_class_name", "?")), scheduler, unet, parameters,
                          int(size) * factor, factor)
+
+
+def describe_lines(folder: str | Path) -> list[str]:
+    """What `playground info FOLDER` and the model picker say about a pipeline folder (no model built)."""
+    from .schedule import ScheduleConfigError, schedule_from_config
+
+    summary = summarize(folder)
+    kind = {"unconditional": "unconditional U-Net (the Diffusion tab, `sample ddpm`)",
+            "text2img": "Stable Diffusion layout (the Text-to-image tab, `sample text2img`)"}[summary.layout]
+    try:
+        schedule = schedule_from_config(summary.scheduler).describe()
+    except ScheduleConfigError as exc:
+        schedule = f"cannot be sampled: {exc}"
+    latent = f", latent {summary.resolution // summary.latent_factor}x{summary.resolution // summary.latent_factor}" \
+        if summary.latent_factor > 1 else ""
+    return [f"{summary.folder.name}: diffusers {summary.pipeline}",
+            f"  family      {summary.family}: {kind}",
+            f"  size        {summary.parameters / 1e6:.1f}M parameters ({', '.join(WEIGHT_PARTS[summary.layout])})",
+            f"  prediction  {summary.prediction_type}",
+            f"  resolution  {summary.resolution}x{summary.resolution} pixels{latent}",
+            f"  scheduler   {summary.scheduler.get('_class_name', '?')}: {schedule}"]
