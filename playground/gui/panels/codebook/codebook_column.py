@@ -4,8 +4,8 @@ and how much each code is used on a data set (numbers and a histogram)."""
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
 from ....core.codebook.analysis import codes_used, perplexity
 from ...widgets.titled import NumberTiles
@@ -33,8 +33,21 @@ class CodebookColumn(QWidget):
         layout.setSpacing(4)
         self.views = QTabWidget()
         self.views.addTab(self._atlas_tab(), "Codebook atlas")
-        self.views.addTab(self._map_tab(), "Codebook map (PCA)")
-        layout.addWidget(self.views, 3)
+        self.views.addTab(self._map_tab(), "Codebook map")
+        self.large_button = QPushButton("⤢ Larger")
+        self.large_button.setCheckable(True)
+        self.large_button.setToolTip("Hide the usage numbers and histogram: the atlas and the map take the whole "
+                                     "column (for a room); press again to bring them back")
+        self.large_button.toggled.connect(self.set_large)
+        self.views.setCornerWidget(self.large_button)
+        self.split = QSplitter(Qt.Orientation.Vertical)  # the views above, usage below: the map gets the height
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(self.views)
+        usage = QWidget()
+        layout.addWidget(self.split, 1)
+        layout = QVBoxLayout(usage)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         data_row = QHBoxLayout()
         self.dataset_box = QComboBox()
         for name, n in DATA_SETS.items():
@@ -54,8 +67,12 @@ class CodebookColumn(QWidget):
         self.usage_title = subheading("")
         layout.addWidget(self.usage_title)
         self.histogram = UsageHistogram()
-        self.histogram.setMinimumHeight(135)
-        layout.addWidget(self.histogram, 2)
+        self.histogram.setMinimumHeight(100)
+        layout.addWidget(self.histogram, 1)
+        self.split.addWidget(usage)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        self.split.setSizes([540, 460])
         for view in (self.map, self.histogram):
             view.code_clicked.connect(self.code_selected)
         self.atlas.code_selected.connect(self.code_selected)
@@ -93,10 +110,15 @@ class CodebookColumn(QWidget):
         layout.setContentsMargins(2, 4, 2, 2)
         self.map = CodebookMap()
         layout.addWidget(self.map, 1)
-        layout.addWidget(subheading("One point per code vector: filled with the colour it draws, sized by usage; "
-                                    "white ring: used by this grid; yellow: selected; red ring: dead. "
-                                    "Click a point to select it."))
+        self.map_info = subheading(self.map.description())
+        self.map_info.setToolTip(self.map.LEGEND)
+        layout.addWidget(self.map_info)
         return tab
+
+    def set_large(self, large: bool) -> None:
+        """The atlas and the map over the whole column (the usage section hidden), or back."""
+        self.large_button.setChecked(large)
+        self.split.widget(1).setVisible(not large)
 
     # --- what it shows -------------------------------------------------------------------------------
 
@@ -148,7 +170,8 @@ class CodebookColumn(QWidget):
         self.atlas.set_tiles(tiles, order, counts, int(counts.sum()) if counts is not None else 0, selected)
         self.histogram.set_counts(counts, order, view.colours, self.order_box.currentData())
         self.histogram.select(selected)
-        self.map.set_codebook(view.coords, view.drawn, counts, view.explained)
+        self.map.set_codebook(view.coords, view.fill_tiles, counts, view.explained)
+        self.map_info.setText(self.map.description())
         self.map.set_in_grid(in_grid)
         self.map.select(selected)
         dead = int((counts == 0).sum()) if counts is not None else 0

@@ -16,7 +16,7 @@ from ....core.latent.directions import (
 )
 from ....core.latent.sampling import decode
 from ...dialogs import open_file
-from ...widgets.images import ImageCanvas
+from ...widgets.frame_strip import FrameStrip
 from ...worker import JobContext
 from .views import LatentView
 
@@ -62,7 +62,7 @@ class DirectionsView(LatentView):
         self.pick.setPrefix("u")
         pick.addWidget(self.pick, 1)
         layout.addLayout(pick)
-        self.strip = ImageCanvas("current z moved along u, −3 … +3", minimum=60)
+        self.strip = FrameStrip("current z moved along u, −3 … +3")  # as large as the tab allows
         layout.addWidget(self.strip, 1)
         self.compute_button.clicked.connect(self.compute)
         self.save_button.clicked.connect(self._save_dialog)
@@ -75,7 +75,7 @@ class DirectionsView(LatentView):
         self.count.setMaximum(min(MAX_DIRECTIONS, latent_dim))
         self.count.setValue(min(DEFAULT_DIRECTIONS, latent_dim))
         self.pick.setRange(0, 0)
-        self.strip.set_image(None)
+        self.strip.set_frames(None)
         self.info.setText("Directions are computed when a GAN is opened, or with the button above.")
 
     def activate(self) -> None:
@@ -151,8 +151,10 @@ class DirectionsView(LatentView):
         model, directions, z = self.panel.loaded.model, self.directions, self.panel.z.copy()
         j = min(self.pick.value(), len(directions) - 1)
 
-        def work(ctx: JobContext) -> np.ndarray:
-            frames = decode(model, np.stack([directions.move(z, j, v) for v in np.linspace(-3, 3, DIRECTION_FRAMES)]))
-            return np.concatenate(list(frames), axis=1)
+        values = np.linspace(-3, 3, DIRECTION_FRAMES)
+        labels = [f"{v:+.0f}".replace("-", "−") if v else "0" for v in values]
 
-        self.panel.submit(work, channel="direction-strip", on_result=self.strip.set_image)
+        def work(ctx: JobContext) -> np.ndarray:
+            return decode(model, np.stack([directions.move(z, j, v) for v in values]))
+
+        self.panel.submit(work, channel="direction-strip", on_result=lambda frames: self.strip.set_frames(frames, labels))

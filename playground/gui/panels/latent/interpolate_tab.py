@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout
 
 from ....core.checkpoints import LoadedModel
 from ....core.latent.animation import interpolation_frames, interpolation_ts
 from ....core.latent.sampling import decode, interpolate
 from ....core.provenance import model_header
+from ...widgets.frame_strip import FrameStrip
 from ...widgets.images import ImageCanvas
 from ...widgets.video_export import ask_video, export_button, frames_writer
 from ...worker import JobContext
@@ -24,16 +25,17 @@ class InterpolateView(LatentView):
     def __init__(self, panel):
         super().__init__(panel)
         layout = QVBoxLayout(self)
-        ends = QGridLayout()
+        ends = QHBoxLayout()  # A and B small, side by side: the strip below shows them large (t = 0 and 1)
         self.endpoint_canvases: dict[str, ImageCanvas] = {}
         self.endpoints: dict[str, np.ndarray | None] = dict.fromkeys(ENDS)
         for col, name in enumerate(ENDS):
-            canvas = ImageCanvas(name, minimum=120)
+            canvas = ImageCanvas(name, minimum=96)
+            canvas.setFixedSize(104, 124)
             button = QPushButton(f"{name} ← current")
             button.setToolTip(f"Use the current latent (e.g. an encoded image) as end point {name}")
             button.clicked.connect(lambda _=False, n=name: self.set_endpoint(n))
-            ends.addWidget(canvas, 0, col)
-            ends.addWidget(button, 1, col)
+            for widget in (canvas, button) if col == 0 else (button, canvas):
+                ends.addWidget(widget)
             self.endpoint_canvases[name] = canvas
         layout.addLayout(ends)
         row = QHBoxLayout()
@@ -46,7 +48,7 @@ class InterpolateView(LatentView):
         row.addWidget(self.slider, 1)
         row.addWidget(self.t_label)
         layout.addLayout(row)
-        self.strip_canvas = ImageCanvas("A → B", minimum=60)
+        self.strip_canvas = FrameStrip()  # frames wrap into rows: each as large as the tab allows
         layout.addWidget(self.strip_canvas, 1)
         self.hint = QLabel("Set A and B from the current z (Random, an encoded image…), then slide t.")
         self.hint.setWordWrap(True)
@@ -63,7 +65,7 @@ class InterpolateView(LatentView):
         self.endpoints = dict.fromkeys(ENDS)  # the old model's latents mean nothing to this one
         for canvas in self.endpoint_canvases.values():
             canvas.set_image(None)
-        self.strip_canvas.set_image(None)
+        self.strip_canvas.set_frames(None)
 
     def set_endpoint(self, name: str) -> None:
         """Use the current latent as end point A or B (decoded afresh: the shown image may lag z)."""
@@ -109,8 +111,10 @@ class InterpolateView(LatentView):
             return
         model, mode = self.panel.loaded.model, self.mode.currentText()
 
-        def work(ctx: JobContext) -> np.ndarray:
-            frames = decode(model, interpolate(a, b, np.linspace(0, 1, STRIP_FRAMES), mode))
-            return np.concatenate(list(frames), axis=1)
+        ts = np.linspace(0, 1, STRIP_FRAMES)
+        labels = [f"t = {t:.3g}" for t in ts]
 
-        self.panel.submit(work, channel="strip", on_result=self.strip_canvas.set_image)
+        def work(ctx: JobContext) -> np.ndarray:
+            return decode(model, interpolate(a, b, ts, mode))
+
+        self.panel.submit(work, channel="strip", on_result=lambda frames: self.strip_canvas.set_frames(frames, labels))
