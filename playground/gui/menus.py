@@ -67,12 +67,13 @@ class WindowMenus:
         self.hint_keys()
 
     def hint_keys(self) -> None:
-        """Each panel's Ctrl+Enter and Space buttons say so in their tooltips."""
+        """Each panel's Ctrl+Enter and Space buttons say so in their tooltips (and the Ctrl+Enter ones are bold)."""
         run, play = (keys_text(self.actions[name].shortcuts()[:1]) for name in ("run", "play"))
         for panel in self.window.panels:
             for button in panel.findChildren(QAbstractButton):
                 if button is panel.primary_button or button.property(PRIMARY):
                     add_shortcut_hint(button, keys=run)
+                    button.setProperty("runsTab", True)  # the style sheet bolds it
                 if button.property(TIMELINE):
                     add_shortcut_hint(button, keys=play)
 

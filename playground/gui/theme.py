@@ -42,7 +42,7 @@ QLabel#note {{ background: #1f2a36; border: 1px solid #2f4356; border-radius: 4p
 QLabel#note[warning="true"] {{ background: #3a2a12; border-color: #8a6420; }}
 QStatusBar QLabel#device {{ color: #8fbf8f; padding: 0 {p6}px; }}
 QTabBar::tab {{ padding: {p6}px {p14}px; }}
-QPushButton[primary="true"] {{ font-weight: bold; }}
+QPushButton[runsTab="true"] {{ font-weight: bold; }}
 """,
     "light": """
 QLabel#note {{ background: #e8f0fb; border: 2px solid #5a82b4; border-radius: 4px; padding: {p6}px; }}
@@ -50,7 +50,7 @@ QLabel#note[warning="true"] {{ background: #fff1d2; border-color: #b07a10; }}
 QStatusBar QLabel#device {{ color: #0a5a0a; padding: 0 {p6}px; }}
 QTabBar::tab {{ padding: {p6}px {p14}px; }}
 QTabBar::tab:selected {{ font-weight: bold; }}
-QPushButton[primary="true"] {{ font-weight: bold; }}
+QPushButton[runsTab="true"] {{ font-weight: bold; }}
 """,
 }
 
