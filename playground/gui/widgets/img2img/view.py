@@ -32,6 +32,7 @@ from ..image_file import ask_image_path, open_image_file
 from ..steps.plots import SchedulePlots
 from ..titled import SMALL_TITLE, NumberTiles, TitledCanvas, canvas_row, fmt, note_label
 from ..sliders import ScaleSlider
+from ...panels.base import mark_primary
 from .jobs import Img2ImgDone, InversionDone, StartPicture, edit_job, img2img_job, invert_job, start_job
 
 if TYPE_CHECKING:
@@ -102,6 +103,7 @@ class Img2ImgView(QWidget):
         self.strength = ScaleSlider("strength s", 1.0, 0.01, 0.6,
                                     "The share of the run's steps redone: 1 starts from pure noise (the image forgotten)")
         self.run_button = QPushButton("Run")
+        mark_primary(self.run_button)  # Ctrl+Enter on this tab
         self.run_button.setToolTip("Noise the image to the start point and denoise it with the panel's sampler and seed")
         self.invert_button = QPushButton("Invert")
         self.invert_button.setToolTip("DDIM inversion: run the deterministic sampler backwards from the image to its "
