@@ -79,12 +79,20 @@ class GuidanceParts:
     scale: torch.Tensor    # w_t per image (1 where the schedule has guidance off)
 
 
+def reads_free_text(model: nn.Module | None) -> bool:
+    """Does the model read prompts as free text with its own tokenizer (a diffusers Stable Diffusion
+    folder, `core/diffusers_io`), rather than in the shapes grammar?"""
+    return model is not None and hasattr(model, "encode_prompts")
+
+
 def prompt_embedding(model: nn.Module, prompt: str | Prompt | None) -> torch.Tensor:
     """The model's pooled embedding (1, D) of a prompt; "" or None is the learned null embedding."""
     device = model.null_embedding.device
     with torch.no_grad():  # not inference mode: the embedding may meet autograd later (classifier guidance)
         if prompt is None:
             return model.embed(None, 1).clone()
+        if reads_free_text(model):
+            return model.encode_prompts([str(prompt)]).clone()
         return model.embed(tokenize_batch([prompt]).to(device)).clone()
 
 

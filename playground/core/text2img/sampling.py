@@ -27,9 +27,9 @@ from torch import nn
 from .. import checks
 from ..checks import SEED_MAX, check_number
 from ..data import to_uint8
-from ..data.shapes import parse_prompt
+from ..data.shapes import PromptError, parse_prompt
 from ..device import model_device
-from ..diffusion.guidance import ClassifierFreeGuidance, GuidanceSchedule
+from ..diffusion.guidance import ClassifierFreeGuidance, GuidanceSchedule, reads_free_text
 from ..diffusion.trajectory import SamplerSettings, image_to_uint8
 from ..diffusion.sampling import StepRecord, sample_steps
 from ..diffusion.schedulers import FLOW_KINDS, SCHEDULER_KINDS, Scheduler, SchedulerKind
@@ -81,8 +81,9 @@ class GuidedSettings:
         a flow), steps its schedule, and a latent model refuses classifier guidance."""
         if model is not None:
             num_train_timesteps = step_limit(model)
-        parse_prompt(self.prompt)
-        parse_prompt(self.negative_prompt)
+        if not reads_free_text(model):  # the shapes grammar; a diffusers model's own tokenizer reads any text
+            parse_prompt(self.prompt)
+            parse_prompt(self.negative_prompt)
         for name, (label, low, high) in RANGES.items():
             check_number(label, getattr(self, name), low, high)
         if self.guidance_start > self.guidance_stop:
@@ -125,7 +126,10 @@ class GuidedSettings:
         `family` is the guided model's (a latent denoiser's: ldm, dit, sit)."""
         recipe: dict[str, Any] = {"kind": RECIPE_KIND, "model": model_name, "family": family}
         recipe |= dataclasses.asdict(self)
-        recipe["prompt_canonical"] = parse_prompt(self.prompt).text()
+        try:
+            recipe["prompt_canonical"] = parse_prompt(self.prompt).text()
+        except PromptError:  # a free-text prompt (a diffusers model's): as typed
+            recipe["prompt_canonical"] = self.prompt
         return recipe
 
     @classmethod
