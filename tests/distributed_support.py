@@ -37,7 +37,7 @@ def train_once(argv: list[str]) -> dict:
 
     torch.set_num_threads(1)
     trainer = build_trainer(parse_train_args(argv))
-    model, images = trainer.task.model, trainer.validation.x[:16]
+    model, images, first_step = trainer.task.model, trainer.validation.x[:16], trainer.step
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
     outputs_before = probe(model, images)
     logs: list[dict[str, float]] = []
@@ -45,7 +45,7 @@ def train_once(argv: list[str]) -> dict:
     ema = trainer.ema.state_dict() if trainer.ema is not None else {}
     return {"metrics": logs, "initial": initial, "model": dict(model.state_dict()), "ema": dict(ema),
             "outputs_before": outputs_before, "outputs": probe(model, images),
-            "rank": trainer.parallel.rank, "world": trainer.parallel.world_size}
+            "rank": trainer.parallel.rank, "world": trainer.parallel.world_size, "first_step": first_step}
 
 
 @torch.no_grad()

@@ -87,8 +87,12 @@ def shutdown() -> None:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The error's first line without gloo's "[.../pair.cc:537] " source location."""
     text = str(exc).strip()
-    return (text.splitlines() or [type(exc).__name__])[0][:200]
+    line = (text.splitlines() or [type(exc).__name__])[0]
+    if line.startswith("[") and "] " in line:
+        line = line.split("] ", 1)[1]
+    return line.split(". This is typically", 1)[0][:160]
 
 
 def collective(fn: Callable[[], T]) -> T:
