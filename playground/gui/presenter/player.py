@@ -21,6 +21,7 @@ from ...core.assets import shipped_named
 
 FRAME_MS = 120  # an action's frames: about 8 a second when the model keeps up
 LOAD_POLL_MS = 50
+PATIENCE_TICKS = 50  # a worker busy this long (~6 s) with other work does not hold the action up any longer
 
 
 def scene_model_path(recipe: dict[str, Any]) -> Path | None:
@@ -59,6 +60,7 @@ class ScenePlayer(QObject):
         self.panel = None
         self.frames: list[dict] = []
         self.frame_index = -1  # the last frame shown
+        self._waited = 0  # ticks the current frame has waited for the worker
         self.paused = False
         self.playing = False  # the scene is being set up or its action is playing
         self._ticket = 0  # bumped by every play/stop: a timer of an older scene does nothing
@@ -154,8 +156,12 @@ class ScenePlayer(QObject):
     # --- the action's frames -------------------------------------------------------------------------
 
     def _tick(self) -> None:
-        if self.paused or (self.panel.worker is not None and self.panel.worker.is_busy()):
+        if self.paused:
+            return
+        if self.panel.worker is not None and self.panel.worker.is_busy() and self._waited < PATIENCE_TICKS:
+            self._waited += 1
             return  # the frame before is still being drawn
+        self._waited = 0
         self.frame_index += 1
         if self.frame_index >= len(self.frames):
             self._timer.stop()
