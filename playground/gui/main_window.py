@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QTabWidget,
     QToolBar,
@@ -128,6 +128,11 @@ class MainWindow(QMainWindow):
         if present:
             self._present = (None, False)
             QTimer.singleShot(0, lambda: self.presenter.enter(lesson))
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange and hasattr(self, "menus"):
+            self.menus.window_state_changed()
 
     def look_changed(self) -> None:
         """The theme or zoom changed (View menu): widths that follow the fonts are fitted again."""

@@ -125,7 +125,11 @@ class WindowMenus:
         else:
             self._was_maximized = window.isMaximized()
             window.showFullScreen()
-        self.actions["full_screen"].setChecked(window.isFullScreen())
+        self.window_state_changed()
+
+    def window_state_changed(self) -> None:
+        """The window went full screen or back (F11, presenter mode, the window manager): the menu says so."""
+        self.actions["full_screen"].setChecked(self.window.isFullScreen())
 
     def zoom_by(self, direction: int) -> None:
         self.set_look(zoom=theme.next_zoom(theme.current_zoom(QApplication.instance()), direction))
@@ -133,13 +137,15 @@ class WindowMenus:
     def toggle_light(self) -> None:
         self.set_look(name="light" if theme.current_theme(QApplication.instance()) != "light" else "dark")
 
-    def set_look(self, name: str | None = None, zoom: float | None = None) -> None:
-        """Apply (and save) a theme and zoom; what is not given stays as it is."""
+    def set_look(self, name: str | None = None, zoom: float | None = None, save: bool = True) -> None:
+        """Apply a theme and zoom (what is not given stays as it is) and save them for the next start
+        (`save=False`: for a while only, e.g. presenter mode's light theme)."""
         app = QApplication.instance()
         name = name or theme.current_theme(app)
         zoom = theme.current_zoom(app) if zoom is None else zoom
         theme.apply_theme(app, name, zoom)
-        window_state.save_look(window_state.window_settings(), name, theme.current_zoom(app))
+        if save:
+            window_state.save_look(window_state.window_settings(), name, theme.current_zoom(app))
         self.actions["light"].setChecked(name == "light")
         self.window.look_changed()
 

@@ -77,6 +77,10 @@ def test_f11_toggles_full_screen(window, qtbot):
     qtbot.keyClick(window, Qt.Key.Key_F11)
     qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
     assert not window.menus.actions["full_screen"].isChecked()
+    window.showFullScreen()  # e.g. presenter mode: the View menu's tick follows
+    qtbot.waitUntil(lambda: window.menus.actions["full_screen"].isChecked(), timeout=5000)
+    qtbot.keyClick(window, Qt.Key.Key_F11)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
 
 
 def test_ctrl_plus_scales_the_fonts_of_a_panel_and_is_remembered(look, window, qtbot):
