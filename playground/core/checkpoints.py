@@ -133,9 +133,20 @@ def _is_json_type(value: Any, hint: type) -> bool:
     return isinstance(value, hint)
 
 
+def _diffusers_folder(path: str | Path) -> Path | None:
+    """The diffusers pipeline folder `path` names (the folder, its model_index.json or unet weights), else None."""
+    from .diffusers_io.folder import diffusers_folder_of
+
+    return diffusers_folder_of(path)
+
+
 def resolve_paths(path: str | Path) -> tuple[Path, Path]:
     """(weights, json) for a checkpoint given as a folder, a .safetensors or a .json path."""
     path = Path(path)
+    if (folder := _diffusers_folder(path)) is not None:  # a diffusers pipeline: its unet's weights, its index
+        from .diffusers_io.folder import diffusers_paths
+
+        return diffusers_paths(folder)
     if path.is_dir() and path.suffix != ".safetensors":  # a folder named *.safetensors is a broken weights file
         path = path / WEIGHTS_NAME
     elif not path.exists() and path.suffix not in (".json", ".safetensors"):
@@ -161,6 +172,8 @@ def save_checkpoint(
     state_dict: dict[str, torch.Tensor] | None = None,
 ) -> Path:
     """Write weights and JSON side by side (atomically: a crash never leaves half a file)."""
+    if _diffusers_folder(path) is not None:
+        raise CheckpointError(f"{path} is a diffusers pipeline folder: the playground never writes into it")
     weights_path, json_path = resolve_paths(path)
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = state_dict if state_dict is not None else model.state_dict()
@@ -194,6 +207,10 @@ def parse_format_json(content: bytes, fmt: str, version: int, what: str) -> dict
 
 def read_meta(path: str | Path) -> CheckpointMeta:
     """Read and validate only the JSON sidecar (cheap: used to list checkpoints)."""
+    if (folder := _diffusers_folder(path)) is not None:
+        from .diffusers_io.folder import diffusers_meta
+
+        return diffusers_meta(folder)
     weights_path, json_path = resolve_paths(path)
     if not json_path.exists() and not weights_path.exists():
         raise CheckpointError(f"{weights_path.parent}: no checkpoint in this folder (no {weights_path.name} "
@@ -237,9 +254,7 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu",
                     families: tuple[str, ...] | None = None) -> LoadedModel:
     """Load a checkpoint for inference. Raises CheckpointError naming the file and the problem;
     with `families`, also for a checkpoint of any other family (before building anything)."""
-    from .diffusers_io.folder import diffusers_folder_of  # a diffusers pipeline folder: its own loader
-
-    if (folder := diffusers_folder_of(path)) is not None:
+    if (folder := _diffusers_folder(path)) is not None:  # a diffusers pipeline folder: its own loader
         from .diffusers_io.load import open_folder
 
         return open_folder(folder, device, families)
@@ -350,6 +365,8 @@ def record_in_extra(checkpoint: str | Path, evaluated: CheckpointMeta, what: str
 
     Atomic (a failed write leaves the old file); refused when the checkpoint changed since it was
     evaluated (a training run saved over it: what was measured is not the new weights')."""
+    if _diffusers_folder(checkpoint) is not None:
+        raise CheckpointError(f"{checkpoint} is a diffusers pipeline folder: {what} was not recorded (never written into it)")
     _, json_path = resolve_paths(checkpoint)
     now = read_meta(json_path)
     if (now.steps, now.created) != (evaluated.steps, evaluated.created):

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from safetensors import safe_open
 
-from ..checkpoints import CheckpointError
+from ..checkpoints import CheckpointError, CheckpointMeta
 
 INDEX_NAME = "model_index.json"
 Layout = Literal["unconditional", "text2img"]
@@ -41,9 +41,25 @@ def diffusers_folder_of(path: str | Path) -> Path | None:
     path = Path(path)
     if is_diffusers_folder(path):
         return path
-    if path.suffix == ".safetensors" and is_diffusers_folder(path.parent.parent):
+    if path.name == INDEX_NAME and is_diffusers_folder(path.parent):  # its model_index.json (a file dialog's pick)
+        return path.parent
+    if path.suffix == ".safetensors" and path.parent.name == "unet" and is_diffusers_folder(path.parent.parent):
         return path.parent.parent
     return None
+
+
+def diffusers_paths(folder: Path) -> tuple[Path, Path]:
+    """(weights, metadata) as `resolve_paths` gives them: the unet's safetensors and the model_index.json."""
+    return weights_file(folder, "unet").resolve(), folder / INDEX_NAME
+
+
+def diffusers_meta(folder: Path) -> CheckpointMeta:
+    """What `read_meta` says of a pipeline folder (for the model picker: no model built)."""
+    summary = summarize(folder)
+    return CheckpointMeta(family=summary.family, config={}, data="diffusers", extra={
+        "format": "diffusers", "folder": str(Path(folder).resolve()), "pipeline": summary.pipeline,
+        "parameters": summary.parameters, "prediction_type": summary.prediction_type,
+        "resolution": summary.resolution})
 
 
 def read_json(path: Path) -> dict[str, Any]:
