@@ -10,6 +10,7 @@ from . import img2img, invert, likelihood
 from . import clip
 from . import nearest
 from . import compare
+from . import lesson
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     likelihood.add_parser(commands)
     nearest.add_parser(commands)
     compare.add_parser(commands)
+    lesson.add_parser(commands)
     return parser
 
 
