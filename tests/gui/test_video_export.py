@@ -22,7 +22,7 @@ pytest.importorskip("imageio_ffmpeg")
 SHOTS = Path("/work/notes/shots")
 
 
-def test_the_dialog_asks_format_size_fps_and_overlays(qtbot) -> None:
+def test_the_dialog_asks_format_size_fps_and_overlays(qtbot, monkeypatch) -> None:
     dialog = VideoExportDialog("the denoising run", (296, 144), 50, fps=16)
     qtbot.addWidget(dialog)
     assert dialog.width.value() == presentable_width(296) == 888  # 3x: at least 720 px, pixels kept square
@@ -34,6 +34,15 @@ def test_the_dialog_asks_format_size_fps_and_overlays(qtbot) -> None:
     dialog.overlays.setChecked(False)
     assert dialog.settings() == VideoSettings(".gif", None, 10, False)  # the frames' own width: no scaling
     assert "50 frames at 296x144 px: 5.0 s" in dialog.summary.text()
+    # the format and overlays chosen last are offered again
+    monkeypatch.setattr(VideoExportDialog, "exec", lambda self: QDialog.DialogCode.Accepted)
+    monkeypatch.setattr(VideoExportDialog, "settings", lambda self: VideoSettings(".gif", None, 10, False))
+    monkeypatch.setattr(video_export, "save_file", lambda *args: "")  # cancelled in the file dialog
+    assert video_export.ask_video(Panel(None, torch.device("cpu")), "x", "x", (32, 32), 3, None) is None
+    monkeypatch.undo()
+    again = VideoExportDialog("the denoising run", (296, 144), 50)
+    qtbot.addWidget(again)
+    assert again.settings().suffix == ".gif" and not again.settings().overlays
     plain = VideoExportDialog("the training run's samples", (101, 101), 3, overlays_available=False)
     qtbot.addWidget(plain)
     assert not plain.overlays.isEnabled() and not plain.settings().overlays

@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from ...core.video import (DEFAULT_FPS, VIDEO_FORMATS, VIDEO_SUFFIXES, fps_range, frame_size, presentable_width,
                            side_range, write_video)
 from ..dialogs import save_file
+from ..window_state import window_settings
 from ..worker import Job, JobContext, ModelWorker
 
 if TYPE_CHECKING:
     from ..panels.base import Panel
 
 CHANNEL = "video-export"
+FORMAT_KEY, OVERLAYS_KEY = "video/format", "video/overlays"  # the last export's choices, offered again
 FORMAT_NAMES = {".mp4": "MP4 (H.264: plays everywhere, small)", ".gif": "GIF (loops in slides and web pages)"}
 
 
@@ -75,9 +77,11 @@ class VideoExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Export video: {what}")
         self.natural, self.count = (int(natural[0]), int(natural[1])), int(count)
+        remembered = window_settings()
         self.format = QComboBox()
         for suffix in VIDEO_SUFFIXES:
             self.format.addItem(FORMAT_NAMES[suffix], suffix)
+        self.format.setCurrentIndex(max(0, self.format.findData(remembered.value(FORMAT_KEY, ".mp4"))))
         self.width = QSpinBox()
         self.width.setRange(side_range.low, side_range.high)
         self.width.setSingleStep(self.natural[0])
@@ -90,7 +94,7 @@ class VideoExportDialog(QDialog):
         self.fps.setValue(fps)
         self.fps.setSuffix(" frames/s")
         self.overlays = QCheckBox("step, t, noise level and w in a corner")
-        self.overlays.setChecked(overlays_available)
+        self.overlays.setChecked(overlays_available and str(remembered.value(OVERLAYS_KEY, "true")).lower() == "true")
         self.overlays.setEnabled(overlays_available)
         self.summary = QLabel("")
         self.summary.setWordWrap(True)
@@ -136,6 +140,10 @@ def ask_video(panel: Panel, what: str, name: str, natural: tuple[int, int], coun
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     settings = dialog.settings()
+    remembered = window_settings()
+    remembered.setValue(FORMAT_KEY, settings.suffix)
+    if overlays_available:
+        remembered.setValue(OVERLAYS_KEY, settings.overlays)
     path = save_file(panel, "video", "Export video", f"{name}{settings.suffix}", VIDEO_FORMATS[settings.suffix])
     if not path:
         return None
