@@ -16,6 +16,7 @@ from ..data import load_dataset
 from ..device import pick_device, seed_everything
 from . import autoencoder_kl_task, classifier_task, clip_task, dae_task, dalle_task, dit_task, ldm_task, ddpm_task, gan_task, noisy_classifier_task, text2img_task, vae_task, vqgan_task, vqvae_task
 from .loop import TrainConfig, Trainer
+from .presets import PRESETS, PresetAction
 from .recipe import TrainRecipe
 
 RECIPES: dict[str, TrainRecipe] = {
@@ -38,7 +39,7 @@ RECIPES: dict[str, TrainRecipe] = {
 }
 
 # arguments that steer how a run is watched, not what it trains: never part of the recipe's command
-_NOT_IN_COMMAND = {"command", "family", "run", "fresh", "quiet", "threads", "live", "live_every", "preview_every"}
+_NOT_IN_COMMAND = {"command", "family", "run", "fresh", "quiet", "threads", "live", "live_every", "preview_every", "preset"}
 
 
 def add_train_arguments(families: argparse._SubParsersAction) -> dict[str, argparse.ArgumentParser]:
@@ -48,7 +49,11 @@ def add_train_arguments(families: argparse._SubParsersAction) -> dict[str, argpa
         sub = families.add_parser(name, help=f"train a {name}")
         sub.add_argument("--data", default="shapes", help="shapes, digits or a folder of images")
         sub.add_argument("--data-size", type=positive_int, default=None, help="number of shapes to generate (default 20000)")
-        sub.add_argument("--steps", type=positive_int, required=True)
+        presets = [p.name for p in PRESETS.values() if p.family == name]
+        sub.add_argument("--steps", type=positive_int, required=not presets, help="required unless --preset" if presets else None)
+        sub.add_argument("--preset", action=PresetAction, const=name, metavar="|".join(presets) or "NAME",
+                         help="a named run (core/training/presets.py; demo: a VAE learning shapes in about two "
+                              "minutes on a CPU); options given too override it")
         sub.add_argument("--out", required=True, help="output folder (resumes if it holds a run)")
         sub.add_argument("--batch-size", type=positive_int, default=recipe.defaults.get("batch_size", 128))
         sub.add_argument("--lr", type=positive_float, default=recipe.defaults.get("lr", 2e-3))
@@ -80,6 +85,8 @@ def parse_train_args(argv: list[str]) -> argparse.Namespace:
 
 def build_trainer(args: argparse.Namespace) -> Trainer:
     """Data, task and Trainer for parsed arguments; resumes from --out unless --fresh."""
+    if args.steps is None:
+        raise ValueError("--steps is required (or a --preset)")
     if args.ema is not None and not 0.0 <= args.ema < 1.0:
         raise ValueError(f"--ema must be in [0, 1), got {args.ema}")
     device = distributed.init_from_env(pick_device(args.device))  # under torchrun: join the other processes
