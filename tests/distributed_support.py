@@ -11,18 +11,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import socket
 from pathlib import Path
 
 import torch
 
+from playground.core.distributed import free_port
+
 TIMEOUT_S = 20  # a collective waiting longer than this on a lost process gives up
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def torchrun_env(rank: int, world: int, port: int) -> dict[str, str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import datetime
 import os
+import socket
 from typing import Callable, Sequence, TypeVar
 
 import torch
@@ -49,6 +50,18 @@ def is_main() -> bool:
 
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
+
+
+def is_main_by_env() -> bool:
+    """Is this process 0 of a torchrun run (or not under torchrun at all)? Known before joining."""
+    return not launched_by_torchrun() or os.environ.get("RANK") == "0"
+
+
+def free_port() -> int:
+    """A port nothing on 127.0.0.1 uses now (for process 0's rendezvous on one machine)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def init_from_env(device: torch.device) -> torch.device:
@@ -155,13 +168,13 @@ def same_count(n: int, what: str) -> None:
                                  "over all): the task's step differs between processes")
 
 
-def main_decides(flag: bool) -> bool:
-    """Process 0's `flag` on every process (e.g. "stop now", asked of the watcher only process 0 has)."""
+def main_says(value: int) -> int:
+    """Process 0's `value` on every process (e.g. "stop now", asked of the watcher only process 0 has)."""
     if not active():
-        return flag
-    value = torch.tensor([1 if flag else 0], dtype=torch.int64, device=_collective_device())
-    collective(lambda: dist.broadcast(value, 0))
-    return bool(value.item())
+        return value
+    t = torch.tensor([value], dtype=torch.int64, device=_collective_device())
+    collective(lambda: dist.broadcast(t, 0))
+    return int(t.item())
 
 
 def mean_floats(values: dict[str, float]) -> dict[str, float]:

@@ -19,10 +19,17 @@ processes in `VectorQuantizer.update_codebook`.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Callable
+
 from torch import nn
 from torch.autograd import Variable
 
 from .. import distributed
+
+HEARTBEAT_S = 2.0  # while process 0's run is paused, it tells the others to wait this often
+_GO, _STOP, _WAIT = 0, 1, 2
 
 
 class GradientAverager:
@@ -62,6 +69,7 @@ class DataParallel:
         self.rank = distributed.rank()
         self.is_main = self.rank == 0
         self.averager = GradientAverager(model) if self.world_size > 1 else None
+        self._asking: ThreadPoolExecutor | None = None
 
     def shard(self, global_rows):
         """This process's rows of a global batch (batch x processes rows, in rank order)."""
@@ -78,9 +86,30 @@ class DataParallel:
             if module is not None:
                 distributed.broadcast_([t.data for t in (*module.parameters(), *module.buffers())])
 
-    def should_stop(self, local: bool) -> bool:
-        """Process 0 decides (its watcher, its Stop button); every process follows."""
-        return distributed.main_decides(local)
+    def should_stop(self, asked: Callable[[], bool] | None) -> bool:
+        """Process 0 asks (its watcher, its Stop button) and every process follows.
+
+        `asked` may block (a paused run); meanwhile process 0 tells the others to keep
+        waiting every HEARTBEAT_S, so a pause longer than the collectives' timeout is not
+        mistaken for a lost process.
+        """
+        if self.world_size == 1:
+            return asked is not None and asked()
+        if not self.is_main:
+            while (said := distributed.main_says(_GO)) == _WAIT:
+                pass
+            return said == _STOP
+        answer = False
+        if asked is not None:
+            self._asking = self._asking or ThreadPoolExecutor(1, thread_name_prefix="should-stop")
+            future = self._asking.submit(asked)
+            while True:
+                try:
+                    answer = bool(future.result(timeout=HEARTBEAT_S))
+                    break
+                except FutureTimeout:
+                    distributed.main_says(_WAIT)
+        return distributed.main_says(_STOP if answer else _GO) == _STOP
 
     def mean_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
         """The step's metrics averaged over the processes: what one process on the global batch reports."""

@@ -13,14 +13,26 @@ import sys
 import threading
 from typing import IO, Sequence
 
+from .. import distributed
+from ..distributed import ProcessGroupFailed, free_port
 from .live import RunControl, TrainingPreview, watch_training
 from .live_protocol import Message, RunFailed, RunFinished, RunStarted, encode
 from .registry import build_trainer
 
 
-def live_command(train_arguments: Sequence[str], *, threads: int, live_every: int, preview_every: int) -> list[str]:
-    """The child's command line: this interpreter running `playground train ARGUMENTS --live`."""
-    return [sys.executable, "-m", "playground", "train", *train_arguments, "--live", "--threads", str(threads),
+def live_command(train_arguments: Sequence[str], *, threads: int, live_every: int, preview_every: int,
+                 processes: int = 1) -> list[str]:
+    """The child's command line: this interpreter running `playground train ARGUMENTS --live`.
+
+    With `processes` > 1, torchrun runs that many on this machine (data-parallel, gloo on
+    127.0.0.1), `threads` shared among them; process 0 reports and obeys, the others follow.
+    """
+    launcher = [sys.executable, "-m", "playground"]
+    if processes > 1:
+        threads = max(1, threads // processes)
+        launcher = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes),
+                    "--master_addr", "127.0.0.1", "--master_port", str(free_port()), "-m", "playground"]
+    return [*launcher, "train", *train_arguments, "--live", "--threads", str(threads),
             "--live-every", str(live_every), "--preview-every", str(preview_every)]
 
 
@@ -36,12 +48,24 @@ def obey(commands: IO[str], control: RunControl) -> None:
 
 def serve(args: argparse.Namespace, commands: IO[str] | None = None, reports: IO[str] | None = None) -> int:
     """Train as `playground train` would, reporting on `reports` (stdout) and obeying `commands` (stdin)."""
+    if not distributed.is_main_by_env():  # under torchrun: process 0 reports and obeys, the others follow it
+        return _follow(args)
     reports = reports or sys.stdout
     stdout, sys.stdout = sys.stdout, sys.stderr  # a stray print() must not garble the protocol
     try:
         return _serve(args, commands or sys.stdin, reports)
     finally:
         sys.stdout = stdout
+
+
+def _follow(args: argparse.Namespace) -> int:
+    """One of the other processes of a torchrun run: train in step with process 0, silently."""
+    try:
+        build_trainer(args).run(progress=False)
+    except ProcessGroupFailed as exc:
+        print(f"playground train: stopped: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def _serve(args: argparse.Namespace, commands: IO[str], reports: IO[str]) -> int:

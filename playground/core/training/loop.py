@@ -333,7 +333,7 @@ class Trainer:
         metrics: dict[str, float] = {}
         try:
             while self.step < c.steps:
-                if parallel.should_stop(should_stop is not None and should_stop()):
+                if parallel.should_stop(should_stop):
                     break
                 for opt in self.optimizers.values():
                     for group in opt.param_groups:
