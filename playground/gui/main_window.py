@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from ..core.assets import list_shipped, shipped_for
 from ..core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..core.device import describe_device
+from ..core.diffusers_io.folder import picker_text
 from . import theme, window_state
 from .collector import collect_on_gui_thread
 from .dialogs import open_file
@@ -293,6 +294,8 @@ class MainWindow(QMainWindow):
             return
         metrics = ", ".join(f"{k} {v:.4g}" for k, v in loaded.meta.metrics.items())
         parts = [loaded.family, f"trained on {loaded.meta.data}, {loaded.meta.steps} steps", metrics]
+        if loaded.meta.extra.get("format") == "diffusers":
+            parts = [picker_text(loaded.meta), loaded.meta.extra.get("schedule", ""), loaded.meta.extra.get("dtype", "")]
         self.model_info.setText(" · ".join(p for p in parts if p))
         self.model_info.setToolTip(f"Re-create with:\n{loaded.meta.command}")
 
@@ -395,4 +398,6 @@ def _elided(bar: QProgressBar, label: str) -> str:
 
 
 def _entry_text(name: str, meta) -> str:
+    if meta.extra.get("format") == "diffusers":  # a diffusers pipeline folder: what it is, not how it was trained
+        return picker_text(meta)
     return f"{name}  ({meta.family}, {meta.data}, {meta.steps} steps)"

@@ -182,6 +182,13 @@ def summarize(folder: str | Path) -> FolderSummary:
                          int(size) * factor, factor)
 
 
+def picker_text(meta: CheckpointMeta) -> str:
+    """A pipeline folder as the model picker lists it: what it is (family, size, prediction type, resolution)."""
+    extra = meta.extra
+    return (f"{Path(extra['folder']).name}  (diffusers {meta.family}, {extra['parameters'] / 1e6:.1f}M parameters, "
+            f"{extra['prediction_type']}, {extra['resolution']}px)")
+
+
 def describe_lines(folder: str | Path) -> list[str]:
     """What `playground info FOLDER` and the model picker say about a pipeline folder (no model built)."""
     from .schedule import ScheduleConfigError, schedule_from_config

@@ -22,7 +22,7 @@ import torch
 
 from ..checkpoints import CheckpointMeta, LoadedModel
 from .adapter import DiffusersDenoiser, LatentConfig, PixelConfig, StableDiffusionDenoiser
-from .folder import DiffusersFolderError, FolderSummary, summarize, variant_of, weights_file
+from .folder import DiffusersFolderError, FolderSummary, diffusers_meta, summarize, variant_of, weights_file
 from .schedule import ScheduleConfigError, schedule_from_config
 
 MISSING = ("opening a diffusers folder needs the diffusers and transformers packages: "
@@ -112,11 +112,10 @@ def load_diffusers(folder: str | Path, device: torch.device | str | None = None,
         model = StableDiffusionDenoiser(unet, schedule, config, vae, text_encoder, tokenizer)
     model.eval()
     say("loaded", 1.0)
-    meta = CheckpointMeta(family=summary.family, config=asdict(config), data="diffusers", extra={
-        "format": "diffusers", "folder": str(Path(summary.folder).resolve()), "pipeline": summary.pipeline,
-        "scheduler": schedule.scheduler_class, "schedule": schedule.describe(), "parameters": summary.parameters,
-        "dtype": str(dtype).replace("torch.", ""),
-    })
+    meta = CheckpointMeta(family=summary.family, config=asdict(config), data="diffusers",
+                          extra=diffusers_meta(summary.folder).extra | {
+                              "scheduler": schedule.scheduler_class, "schedule": schedule.describe(),
+                              "dtype": str(dtype).replace("torch.", "")})
     return DiffusersLoaded(model=model, config=config, meta=meta, path=weights_file(summary.folder, "unet"))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import QCompleter, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
@@ -54,6 +56,7 @@ class PromptEdit(QWidget):
         self.edit.setCompleter(self.completer)
         self.valid = True
         self.error = ""
+        self.free_text: Callable[[str], list[str]] | None = None  # a model's own tokenizer (`set_free_text`)
         self.edit.textChanged.connect(self._validate)
         self.edit.textEdited.connect(self._update_completions)
         self.edit.returnPressed.connect(self.submitted)
@@ -69,18 +72,30 @@ class PromptEdit(QWidget):
     def set_text(self, text: str) -> None:
         self.edit.setText(text)
 
+    def set_free_text(self, tokens: Callable[[str], list[str]] | None) -> None:
+        """Free text, read by a model's own tokenizer (`tokens(text)` -> the tokens it reads; a diffusers
+        model's), instead of the shapes grammar with its completion; None: the grammar again."""
+        self.free_text = tokens
+        self.edit.setCompleter(None if tokens is not None else self.completer)
+        self._validate(self.edit.text())
+
     def completion_candidates(self, text: str) -> list[str]:
         """Whole-line completions: the text up to the word being typed, plus each word that may come next."""
         head = text if not text or text[-1].isspace() else text[: len(text) - len(text.split()[-1])]
         return [head + word for word in next_words(text)]
 
     def _update_completions(self, text: str) -> None:
+        if self.free_text is not None:
+            return
         self.completions.setStringList(self.completion_candidates(text))
         self.completer.setCompletionPrefix(text)
         if text and self.edit.hasFocus():
             self.completer.complete()
 
     def _validate(self, text: str) -> None:
+        if self.free_text is not None:
+            self._show_tokens(text)
+            return
         try:
             canonical = parse_prompt(text).text()
         except PromptError as exc:
@@ -92,6 +107,19 @@ class PromptEdit(QWidget):
             reading = f"reads as: <b>{canonical}</b>" if canonical else self.empty_means
             self.message.setText(f"<span style='color:#8a8f98'>{reading}</span>" if reading else "")
             self.edit.setStyleSheet(OK_STYLE + "QLineEdit {" + PROMPT_FONT + "}")
+        self._shown(ok)
+
+    def _show_tokens(self, text: str) -> None:
+        """Any text is a prompt: say how the model's tokenizer reads it (its tokens, markers left out)."""
+        words = [t for t in self.free_text(text) if not (t.startswith("<|") and t.endswith("|>"))] if text.strip() else []
+        reading = f"{len(words)} tokens: " + " · ".join(words[:24]) + (" …" if len(words) > 24 else "") if words \
+            else self.empty_means
+        self.error = ""
+        self.message.setText(f"<span style='color:#8a8f98'>{reading}</span>" if reading else "")
+        self.edit.setStyleSheet(OK_STYLE + "QLineEdit {" + PROMPT_FONT + "}")
+        self._shown(True)
+
+    def _shown(self, ok: bool) -> None:
         self.message.setVisible(bool(self.message.text()))  # no empty line under an empty optional box
         if ok != self.valid:
             self.valid = ok

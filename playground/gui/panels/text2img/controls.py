@@ -166,8 +166,9 @@ class SettingsControls(QWidget):
             w.setEnabled(not latent)
             refused = LATENT_NO_CLIP if w is self.clip_slider else LATENT_NO_CLASSIFIER
             w.setToolTip(refused if latent else w.property("pixel_tip"))
-        early = loaded.meta.steps < EARLY_CHECKPOINT_STEPS
-        self.model_label.setText(f"{loaded.name}, {loaded.meta.steps} training steps" + ("  ⚠ early" if early else ""))
+        early = loaded.meta.steps < EARLY_CHECKPOINT_STEPS and loaded.meta.extra.get("format") != "diffusers"
+        trained = f"{loaded.meta.steps} training steps" if loaded.meta.extra.get("format") != "diffusers" else "diffusers"
+        self.model_label.setText(f"{loaded.name}, {trained}" + ("  ⚠ early" if early else ""))
         self.model_label.setToolTip("An early checkpoint: samples may not follow prompts well yet" if early else "")
 
     def _changed(self) -> None:

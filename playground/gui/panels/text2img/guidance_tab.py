@@ -11,7 +11,7 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from ....core.data.shapes import parse_prompt
+from ....core.data.shapes import PromptError, parse_prompt
 from ....core.text2img.sampling import Decomposition, GuidedSettings
 from ...widgets.titled import TitledCanvas, note_label
 from .results import RenderPreview, RenderResult
@@ -40,7 +40,10 @@ def dimmed(image: np.ndarray | None) -> np.ndarray | None:
 
 def prompt_title(settings: GuidedSettings) -> str:
     """The prompt a picture belongs to, as the parser reads it."""
-    canonical = parse_prompt(settings.prompt).text()
+    try:
+        canonical = parse_prompt(settings.prompt).text()
+    except PromptError:  # free text (a diffusers model's own tokenizer reads it): as typed
+        canonical = settings.prompt.strip()
     what = f"“{canonical}”" if canonical else "no prompt (unconditional)"
     if settings.base != "ddpm":
         return what

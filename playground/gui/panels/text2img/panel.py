@@ -22,6 +22,7 @@ from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ....core.checkpoints import LoadedModel
 from ....core.data.shapes import PromptError
+from ....core.diffusion.guidance import reads_free_text
 from ....core.images import save_png, upscale
 from ....core.latent_diffusion import LATENT_FAMILIES
 from ....core.text2img.clip_guidance import check_comparison
@@ -105,6 +106,9 @@ class Text2ImgPanel(Panel):
 
     def on_model(self, loaded: LoadedModel) -> None:
         self.result, self.decomposition = None, None
+        tokens = loaded.model.token_strings if reads_free_text(loaded.model) else None  # a diffusers model reads free text
+        for box in (self.prompt, self.negative):
+            box.set_free_text(tokens)
         self.controls.set_model(loaded)
         self.guidance_tab.clear()
         self.grid_tab.clear()
