@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QComboBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from ....core.training.presets import PRESETS, TrainPreset, find_preset
 from ....core.training.registry import RECIPES
 from ...dialogs import open_folder
 
@@ -45,6 +46,22 @@ class RecipeForm(QWidget):
         super().__init__(parent)
         root = QVBoxLayout(self)
         root.setContentsMargins(0, 0, 0, 0)
+        self.preset: TrainPreset | None = None  # its options fill what the fields below do not say
+        presets = QHBoxLayout()
+        presets.addWidget(QLabel("Presets"))
+        self.preset_buttons: dict[str, QPushButton] = {}
+        for preset in PRESETS.values():
+            button = QPushButton(preset.title)
+            button.setToolTip(f"{preset.family}: {preset.note}")
+            button.clicked.connect(lambda _=False, name=preset.name: self.use_preset(name))
+            presets.addWidget(button, 1)
+            self.preset_buttons[preset.name] = button
+        root.addLayout(presets)
+        self.preset_label = QLabel("")
+        self.preset_label.setWordWrap(True)
+        self.preset_label.setStyleSheet("color: #9ad;")
+        self.preset_label.hide()
+        root.addWidget(self.preset_label)
         form = QFormLayout()
         self.family_box = QComboBox()
         self.family_box.addItems(list(RECIPES))
@@ -92,10 +109,33 @@ class RecipeForm(QWidget):
     def family(self) -> str:
         return self.family_box.currentText()
 
+    def use_preset(self, name: str) -> TrainPreset:
+        """Fill the form from a named preset (core/training/presets.py); its other options (e.g. the
+        VAE's latent size) go with the run as `--preset NAME`, overridden by what the fields say."""
+        preset = find_preset(name)
+        self.family_box.setCurrentText(preset.family)  # resets size, batch and lr to the family's
+        options = preset.options
+        self.data_box.setCurrentIndex(max(0, self.data_box.findText(options.get("--data", "shapes"))))
+        self.data_size.setValue(int(options.get("--data-size", 0)))
+        self.steps_box.setValue(preset.steps)
+        self.batch_box.setValue(int(options.get("--batch-size", self.batch_box.value())))
+        self.lr_edit.setText(options.get("--lr", ""))
+        self.preview_every.setValue(preset.preview_every)
+        self.preset = preset
+        minutes = preset.budget_seconds / 60
+        self.preset_label.setText(f"{preset.title} preset: {preset.note} (about {minutes:g} min on 2 CPU cores; "
+                                  f"a preview every {preset.preview_every} steps).")
+        self.preset_label.show()
+        self.changed.emit()
+        return preset
+
     def _on_family_changed(self, family: str) -> None:
         recipe = RECIPES.get(family)
         if recipe is None:
             return
+        if getattr(self, "preset", None) is not None and self.preset.family != family:
+            self.preset = None
+            self.preset_label.hide()
         self.size_box.clear()
         sizes = list(recipe.sizes) or ["default"]
         self.size_box.addItems(sizes)
@@ -165,7 +205,8 @@ class RecipeForm(QWidget):
         found = self.problems()
         if found:
             raise ValueError("; ".join(found))
-        argv = [self.family, "--data", self.data_box.currentText(), "--steps", str(self.steps_box.value()),
+        argv = [self.family] + (["--preset", self.preset.name] if self.preset is not None else [])
+        argv += ["--data", self.data_box.currentText(), "--steps", str(self.steps_box.value()),
                 "--batch-size", str(self.batch_box.value()), "--out", str(self.output_folder()),
                 "--device", str(device)]
         if self.data_size.value():
@@ -177,7 +218,7 @@ class RecipeForm(QWidget):
         return argv
 
     def set_editable(self, editable: bool) -> None:
-        for widget in (self.family_box, self.data_box, self.data_size, self.size_box, self.steps_box, self.batch_box,
+        for widget in (*self.preset_buttons.values(), self.family_box, self.data_box, self.data_size, self.size_box, self.steps_box, self.batch_box,
                        self.lr_edit, self.preview_every, self.out_edit, self.out_button):
             widget.setEnabled(editable)
 

@@ -151,6 +151,17 @@ class TrainPanel(Panel):
             return
         self.begin(arguments)
 
+    def start_demo(self, steps: int | None = None) -> bool:
+        """The live-demo preset (core/training/presets.py) filled into the form, then Start; `steps`
+        (e.g. a lesson's) replaces the preset's. False when a run is already going."""
+        if self.running:
+            return False
+        self.form.use_preset("demo")
+        if steps is not None:
+            self.form.steps_box.setValue(int(steps))
+        self.start()
+        return self.running
+
     def begin(self, train_arguments: list[str]) -> None:
         """Train with these `playground train` arguments (everything after `train`) in a child process."""
         try:
