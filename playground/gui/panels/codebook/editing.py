@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .panel import VQVAEPanel
 
 
+MAX_PAINTED_FRAME = 4  # a lesson frame this close to the shown grid is painted, not restored
+
+
 class GridEditing:
     """Encode a picture to a grid, edit it, decode it (the panel's methods for its left column)."""
 
@@ -126,6 +129,37 @@ class GridEditing:
             self.paint_cell(row, col, code)
         self.editor.end_stroke()
         self.toolbar.show_history(self.editor)
+
+    def paint_token(self: VQVAEPanel, row: int, col: int, code: int) -> bool:
+        """Paint `code` into cell (row, col) so a room sees it: the code becomes the brush, the cell is
+        pointed at (framed, its new number on it, the readout under the grid) and the decode follows;
+        one undo step. False for a cell or code outside the grid or the codebook."""
+        if self.editor is None or self.loaded is None:
+            return False
+        g, k = self.editor.grid.shape[0], self.loaded.model.codebook_size
+        if not (0 <= row < g and 0 <= col < g and 0 <= code < k):
+            return False
+        self.select_code(int(code))
+        self.paint_cells([(int(row), int(col))], int(code))
+        self.grid_column.canvas.point_at((int(row), int(col)))
+        return True
+
+    def show_frame(self: VQVAEPanel, recipe: dict) -> str | None:
+        """A lesson's frame: a grid a few cells away from the shown one is painted cell by cell with
+        `paint_token` (the room sees where); any other recipe is restored."""
+        if self.editor is not None and self.loaded is not None and recipe.get("model") in (None, self.loaded.name):
+            g = self.editor.grid.shape[0]
+            try:
+                grid = np.asarray(recipe.get("tokens"), np.int64).reshape(g, g)
+            except (TypeError, ValueError):
+                grid = None
+            changed = np.argwhere(grid != self.editor.grid) if grid is not None else []
+            if 0 < len(changed) <= MAX_PAINTED_FRAME and all(0 <= grid[r, c] < self.loaded.model.codebook_size
+                                                             for r, c in changed):
+                for r, c in changed:
+                    self.paint_token(int(r), int(c), int(grid[r, c]))
+                return None
+        return self.restore(recipe, "the lesson")
 
     def pick_cell(self: VQVAEPanel, row: int, col: int) -> None:
         """Right-click: select the code of a cell (the eyedropper)."""

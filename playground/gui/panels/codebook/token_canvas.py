@@ -277,6 +277,11 @@ class TokenGridCanvas(pg.GraphicsLayoutWidget):
         self._set_hover(None)
         super().leaveEvent(event)
 
+    def point_at(self, cell: tuple[int, int] | None) -> None:
+        """Frame a cell and show its code on it, as hovering does (a painted cell the room should see)."""
+        self._hover = None
+        self._set_hover(cell)
+
     def _set_hover(self, cell: tuple[int, int] | None) -> None:
         if cell == self._hover:
             return

@@ -96,6 +96,7 @@ class TokenSession:
         self.logprobs: np.ndarray | None = None
         self.branches: list[tuple[int, int]] = []
         self.last_settings = TokenSettings()
+        self.forced: np.ndarray | None = None  # (N,) codes a replay writes instead of drawing them
 
     def start(self, prompt: str, settings: TokenSettings, seed: int, prefix: np.ndarray | None = None,
               branches: tuple[tuple[int, int], ...] = ()) -> None:
@@ -107,6 +108,7 @@ class TokenSession:
         self.logprobs = np.full((self.writer.cells + 1, 2, k), np.nan, np.float32)
         self.branches = list(branches)
         self.last_settings = settings
+        self.forced = None
         self._record_next()
 
     @property
@@ -130,6 +132,7 @@ class TokenSession:
     def branch(self, cell: int, code: int, settings: TokenSettings) -> None:
         """Keep the cells before `cell`, write `code` there, and continue from there (a new writer, same seed)."""
         self.writer = self.writer.branch(cell, code, settings=settings, live_guidance=True)
+        self.forced = None  # a code picked by hand: the model writes on from there
         self.logprobs[cell + 1:] = np.nan
         self.branches = [b for b in self.branches if b[0] < cell] + [(cell, code)]
         self.last_settings = settings
@@ -153,7 +156,8 @@ def play(ctx: JobContext, session: TokenSession, live: LiveControls, max_tokens:
         if live.paused and max_tokens is None:
             break
         ctx.check()
-        session.step(live.settings)
+        forced = session.forced
+        session.step(live.settings, None if forced is None else int(forced[session.writer.position]))
         written += 1
         if session.done or (max_tokens is not None and written >= max_tokens):
             break

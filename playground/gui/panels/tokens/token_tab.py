@@ -204,6 +204,25 @@ class TokenTab(QWidget):
         self._run(lambda session: session.start(prompt, settings, seed, prefix=tokens, branches=branches), 0,
                   "generate")
 
+    def fill_cell_by_cell(self, tokens: np.ndarray | None = None) -> bool:
+        """Replay a grid (default: the finished one shown) from an empty grid, one cell at a time at the
+        playback speed, with the model's distribution for each cell beside it; False if there is none."""
+        frame = self.frame
+        if tokens is None and (frame is None or not frame.done):
+            return False
+        grid = np.asarray(frame.tokens if tokens is None else tokens, np.int64).reshape(-1)
+        prompt, seed = (frame.prompt, frame.seed) if frame is not None else (self.panel.prompt_text(), self.panel.seed())
+        settings = self.live.settings
+
+        def start(session: TokenSession) -> None:
+            session.start(prompt, settings, seed)
+            session.forced = grid
+
+        self.panel.tabs.setCurrentWidget(self)
+        self.live.paused, self.picked = False, None
+        self._run(start, None, "generate")
+        return True
+
     def pause_or_continue(self) -> None:
         if self.playing:
             self.live.paused = True  # the job returns within one token, with the exact state as its result
