@@ -131,3 +131,28 @@ def test_an_added_scene_replays_to_the_same_pixels(main_window, qtbot, tmp_path,
     qtbot.waitUntil(lambda: diffusion.view.scrubber.value() == 2, timeout=10000)
     np.testing.assert_array_equal(_shown_frame(diffusion, frame_recipe), frame)
     presenter.leave()
+
+
+def test_a_picture_its_tab_cannot_show_live_is_drawn_large_and_its_sweep_plays(main_window, qtbot, tmp_path):
+    """A grid of prior samples (the Latent tab restores single latents only) is drawn by render_recipe."""
+    presenter = presenter_of(main_window)
+    presenter.full_screen = False
+    sample = {"model": "vae-tiny", "family": "vae", "picture": "decode", "seed": 0, "temperature": 1.0, "n": 4,
+              "scale": 1, "index": None, "latent": None}
+    grid = {"model": "vae-tiny", "family": "vae", "picture": "grid", "grid_of": sample, "n": 4, "scale": 1}
+    lesson = write_lesson(tmp_path / "lesson.json", [
+        {"title": "Temperature", "tab": LATENT, "caption": "samples of N(0, T² I)", "recipe": grid,
+         "action": {"kind": "sweep", "key": "grid_of.temperature", "from": 0.5, "to": 1.5, "frames": 3}},
+        {"title": "One latent", "tab": LATENT, "caption": "", "recipe": _latent(main_window, qtbot).recipe()}])
+    presenter.enter(lesson)
+    wait_for_scene(qtbot, presenter)
+    qtbot.waitUntil(lambda: presenter.slide.image is not None, timeout=10000)
+    assert presenter.slide.isVisible() and not presenter.caption_bar.message.isVisible()
+    assert presenter.caption_bar.progress.text() == "grid_of.temperature = 1.50"
+    expected, _, _ = render_recipe(presenter.player.frames[-1])
+    assert_same_picture(presenter.slide.image, expected)
+    assert presenter.slide.width() >= main_window.width() - 20, "as large as the window allows"
+    presenter.next_scene()
+    wait_for_scene(qtbot, presenter)
+    assert not presenter.slide.isVisible(), "a scene its tab shows live is the tab's"
+    presenter.leave()

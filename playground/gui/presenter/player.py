@@ -50,6 +50,7 @@ class ScenePlayer(QObject):
     """Plays one scene at a time in a MainWindow; `play(scene)` replaces what was playing."""
 
     message = Signal(str)  # what went wrong, for the caption bar ("" clears it)
+    picture = Signal(object)  # a picture drawn by render_recipe for a scene its tab cannot show (None: none)
     progress = Signal(str)  # where the action is, in words ("latent.3 = 1.50")
     finished = Signal()  # the scene's action played to its last frame (or it had none)
 
@@ -62,6 +63,7 @@ class ScenePlayer(QObject):
         self.frame_index = -1  # the last frame shown
         self._waited = 0  # ticks the current frame has waited for the worker
         self.paused = False
+        self.rendering = False  # the scene's pictures are drawn by render_recipe, not by its tab
         self.playing = False  # the scene is being set up or its action is playing
         self._ticket = 0  # bumped by every play/stop: a timer of an older scene does nothing
         self._timer = QTimer(self)
@@ -72,8 +74,9 @@ class ScenePlayer(QObject):
 
     def play(self, scene) -> None:
         self.stop()
-        self.scene, self.playing, self.paused = scene, True, False
+        self.scene, self.playing, self.paused, self.rendering = scene, True, False, False
         self.message.emit("")
+        self.picture.emit(None)
         panel = next((p for p in self.window.panels if p.title == scene.tab), None)
         if panel is None:
             titles = ", ".join(p.title for p in self.window.panels)
@@ -128,8 +131,11 @@ class ScenePlayer(QObject):
         if "picture" in recipe:
             try:
                 self._show(dict(recipe))
-            except (ValueError, KeyError, TypeError) as exc:
-                return self._fail(f"This scene's settings do not fit the {self.panel.title} tab: {exc}")
+            except (ValueError, KeyError, TypeError) as exc:  # a picture the tab does not show live: drawn instead
+                if self.panel.worker is None:
+                    return self._fail(f"This scene's settings do not fit the {self.panel.title} tab: {exc}")
+                self.rendering = True
+                self._render(dict(recipe))
         self._restored()
 
     def _restored(self) -> None:
@@ -171,7 +177,7 @@ class ScenePlayer(QObject):
         frame = dict(self.frames[self.frame_index])
         self.progress.emit(frame_words(self.scene.action, frame, self.frame_index, len(self.frames)))
         try:
-            self._show(frame)
+            self._render(frame) if self.rendering else self._show(frame)
         except (ValueError, KeyError, TypeError) as exc:
             self._timer.stop()
             self._fail(f"Frame {self.frame_index + 1} of this scene's action does not fit: {exc}")
@@ -181,6 +187,25 @@ class ScenePlayer(QObject):
         drawing need not start another), else `restore`."""
         show = getattr(self.panel, "show_frame", None)
         show(recipe) if callable(show) else self.panel.restore(recipe, "the lesson")
+
+    def _render(self, recipe: dict) -> None:
+        """Draw `recipe` with `render_recipe` in the panel's worker (its model) and show it on the picture stage."""
+        from ...core.reproduce import render_recipe
+
+        loaded, device, ticket = self.panel.loaded, self.panel.device, self._ticket
+
+        def work(_ctx):
+            return render_recipe(recipe, device, loaded=loaded)[0]
+
+        def done(image) -> None:
+            if ticket == self._ticket:
+                self.picture.emit(image)
+
+        def failed(text: str) -> None:
+            if ticket == self._ticket:
+                self.message.emit(f"This scene's picture could not be drawn: {text}")
+
+        self.panel.submit(work, channel="presenter-picture", on_result=done, on_error=failed)
 
 
 def frame_words(action: dict, frame: dict, index: int, count: int) -> str:

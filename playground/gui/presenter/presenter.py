@@ -22,6 +22,7 @@ from ..dialogs import save_file
 from .caption import CaptionBar
 from .player import ScenePlayer
 from .pointer import PointerHighlight
+from .slide_view import SlideView
 from .stage import Stage, Theme
 
 NEXT_KEYS = {Qt.Key.Key_PageDown, Qt.Key.Key_Right, Qt.Key.Key_Down}
@@ -58,6 +59,8 @@ class Presenter(QObject):
         self.player = ScenePlayer(window)
         self.player.message.connect(self.caption_bar.show_message)
         self.player.progress.connect(self.caption_bar.show_progress)
+        self.slide = SlideView(window)
+        self.player.picture.connect(self._show_picture)
         self.stage = Stage(window, keep=(self.bar,))
         self.theme = Theme()
 
@@ -114,6 +117,7 @@ class Presenter(QObject):
         self.active = False
         self.player.stop()
         self.pointer.set_on(False)
+        self.slide.show_picture(None)
         QApplication.instance().removeEventFilter(self)
         self.stage.clear()
         self.bar.hide()
@@ -151,6 +155,11 @@ class Presenter(QObject):
 
     def previous_scene(self) -> None:
         self.show_scene(self.index - 1)
+
+    def _show_picture(self, rgb) -> None:
+        self.slide.show_picture(rgb if self.active else None)
+        if self.pointer.on:
+            self.pointer.raise_()  # the highlight stays on top of the picture
 
     def _show_panel_caption(self) -> None:
         panel = self.window.current_panel
