@@ -176,9 +176,12 @@ class Scheduler(ABC):
         return values.reshape((-1,) + (1,) * (like.ndim - 1))
 
     def _predict_x0(self, c: _Coefficients, model_output: torch.Tensor, x_t: torch.Tensor) -> torch.Tensor:
-        x0 = (x_t - c.sqrt_one_minus_alpha_bar * model_output) / c.sqrt_alpha_bar  # DDPM eq. 15
+        # DDPM eq. 15: (x_t - sqrt(1 - alpha-bar_t) eps) / sqrt(alpha-bar_t), rounded as diffusers rounds it (its
+        # error is amplified ~1/sqrt(alpha-bar_t), ~2e4 at the cosine schedule's first step), dividing in place:
+        # on small tensors an allocation costs about as much as the arithmetic
+        x0 = (x_t - c.sqrt_one_minus_alpha_bar * model_output).div_(c.sqrt_alpha_bar)
         if self.clip_x0:
-            x0 = x0.clamp(-self.clip_range, self.clip_range)
+            x0 = x0.clamp_(-self.clip_range, self.clip_range)
         return x0
 
     def _noise_for(self, c: _Coefficients, like: torch.Tensor, noise: torch.Tensor | None,
@@ -243,9 +246,11 @@ class DDPMScheduler(Scheduler):
              noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> StepResult:
         c = self._at(t)
         x0 = self._predict_x0(c, model_output, x_t)
-        mean = c.x0_coef * x0 + c.second_coef * x_t          # DDPM eq. 7: mu-tilde_t(x_t, x0)
+        # rounded as diffusers' (a fused multiply-add drifts from it over 1000 steps), in place where it can be
+        prev = torch.mul(x0, c.x0_coef).add_(torch.mul(x_t, c.second_coef))  # DDPM eq. 7: mu-tilde_t(x_t, x0)
         z = self._noise_for(c, model_output, noise, generator)
-        prev = mean + c.std * z if z is not None else mean  # DDPM eq. 6: x_{t-1} ~ N(mu-tilde, sigma_t^2 I)
+        if z is not None:
+            prev.add_(torch.mul(z, c.std))                # DDPM eq. 6: x_{t-1} ~ N(mu-tilde, sigma_t^2 I)
         return StepResult(prev, x0, z, c.std)
 
 
@@ -309,10 +314,10 @@ class DDIMScheduler(Scheduler):
         if self.clip_x0 and self.use_clipped_model_output:
             model_output = (x_t - c.sqrt_alpha_bar * x0) / c.sqrt_one_minus_alpha_bar  # the eps that x0 implies
         # DDIM eq. 12: x_{t-1} = sqrt(alpha_{t-1}) x0 + sqrt(1 - alpha_{t-1} - sigma_t^2) eps + sigma_t z
-        prev = c.x0_coef * x0 + c.second_coef * model_output
+        prev = torch.mul(x0, c.x0_coef).add_(model_output, alpha=c.second_coef)  # fused: two kernels, not three
         z = self._noise_for(c, model_output, noise, generator)
         if z is not None:
-            prev = prev + c.std * z
+            prev.add_(z, alpha=c.std)
         if c.std == 0.0:
             z = None  # drawn (to keep the noise stream in step with diffusers) but nothing was added
         return StepResult(prev, x0, z, c.std)

@@ -1,0 +1,220 @@
+"""Inference backends on this CPU: eager torch beside ONNX Runtime (core/backends), in one run.
+
+    python benchmarks/bench_backend.py [--threads N] [--repeats R] [--skip-latent] [--skip-tokens]
+
+Prints, with N torch / ONNX Runtime intra-op threads (default: torch's default, every core,
+as `playground sample` runs):
+- the measured peak: a 2048^3 fp32 matmul in torch, GFLOP/s (the denominator of the fractions);
+- the shipped text2img U-Net, batch 1 and 2 forward: eager vs ONNX (ms, median wall), the
+  achieved GFLOP/s (FLOPs from torch.utils.flop_counter) and its fraction of the peak;
+  targets: batch 1 at most 7 ms;
+- a guided DDIM-50 run of one 32x32 image (batch-2 forwards): eager vs ONNX wall time and
+  their ratio; targets: at most 0.5 s, at least 2x;
+- the same for the latent denoisers (ldm, dit: guided DDIM-50; sit: guided Heun-10);
+- the autoregressive dalle: image tokens per second (eager torch: its KV-cached steps are not
+  exported);
+- scheduler steps (DDPM-1000, DDIM-50 eta 0 and eta 1) vs diffusers' on the same tensors,
+  noise drawn inside the step; target: at least 3x faster.
+
+The ONNX sessions come from the backend's own build (exported once, cached, checked against
+torch to 1e-4); this script uses a private cache folder, so the export time is printed too.
+Wall times: on a machine busy with other jobs they inflate (the load average is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from playground.core.backends import choose_backend, forget_builds, runtime_version
+from playground.core.checkpoints import load_checkpoint
+from playground.core.assets import default_checkpoint
+
+PROMPT = "a large red circle at the top left"
+
+
+def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3, clock: Callable[[], float] = time.perf_counter) -> float:
+    """Median milliseconds of fn(): wall time by default (ONNX Runtime works on its own threads), or
+    `clock` (time.thread_time for work done on this thread alone: other processes do not count)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = clock()
+        fn()
+        times.append(clock() - start)
+    return statistics.median(times) * 1000
+
+
+def peak_gflops(repeats: int) -> float:
+    n = 2048
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    ms = median_ms(lambda: a @ b, repeats, warmup=2)
+    return 2 * n**3 / (ms / 1000) / 1e9
+
+
+def forward_flops(model: torch.nn.Module, *inputs: torch.Tensor, **kwargs) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter, torch.inference_mode():
+        model(*inputs, **kwargs)
+    return counter.get_total_flops()
+
+
+def onnx_of(model: torch.nn.Module) -> tuple[torch.nn.Module, str]:
+    start = time.perf_counter()
+    choice = choose_backend(model, "onnx")
+    if choice.name != "onnx":
+        sys.exit(f"no ONNX session: {choice.note}")
+    build = choice.build
+    return choice.model, (f"export + check {time.perf_counter() - start:.1f} s, max |onnx - torch| "
+                          f"{build.max_difference:.1e}")
+
+
+def bench_forwards(name: str, model, wrapped, cond_of, repeats: int, peak: float) -> None:
+    for batch in (1, 2):
+        x = torch.randn(batch, *shape_of(model))
+        t = torch.full((batch,), 500)
+        cond = cond_of(batch)
+        flops = forward_flops(model, x, t, cond=cond)
+        with torch.inference_mode():
+            eager = median_ms(lambda: model(x, t, cond=cond), repeats)
+            onnx = median_ms(lambda: wrapped(x, t, cond=cond), repeats)
+        rates = [flops / (ms / 1000) / 1e9 for ms in (eager, onnx)]
+        print(f"  {name} forward, batch {batch} ({flops / 1e9:.2f} GFLOP): eager {eager:6.2f} ms "
+              f"({rates[0]:5.1f} GFLOP/s, {rates[0] / peak:5.1%} of peak) | onnx {onnx:6.2f} ms "
+              f"({rates[1]:5.1f} GFLOP/s, {rates[1] / peak:5.1%} of peak) | {eager / onnx:.2f}x")
+
+
+def shape_of(model) -> tuple[int, ...]:
+    from playground.core.text2img.sampling import image_shape
+
+    return image_shape(model)
+
+
+def bench_run(label: str, model, wrapped, settings, repeats: int) -> None:
+    from playground.core.text2img.sampling import generate
+
+    eager = median_ms(lambda: generate(model, settings, 1), repeats, warmup=1) / 1000
+    onnx = median_ms(lambda: generate(wrapped, settings, 1), repeats, warmup=1) / 1000
+    print(f"  {label}: eager {eager:.3f} s | onnx {onnx:.3f} s | {eager / onnx:.2f}x")
+
+
+def bench_pixel(repeats: int, peak: float) -> None:
+    from playground.core.text2img.sampling import GuidedSettings
+
+    loaded = load_checkpoint(default_checkpoint("text2img"))
+    model = loaded.model
+    wrapped, built = onnx_of(model)
+    print(f"text2img U-Net ({loaded.name}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {built})")
+    bench_forwards("U-Net", model, wrapped, lambda b: model.embed(None, b), repeats * 4, peak)
+    settings = GuidedSettings(prompt=PROMPT, guidance_scale=3.0, steps=50).validate()
+    bench_run("guided DDIM-50, one 32x32 image (target <= 0.5 s, >= 2x)", model, wrapped, settings, repeats)
+
+
+def bench_latent(repeats: int, peak: float) -> None:
+    from playground.core.latent_diffusion.sampling import default_settings
+
+    for family in ("ldm", "dit", "sit"):
+        try:
+            loaded = load_checkpoint(default_checkpoint(family))
+        except Exception as exc:  # noqa: BLE001 - a checkpoint being trained may be missing
+            print(f"{family}: skipped ({exc})")
+            continue
+        model = loaded.model
+        wrapped, built = onnx_of(model)
+        print(f"{family} ({loaded.name}; {built})")
+        bench_forwards("denoiser", model, wrapped, lambda b: model.embed(None, b), repeats * 4, peak)
+        settings = default_settings(loaded, prompt=PROMPT)
+        bench_run(f"guided {settings.sampler}-{settings.steps} w={settings.guidance_scale:g}, one image",
+                  model, wrapped, settings, repeats)
+
+
+def bench_tokens(repeats: int) -> None:
+    from playground.core.tokens.sampling import TokenSettings, sample_tokens
+
+    try:
+        loaded = load_checkpoint(default_checkpoint("dalle"))
+    except Exception as exc:  # noqa: BLE001
+        print(f"dalle: skipped ({exc})")
+        return
+    model = loaded.model
+    settings = TokenSettings(guidance=3.0)
+    tokens = model.config.image_tokens
+    for n in (1, 16):
+        ms = median_ms(lambda: sample_tokens(model, PROMPT, settings, n=n), repeats, warmup=1)
+        print(f"dalle ({loaded.name}), guided, {n} image(s) at once: {n * tokens / (ms / 1000):7.0f} tokens/s "
+              f"(eager torch; {ms:.0f} ms for {n} x {tokens} tokens)")
+
+
+def bench_schedulers(repeats: int) -> None:
+    from playground.core.diffusion.schedules import NoiseSchedule
+    from playground.core.diffusion.schedulers import make_scheduler
+
+    try:
+        import diffusers
+    except ImportError:
+        print("scheduler steps: skipped (diffusers not installed)")
+        return
+    schedule = NoiseSchedule.from_name("cosine", 1000)
+    x, eps = torch.randn(1, 3, 32, 32), torch.randn(1, 3, 32, 32)
+    print("scheduler step, one 3x32x32 image, noise drawn inside the step, CPU time of this thread "
+          "(target: >= 3x faster than diffusers)")
+    for label, kind, steps, eta in (("DDPM-1000", "ddpm", 1000, 0.0), ("DDIM-50 eta 0", "ddim", 50, 0.0),
+                                    ("DDIM-50 eta 1", "ddim", 50, 1.0)):
+        ours = make_scheduler(kind, schedule, steps, eta=eta)
+        ref_class = diffusers.DDPMScheduler if kind == "ddpm" else diffusers.DDIMScheduler
+        ref = ref_class(beta_schedule="squaredcos_cap_v2", clip_sample=False)
+        ref.set_timesteps(steps)
+        our_steps, ref_steps = ours.timesteps.tolist(), list(ref.timesteps)
+        generator = torch.Generator().manual_seed(0)
+        kwargs = {"eta": eta} if kind == "ddim" else {}
+
+        def our_run() -> None:
+            for t in our_steps:
+                ours.step(eps, t, x, generator=generator)
+
+        def ref_run() -> None:
+            for t in ref_steps:
+                ref.step(eps, t, x, generator=generator, **kwargs)
+
+        with torch.inference_mode():
+            our_us = median_ms(our_run, repeats, 1, time.thread_time) * 1000 / steps
+            ref_us = median_ms(ref_run, repeats, 1, time.thread_time) * 1000 / steps
+        print(f"  {label:14s}: ours {our_us:6.1f} us | diffusers {ref_us:6.1f} us | {ref_us / our_us:.1f}x")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-latent", action="store_true")
+    parser.add_argument("--skip-tokens", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bench-backend-")  # the export is timed, not read back
+    forget_builds()
+    print(f"torch {torch.__version__}, onnxruntime {runtime_version()}, {args.threads} thread(s), "
+          f"load average {os.getloadavg()[0]:.1f}")
+    peak = peak_gflops(args.repeats)
+    print(f"peak: 2048^3 fp32 matmul in torch, {peak:.0f} GFLOP/s")
+    bench_pixel(args.repeats, peak)
+    if not args.skip_latent:
+        bench_latent(args.repeats, peak)
+    if not args.skip_tokens:
+        bench_tokens(args.repeats)
+    bench_schedulers(args.repeats * 4)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()
