@@ -7,8 +7,9 @@ their own style sheet (a title's "font-size: 15pt; color: #e6e6e6") are restyled
 and px size is multiplied by `zoom`, and the light theme turns each colour's lightness over
 (light text becomes dark text). Their original sheet is kept, so zooming back to 1 in the dark
 theme gives the sheet back unchanged; `refresh(app)` restyles widgets made since (the window
-calls it when a tab is shown). Pictures, plots and canvases that paint themselves keep their
-dark frames in both themes.
+calls it when a tab is shown); so are pyqtgraph's axes and plot titles (`zoom_plots`). Pictures,
+plots and canvases that paint themselves keep their dark frames in both themes, and the fonts
+they paint with their own size.
 """
 
 from __future__ import annotations
@@ -127,6 +128,55 @@ def refresh(app: QApplication) -> None:
         widget.setProperty(_SHOWN_SHEET, styled)
         if styled != sheet:
             widget.setStyleSheet(styled)
+    zoom_plots(app, zoom)
+
+
+def zoom_plots(app: QApplication, zoom: float) -> None:
+    """pyqtgraph's axes (tick fonts, labels) and plot titles at `zoom` times the size their owner gave
+    them (an owner that sets one again sets its new base size)."""
+    import pyqtgraph as pg
+
+    for view in app.allWidgets():
+        if isinstance(view, pg.GraphicsView) and view.scene() is not None:
+            for item in view.scene().items():
+                if isinstance(item, pg.AxisItem):
+                    _zoom_axis(item, zoom)
+                elif isinstance(item, pg.LabelItem):
+                    _zoom_label(item, zoom)
+
+
+def _zoom_axis(axis, zoom: float) -> None:
+    font = axis.style.get("tickFont")
+    if font is not None and font.pointSizeF() > 0:
+        if getattr(axis, "_zoom_font", None) is not font:  # its owner's font: the base
+            axis._zoom_base = font.pointSizeF()
+        size = round(axis._zoom_base * zoom, 1)
+        if abs(font.pointSizeF() - size) > 0.05:
+            font = QFont(font)
+            font.setPointSizeF(size)
+            axis.setTickFont(font)
+        axis._zoom_font = font
+    size = axis.labelStyle.get("font-size")
+    if size:
+        if getattr(axis, "_zoom_label", None) != size:
+            axis._zoom_label_base = size
+        scaled = restyled(axis._zoom_label_base, "dark", zoom)
+        if scaled != size and axis.label is not None:
+            axis.labelStyle["font-size"] = scaled
+            axis._updateLabel()
+        axis._zoom_label = scaled
+
+
+def _zoom_label(label, zoom: float) -> None:
+    shown = (label.opts.get("size"), label.text)
+    if getattr(label, "_zoom_shown", None) != shown:
+        label._zoom_base = shown
+    size, text = (restyled(part, "dark", zoom) if isinstance(part, str) else part for part in label._zoom_base)
+    if (size, text) != shown:
+        if size is not None:
+            label.opts["size"] = size
+        label.setText(text)
+    label._zoom_shown = (label.opts.get("size"), label.text)
 
 
 def restyled(sheet: str, name: str, zoom: float) -> str:

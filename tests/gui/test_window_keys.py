@@ -54,6 +54,13 @@ def _ddim(panel, steps: int = 6) -> None:
     controls.steps.setText(str(steps))
 
 
+def _axes(widget):
+    import pyqtgraph as pg
+
+    views = [widget] * isinstance(widget, pg.GraphicsView) + widget.findChildren(pg.GraphicsView)
+    return [item for view in views for item in view.scene().items() if isinstance(item, pg.AxisItem)]
+
+
 def test_the_menu_bar_has_file_view_and_help(window):
     assert window.menuWidget() is None, "the menus share the toolbar's row: no row of their own"
     assert window.menus.bar.isVisible()
@@ -88,17 +95,21 @@ def test_ctrl_plus_scales_the_fonts_of_a_panel_and_is_remembered(look, window, q
     styled = panel.schedule_label  # its own style sheet says 12pt
     plain = next(label for label in panel.findChildren(QLabel) if not label.styleSheet() and label.isVisible())
     before = styled.font().pointSizeF(), plain.font().pointSizeF()
+    axis = next(a for a in _axes(panel.plots) if a.style["tickFont"] is not None)  # a plot's tick labels
+    ticks = axis.style["tickFont"].pointSizeF()
     qtbot.keyClick(window, Qt.Key.Key_Plus, CTRL)
     qtbot.keyClick(window, Qt.Key.Key_Equal, CTRL)  # Ctrl+= : the same key without Shift
     zoom = theme.current_zoom(QApplication.instance())
     assert zoom > 1.15
     assert styled.font().pointSizeF() == pytest.approx(before[0] * zoom, abs=0.1)
     assert plain.font().pointSizeF() == pytest.approx(before[1] * zoom, abs=0.1)
+    assert axis.style["tickFont"].pointSizeF() == pytest.approx(ticks * zoom, abs=0.1)
     assert saved_look(window_settings()) == ("dark", zoom)  # the next start opens at this zoom
     qtbot.keyClick(window, Qt.Key.Key_Minus, CTRL)
     assert before[0] < styled.font().pointSizeF() < before[0] * zoom
     qtbot.keyClick(window, Qt.Key.Key_0, CTRL)
     assert (styled.font().pointSizeF(), plain.font().pointSizeF()) == before
+    assert axis.style["tickFont"].pointSizeF() == ticks
     assert styled.styleSheet() == "color: #8fc3ff; font-size: 12pt; padding-left: 12px;"  # its own sheet, back
 
 
