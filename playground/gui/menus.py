@@ -1,16 +1,18 @@
 """The main window's menu bar (File, View, Help; at the head of the model toolbar, so that both take
 one row of a 1280x720 projector) and its keys.
 
-File: Open checkpoint… (Ctrl+O), Quit (Ctrl+Q). View: Run the current tab (Ctrl+Enter: its
-`Panel.primary()` button), Play / pause (Space: its `Panel.timeline()`), Full screen (F11),
-Zoom in / out / Actual size (Ctrl+plus or Ctrl+=, Ctrl+minus, Ctrl+0), Light theme (Ctrl+Shift+L).
-Help: Keyboard shortcuts (F1 or ?), About. Zoom and theme are saved in the window's settings.
+File: Open checkpoint… (Ctrl+O), Load PNG… (Ctrl+L: into the tab that made it), Quit (Ctrl+Q).
+View: Run the current tab (Ctrl+Enter: `Panel.run_primary()`), Play / pause (Space: its
+`Panel.timeline()`), Full screen (F11), Zoom in / out / Actual size (Ctrl+plus or Ctrl+=,
+Ctrl+minus, Ctrl+0), Light theme (Ctrl+Shift+L). Help: Keyboard shortcuts (F1 or ?), About.
+Zoom and theme are saved in the window's settings.
 Others add their actions with `MainWindow.menu(name).addAction(...)`; the shortcuts dialog
 lists whatever is registered.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from PySide6.QtCore import Qt
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from . import theme, window_state
+from .dialogs import open_file
 from .panels.base import PRIMARY, TIMELINE
 from .shortcuts_help import ShortcutsDialog, add_shortcut_hint, keys_text
 
@@ -47,6 +50,8 @@ class WindowMenus:
         add = self._add
         add("File", "open", "&Open checkpoint…", ["Ctrl+O"], window.open_checkpoint_dialog,
             "Open a checkpoint file: it goes to the tab of its family")
+        add("File", "load_png", "&Load PNG…", ["Ctrl+L"], self.load_png,
+            "Restore an exported PNG's settings in the tab that made it")
         self.menus["File"].addSeparator()
         add("File", "quit", "&Quit", ["Ctrl+Q"], window.close, "Close the window (it remembers its layout)")
         add("View", "run", "&Run the current tab", list(RUN_KEYS), self.run_current,
@@ -98,6 +103,11 @@ class WindowMenus:
             self.bar.insertMenu(self.menus["Help"].menuAction(), menu)
             self.menus[name] = menu
         return self.menus[name]
+
+    def load_png(self) -> None:
+        path = open_file(self.window, "png", "Load PNG", "PNG (*.png)")
+        if path:
+            self.window.open_dropped(Path(path))  # the tab whose recipe it is, as if dropped
 
     # --- the current tab ----------------------------------------------------------------------------
 

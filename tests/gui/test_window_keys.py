@@ -241,3 +241,17 @@ def test_present_enters_presenter_mode_on_the_lesson_once_shown(qtbot, tiny_asse
     window.show()
     qtbot.waitUntil(lambda: entered == ["vae"], timeout=5000)
     window.close()
+
+
+def test_ctrl_l_loads_a_png_into_the_tab_that_made_it(window, qtbot, tmp_path, monkeypatch):
+    from playground.gui.panels.latent import LatentPanel
+
+    latent = next(p for p in window.panels if isinstance(p, LatentPanel))
+    window.show_panel(latent)
+    qtbot.waitUntil(lambda: latent.loaded is not None and latent.active, timeout=10000)
+    saved = latent.export_png(tmp_path / "z.png")
+    window.show_panel(window.panels[-1])
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *args: (str(saved), "")))
+    qtbot.keyClick(window, Qt.Key.Key_L, CTRL)
+    qtbot.waitUntil(lambda: window.current_panel is latent, timeout=5000)
+    assert "Restored" in window.statusBar().currentMessage()
