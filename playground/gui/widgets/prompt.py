@@ -75,8 +75,9 @@ class PromptEdit(QWidget):
     def set_free_text(self, tokens: Callable[[str], list[str]] | None) -> None:
         """Free text, read by a model's own tokenizer (`tokens(text)` -> the tokens it reads; a diffusers
         model's), instead of the shapes grammar with its completion; None: the grammar again."""
+        if (tokens is None) != (self.free_text is None):  # the grammar's completion only for the grammar
+            self.edit.setCompleter(None if tokens is not None else self.completer)
         self.free_text = tokens
-        self.edit.setCompleter(None if tokens is not None else self.completer)
         self._validate(self.edit.text())
 
     def completion_candidates(self, text: str) -> list[str]:
