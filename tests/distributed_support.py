@@ -32,19 +32,20 @@ def train_once(argv: list[str]) -> dict:
 
     torch.set_num_threads(1)
     trainer = build_trainer(parse_train_args(argv))
-    model, images, first_step = trainer.task.model, trainer.validation.x[:16], trainer.step
+    model, first_step = trainer.task.model, trainer.step
+    images, labels = trainer.validation.x[:16], trainer.validation.labels[:16]
     initial = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    outputs_before = probe(model, images)
+    outputs_before = probe(model, images, labels)
     logs: list[dict[str, float]] = []
     trainer.run(progress=False, on_log=lambda log: logs.append(dict(log.metrics)), log_every=1)
     ema = trainer.ema.state_dict() if trainer.ema is not None else {}
     return {"metrics": logs, "initial": initial, "model": dict(model.state_dict()), "ema": dict(ema),
-            "outputs_before": outputs_before, "outputs": probe(model, images),
+            "outputs_before": outputs_before, "outputs": probe(model, images, labels),
             "rank": trainer.parallel.rank, "world": trainer.parallel.world_size, "first_step": first_step}
 
 
 @torch.no_grad()
-def probe(model: torch.nn.Module, images: torch.Tensor) -> dict[str, torch.Tensor]:
+def probe(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
     """What the model computes on fixed inputs (eval mode: spectral norm's power iteration left alone)."""
     was_training = model.training
     model.eval()
@@ -53,7 +54,15 @@ def probe(model: torch.nn.Module, images: torch.Tensor) -> dict[str, torch.Tenso
         if hasattr(model, "generator"):  # GAN
             z = torch.randn(16, int(model.latent_dim), generator=noise)
             return {"generator": model.generator(z), "discriminator": model.discriminator(images)}
-        if hasattr(model, "quantizer"):  # VQ-VAE: both continuous halves
+        if hasattr(model, "encode_text"):  # CLIP: both towers
+            import numpy as np
+
+            from playground.core.data.tokenizer import tokenize_batch
+            from playground.core.training.clip_task import training_prompts
+
+            prompts = training_prompts(labels.cpu().numpy(), np.random.default_rng(0), 0.5)
+            return {"image tower": model.encode_image(images), "text tower": model.encode_text(tokenize_batch(prompts))}
+        if hasattr(model, "quantizer"):  # VQ-VAE, VQGAN: both continuous halves
             z_q = torch.randn(16, model.config.code_dim, model.grid_size, model.grid_size, generator=noise)
             return {"encoder": model.encode(images), "decoder": model.decode(z_q)}
         return {}

@@ -139,6 +139,36 @@ def all_reduce_sum_(tensors: Sequence[torch.Tensor]) -> None:
             offset += t.numel()
 
 
+def average_(tensors: Sequence[torch.Tensor]) -> None:
+    """Mean of each tensor over the processes, in place (a gradient of a per-process mean loss
+    becomes the gradient of the global batch's mean loss)."""
+    if not active():
+        return
+    all_reduce_sum_(tensors)
+    for t in tensors:
+        t.div_(world_size())
+
+
+def gather_with_grad(t: torch.Tensor) -> torch.Tensor:
+    """`all_gather_cat` that gradients flow back through: each process's rows get the sum over
+    the processes of the gradient that reached them (every process computes the same loss of
+    the gathered batch; the gradient averaging then divides by the number of processes)."""
+    return _GatherWithGrad.apply(t) if active() else t
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, t: torch.Tensor) -> torch.Tensor:
+        return all_gather_cat(t)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous().clone()
+        all_reduce_sum_([grad])
+        n = grad.shape[0] // world_size()
+        return grad[rank() * n:(rank() + 1) * n]
+
+
 def all_gather_cat(t: torch.Tensor) -> torch.Tensor:
     """Every process's `t` (the same shape on each) concatenated along dim 0 in rank order."""
     if not active():

@@ -6,9 +6,9 @@ gradients averaged. Not bitwise: a 2B-row sum becomes two B-row sums added by th
 all-reduce, so floats differ in their last bits. Stated tolerance, after 5 steps:
 - every step's losses (averaged over the processes) within rtol 1e-4 of one process's;
 - what the final weights compute on fixed inputs (the GAN's generator and discriminator,
-  the VQ-VAE's encoder and decoder): its change over the run within 1e-3 of its size
-  (relative L2; measured 2e-5 for the VQ-VAE and the discriminator, 3e-4 for the
-  generator). Not weight by weight, and not tighter: in the first steps Adam moves each
+  the VQ models' encoder and decoder, CLIP's two towers): its change over the run within
+  1e-3 of its size (relative L2; measured 4e-6 for CLIP, 2e-5 for the VQ-VAE and the
+  discriminator, 1e-4 for the VQGAN, 3e-4 for the generator). Not weight by weight, and not tighter: in the first steps Adam moves each
   weight by about lr whatever its gradient's size (m / sqrt(v)), so a weight whose gradient
   is zero up to rounding (a bias just before a per-channel GroupNorm) or nearly so takes
   a full step in a direction the last bits decide;
@@ -26,6 +26,8 @@ import pytest
 import torch
 
 from distributed_support import run_processes, train_once
+from playground.core.assets import default_checkpoint
+from playground.core.checkpoints import CheckpointError
 
 B, STEPS = 8, 5
 LOSS_RTOL, CHANGE_RTOL = 1e-4, 1e-3
@@ -37,11 +39,30 @@ SCENARIOS = {
     "vqvae": ["vqvae", "--channels", "8,16", "--codebook-size", "16", "--code-dim", "8", "--precision", "fp32"],
     # GAN: two optimisers, lazy R1 (a second backward at step 0), EMA weights
     "gan": ["gan", "--channels", "4,8,8,8", "--latent-dim", "8", "--precision", "fp32", "--ema", "0.9"],
+    # CLIP: the contrastive loss over the whole global batch (image embeddings gathered with their gradients)
+    "clip": ["clip", "--patch-size", "8", "--width", "16", "--vision-depth", "1", "--text-depth", "1",
+             "--embed-dim", "8", "--precision", "fp32"],
+    # VQGAN: perceptual loss, discriminator from step 0, the adaptive weight from the global batch's gradients
+    "vqgan": ["vqgan", "--channels", "8,16", "--codebook-size", "16", "--code-dim", "8", "--disc-start", "0",
+              "--precision", "fp32"],
     # the same GAN under bf16 autocast
     "gan_bf16": ["gan", "--channels", "4,8,8,8", "--latent-dim", "8", "--precision", "bf16", "--ema", "0.9"],
 }
+
+
+def _have_classifier() -> bool:
+    try:
+        return default_checkpoint("classifier").exists()
+    except CheckpointError:
+        return False
+
+
+HAVE_CLASSIFIER = _have_classifier()
+if not HAVE_CLASSIFIER:
+    del SCENARIOS["vqgan"]
 # metrics that are means over the batch (codes_used, perplexity: counts over a shard, not averages)
-COMPARED = {"vqvae": ("loss", "mse", "commitment"), "gan": ("d_loss", "g_loss", "d_real", "d_fake", "r1")}
+COMPARED = {"vqvae": ("loss", "mse", "commitment"), "gan": ("d_loss", "g_loss", "d_real", "d_fake", "r1"),
+            "clip": ("loss", "temperature"), "vqgan": ("loss", "mse", "perceptual", "g_loss", "adaptive_weight", "d_loss")}
 
 
 def argv(name: str, batch: int, out: Path) -> list[str]:
@@ -129,3 +150,17 @@ def test_only_process_0_writes_and_the_checkpoint_records_processes_and_global_b
     assert meta.extra["train_config"]["batch_size"] == B
     single = read_meta(runs["root"] / "one" / "vqvae" / "model.safetensors")
     assert single.extra["processes"] == 1 and single.extra["global_batch_size"] == 2 * B
+
+
+def test_clip_contrasts_every_image_with_every_caption_of_the_global_batch(runs):
+    two, one = runs["two"], runs["one"]
+    assert_same_run(two[0]["clip"], one["clip"], COMPARED["clip"], LOSS_RTOL, CHANGE_RTOL)
+    assert_ranks_equal(two, "clip", "model")
+
+
+@pytest.mark.skipif(not HAVE_CLASSIFIER, reason="the VQGAN's perceptual loss needs the shipped classifier")
+def test_vqgan_adaptive_weight_and_discriminator_match_one_process(runs):
+    two, one = runs["two"], runs["one"]
+    assert "adaptive_weight" in one["vqgan"]["metrics"][0] and "d_loss" in one["vqgan"]["metrics"][0]
+    assert_same_run(two[0]["vqgan"], one["vqgan"], COMPARED["vqgan"], LOSS_RTOL, CHANGE_RTOL)
+    assert_ranks_equal(two, "vqgan", "model")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import checks
+from .. import checks, distributed
 from ..data.shapes import Prompt
 from ..data.tokenizer import tokenize_batch
 from ..models.clip import CLIP, CLIPConfig, clip_loss
@@ -58,8 +58,23 @@ class CLIPTask(TrainingTask):
         return clip_loss(logits, prompt_matches(prompts, labels)), logits
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        loss, _ = self._loss(self.model, batch.x, batch.labels, self.rng)
+        if distributed.world_size() > 1:
+            loss = self._global_loss(batch)
+        else:
+            loss, _ = self._loss(self.model, batch.x, batch.labels, self.rng)
         return loss, {"loss": loss.item(), "temperature": 1.0 / self.model.scale.item()}
+
+    def _global_loss(self, batch: Batch) -> torch.Tensor:
+        """Under torchrun: the loss of the whole global batch, each image against every caption of
+        every process (a contrastive loss over each process's shard alone would see fewer
+        negatives). The captions are drawn for the gathered labels as one process draws them;
+        the image embeddings are gathered with their gradients."""
+        model, x = self.model, batch.x
+        labels = distributed.all_gather_cat(batch.labels)
+        prompts = training_prompts(labels.cpu().numpy(), self.rng, self.keep)
+        images = distributed.gather_with_grad(model.encode_image(x))
+        logits = (model.scale * images @ model.encode_text(tokenize_batch(prompts).to(x.device)).t()).float()
+        return clip_loss(logits, prompt_matches(prompts, labels))
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module, validation: Batch) -> dict[str, float]:

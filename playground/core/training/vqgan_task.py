@@ -22,7 +22,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .. import checks
+from .. import checks, distributed
 from ..assets import default_checkpoint
 from ..checkpoints import load_checkpoint
 from ..models.vqgan import VQGAN, VQGANConfig
@@ -75,6 +75,7 @@ class VQGANTask(VQVAETask):
         last = self.model.decoder.head.weight
         rec_grad = torch.autograd.grad(rec_loss, last, retain_graph=True)[0]
         g_grad = torch.autograd.grad(g_loss, last, retain_graph=True)[0]
+        distributed.average_([rec_grad, g_grad])  # under torchrun: the global batch's gradients
         return (rec_grad.norm() / (g_grad.norm() + 1e-4)).clamp(0.0, 1e4).detach()
 
     def train_step(self, batch: Batch, optimizers: dict[str, torch.optim.Optimizer], config: TrainConfig,
