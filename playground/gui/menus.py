@@ -68,8 +68,14 @@ class WindowMenus:
         add("View", "light", "&Light theme (for projectors)", ["Ctrl+Shift+L"], self.toggle_light, checkable=True)
         add("Help", "shortcuts", "&Keyboard shortcuts", ["F1", "?"], self.show_shortcuts)
         add("Help", "about", "&About playground", [], self.show_about)
-        self.actions["light"].setChecked(theme.current_theme(QApplication.instance()) == "light")
+        self.menus["View"].aboutToShow.connect(self.sync_checks)  # the look may be changed by others (presenter mode)
+        self.sync_checks()
         self.hint_keys()
+
+    def sync_checks(self) -> None:
+        """The View menu's ticks say what the window shows now."""
+        self.actions["light"].setChecked(theme.current_theme(QApplication.instance()) == "light")
+        self.actions["full_screen"].setChecked(self.window.isFullScreen())
 
     def hint_keys(self) -> None:
         """Each panel's Ctrl+Enter and Space buttons say so in their tooltips (and the Ctrl+Enter ones are bold)."""
@@ -139,7 +145,7 @@ class WindowMenus:
 
     def window_state_changed(self) -> None:
         """The window went full screen or back (F11, presenter mode, the window manager): the menu says so."""
-        self.actions["full_screen"].setChecked(self.window.isFullScreen())
+        self.sync_checks()
 
     def zoom_by(self, direction: int) -> None:
         self.set_look(zoom=theme.next_zoom(theme.current_zoom(QApplication.instance()), direction))
@@ -156,7 +162,7 @@ class WindowMenus:
         theme.apply_theme(app, name, zoom)
         if save:
             window_state.save_look(window_state.window_settings(), name, theme.current_zoom(app))
-        self.actions["light"].setChecked(name == "light")
+        self.sync_checks()
         self.window.look_changed()
 
     # --- help ---------------------------------------------------------------------------------------
