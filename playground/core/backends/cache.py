@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,25 @@ def cache_dir() -> Path:
     return Path(root) / "playground" / "backends"
 
 
+_digests: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], str]]" = weakref.WeakKeyDictionary()
+
+
 def weights_digest(model: nn.Module) -> str:
-    """SHA-256 of a module's state dict: names, dtypes, shapes and bytes, in name order."""
+    """SHA-256 of a module's state dict: names, dtypes, shapes and bytes, in name order.
+
+    Remembered per module until a weight changes in place (its tensor's version counter moves):
+    the app asks before every run, and hashing a latent model with its autoencoder takes ~20 ms."""
+    try:
+        versions = tuple(tensor._version for tensor in model.state_dict().values())
+    except RuntimeError:  # an inference-mode tensor has no version counter: hash every time
+        return _digest(model)
+    known = _digests.get(model)
+    if known is None or known[0] != versions:
+        known = _digests[model] = (versions, _digest(model))
+    return known[1]
+
+
+def _digest(model: nn.Module) -> str:
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         tensor = tensor.detach().to("cpu").contiguous()
