@@ -135,10 +135,6 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.WindowStateChange and hasattr(self, "menus"):
             self.menus.window_state_changed()
 
-    def look_changed(self) -> None:
-        """The theme or zoom changed (View menu): widths that follow the fonts are fitted again."""
-        self.model_picker.fit_to(self.width())
-
     def _start(self, checkpoint: str | None) -> None:
         """Each panel opens its default, except the one a valid `checkpoint` is for."""
         target = self._checkpoint_target(checkpoint) if checkpoint else None

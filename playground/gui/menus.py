@@ -163,7 +163,7 @@ class WindowMenus:
         if save:
             window_state.save_look(window_state.window_settings(), name, theme.current_zoom(app))
         self.sync_checks()
-        self.window.look_changed()
+        self.window.model_picker.fit_to(self.window.width())  # its width follows the font
 
     # --- help ---------------------------------------------------------------------------------------
 
