@@ -1,8 +1,8 @@
 """Building a network's ONNX Runtime session in the background, once per checkpoint and cache folder.
 
-A build loads the cached graph (or exports one), opens a session and checks it against
-eager torch on fixed inputs (batches 1 and 2: the export traced batch 2, so batch 1 exercises the dynamic axis):
-the largest absolute difference must be at most `TOLERANCE`. Anything that goes wrong (the
+A build loads the cached graph (or exports one), opens its sessions and checks them against
+eager torch on fixed inputs, one batch for each kind of session (1 and 2: the fixed-batch
+ones; 3: the dynamic axis): the largest absolute difference must be at most `TOLERANCE`. Anything that goes wrong (the
 export, a cached file that does not load, a mismatch) ends the build as failed with one
 line saying why; the caller then keeps running torch. A freshly exported graph is written
 to the cache only once it passed the check. A cached file that fails to load is removed,
@@ -25,7 +25,7 @@ from .cache import cache_dir, cache_key, weights_digest, write_atomically
 from .onnx_runtime import OPSET, OnnxRunner, Signature, example_inputs, export_onnx, runtime_version, signature_of
 
 TOLERANCE = 1e-4  # the largest |onnx - torch| allowed on the fixed inputs
-CHECK_BATCHES = (1, 2)
+CHECK_BATCHES = (1, 2, 3)  # the fixed-batch sessions (onnx_runtime.STATIC_BATCHES) and a dynamic one
 
 
 class BuildFailed(Exception):

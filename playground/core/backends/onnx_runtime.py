@@ -112,31 +112,40 @@ def export_onnx(model: nn.Module, signature: Signature) -> bytes:
     return buffer.getvalue()
 
 
+# batch sizes that get a session of their own with the batch fixed (1: a plain step, 2: a guided step of one
+# image): the runtime then folds the graph's shape arithmetic away, ~10-15% of a small U-Net's time
+STATIC_BATCHES = (1, 2)
+
+
 class OnnxRunner:
-    """Runs an exported graph: one session per intra-op thread count, made on first use (thread-safe)."""
+    """Runs an exported graph: one session per intra-op thread count and batch kind (a batch of
+    `STATIC_BATCHES`, or any other through the dynamic axis), made on first use (thread-safe)."""
 
     def __init__(self, graph: bytes, signature: Signature):
         self.graph = graph
         self.signature = signature
-        self._sessions: dict[int, object] = {}
+        self._sessions: dict[tuple[int, int | None], object] = {}
         self._lock = threading.Lock()
 
-    def session(self, threads: int):
+    def session(self, threads: int, batch: int | None = None):
+        key = (max(1, int(threads)), batch if batch in STATIC_BATCHES else None)
         with self._lock:
-            if threads not in self._sessions:
+            if key not in self._sessions:
                 ort = runtime()
                 options = ort.SessionOptions()
-                options.intra_op_num_threads = max(1, int(threads))
+                options.intra_op_num_threads = key[0]
                 options.inter_op_num_threads = 1
                 options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
                 options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
                 options.log_severity_level = 3
-                self._sessions[threads] = ort.InferenceSession(self.graph, options, providers=["CPUExecutionProvider"])
-            return self._sessions[threads]
+                if key[1] is not None:
+                    options.add_free_dimension_override_by_name("batch", key[1])
+                self._sessions[key] = ort.InferenceSession(self.graph, options, providers=["CPUExecutionProvider"])
+            return self._sessions[key]
 
     def run(self, *inputs: torch.Tensor, threads: int | None = None) -> torch.Tensor:
         """eps for CPU float32 x, int64 t (and float32 cond), as a CPU float32 tensor."""
         names = ("x", "t", "cond")
         feed = {name: np.ascontiguousarray(tensor.detach().numpy()) for name, tensor in zip(names, inputs)}
-        session = self.session(torch.get_num_threads() if threads is None else threads)
+        session = self.session(torch.get_num_threads() if threads is None else threads, int(inputs[0].shape[0]))
         return torch.from_numpy(session.run(None, feed)[0])
