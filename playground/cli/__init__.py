@@ -11,6 +11,7 @@ from . import clip
 from . import nearest
 from . import compare
 from . import lesson
+from . import serve
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     nearest.add_parser(commands)
     compare.add_parser(commands)
     lesson.add_parser(commands)
+    serve.add_parser(commands)
     return parser
 
 
