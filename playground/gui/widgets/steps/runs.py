@@ -66,13 +66,24 @@ class RunControl:
 def trace_job(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSettings, seed: int, control: RunControl,
               *, branch_from: Trajectory | None = None, branch_step: int = 0,
               shape: tuple[int, int, int] | None = None) -> Callable[[JobContext], Trajectory]:
-    """The worker's job for one run (or a branch of `branch_from` at `branch_step`)."""
+    """The worker's job for one run (or a branch of `branch_from` at `branch_step`). Its `remote` runs
+    the same loop over a model server's steps (gui/remote_worker.py picks it when connected)."""
 
     def work(ctx: JobContext) -> Trajectory:
+        return follow(ctx, trace(model, schedule, settings, seed, shape=shape, branch_from=branch_from,
+                                 branch_step=branch_step))
+
+    def remote(ctx: JobContext, connection) -> Trajectory:
+        from ....core.serving.remote import remote_trace
+
+        return follow(ctx, remote_trace(connection, model, schedule, settings, seed, shape=shape,
+                                        branch_from=branch_from, branch_step=branch_step,
+                                        stopping=lambda: control.stopping or ctx.cancelled))
+
+    def follow(ctx: JobContext, runs) -> Trajectory:
         throttle = Throttle()
         trajectory = None
-        for trajectory in trace(model, schedule, settings, seed, shape=shape, branch_from=branch_from,
-                                branch_step=branch_step):
+        for trajectory in runs:
             control.latest = trajectory
             if control.stopping:
                 break  # Stop: keep the steps done so far
@@ -83,6 +94,7 @@ def trace_job(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSetting
             raise ValueError("the sampler has no steps")
         return trajectory
 
+    work.remote = remote
     return work
 
 
