@@ -156,3 +156,26 @@ def test_a_picture_its_tab_cannot_show_live_is_drawn_large_and_its_sweep_plays(m
     wait_for_scene(qtbot, presenter)
     assert not presenter.slide.isVisible(), "a scene its tab shows live is the tab's"
     presenter.leave()
+
+
+def test_a_step_sweep_in_the_text_to_image_panel_scrubs_its_denoising_steps(main_window, qtbot, tmp_path, monkeypatch):
+    presenter = presenter_of(main_window)
+    presenter.full_screen = False
+    panel = panel_titled(main_window, "Text to image")
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.result is not None and panel.steps_tab.current is not None, timeout=30000)
+    recipe = panel.steps_tab.recipe()
+    last = recipe["step_index"]
+    assert recipe["picture"] == "frame" and last >= 3
+    shown = []
+    show_run = panel.steps_tab.show_guided_run
+    monkeypatch.setattr(panel.steps_tab, "show_guided_run", lambda result: (shown.append(1), show_run(result))[1])
+    lesson = write_lesson(tmp_path / "lesson.json", [
+        {"title": "The run, scrubbed back", "tab": "Text to image", "caption": "", "recipe": recipe,
+         "action": {"kind": "sweep", "key": "step_index", "from": last, "to": 0, "frames": last + 1}}])
+    presenter.enter(lesson)
+    wait_for_scene(qtbot, presenter)
+    assert len(shown) == 1, "one run for the scene, then only the scrubber moves"
+    assert panel.tabs.currentWidget() is panel.steps_tab and panel.steps_tab.view.scrubber.value() == 0
+    assert panel.steps_tab.recipe()["step_index"] == 0 and panel.steps_tab.recipe()["seed"] == recipe["seed"]
+    presenter.leave()

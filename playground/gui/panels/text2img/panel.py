@@ -100,12 +100,14 @@ class Text2ImgPanel(Panel):
         self.grid_tab.run_requested.connect(self.run_grid)
         self.compare_tab.run_requested.connect(self.run_comparison)
         self.steps_tab.step_changed.connect(self._follow_scrubber)
+        self._frame_run, self._frame_step = None, None  # show_frame: the run it restored, the step awaiting it
+        self.steps_tab.view.run_added.connect(self._show_frame_step)
         self._sync_enabled()
 
     # --- model and activation -------------------------------------------------------------------
 
     def on_model(self, loaded: LoadedModel) -> None:
-        self.result, self.decomposition = None, None
+        self.result, self.decomposition, self._frame_run, self._frame_step = None, None, None, None
         tokens = loaded.model.token_strings if reads_free_text(loaded.model) else None  # a diffusers model reads free text
         for box in (self.prompt, self.negative):
             box.set_free_text(tokens)
@@ -302,6 +304,28 @@ class Text2ImgPanel(Panel):
             self.tabs.setCurrentIndex(GUIDANCE_TAB)
             self.render(force=True)
         return "note: " + "; ".join(notes) if notes else None
+
+    def show_frame(self, recipe: dict) -> str | None:
+        """A lesson's frame: a run's frame shows in the Denoising steps tab at its step; another step of the
+        run shown there only moves its scrubber (no new run)."""
+        index = recipe.get("step_index")
+        if recipe.get("picture") != "frame" or not isinstance(index, int):
+            return self.restore(recipe, "the lesson")
+        run, note = {k: v for k, v in recipe.items() if k not in ("step_index", "t")}, None
+        if run != self._frame_run:
+            note = self.restore(recipe, "the lesson")
+            self._frame_run, self._frame_step = run, index
+        elif self._frame_step is not None:
+            self._frame_step = index  # its run is still coming
+        else:
+            self.steps_tab.view.scrubber.set_value(index)
+        self.tabs.setCurrentWidget(self.steps_tab)
+        return note
+
+    def _show_frame_step(self, _trajectory) -> None:
+        if self._frame_step is not None:
+            self.steps_tab.view.scrubber.set_value(self._frame_step)
+            self._frame_step = None
 
     def _export_dialog(self) -> None:
         grid = self.tabs.currentIndex() == GRID_TAB
