@@ -2,7 +2,7 @@
 
 The backend that actually ran goes into every PNG's recipe ("backend"), so `playground
 reproduce` renders with the same one. `auto` is ONNX Runtime on the CPU (eager torch on
-CUDA/MPS, or when onnxruntime is not installed), `onnx` asks for it on any device. A
+CUDA/MPS, for a tiny network, or when onnxruntime is not installed), `onnx` asks for it on any device. A
 command is a batch job: it waits for the checkpoint's session (exported once, then read
 from the cache, and checked against torch every time), so every run of the same command
 on one machine takes the same path and gives the same pixels (the app instead never

@@ -117,6 +117,7 @@ def test_a_failed_export_or_a_mismatch_falls_back_to_torch(unet, monkeypatch):
     choice = choose_backend(unet, "onnx")
     assert choice.name == "torch" and choice.model is unet
     assert choice.note == "backend: torch (the ONNX export failed (unsupported operator aten::frobnicate))"
+    monkeypatch.setattr(backends, "AUTO_MIN_PARAMETERS", 0)  # as for a shipped-size network
     assert choose_backend(unet, "auto").note == choice.note  # auto says why too, once something failed
     monkeypatch.undo()
     forget_builds()
@@ -135,17 +136,20 @@ def test_the_first_sample_never_waits_for_the_export(dit, monkeypatch):
         return export(model, signature)
 
     monkeypatch.setattr(builds, "export_onnx", slow_export)
-    choice = choose_backend(dit, "auto", wait=False)
+    choice = choose_backend(dit, "onnx", wait=False)  # the app's way: never wait
     assert choice.name == "torch" and choice.model is dit and "being built" in choice.note
     settings = GuidedSettings(prompt="red", guidance_scale=2.0, steps=2, clip_x0=False)
     generate(choice.model, settings, 1)  # sampled in torch while the export waits
     release.set()
     assert choice.build.wait(60)
-    assert choose_backend(dit, "auto", wait=False).name == "onnx"
+    assert choose_backend(dit, "onnx", wait=False).name == "onnx"
 
 
 def test_torch_is_kept_where_no_backend_applies(unet, monkeypatch):
     assert choose_backend(unet, "torch").name == "torch"
+    assert choose_backend(unet, "auto") == backends.BackendChoice(unet, "torch")  # too small to pay for an export
+    monkeypatch.setattr(backends, "AUTO_MIN_PARAMETERS", 0)
+    assert choose_backend(unet, "auto", wait=True).name == "onnx"
     vae_like = torch.nn.Linear(2, 2)
     assert choose_backend(vae_like, "auto") == backends.BackendChoice(vae_like, "torch")
     assert "no exported form" in choose_backend(vae_like, "onnx").note

@@ -11,7 +11,7 @@ The session of a checkpoint is built once, in a background thread (`builds.py`):
 (or read from the cache, `cache.py`), and checked against eager torch on fixed inputs; a
 failure keeps torch and says why. Until it is ready "auto" uses torch: the first sample
 never waits for an export. On CUDA or MPS, "auto" is eager torch (the runtime here is
-the CPU one).
+the CPU one), and for a tiny network too (`AUTO_MIN_PARAMETERS`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,10 @@ from .onnx_runtime import runtime, runtime_version
 from .wrapper import BackendModel
 
 BACKEND_CHOICES = ("auto", "torch", "onnx")
+# "auto" keeps torch for a network smaller than this (parameters, the latent models' autoencoder not
+# counted): its export and check take longer than the runtime can save (the shipped denoisers have
+# 1.1-3.3 M, the tests' tiny ones under 60 k). Per network, so one checkpoint always runs one way.
+AUTO_MIN_PARAMETERS = 250_000
 RUNTIMES = ("torch", "onnx")  # what a recipe records: the backend that ran
 
 __all__ = ["BACKEND_CHOICES", "RUNTIMES", "TOLERANCE", "BackendChoice", "BackendModel", "Build", "choose_backend",
@@ -66,6 +70,8 @@ def choose_backend(model: nn.Module, requested: str = "auto", wait: bool | None 
         return torch_because(f"the onnx backend runs on the CPU; the model is on {device.type}")
     if runtime() is None:
         return torch_because("onnxruntime is not installed: pip install 'playground[fast]'")
+    if not explicit and denoiser_parameters(model) < AUTO_MIN_PARAMETERS:
+        return BackendChoice(model, "torch")
     build = build_for(model)
     if build is None:
         return torch_because(f"a {type(model).__name__} has no exported form")
@@ -77,6 +83,11 @@ def choose_backend(model: nn.Module, requested: str = "auto", wait: bool | None 
         return BackendChoice(model, "torch", f"backend: torch ({build.reason})", build)
     return BackendChoice(model, "torch", "backend: torch for now (the onnx session is being built in the "
                                          "background; later runs use it)", build)
+
+
+def denoiser_parameters(model: nn.Module) -> int:
+    """The network's parameters, a latent model's frozen autoencoder not counted."""
+    return sum(p.numel() for name, p in model.named_parameters() if not name.startswith("first_stage."))
 
 
 def unwrap(model: nn.Module) -> nn.Module:
