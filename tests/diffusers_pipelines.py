@@ -49,19 +49,20 @@ def unconditional_pipeline(root: Path, prediction_type: str = "epsilon", seed: i
     return root
 
 
-def sd_pipeline(root: Path, prediction_type: str = "epsilon", seed: int = 0, **scheduler) -> Path:
-    """A StableDiffusionPipeline folder: UNet2DConditionModel on a 4x8x8 latent, a VAE painting 16x16,
-    a CLIP text encoder, the letter tokenizer and a DDIMScheduler with SD's settings."""
+def sd_pipeline(root: Path, prediction_type: str = "epsilon", seed: int = 0, *, latent_size: int = 8,
+                channels: tuple[int, int] = (16, 32), **scheduler) -> Path:
+    """A StableDiffusionPipeline folder: UNet2DConditionModel on a 4x8x8 latent (`latent_size`), a VAE
+    painting 16x16, a CLIP text encoder, the letter tokenizer and a DDIMScheduler with SD's settings."""
     from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
     torch.manual_seed(seed)
-    unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=1,
-                                block_out_channels=(16, 32), norm_num_groups=8, cross_attention_dim=32,
+    unet = UNet2DConditionModel(sample_size=latent_size, in_channels=4, out_channels=4, layers_per_block=1,
+                                block_out_channels=channels, norm_num_groups=8, cross_attention_dim=32,
                                 attention_head_dim=8, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
                                 up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"))
     vae = AutoencoderKL(in_channels=3, out_channels=3, latent_channels=4, block_out_channels=(16, 32),
-                        norm_num_groups=8, sample_size=16, down_block_types=("DownEncoderBlock2D",) * 2,
+                        norm_num_groups=8, sample_size=2 * latent_size, down_block_types=("DownEncoderBlock2D",) * 2,
                         up_block_types=("UpDecoderBlock2D",) * 2)
     tokenizer = CLIPTokenizer.from_pretrained(write_tokenizer(root / "_tokenizer_src"))
     text_encoder = CLIPTextModel(CLIPTextConfig(

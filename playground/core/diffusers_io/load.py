@@ -93,14 +93,14 @@ def load_diffusers(folder: str | Path, device: torch.device | str | None = None,
         return module.to(device).eval().requires_grad_(False)
 
     if summary.layout == "unconditional":
-        unet = part("unet", diffusers.UNet2DModel, torch_dtype=dtype, low_cpu_mem_usage=_accelerate())
+        unet = part("unet", diffusers.UNet2DModel, dtype=dtype, low_cpu_mem_usage=_accelerate())
         _check_unconditional(unet, summary)
         config = PixelConfig("ddpm", unet.config.in_channels, summary.resolution, schedule.name,
                              schedule.prediction_type)
         model: DiffusersDenoiser = DiffusersDenoiser(unet, schedule, config)
     else:
-        unet = part("unet", diffusers.UNet2DConditionModel, torch_dtype=dtype, low_cpu_mem_usage=_accelerate())
-        vae = part("vae", diffusers.AutoencoderKL, torch_dtype=dtype, low_cpu_mem_usage=_accelerate())
+        unet = part("unet", diffusers.UNet2DConditionModel, dtype=dtype, low_cpu_mem_usage=_accelerate())
+        vae = part("vae", diffusers.AutoencoderKL, dtype=dtype, low_cpu_mem_usage=_accelerate())
         text_encoder = part("text_encoder", transformers.CLIPTextModel, dtype=dtype)
         say("loading tokenizer", 0.9)
         try:
