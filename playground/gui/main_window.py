@@ -37,6 +37,7 @@ from .panels.registry import PANEL_CLASSES
 from .presenter import Presenter
 from .widgets.scrolling import scrolling_page
 from .worker import JobContext, ModelWorker
+from .connect_dialog import RemoteWorker, install as install_server_menu  # File > Connect to server…
 
 INFO_MS, ERROR_MS = 8_000, 30_000  # how long a message stays unless replaced or withdrawn
 
@@ -71,7 +72,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.setCentralWidget(self.tabs)
         for panel_class in PANEL_CLASSES:
-            worker = ModelWorker(f"{panel_class.__name__}-worker", self) if panel_class.uses_worker else None
+            worker = RemoteWorker(f"{panel_class.__name__}-worker", self) if panel_class.uses_worker else None
             panel = panel_class(worker, device)
             if worker is not None:
                 self._connect_worker(worker)
@@ -88,6 +89,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.menus = WindowMenus(self)  # after the panels: it puts the keys of their buttons in their tooltips
         toolbar.addWidget(self.menus.bar)
+        install_server_menu(self)
         toolbar.addWidget(QLabel(" Model  "))
         self.model_picker = ModelPicker()
         toolbar.addWidget(self.model_picker)
