@@ -62,6 +62,17 @@ def probe(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) ->
 
             prompts = training_prompts(labels.cpu().numpy(), np.random.default_rng(0), 0.5)
             return {"image tower": model.encode_image(images), "text tower": model.encode_text(tokenize_batch(prompts))}
+        if hasattr(model, "noise_schedule") and hasattr(model, "embed"):  # text2img: the denoiser with a prompt
+            import numpy as np
+
+            from playground.core.data.tokenizer import prompts_from_labels, tokenize_batch
+
+            tokens = tokenize_batch(prompts_from_labels(labels.cpu().numpy(), np.random.default_rng(0), 1.0))
+            t = torch.linspace(0, model.noise_schedule.num_train_timesteps - 1, len(images)).long()
+            return {"denoiser": model(images, t, cond=model.embed(tokens))}
+        if hasattr(model, "latent_dim") and hasattr(model, "decode"):  # VAE, DAE: encoder mean, decoder
+            z = torch.randn(16, int(model.latent_dim), generator=noise)
+            return {"encoder": model.encode(images)[0], "decoder": model.decode(z)}
         if hasattr(model, "quantizer"):  # VQ-VAE, VQGAN: both continuous halves
             z_q = torch.randn(16, model.config.code_dim, model.grid_size, model.grid_size, generator=noise)
             return {"encoder": model.encode(images), "decoder": model.decode(z_q)}

@@ -14,6 +14,7 @@ seconds (default 600), so a run never waits forever on a lost peer.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import datetime
 import os
 import socket
@@ -231,21 +232,50 @@ def _collective_device() -> torch.device:
 
 
 # --- randomness that must match one process's -------------------------------------------
+#
+# Inside a training step (`sharded_step`) every process draws the random numbers of the whole
+# global batch, from the same random state (the trainer seeds it per step; a task's own
+# generators advance alike on every process), and keeps its own rows: N processes with n
+# rows each draw exactly what one process with N*n rows draws, so runs match whatever N is.
+# Outside a step (evaluation, sampling, one process) these are the identity.
+
+_sharding = False
+
+
+@contextlib.contextmanager
+def sharded_step():
+    """The trainer wraps each training step in this; the helpers below shard only inside it."""
+    global _sharding
+    _sharding = active()
+    try:
+        yield
+    finally:
+        _sharding = False
+
+
+def sharding() -> bool:
+    return _sharding
+
+
+def global_rows(n: int) -> int:
+    """How many rows of random numbers to draw for a local batch of n rows."""
+    return n * world_size() if _sharding else n
+
+
+def my_rows(t: T) -> T:
+    """This process's rows of something drawn for the global batch (tensor, array or list)."""
+    if not _sharding:
+        return t
+    n = len(t) // world_size()
+    return t[rank() * n:(rank() + 1) * n]
+
+
+def gather_rows(t: torch.Tensor) -> torch.Tensor:
+    """The global batch's rows of `t` (e.g. labels to draw prompts for), inside a step."""
+    return all_gather_cat(t) if _sharding else t
 
 
 def shard_randn(n: int, *shape: int, device: torch.device | str | None = None,
                 dtype: torch.dtype | None = None) -> torch.Tensor:
-    """torch.randn(n, *shape) for this process's share of the global batch.
-
-    Every process draws the whole batch's noise (the random state is the same on each:
-    the trainer seeds it per step) and keeps its slice, so N processes with n each see
-    exactly the noise one process with N*n would: runs match whatever N is.
-    """
-    w = world_size()
-    full = torch.randn(n * w, *shape, device=device, dtype=dtype)
-    return full if w == 1 else full[rank() * n:(rank() + 1) * n]
-
-
-def shard_slice(n: int) -> slice:
-    """This process's rows of a global batch of n * world_size() rows."""
-    return slice(rank() * n, (rank() + 1) * n)
+    """torch.randn(n, *shape) for this process's rows of the global batch."""
+    return my_rows(torch.randn(global_rows(n), *shape, device=device, dtype=dtype))

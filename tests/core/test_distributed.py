@@ -45,6 +45,10 @@ SCENARIOS = {
     # VQGAN: perceptual loss, discriminator from step 0, the adaptive weight from the global batch's gradients
     "vqgan": ["vqgan", "--channels", "8,16", "--codebook-size", "16", "--code-dim", "8", "--disc-start", "0",
               "--precision", "fp32"],
+    # VAE: the reparameterisation noise drawn for the global batch (`shard_randn`)
+    "vae": ["vae", "--channels", "8,16", "--latent-dim", "4", "--precision", "fp32"],
+    # text2img: timesteps and noise, and the prompts and their dropout drawn for the global batch
+    "text2img": ["text2img", "--base-channels", "8", "--channel-mults", "1,2", "--precision", "fp32", "--ema", "0.9"],
     # the same GAN under bf16 autocast
     "gan_bf16": ["gan", "--channels", "4,8,8,8", "--latent-dim", "8", "--precision", "bf16", "--ema", "0.9"],
 }
@@ -62,7 +66,7 @@ if not HAVE_CLASSIFIER:
     del SCENARIOS["vqgan"]
 # metrics that are means over the batch (codes_used, perplexity: counts over a shard, not averages)
 COMPARED = {"vqvae": ("loss", "mse", "commitment"), "gan": ("d_loss", "g_loss", "d_real", "d_fake", "r1"),
-            "clip": ("loss", "temperature"), "vqgan": ("loss", "mse", "perceptual", "g_loss", "adaptive_weight", "d_loss")}
+            "clip": ("loss", "temperature"), "vae": ("loss", "mse", "kl"), "text2img": ("loss", "eps_mse"), "vqgan": ("loss", "mse", "perceptual", "g_loss", "adaptive_weight", "d_loss")}
 
 
 def argv(name: str, batch: int, out: Path) -> list[str]:
@@ -80,6 +84,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 def assert_same_run(two: dict, one: dict, keys: tuple[str, ...], loss_rtol: float, change_rtol: float) -> None:
     assert len(two["metrics"]) == len(one["metrics"]) == STEPS
+    assert any(k in one["metrics"][-1] for k in keys), f"none of {keys} in {sorted(one['metrics'][-1])}"
     for step, (a, b) in enumerate(zip(two["metrics"], one["metrics"]), 1):
         for key in (k for k in keys if k in b):
             assert a[key] == pytest.approx(b[key], rel=loss_rtol, abs=1e-6), f"step {step} {key}"
@@ -164,3 +169,13 @@ def test_vqgan_adaptive_weight_and_discriminator_match_one_process(runs):
     assert "adaptive_weight" in one["vqgan"]["metrics"][0] and "d_loss" in one["vqgan"]["metrics"][0]
     assert_same_run(two[0]["vqgan"], one["vqgan"], COMPARED["vqgan"], LOSS_RTOL, CHANGE_RTOL)
     assert_ranks_equal(two, "vqgan", "model")
+
+
+def test_noise_and_prompts_are_drawn_for_the_global_batch(runs):
+    """VAE's sampled latents, text2img's timesteps, noise, prompts and prompt dropout: each process
+    takes its rows of what one process draws for the global batch, not a copy of the same draws."""
+    two, one = runs["two"], runs["one"]
+    for name in ("vae", "text2img"):
+        assert_same_run(two[0][name], one[name], COMPARED[name], LOSS_RTOL, CHANGE_RTOL)
+        assert_ranks_equal(two, name, "model")
+    assert_ranks_equal(two, "text2img", "ema")

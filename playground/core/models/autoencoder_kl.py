@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .. import distributed
 from .blocks import ConvDecoder, ConvEncoder, ResBlock
 
 
@@ -81,7 +82,8 @@ class AutoencoderKL(nn.Module):
         mean, logvar = self.encode(x)
         z = mean
         if self.training:
-            z = mean + torch.randn(mean.shape, generator=generator, device=mean.device) * torch.exp(0.5 * logvar)
+            shape = (distributed.global_rows(len(mean)), *mean.shape[1:])  # under torchrun: this process's rows
+            z = mean + distributed.my_rows(torch.randn(shape, generator=generator, device=mean.device)) * torch.exp(0.5 * logvar)
         return self.decode(z), mean, logvar
 
     def to_latent(self, x: torch.Tensor, sample: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -89,7 +91,8 @@ class AutoencoderKL(nn.Module):
         mean, logvar = self.encode(x)
         z = mean
         if sample:
-            noise = torch.randn(mean.shape, generator=generator, device="cpu" if generator is not None else mean.device)
+            shape = (distributed.global_rows(len(mean)), *mean.shape[1:])  # under torchrun: this process's rows
+            noise = distributed.my_rows(torch.randn(shape, generator=generator, device="cpu" if generator is not None else mean.device))
             z = mean + noise.to(mean.device, mean.dtype) * torch.exp(0.5 * logvar)
         return z * self.scale_factor
 

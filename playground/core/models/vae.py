@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..distributed import shard_randn
 from .blocks import ConvDecoder, ConvEncoder
 
 
@@ -65,7 +66,7 @@ class VAE(nn.Module):
         """Reconstruction, mean and log-variance; samples z with the reparameterisation trick."""
         mean, logvar = self.encode(x)
         if self.config.variational and self.training:
-            z = mean + torch.randn_like(mean) * torch.exp(0.5 * logvar)
+            z = mean + shard_randn(len(mean), *mean.shape[1:], device=mean.device, dtype=mean.dtype) * torch.exp(0.5 * logvar)
         else:
             z = mean
         return self.decode(z), mean, logvar

@@ -58,7 +58,7 @@ class CLIPTask(TrainingTask):
         return clip_loss(logits, prompt_matches(prompts, labels)), logits
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
-        if distributed.world_size() > 1:
+        if distributed.sharding():
             loss = self._global_loss(batch)
         else:
             loss, _ = self._loss(self.model, batch.x, batch.labels, self.rng)

@@ -11,7 +11,7 @@ import argparse
 import torch
 from torch import nn
 
-from .. import checks
+from .. import checks, distributed
 from ..models.dae import DAEConfig, corrupt
 from .recipe import TrainRecipe, int_list
 from .vae_task import VAETask, _vae_arguments
@@ -25,8 +25,9 @@ class DAETask(VAETask):
 
     def corrupted(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         c = self.model_config
-        levels = torch.rand((2, len(x)), generator=generator)
-        return corrupt(x, levels[0] * c.noise_std, levels[1] * c.mask_ratio, c.mask_patch, generator)
+        every = distributed.gather_rows(x)  # under torchrun: the global batch corrupted, this process's rows
+        levels = torch.rand((2, len(every)), generator=generator)
+        return distributed.my_rows(corrupt(every, levels[0] * c.noise_std, levels[1] * c.mask_ratio, c.mask_patch, generator))
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         recon, _, _ = self.model(self.corrupted(batch.x, self.generator))

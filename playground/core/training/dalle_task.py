@@ -18,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .. import checks
+from .. import checks, distributed
 from ..assets import default_checkpoint
 from ..checkpoints import load_checkpoint
 from ..data.tokenizer import prompts_from_labels, tokenize_batch
@@ -43,12 +43,13 @@ class DalleTask(TrainingTask):
     def text(self, labels: torch.Tensor, rng: np.random.Generator, keep: float | None = None,
              dropout: float | None = None) -> torch.Tensor:
         c = self.model_config
-        tokens = tokenize_batch(prompts_from_labels(labels.cpu().numpy(), rng,
+        every = distributed.gather_rows(labels)  # under torchrun: drawn for the global batch, this process's rows
+        tokens = tokenize_batch(prompts_from_labels(every.cpu().numpy(), rng,
                                                     c.keep_probability if keep is None else keep))
         share = c.condition_dropout if dropout is None else dropout
-        dropped = torch.from_numpy(rng.random(len(labels)) < share)
+        dropped = torch.from_numpy(rng.random(len(every)) < share)
         tokens[dropped] = self.model.null_text(int(dropped.sum()))
-        return tokens.to(labels.device)
+        return distributed.my_rows(tokens).to(labels.device)
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
         with torch.autocast(device_type=batch.x.device.type, enabled=False):

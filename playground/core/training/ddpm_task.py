@@ -7,7 +7,7 @@ import argparse
 import torch
 from torch import nn
 
-from .. import checks
+from .. import checks, distributed
 from ..models.diffusion_model import DDPMConfig, DiffusionModel
 from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainingTask
@@ -22,8 +22,9 @@ class DDPMTask(TrainingTask):
 
     def noisy_batch(self, x0: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(x_t, t, eps) for uniformly drawn t."""
-        t = torch.randint(0, self.schedule.num_train_timesteps, (x0.shape[0],), generator=generator).to(x0.device)
-        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+        n = distributed.global_rows(x0.shape[0])  # under torchrun: the global batch's draws, this process's rows
+        t = distributed.my_rows(torch.randint(0, self.schedule.num_train_timesteps, (n,), generator=generator)).to(x0.device)
+        noise = distributed.my_rows(torch.randn((n, *x0.shape[1:]), generator=generator)).to(x0.device)
         return self.schedule.add_noise(x0, noise, t), t, noise
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:

@@ -13,8 +13,15 @@ average of (average + local) is (average + average).
 
 Because the weights start equal (broadcast from process 0) and every process applies the
 same averaged gradients, the weights, the optimizer state and the EMA copy stay the same on
-every process without further messages. The VQ codebook's EMA statistics are summed over the
-processes in `VectorQuantizer.update_codebook`.
+every process without further messages. What is not a mean over rows is made global where
+it is computed: the VQ codebook's EMA statistics are summed over the processes
+(`VectorQuantizer.update_codebook`), CLIP contrasts every image with every caption of the
+global batch, the VQGAN's adaptive weight reads the global batch's gradients. Random draws
+inside a step (noise, timesteps, prompts, GAN latents) are made for the global batch and cut
+per process (`core/distributed.py`: `sharded_step`), so N processes with batch B train what
+one process with batch N x B trains, up to float rounding (tests/core/test_distributed.py).
+Not so: dropout masks inside a network (the same on every process; off in every shipped
+recipe), and autoencoder-kl's latent scale factor, measured on process 0's images.
 """
 
 from __future__ import annotations
@@ -70,6 +77,10 @@ class DataParallel:
         self.is_main = self.rank == 0
         self.averager = GradientAverager(model) if self.world_size > 1 else None
         self._asking: ThreadPoolExecutor | None = None
+
+    def step(self):
+        """Context of one training step: random draws for the global batch, cut per process."""
+        return distributed.sharded_step()
 
     def shard(self, global_rows):
         """This process's rows of a global batch (batch x processes rows, in rank order)."""

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import checks
+from .. import checks, distributed
 from ..assets import default_checkpoint
 from ..checkpoints import load_checkpoint
 from ..data.tokenizer import prompts_from_labels, tokenize_batch
@@ -46,23 +46,25 @@ class LatentDiffusionTask(TrainingTask):
 
     def conditions(self, labels: torch.Tensor, rng: np.random.Generator, keep: float = 0.7,
                    dropout: float | None = None) -> torch.Tensor:
-        tokens = tokenize_batch(prompts_from_labels(labels.cpu().numpy(), rng, keep)).to(labels.device)
-        cond = self.model.embed(tokens)
+        every = distributed.gather_rows(labels)  # under torchrun: drawn for the global batch, this process's rows
+        tokens = tokenize_batch(prompts_from_labels(every.cpu().numpy(), rng, keep)).to(labels.device)
         share = self.model_config.condition_dropout if dropout is None else dropout
-        dropped = torch.from_numpy(rng.random(len(labels)) < share).to(labels.device)
+        dropped = torch.from_numpy(rng.random(len(every)) < share).to(labels.device)
+        tokens, dropped = distributed.my_rows(tokens), distributed.my_rows(dropped)
+        cond = self.model.embed(tokens)
         return torch.where(dropped[:, None], self.model.embed(None, len(labels)).to(cond), cond)
 
     def noisy(self, z: torch.Tensor, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(x_t, t, target) for the model's objective, t drawn uniformly."""
-        n = z.shape[0]
-        noise = torch.randn(z.shape, generator=generator).to(z.device)
+        n = distributed.global_rows(z.shape[0])  # under torchrun: the global batch's draws, this process's rows
+        noise = distributed.my_rows(torch.randn((n, *z.shape[1:]), generator=generator)).to(z.device)
         schedule = self.model.noise_schedule
         if self.model_config.prediction == "velocity":
-            s = torch.rand(n, generator=generator).to(z.device)
+            s = distributed.my_rows(torch.rand(n, generator=generator)).to(z.device)
             t = s * schedule.intervals
             x_t = (1 - s.view(-1, 1, 1, 1)) * z + s.view(-1, 1, 1, 1) * noise
             return x_t, t, noise - z
-        t = torch.randint(0, schedule.num_train_timesteps, (n,), generator=generator).to(z.device)
+        t = distributed.my_rows(torch.randint(0, schedule.num_train_timesteps, (n,), generator=generator)).to(z.device)
         return schedule.add_noise(z, noise, t), t, noise
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:

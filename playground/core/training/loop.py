@@ -339,7 +339,8 @@ class Trainer:
                     for group in opt.param_groups:
                         group["lr"] = group.setdefault("initial_lr", group["lr"]) * self._lr_factor(self.step)
                 torch.manual_seed(c.seed * 1_000_003 + self.step)
-                metrics = self.task.train_step(self._batch(self.step), self.optimizers, c, self._autocast)
+                with parallel.step():
+                    metrics = self.task.train_step(self._batch(self.step), self.optimizers, c, self._autocast)
                 metrics = parallel.mean_metrics(metrics)
                 if self.ema is not None:
                     self._update_ema()

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .. import distributed
 from ..models.noisy_classifier import NoisyAttributeClassifier, NoisyClassifierConfig
 from .recipe import TrainRecipe, int_list
 from .loop import Batch, TrainingTask
@@ -30,9 +31,10 @@ class NoisyClassifierTask(TrainingTask):
 
     def noisy_batch(self, x0: torch.Tensor, t: torch.Tensor | None = None,
                     generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        n = distributed.global_rows(x0.shape[0])  # under torchrun: the global batch's draws, this process's rows
         if t is None:
-            t = torch.randint(0, self.schedule.num_train_timesteps, (x0.shape[0],), generator=generator)
-        noise = torch.randn(x0.shape, generator=generator).to(x0.device)
+            t = distributed.my_rows(torch.randint(0, self.schedule.num_train_timesteps, (n,), generator=generator))
+        noise = distributed.my_rows(torch.randn((n, *x0.shape[1:]), generator=generator)).to(x0.device)
         t = t.to(x0.device)
         return self.schedule.add_noise(x0, noise, t), t
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .. import checks
+from .. import checks, distributed
 from ..models.text2img import Text2ImgConfig, TextToImageModel
 from ..data.tokenizer import tokenize_batch, prompts_from_labels
 from .ddpm_task import DDPMTask, _ddpm_arguments
@@ -37,9 +37,11 @@ class Text2ImgTask(DDPMTask):
 
     def conditions(self, labels: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
         """Pooled embeddings: partial prompts from the labels, and the null embedding for a share."""
-        tokens = tokenize_batch(prompts_from_labels(labels.cpu().numpy(), rng)).to(labels.device)
+        every = distributed.gather_rows(labels)  # under torchrun: drawn for the global batch, this process's rows
+        tokens = tokenize_batch(prompts_from_labels(every.cpu().numpy(), rng)).to(labels.device)
+        dropped = torch.from_numpy(rng.random(len(every)) < self.model_config.condition_dropout).to(labels.device)
+        tokens, dropped = distributed.my_rows(tokens), distributed.my_rows(dropped)
         emb = self.model.embed(tokens)
-        dropped = torch.from_numpy(rng.random(len(labels)) < self.model_config.condition_dropout).to(labels.device)
         return torch.where(dropped[:, None], self.model.null_embedding.expand_as(emb), emb)
 
     def loss(self, batch: Batch) -> tuple[torch.Tensor, dict[str, float]]:
