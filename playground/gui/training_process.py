@@ -49,8 +49,10 @@ class TrainingProcess(QObject):
     def running(self) -> bool:
         return self._process.state() != QProcess.ProcessState.NotRunning
 
-    def start(self, train_arguments: list[str], *, threads: int, live_every: int, preview_every: int) -> None:
-        """Run `playground train TRAIN_ARGUMENTS --live` with this interpreter, in the current folder."""
+    def start(self, train_arguments: list[str], *, threads: int, live_every: int, preview_every: int,
+              processes: int = 1) -> None:
+        """Run `playground train TRAIN_ARGUMENTS --live` with this interpreter, in the current folder
+        (with `processes` > 1: that many data-parallel processes under torchrun, sharing `threads`)."""
         self._partial, self._exit_reported = b"", False
         self._stderr.clear()
         environment = QProcessEnvironment.systemEnvironment()
@@ -59,7 +61,7 @@ class TrainingProcess(QObject):
         self._process.setProcessEnvironment(environment)
         self._process.setWorkingDirectory(os.getcwd())
         program, *arguments = live_command(train_arguments, threads=threads, live_every=live_every,
-                                           preview_every=preview_every)
+                                           preview_every=preview_every, processes=processes)
         self._process.start(program, arguments)
 
     def send(self, command: str) -> None:

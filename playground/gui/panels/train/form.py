@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
+import os
 from pathlib import Path
 
 import platformdirs
@@ -73,6 +74,10 @@ class RecipeForm(QWidget):
         self.size_box = QComboBox()
         self.steps_box = _spin(1, MAX_STEPS, 500, DEFAULT_STEPS)
         self.batch_box = _spin(1, MAX_BATCH, 16, 128)
+        self.processes_box = _spin(1, max(1, os.cpu_count() or 1), 1, 1)
+        self.processes_box.setToolTip("Data-parallel training processes on this machine (torchrun): each trains on "
+                                      "Batch size images, so one step sees Batch size x Processes. On one CPU they "
+                                      "share its cores, so more rarely pays; it is how training spreads over GPUs.")
         self.lr_edit = QLineEdit()
         self.lr_edit.setToolTip("Adam's learning rate: a finite number above 0, e.g. 2e-4 (empty: the family's default)")
         self.preview_every = _spin(LOG_EVERY, 100_000, LOG_EVERY, DEFAULT_PREVIEW_EVERY)
@@ -85,7 +90,8 @@ class RecipeForm(QWidget):
         out_row.addWidget(self.out_button)
         for label, widget in (("Model family", self.family_box), ("Data set", self.data_box),
                               ("Images", self.data_size), ("Model size", self.size_box), ("Steps", self.steps_box),
-                              ("Batch size", self.batch_box), ("Learning rate", self.lr_edit),
+                              ("Batch size", self.batch_box), ("Processes", self.processes_box),
+                              ("Learning rate", self.lr_edit),
                               ("Preview every", self.preview_every)):
             form.addRow(label, widget)
         form.addRow("Output folder", out_row)
@@ -219,7 +225,7 @@ class RecipeForm(QWidget):
 
     def set_editable(self, editable: bool) -> None:
         for widget in (*self.preset_buttons.values(), self.family_box, self.data_box, self.data_size, self.size_box, self.steps_box, self.batch_box,
-                       self.lr_edit, self.preview_every, self.out_edit, self.out_button):
+                       self.processes_box, self.lr_edit, self.preview_every, self.out_edit, self.out_button):
             widget.setEnabled(editable)
 
 

@@ -187,7 +187,7 @@ class TrainPanel(Panel):
         self._set_running(True)
         self._draw_timer.start()
         self.process.start(train_arguments, threads=training_threads(), live_every=LOG_EVERY,
-                           preview_every=self.form.preview_every.value())
+                           preview_every=self.form.preview_every.value(), processes=self.form.processes_box.value())
 
     def toggle_pause(self) -> None:
         if not self.running:
