@@ -116,8 +116,9 @@ class VectorQuantizer(nn.Module):
         sums = torch.zeros_like(self.ema_embed_sum).index_add_(0, idx, flat)
         # under torchrun: the global batch's statistics (and its encoder outputs for restarts), so
         # every process keeps the codebook one process on the whole batch would
-        distributed.all_reduce_sum_([counts, sums])
-        flat = distributed.all_gather_cat(flat)
+        if distributed.sharding():
+            distributed.all_reduce_sum_([counts, sums])
+        flat = distributed.gather_rows(flat)
         self.ema_cluster_size.lerp_(counts, 1.0 - self.decay)
         self.ema_embed_sum.lerp_(sums, 1.0 - self.decay)
         total = self.ema_cluster_size.sum()
