@@ -47,7 +47,8 @@ def tiny_serving_checkpoints(root: Path) -> dict[str, Path]:
 
 
 @contextmanager
-def run_server(root: Path, folders: dict[str, Path]) -> Iterator[Served]:
+def run_server(root: Path, folders: dict[str, Path], checkpoints: Path | None = None) -> Iterator[Served]:
+    """Serve the checkpoints under `checkpoints` (default: `root`)."""
     pytest.importorskip("litserve")
     empty_assets = root / "no-assets"
     empty_assets.mkdir(exist_ok=True)
@@ -55,7 +56,7 @@ def run_server(root: Path, folders: dict[str, Path]) -> Iterator[Served]:
     env = dict(os.environ, PLAYGROUND_ASSETS=str(empty_assets), OMP_NUM_THREADS="1")
     log = open(root / f"server-{port}.log", "wb")
     process = subprocess.Popen([sys.executable, "-m", "playground", "serve", "--port", str(port), "--device", "cpu",
-                                "--checkpoints", str(root)], env=env, stdout=log, stderr=subprocess.STDOUT,
+                                "--checkpoints", str(checkpoints or root)], env=env, stdout=log, stderr=subprocess.STDOUT,
                                start_new_session=True)
     served = Served(process, port, folders)
     try:

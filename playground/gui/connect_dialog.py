@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
@@ -110,7 +110,7 @@ class ConnectDialog(QDialog):
         close.clicked.connect(self.accept)
         self._answered.connect(self._on_answer)
         self.link.changed.connect(self.refresh)
-        self.link.lost.connect(lambda message: self.status.setText(message))
+        self.link.lost.connect(self.status.setText)
         self.refresh()
 
     # --- connecting, in a thread of its own --------------------------------------------------------
@@ -172,23 +172,32 @@ class ConnectDialog(QDialog):
             self.open_requested.emit(path)
 
 
-def install(window: "MainWindow") -> QAction:
-    """Put "Connect to server…" in the window's File menu (before its Quit) and show the server's messages."""
-    menu = window.menu("File")
-    action = QAction("Connect to &server…", window)
-    action.setToolTip("Run the models on a `playground serve` on another machine (a GPU box)")
-    before = next((a for a in menu.actions() if a.isSeparator()), None)
-    menu.insertAction(before, action)
-    link = server_link()
-    dialog: list[ConnectDialog] = []
+class ServerMenu(QObject):
+    """The window's "Connect to server…" action, its dialog, and the status line on connecting (a child of
+    the window, so the app-wide link forgets it with the window)."""
 
-    def show() -> None:
-        if not dialog:
-            dialog.append(ConnectDialog(link, window, window))
-            dialog[0].open_requested.connect(window.open_checkpoint)
-        dialog[0].show()
-        dialog[0].raise_()
+    def __init__(self, window: "MainWindow"):
+        super().__init__(window)
+        self.window_, self.link, self.dialog = window, server_link(), None
+        menu = window.menu("File")
+        self.action = QAction("Connect to &server…", window)
+        self.action.setToolTip("Run the models on a `playground serve` on another machine (a GPU box)")
+        menu.insertAction(next((a for a in menu.actions() if a.isSeparator()), None), self.action)  # before Quit
+        self.action.triggered.connect(self.show_dialog)
+        self.link.changed.connect(self.on_changed)
 
-    action.triggered.connect(show)
-    link.changed.connect(lambda: window.show_message(link.describe()) if link.connected else None)
-    return action
+    def show_dialog(self) -> None:
+        if self.dialog is None:
+            self.dialog = ConnectDialog(self.link, self.window_, self.window_)
+            self.dialog.open_requested.connect(self.window_.open_checkpoint)
+        self.dialog.show()
+        self.dialog.raise_()
+
+    def on_changed(self) -> None:
+        if self.link.connected:
+            self.window_.show_message(self.link.describe())
+
+
+def install(window: "MainWindow") -> ServerMenu:
+    """Put "Connect to server…" in the window's File menu (before its Quit)."""
+    return ServerMenu(window)
