@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from .attention import install_recorders
 from .schedule import DiffusersSchedule
 
 
@@ -49,6 +50,7 @@ class LatentConfig:
     context_dim: int
     schedule: str
     prediction_type: str
+    grid: int = 0  # cells per side of the finest attention layer (the attention maps' side)
 
     @property
     def latent_shape(self) -> tuple[int, int, int]:
@@ -106,6 +108,11 @@ class StableDiffusionDenoiser(DiffusersDenoiser):
         self.text_encoder = text_encoder
         self.tokenizer = tokenizer  # not a module: no weights
         self._empty: torch.Tensor | None = None
+        self._recorders = install_recorders(unet)  # attention maps (`attention_modules`); fused until asked
+
+    def attention_modules(self, kind: str) -> list:
+        """The U-Net's cross- or self-attention layers, as the attention maps record them."""
+        return list(self._recorders[kind])
 
     # --- the prompt ---
 

@@ -149,8 +149,10 @@ def _latent_config(summary: FolderSummary, unet, vae, text_encoder, tokenizer, s
     if (cross[0] if isinstance(cross, (list, tuple)) else cross) != dim:
         raise DiffusersFolderError(f"{summary.folder}: the unet attends to {cross}-wide text, the text encoder gives {dim}")
     size = cfg.sample_size[0] if isinstance(cfg.sample_size, (list, tuple)) else cfg.sample_size
+    attending = [i for i, kind in enumerate(cfg.down_block_types) if "Attn" in kind]
+    grid = int(size) // 2 ** (attending[0] if attending else 0)
     return LatentConfig("text2img", cfg.in_channels, int(size), summary.resolution, int(tokenizer.model_max_length),
-                        int(dim), schedule, prediction)
+                        int(dim), schedule, prediction, grid)
 
 
 def open_folder(folder: str | Path, device: torch.device | str | None = None,

@@ -32,7 +32,7 @@ from torch import nn
 from ..checks import check_number
 from ..data.shapes import parse_prompt
 from ..device import model_device
-from ..diffusion.guidance import prompt_embedding
+from ..diffusion.guidance import prompt_embedding, reads_free_text
 from ..text2img.sampling import GuidedSettings, guided_steps, to_images
 from . import is_latent
 
@@ -40,9 +40,12 @@ AttentionKind = Literal["cross", "self"]
 KINDS: tuple[str, ...] = ("cross", "self")
 
 
-def prompt_words(prompt: str) -> tuple[str, ...]:
+def prompt_words(prompt: str, model: nn.Module | None = None) -> tuple[str, ...]:
     """The words the prompt's tokens stand for, in token order (its canonical spelling: "a" is
-    dropped, "Red  CIRCLE" is "red circle"); context positions past them are padding, not words."""
+    dropped, "Red  CIRCLE" is "red circle"); context positions past them are padding, not words.
+    A model with its own tokenizer (diffusers): its tokens, the start marker first (column j is token j)."""
+    if reads_free_text(model):
+        return tuple(model.token_strings(prompt)) if prompt.strip() else ()
     return tuple(parse_prompt(prompt).text().split())
 
 
@@ -225,7 +228,7 @@ def sample_run(model: nn.Module, settings: GuidedSettings,
         if on_step is not None:
             on_step(record.index + 1, record.num_steps)
     final = to_images(model, record.x_prev)[0]
-    return AttentionRun(settings, prompt_words(settings.prompt), tuple(timesteps), tuple(states), tuple(pred_x0), final)
+    return AttentionRun(settings, prompt_words(settings.prompt, model), tuple(timesteps), tuple(states), tuple(pred_x0), final)
 
 
 def run_maps(model: nn.Module, run: AttentionRun, step: int, kind: AttentionKind = "cross") -> AttentionMaps:
@@ -242,7 +245,7 @@ def maps_at_step(model: nn.Module, settings: GuidedSettings, step: int,
     """Sample the run `settings` describe and read its attention at `step` (checked before sampling)."""
     settings = check_settings(model, settings)
     check_number("the step", step, 0, len(settings.make_scheduler(model).timesteps) - 1, integer=True)
-    if kind == "cross" and not prompt_words(settings.prompt):
+    if kind == "cross" and not prompt_words(settings.prompt, model):
         raise ValueError("an empty prompt has no words to attend to: give a prompt, or look at self-attention")
     attention_layers(model, kind)  # a model without such layers is refused before sampling
     run = sample_run(model, settings)
