@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..core.backends import BACKEND_CHOICES, with_backend
+from ..core.backends import BACKEND_CHOICES, BackendModel, with_backend
 from ..core.checkpoints import LoadedModel
 
 # the families whose denoiser a backend runs (the others always sample in torch)
@@ -38,3 +38,11 @@ def use_backend(loaded: LoadedModel, args: argparse.Namespace) -> tuple[LoadedMo
         print(choice.note, file=sys.stderr)
     return loaded, choice.name
 
+
+
+def backend_that_ran(loaded: LoadedModel, chosen: str | None) -> str | None:
+    """What the recipe records: torch when the session was never called (e.g. `--base ddpm` samples a
+    helper DDPM in torch, not the model the backend wraps)."""
+    if isinstance(loaded.model, BackendModel) and loaded.model.graph_calls == 0:
+        return "torch"
+    return chosen

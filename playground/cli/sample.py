@@ -15,7 +15,7 @@ from ..core.device import pick_device
 from ..core.images import make_grid, save_png, upscale
 from ..core.provenance import picture_recipe
 from ..core.text2img.sampling import step_limit
-from .backends import BACKEND_FAMILIES, add_backend_argument, use_backend
+from .backends import BACKEND_FAMILIES, add_backend_argument, backend_that_ran, use_backend
 from . import sample_dalle, sample_ddpm, sample_latent, sample_latent_diffusion, sample_text2img, sample_vqgan_clip, sample_vqvae
 
 # family -> (add its options, make (images, recipes) from the loaded model and args): one line each
@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         checks.check_steps(args.steps, step_limit(loaded.model))  # a flow's K intervals, else T
     loaded, backend = use_backend(loaded, args)
     images, recipes = SAMPLERS[args.family][1](loaded, args)
+    backend = backend_that_ran(loaded, backend)
     ran_on = {"backend": backend} if backend else {}  # the backend that ran: `reproduce` uses the same
     recipes = [recipe | ran_on for recipe in recipes]
     if args.out:

@@ -73,3 +73,19 @@ def test_torch_is_recorded_and_a_backend_that_cannot_run_is_said_in_one_line(tin
     with pytest.raises(SystemExit):
         main(["sample", "sit", "--checkpoint", str(tiny_latent_checkpoints["sit"]), "--backend", "fast",
               "--out-dir", str(out)])
+
+
+def test_the_recipe_says_torch_when_the_session_never_ran(tiny_text2img):
+    pytest.importorskip("onnxruntime")
+    import torch
+
+    from playground.cli.backends import backend_that_ran
+    from playground.core.backends import with_backend
+    from playground.core.checkpoints import load_checkpoint
+
+    loaded, choice = with_backend(load_checkpoint(tiny_text2img), "onnx")
+    assert choice.name == "onnx"
+    assert backend_that_ran(loaded, "onnx") == "torch"  # e.g. `--base ddpm`: a helper DDPM sampled, in torch
+    with torch.inference_mode():
+        loaded.model(torch.zeros(1, 3, 32, 32), torch.tensor([5]), cond=torch.zeros(1, 16))
+    assert backend_that_ran(loaded, "onnx") == "onnx"

@@ -24,6 +24,7 @@ class BackendModel(nn.Module):
         super().__init__()
         self.inner = model
         self.runner = runner
+        self.graph_calls = 0  # forwards the session ran (0 after a run: the model was never called this way)
 
     def __getattr__(self, name: str):
         try:
@@ -37,6 +38,7 @@ class BackendModel(nn.Module):
         inputs = self.graph_inputs(x, t, cond, kwargs)
         if inputs is None:
             return self.inner(x, t, cond=cond, **kwargs)
+        self.graph_calls += 1
         return self.runner.run(*inputs).to(x.dtype)
 
     def graph_inputs(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None,
