@@ -56,6 +56,13 @@ def test_dropped_folders_open_in_their_tabs_and_a_free_text_prompt_renders(main_
     SHOTS.mkdir(parents=True, exist_ok=True)
     main_window.grab().save(str(SHOTS / "diffusers-text2img.png"))
 
+    tab = text2img.attention_tab  # cross-attention per prompt token: the tokenizer's tokens are the words
+    with qtbot.waitSignal(tab.computed, timeout=60000):
+        text2img.tabs.setCurrentWidget(tab)
+    assert tab.run is not None and tab.run.words[0] == "<|startoftext|>" and "n" in tab.run.words
+    QApplication.processEvents()
+    main_window.grab().save(str(SHOTS / "diffusers-attention.png"))
+
 
 def test_a_pickle_only_folder_says_why_in_the_dialog(main_window, qtbot, folders, tmp_path):
     from diffusers import DDPMPipeline
