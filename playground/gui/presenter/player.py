@@ -52,6 +52,7 @@ class ScenePlayer(QObject):
     message = Signal(str)  # what went wrong, for the caption bar ("" clears it)
     picture = Signal(object)  # a picture drawn by render_recipe for a scene its tab cannot show (None: none)
     progress = Signal(str)  # where the action is, in words ("latent.3 = 1.50")
+    ready = Signal()  # the scene's tab shows its settings (the model opened, the recipe restored)
     finished = Signal()  # the scene's action played to its last frame (or it had none)
 
     def __init__(self, window):
@@ -141,6 +142,7 @@ class ScenePlayer(QObject):
     def _restored(self) -> None:
         from ...core.lessons import action_frames
 
+        self.ready.emit()
         if _kind(self.scene) == "train":
             return self._train()
         self.frames = list(action_frames(self.scene))

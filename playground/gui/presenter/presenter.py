@@ -61,6 +61,7 @@ class Presenter(QObject):
         self.player.progress.connect(self.caption_bar.show_progress)
         self.slide = SlideView(window)
         self.player.picture.connect(self._show_picture)
+        self.player.ready.connect(lambda: self.active and self.stage.show_panel(self.window.current_panel))
         self.stage = Stage(window, keep=(self.bar,))
         self.theme = Theme()
 
@@ -167,7 +168,9 @@ class Presenter(QObject):
         self.stage.show_panel(panel)
 
     def _on_tab_changed(self, _index: int) -> None:
-        if self.active:
+        if self.active and not self.scene_count:
+            self._show_panel_caption()  # presenting no lesson: the caption names the tab
+        elif self.active:
             self.stage.show_panel(self.window.current_panel)
 
     # --- recording ---------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ bar. A panel that names no scene widgets is shown whole, less its explanatory no
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMenuBar, QStatusBar, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QApplication, QLabel, QMainWindow, QMenuBar, QSizePolicy, QStackedWidget, QStatusBar, QTabWidget, QToolBar, QWidget,
+)
 
 from .. import theme
 
@@ -19,7 +21,8 @@ SCENE_WIDGETS: dict[str, tuple[str, ...]] = {
     "VAE / AE / GAN": ("canvas",),
     "Diffusion": ("view.steps", "view.scrubber"),
     "VQ-VAE codebook": ("grid_column.canvas", "codebook_column.views"),
-    "Tokens": ("tabs",),
+    "Tokens": ("token_tab.grid_title", "token_tab.canvas", "token_tab.cell_title", "token_tab.entropy_label",
+               "token_tab.bars", "likelihood_tab", "rerank_tab"),
     "Text to image": ("tabs",),
     "CLIP": ("tabs",),
     "Latent / flow": ("tabs",),
@@ -38,9 +41,28 @@ def scene_widgets(panel: QWidget) -> list[QWidget]:
         widget = panel
         for part in path.split("."):
             widget = getattr(widget, part, None)
+        if isinstance(widget, QTabWidget):  # its page on screen, without the tab bar
+            widget = widget.currentWidget()
         if isinstance(widget, QWidget):
             found.append(widget)
     return found
+
+
+def ignore_other_pages(root: QWidget, keep: list[QWidget]) -> list[tuple[QWidget, QSizePolicy]]:
+    """Let the stacks (tab pages) that hold a kept widget be as small as the page on screen: a hidden
+    page's minimum size no longer widens the panel. Returns (page, its policy) to put back."""
+    changed = []
+    for widget in keep:
+        child, parent = widget, widget.parentWidget()
+        while parent is not None and child is not root:
+            if isinstance(parent, QStackedWidget):
+                for index in range(parent.count()):
+                    page = parent.widget(index)
+                    if page is not child:
+                        changed.append((page, page.sizePolicy()))
+                        page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+            child, parent = parent, parent.parentWidget()
+    return changed
 
 
 def hide_all_but(root: QWidget, keep: list[QWidget]) -> list[QWidget]:
@@ -92,12 +114,12 @@ class Stage:
             self.hidden.append(widget)
 
     def show_panel(self, panel: QWidget) -> None:
-        """Strip `panel` to its scene (the panel shown before gets its controls back)."""
-        if panel is self.panel:
-            return
+        """Strip `panel` to its scene (again: its page on screen may have changed); the panel shown
+        before gets its controls back."""
         self._restore_panel()
         self.panel = panel
         keep = scene_widgets(panel)
+        self._policies = ignore_other_pages(panel, keep)
         self._panel_hidden = hide_all_but(panel, keep) if keep else []
         for note in notes(panel):
             if note.isVisible() or not keep:
@@ -107,7 +129,9 @@ class Stage:
     def _restore_panel(self) -> None:
         for widget in getattr(self, "_panel_hidden", []):
             widget.show()
-        self._panel_hidden = []
+        for page, policy in getattr(self, "_policies", []):
+            page.setSizePolicy(policy)
+        self._panel_hidden, self._policies = [], []
         self.panel = None
 
     def clear(self) -> None:
