@@ -35,9 +35,13 @@ PRESETS: dict[str, TrainPreset] = {
     "demo": TrainPreset(
         name="demo", family="vae", title="Live demo",
         options={"--steps": "1200", "--batch-size": "64", "--lr": "0.003", "--latent-dim": "8",
-                 "--precision": "fp32", "--data-size": "4000", "--checkpoint-every": "1200"},
+                 "--channels": "8,16,32", "--precision": "fp32", "--data-size": "4000", "--checkpoint-every": "1200"},
         preview_every=50, budget_seconds=120,
-        note="a small VAE on shapes: its fixed-noise samples become shapes in about two minutes on 2 CPU cores",
+        # measured (one torch thread, as the Train panel runs on 2 cores): 11.8 steps per CPU second, 1200 steps
+        # in 105 s; fixed-noise samples: grey blobs at 200 steps, coloured shapes by 600, plus signs, triangles
+        # and circles at 1200 (the attribute classifier confident on 45% of 64, 13-20% clean single shapes)
+        note="a small VAE on shapes: its fixed-noise samples turn from grey fog into coloured shapes in about "
+             "1200 steps, under two minutes on one CPU core",
     ),
 }
 

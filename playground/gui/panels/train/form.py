@@ -128,9 +128,7 @@ class RecipeForm(QWidget):
         self.lr_edit.setText(options.get("--lr", ""))
         self.preview_every.setValue(preset.preview_every)
         self.preset = preset
-        minutes = preset.budget_seconds / 60
-        self.preset_label.setText(f"{preset.title} preset: {preset.note} (about {minutes:g} min on 2 CPU cores; "
-                                  f"a preview every {preset.preview_every} steps).")
+        self.preset_label.setText(f"{preset.title}: {preset.note}; a preview every {preset.preview_every} steps.")
         self.preset_label.show()
         self.changed.emit()
         return preset
