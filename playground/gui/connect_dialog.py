@@ -2,7 +2,7 @@
 
 The dialog connects the app's `ServerLink` (gui/remote_worker.py) to an address, lists the
 server's models, says which of them this computer also has (the same weights, by SHA-256), and
-opens such a one here: its Diffusion steps then run on the server, streamed back step by step,
+opens such a one here (one only on the server is copied here first, into the user's cache): its Diffusion steps then run on the server, streamed back step by step,
 and run here again if the server goes away. Connecting is a request of its own thread: the
 window never waits on the network.
 """
@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QDialog, QHBoxLayout, QHeaderView, QLabel, QLineE
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
 from ..core.assets import list_shipped
+from ..core.disk_cache import user_cache_dir
 from ..core.serving.catalog import fingerprint
 from ..core.serving.client import Connection, ServerClient
 from .remote_worker import RemoteWorker, ServerLink, server_link  # noqa: F401 (RemoteWorker: the window imports it here)
@@ -40,6 +41,7 @@ def local_checkpoints(window: "MainWindow | None") -> dict[str, Path]:
     paths = [c.path for c in list_shipped()]
     if window is not None:
         paths += list(getattr(window, "extra_checkpoints", []))
+        paths += list(user_cache_dir("server-models").glob("*/model.safetensors"))  # copied from a server before
         paths += [p.loaded.path for p in getattr(window, "panels", []) if getattr(p, "loaded", None) is not None]
     found: dict[str, Path] = {}
     for path in paths:
@@ -61,6 +63,7 @@ class ConnectDialog(QDialog):
 
     open_requested = Signal(str)
     _answered = Signal(object, object, str)  # connection or None, local checkpoints, error message
+    _copied = Signal(str, str)  # the copied weights file (or ""), error message
 
     def __init__(self, link: ServerLink | None = None, window: "MainWindow | None" = None,
                  parent: QWidget | None = None):
@@ -109,6 +112,7 @@ class ConnectDialog(QDialog):
         self.table.itemSelectionChanged.connect(self._update_buttons)
         close.clicked.connect(self.accept)
         self._answered.connect(self._on_answer)
+        self._copied.connect(self._on_copied)
         self.link.changed.connect(self.refresh)
         self.link.lost.connect(self.status.setText)
         self.refresh()
@@ -159,17 +163,54 @@ class ConnectDialog(QDialog):
         self.disconnect_button.setEnabled(connection is not None)
         self._update_buttons()
 
+    def selected(self) -> tuple[dict | None, str | None]:
+        """The selected server model and the path of this computer's copy (None: only on the server)."""
+        rows = {item.row() for item in self.table.selectedItems()}
+        connection = self.link.connection
+        if len(rows) != 1 or connection is None:
+            return None, None
+        row = rows.pop()
+        return connection.models[row], self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)
+
     def selected_local(self) -> str | None:
-        items = self.table.selectedItems()
-        return items[0].data(Qt.ItemDataRole.UserRole) if items else None
+        return self.selected()[1]
 
     def _update_buttons(self) -> None:
-        self.open_button.setEnabled(self.selected_local() is not None)
+        model, local = self.selected()
+        self.open_button.setEnabled(model is not None)
+        self.open_button.setText("Open here, run there" if local is not None or model is None else "Copy here and open")
 
     def open_selected(self) -> None:
-        path = self.selected_local()
+        """Open this computer's copy; a model only on the server is copied first (in a thread: the
+        app needs its config and, should the server go, its weights)."""
+        model, path = self.selected()
         if path is not None:
             self.open_requested.emit(path)
+            return
+        connection = self.link.connection
+        if model is None or connection is None:
+            return
+        self.open_button.setEnabled(False)
+        self.status.setText(f"copying {model['id']} from {connection.client.address}…")
+
+        def copy() -> None:
+            try:
+                weights = connection.client.download(model, user_cache_dir("server-models"))
+            except (ValueError, OSError) as exc:
+                self._copied.emit("", str(exc))
+                return
+            self._copied.emit(str(weights), "")
+
+        threading.Thread(target=copy, name="copy-checkpoint", daemon=True).start()
+
+    def _on_copied(self, path: str, error: str) -> None:
+        self._update_buttons()
+        if not path:
+            self.status.setText(f"Cannot copy: {error}")
+            return
+        self.local[fingerprint(path)] = Path(path)
+        self.refresh()
+        self.open_requested.emit(path)
 
 
 class ServerMenu(QObject):

@@ -128,6 +128,16 @@ def test_bad_requests_are_one_line_errors(served, connection):
                           SamplerSettings("ddim", 2), 0))
 
 
+def test_a_model_only_on_the_server_can_be_copied_here(served, connection, tmp_path):
+    model = next(m for m in connection.models if m["id"] == "sit-tiny")
+    weights = connection.client.download(model, tmp_path)
+    assert weights.parent.name.startswith("sit-tiny-") and fingerprint(weights) == model["sha256"]
+    assert load_checkpoint(weights.parent).family == "sit"
+    assert connection.client.download(model, tmp_path) == weights  # there already: not copied again
+    with pytest.raises(ServerLost, match="404"):
+        connection.client.download(dict(model, id="nope"), tmp_path / "other")
+
+
 def test_a_server_that_is_not_there_is_one_line():
     client = ServerClient(f"127.0.0.1:{free_port()}", connect_timeout=2)
     with pytest.raises(ServerLost, match=r"^lost the model server at 127\.0\.0\.1:\d+ \(.+\)$"):

@@ -128,6 +128,17 @@ def test_the_connect_dialog_lists_the_servers_models(qtbot, link, served, tiny_a
     names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
     assert "ddpm-tiny" in names and "ldm-tiny" in names
     assert served.address in dialog.status.text()
+    # this test's app has none of them (its assets are the real ones): "Copy here and open" fetches one
+    row = names.index("ddpm-tiny")
+    assert dialog.table.item(row, 3).text() == "only on the server"
+    opened = []
+    dialog.open_requested.connect(opened.append)
+    dialog.table.selectRow(row)
+    assert dialog.open_button.text() == "Copy here and open"
+    dialog.open_button.click()
+    qtbot.waitUntil(lambda: bool(opened), timeout=10000)
+    assert load_checkpoint(opened[0]).family == "ddpm"
+    assert dialog.table.item(row, 3).text().startswith("yes")
 
 
 def test_a_killed_server_is_one_message_and_the_run_falls_back_here(qtbot, link, served, tiny_assets):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import uuid
 import weakref
@@ -100,6 +101,34 @@ class ServerClient:
 
     def models(self) -> list[dict]:
         return self.info()["models"]
+
+    def download(self, model: dict, folder: str | Path) -> Path:
+        """Copy a served checkpoint (an entry of `models()`) into `folder`/ID-SHA/ unless it is there;
+        checks its SHA-256; returns the local weights file (model.safetensors beside model.json)."""
+        if not re.fullmatch(r"[0-9a-f]{64}", str(model.get("sha256", ""))):
+            raise ServerLost(f"{self.address} listed a model without a SHA-256")
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", str(model.get("id", "model")))[:60].lstrip(".") or "model"
+        target = Path(folder) / f"{name}-{model['sha256'][:12]}"
+        weights = target / "model.safetensors"
+        if weights.is_file() and fingerprint(weights) == model["sha256"]:
+            return weights
+        target.mkdir(parents=True, exist_ok=True)
+        for part, path in (("json", target / "model.json"), ("weights", weights)):
+            response = self._request("GET", f"/checkpoint/{model['id']}/{part}")
+            partial = path.with_suffix(path.suffix + ".part")
+            try:
+                with open(partial, "wb") as out:
+                    for block in iter(lambda: response.read(1 << 20), b""):
+                        out.write(block)
+            except (OSError, http.client.HTTPException) as exc:
+                raise self._lost(exc) from None
+            finally:
+                response.close()
+            partial.replace(path)
+        if fingerprint(weights) != model["sha256"]:
+            weights.unlink()
+            raise ServerLost(f"the copy of {model['id']} from {self.address} is damaged (its SHA-256 differs)")
+        return weights
 
     def cancel(self, job_id: str) -> None:
         self._json("POST", "/cancel", {"job_id": job_id})

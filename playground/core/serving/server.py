@@ -3,6 +3,7 @@
 - POST /jobs  {"job", "model", "job_id", "args", "arrays"} -> a stream of JSON lines (`wire`)
 - POST /cancel {"job_id"} -> sets that job's cancel flag (the job stops after its current step)
 - GET /models -> the checkpoints it serves (`catalog.Entry.public`) and the jobs it runs
+- GET /checkpoint/ID/json|weights -> a served checkpoint's files (for an app without a copy)
 - GET /health -> "ok" once its inference worker is ready (LitServe's)
 
 LitServe runs the jobs in an inference worker process and the HTTP server in this one; the
@@ -61,6 +62,19 @@ def add_routes(app, entries: list[Entry], cancel_dir: str | Path, device: str) -
     @app.get("/models")
     def models() -> dict:
         return listing
+
+    by_id = {e.id: e for e in entries}
+
+    @app.get("/checkpoint/{model_id}/{part}")
+    def checkpoint(model_id: str, part: str):
+        """A served checkpoint's files ("json", "weights"), for an app that has no copy (only those listed)."""
+        from fastapi.responses import FileResponse
+
+        entry = by_id.get(model_id)
+        if entry is None or part not in ("json", "weights"):
+            raise HTTPException(status_code=404, detail=f"no {part} of a model {model_id!r} here")
+        weights = Path(entry.path)
+        return FileResponse(weights if part == "weights" else weights.with_suffix(".json"))
 
     @app.post("/cancel")
     def cancel(body: dict = Body(...)) -> dict:
