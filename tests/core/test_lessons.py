@@ -78,6 +78,8 @@ def test_every_caption_fits_its_box_on_the_slide_in_large_type():
             assert fits, f"{lesson.name}: {scene.title!r} does not fit at {CAPTION_PX} px: {lines}"
             assert max(font(CAPTION_PX).getlength(line) for line in lines) <= box[0]
             assert len(lines) * line_height(CAPTION_PX) <= box[1]
+            # the presenter's caption bar: two lines of 24 px text on a 1280-px-wide screen, less its margins
+            assert caption_layout(scene.caption, (1100, 2 * line_height(24)), 24)[1], f"{lesson.name}: {scene.title!r}"
 
 
 def test_builtin_lessons_need_only_shipped_models():

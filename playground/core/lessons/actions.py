@@ -35,8 +35,10 @@ def check_action(action: Any, recipe: dict[str, Any]) -> None:
         steps = action.get("steps", 1)
         if not _is_int(steps) or not 1 <= steps <= 1_000_000:
             raise ValueError(f"'steps' must be a whole number from 1 to 1000000, not {steps!r}")
-        if not isinstance(action.get("preset", "demo"), str):
-            raise ValueError(f"'preset' must be a preset's name, not {action['preset']!r}")
+        from ..training.presets import PRESETS
+
+        if action.get("preset", "demo") not in PRESETS:
+            raise ValueError(f"'preset' must be one of {', '.join(PRESETS)}, not {action['preset']!r}")
         return
     key = action.get("key")
     if not isinstance(key, str) or not key:

@@ -152,15 +152,18 @@ def _draw_title(draw: ImageDraw.ImageDraw, scene, layout: dict[str, Any], size: 
 
 def _paste_picture(slide: Image.Image, draw: ImageDraw.ImageDraw, picture: np.ndarray,
                    box: tuple[int, int, int, int]) -> None:
-    """The picture scaled to fill the box (keeping its aspect): nearest-neighbour up (crisp pixels), area down."""
+    """The picture scaled to fill the box, keeping its aspect: up by whole factors with sharp pixels
+    (nearest), the rest of the way (and any way down) smoothly, so pixel art stays crisp and large."""
     x0, y0, x1, y1 = box
     h, w = picture.shape[:2]
     factor = min((x1 - x0) / w, (y1 - y0) / h)
-    if factor >= 1 and factor < 1.5 and (x1 - x0) >= w and (y1 - y0) >= h:
-        factor = 1.0  # a picture nearly the box's size is shown as it is, sharp
     new = (max(1, int(w * factor)), max(1, int(h * factor)))
-    image = Image.fromarray(picture[..., :3])
-    image = image.resize(new, Image.Resampling.NEAREST if factor >= 1 else Image.Resampling.LANCZOS)
+    image = Image.fromarray(np.ascontiguousarray(picture[..., :3]))
+    whole = int(factor)
+    if whole >= 2:
+        image = image.resize((w * whole, h * whole), Image.Resampling.NEAREST)
+    if image.size != new:
+        image = image.resize(new, Image.Resampling.LANCZOS)
     left, top = x0 + (x1 - x0 - new[0]) // 2, y0 + (y1 - y0 - new[1]) // 2
     slide.paste(image, (left, top))
     draw.rectangle([left - 1, top - 1, left + new[0], top + new[1]], outline=FRAME)
