@@ -177,6 +177,8 @@ def test_space_plays_and_pauses_the_steps_but_types_in_a_text_box(window, qtbot)
     qtbot.keyClick(field, Qt.Key.Key_Space)
     assert not play.isChecked(), "Space in a text box is typing, not playing"
     assert field.text() == "8 "
+    qtbot.keyClick(field, Qt.Key.Key_Question)
+    assert window.menus.help_dialog is None, "? in a text box is typing, not help"
 
 
 def test_the_file_dialog_opens_in_the_folder_last_used(window, tiny_assets, monkeypatch):
