@@ -77,3 +77,36 @@ def run_server(root: Path, folders: dict[str, Path], checkpoints: Path | None = 
     finally:
         served.kill()
         log.close()
+
+
+def listening_sockets(group: int) -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket listening in the processes of process group `group` (Linux /proc)."""
+    inodes: set[str] = set()
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            if os.getpgid(int(proc.name)) != group:
+                continue
+            for fd in (proc / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        except OSError:
+            continue
+    found = set()
+    for table in ("tcp", "tcp6"):
+        lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state != "0A" or inode not in inodes:  # 0A: LISTEN
+                continue
+            address, port = local.split(":")
+            if len(address) == 8:
+                address = socket.inet_ntop(socket.AF_INET, bytes.fromhex(address)[::-1])
+            else:
+                words = [bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, 32, 8)]
+                address = socket.inet_ntop(socket.AF_INET6, b"".join(words))
+            found.add((address, int(port, 16)))
+    return found

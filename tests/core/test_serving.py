@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import numpy as np
@@ -13,7 +14,7 @@ from playground.core.serving.catalog import fingerprint
 from playground.core.serving.client import Connection, RemoteError, ServerClient, ServerLost, parse_address, remember
 from playground.core.serving.remote import NotServed, remote_sample, remote_trace
 from playground.core.serving.server import check_host
-from serving_support import free_port, run_server, tiny_serving_checkpoints
+from serving_support import free_port, listening_sockets, run_server, tiny_serving_checkpoints
 from tolerance import assert_same_picture
 
 pytest.importorskip("litserve")
@@ -144,6 +145,12 @@ def test_a_server_that_is_not_there_is_one_line():
         client.models()
     with pytest.raises(ValueError, match="HOST:PORT"):
         parse_address("http://a:1/x")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_nothing_listens_beyond_the_address_given(served):
+    """The server and its LitServe worker listen on 127.0.0.1:PORT and nowhere else."""
+    assert listening_sockets(served.process.pid) == {("127.0.0.1", served.port)}
 
 
 def test_listens_only_where_told(capsys):
