@@ -42,9 +42,14 @@ def sample_text2img(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.n
                         sampler=args.sampler, steps=steps, eta=args.eta, n=n, seed=args.seed,
                         x_T=init.latents if init is not None else None,
                         schedule=GuidanceSchedule(args.guidance_start, args.guidance_stop))
-    for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps} w={args.guidance:g}", unit="step", disable=None):
-        final = record.x_prev
-    images = to_uint8(model.decode(final.to(model_device(model))).cpu())
+    try:
+        for record in tqdm(records, total=steps, desc=f"{args.sampler}-{steps} w={args.guidance:g}", unit="step",
+                           disable=None):
+            final = record.x_prev
+        images = to_uint8(model.decode(final.to(model_device(model))).cpu())
+    except torch.OutOfMemoryError:
+        raise ValueError(f"out of {model_device(model).type} memory with {n} image(s) at once: ask for fewer "
+                         f"(--n), or run on the CPU (--device cpu)") from None
     recipe = picture_recipe(loaded, "sample", kind="text2img", prompt=args.prompt, negative_prompt=args.negative_prompt,
                             guidance_scale=args.guidance, guidance_start=args.guidance_start,
                             guidance_stop=args.guidance_stop, sampler=args.sampler, steps=steps, eta=args.eta,

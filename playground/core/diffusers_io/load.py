@@ -14,6 +14,7 @@ file (its SHA-256 names the model); `load_checkpoint` opens a folder or that fil
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
@@ -28,6 +29,7 @@ from .schedule import ScheduleConfigError, schedule_from_config
 MISSING = ("opening a diffusers folder needs the diffusers and transformers packages: "
            "pip install -e \".[diffusers]\"")
 DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16, "fp32": torch.float32}
+PRECISION_VARIABLE = "PLAYGROUND_PRECISION"
 Progress = Callable[[str, float], None]
 
 
@@ -49,12 +51,15 @@ def is_diffusers(loaded: object) -> bool:
 
 
 def choose_dtype(device: torch.device, precision: str | None = None) -> torch.dtype:
-    """fp16 on CUDA, fp32 elsewhere, unless `precision` ("fp16", "bf16", "fp32") says otherwise."""
+    """fp16 on CUDA, fp32 elsewhere, unless `precision` ("fp16", "bf16", "fp32") or the environment's
+    PLAYGROUND_PRECISION says otherwise."""
+    precision = precision or os.environ.get(PRECISION_VARIABLE) or None
     if precision is not None:
         if precision not in DTYPES:
-            raise ValueError(f"precision must be one of {', '.join(DTYPES)}, not {precision!r}")
+            raise DiffusersFolderError(f"precision ({PRECISION_VARIABLE}) must be one of {', '.join(DTYPES)}, "
+                                       f"not {precision!r}")
         if device.type == "cpu" and precision == "fp16":
-            raise ValueError("fp16 runs on a GPU; on the CPU use fp32 or bf16")
+            raise DiffusersFolderError("fp16 runs on a GPU; on the CPU use fp32 or bf16")
         return DTYPES[precision]
     return torch.float16 if device.type == "cuda" else torch.float32
 
@@ -90,7 +95,11 @@ def load_diffusers(folder: str | Path, device: torch.device | str | None = None,
                                          variant=variant_of(weights), **kwargs)
         except (OSError, ValueError, RuntimeError, KeyError, TypeError) as exc:
             raise DiffusersFolderError(f"{summary.folder / name}: cannot be loaded ({str(exc).splitlines()[0][:200]})") from None
-        return module.to(device).eval().requires_grad_(False)
+        try:
+            return module.to(device).eval().requires_grad_(False)
+        except torch.OutOfMemoryError:
+            raise DiffusersFolderError(f"{summary.folder}: its {name} does not fit in the {device.type} memory "
+                                       f"({str(dtype)[6:]}); open it on the CPU (--device cpu) or free the GPU") from None
 
     if summary.layout == "unconditional":
         unet = part("unet", diffusers.UNet2DModel, dtype=dtype, low_cpu_mem_usage=_accelerate())
