@@ -59,10 +59,10 @@ def shortcut_rows(window: MainWindow) -> list[tuple[str, str, str]]:
         if keys and action not in listed and action.text():
             rows.append((_section_of(window, action), keys, _what(action)))
             listed.add(action)
-    for shortcut in window.findChildren(QShortcut):
-        if shortcut.whatsThis() and shortcut.isEnabled():
-            keys = keys_text([shortcut.key()])
-            rows.append((_section_of(window, shortcut), keys, shortcut.whatsThis()))
+    tabs = [f"{panel.title} tab" for panel in window.panels]
+    own = [(_section_of(window, s), keys_text([s.key()]), s.whatsThis())
+           for s in window.findChildren(QShortcut) if s.whatsThis() and s.isEnabled()]
+    rows += sorted(own, key=lambda row: tabs.index(row[0]) if row[0] in tabs else -1)  # tab order, stable
     run, play = (keys_text(window.menus.actions[name].shortcuts()[:1]) for name in ("run", "play"))
     for panel in window.panels:  # what Ctrl+Enter and Space do in each tab (its marked buttons)
         buttons = panel.findChildren(QAbstractButton)
