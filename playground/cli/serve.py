@@ -18,7 +18,7 @@ from ..core.checkpoints import LoadedModel
 from ..core.device import pick_device
 from ..core.serving.catalog import find_checkpoints
 from ..core.serving.jobs import job
-from ..core.serving.server import check_host, serve
+from ..core.serving.server import check_host, require_litserve, serve
 from ..core.serving.wire import message
 
 # options of `playground sample FAMILY` a client may not pass: they name files on the server or its resources
@@ -41,6 +41,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     host = check_host(args.host, args.allow_remote)
+    require_litserve()
     device = pick_device(args.device)
     entries = find_checkpoints(args.checkpoints)
     if not entries:

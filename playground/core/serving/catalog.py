@@ -59,12 +59,10 @@ class Entry:
 
 
 def _weights_under(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for depth in range(MAX_DEPTH + 1):
-        for path in sorted(folder.glob("/".join(["*"] * depth + ["*.safetensors"])) if depth else folder.glob("*.safetensors")):
-            if path.is_file() and path.with_suffix(".json").is_file():
-                found.append(path)
-    return found
+    """Weights files with a JSON sidecar in `folder` and up to MAX_DEPTH folders below it."""
+    patterns = ["/".join(["*"] * depth + ["*.safetensors"]) for depth in range(MAX_DEPTH + 1)]
+    return [p for pattern in patterns for p in sorted(folder.glob(pattern))
+            if p.is_file() and p.with_suffix(".json").is_file()]
 
 
 def find_checkpoints(folders: list[str | Path] = (), shipped: bool = True) -> list[Entry]:

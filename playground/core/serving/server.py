@@ -39,7 +39,7 @@ def check_host(host: str, allow_remote: bool) -> str:
     return host
 
 
-def _litserve():
+def require_litserve():
     try:
         import litserve
     except ImportError:
@@ -48,7 +48,7 @@ def _litserve():
 
 
 def make_api(entries: list[Entry], cancel_dir: str | Path, job_modules: tuple[str, ...] = ()):
-    _litserve()
+    require_litserve()
     from .litapi import JobsAPI
 
     return JobsAPI(entries, str(cancel_dir), job_modules)
@@ -90,7 +90,7 @@ def serve(entries: list[Entry], host: str, port: int, device: str = "cpu", log_l
           job_modules: tuple[str, ...] = ()) -> None:
     """Serve `entries` on host:port until interrupted (blocks). `host` must have passed `check_host`;
     `job_modules` are imported in the inference worker for the jobs they register (the CLI's "sample")."""
-    ls = _litserve()
+    ls = require_litserve()
     cancel_dir = tempfile.mkdtemp(prefix="playground-serve-")
     try:
         accelerator = device.split(":")[0] if device.split(":")[0] in ("cpu", "cuda", "mps") else "auto"
