@@ -13,11 +13,53 @@ import multiprocessing
 import os
 from pathlib import Path
 
+import pytest
 import torch
 
 from playground.core.distributed import free_port
 
 TIMEOUT_S = 20  # a collective waiting longer than this on a lost process gives up
+
+# the 2-process vs 1-process comparisons (tests/core/test_distributed.py states the tolerance)
+B, STEPS = 8, 5
+LOSS_RTOL, CHANGE_RTOL = 1e-4, 1e-3
+BF16_LOSS_RTOL, BF16_CHANGE_RTOL = 2e-2, 0.15  # bf16 autocast: convolutions of B and 2B rows round differently
+
+COMMON = ["--data-size", "200", "--steps", str(STEPS), "--fresh", "--seed", "0", "--checkpoint-every", "1000"]
+
+
+def scenario_argv(scenarios: dict[str, list[str]], name: str, batch: int, out: Path) -> list[str]:
+    return [*scenarios[name], *COMMON, "--batch-size", str(batch), "--out", str(out / name)]
+
+
+def compare_runs(scenarios: dict[str, list[str]], root: Path) -> dict:
+    """Each scenario trained by 2 processes (batch B each) and by 1 process (batch 2B)."""
+    two = run_processes(2, {name: scenario_argv(scenarios, name, B, root / "two") for name in scenarios}, root)
+    one = {name: train_once(scenario_argv(scenarios, name, 2 * B, root / "one")) for name in scenarios}
+    return {"two": two, "one": one, "root": root}
+
+
+def assert_same_run(two: dict, one: dict, keys: tuple[str, ...], loss_rtol: float, change_rtol: float) -> None:
+    assert len(two["metrics"]) == len(one["metrics"]) == STEPS
+    assert any(k in one["metrics"][-1] for k in keys), f"none of {keys} in {sorted(one['metrics'][-1])}"
+    for step, (a, b) in enumerate(zip(two["metrics"], one["metrics"]), 1):
+        for key in (k for k in keys if k in b):
+            assert a[key] == pytest.approx(b[key], rel=loss_rtol, abs=1e-6), f"step {step} {key}"
+    assert one["outputs"].keys() == two["outputs"].keys() and one["outputs"]
+    for name in one["outputs"]:
+        change_one = one["outputs"][name] - one["outputs_before"][name]
+        change_two = two["outputs"][name] - two["outputs_before"][name]
+        assert float(change_one.norm()) > 0
+        relative = float((change_two - change_one).norm() / change_one.norm())
+        print(f"{name}: output change differs by {relative:.1e} (relative L2)")
+        assert relative <= change_rtol, f"{name} changed differently: relative difference {relative:.2e}"
+
+
+def assert_ranks_equal(two: list[dict], scenario: str, part: str) -> None:
+    first, second = two[0][scenario][part], two[1][scenario][part]
+    assert first.keys() == second.keys()
+    for name in first:
+        assert torch.equal(first[name], second[name]), f"{scenario} {part} {name} differs between processes"
 
 
 def torchrun_env(rank: int, world: int, port: int) -> dict[str, str]:
