@@ -24,7 +24,8 @@ from PySide6.QtWidgets import (
 from ..core.assets import list_shipped, shipped_for
 from ..core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoint, read_meta, resolve_paths
 from ..core.device import describe_device
-from ..core.diffusers_io.folder import picker_text
+from ..core.diffusers_io.folder import diffusers_folder_of, picker_text
+from ..core.diffusers_io.load import open_folder
 from . import theme, window_state
 from .collector import collect_on_gui_thread
 from .dialogs import open_file
@@ -257,9 +258,12 @@ class MainWindow(QMainWindow):
         cancelled: `preempt`). On failure the panel keeps its model; one that has none gets its
         default (unless this was the default: `fallback=False`)."""
         device = self.device
+        folder = diffusers_folder_of(path)  # a diffusers pipeline: large, loaded part by part with progress
 
         def work(ctx: JobContext) -> LoadedModel | OpenFailed:
             try:
+                if folder is not None:
+                    return open_folder(folder, device, progress=lambda _part, done: ctx.progress(round(done * 100), 100))
                 return load_checkpoint(path, device)
             except (ValueError, OSError) as exc:  # CheckpointError names the file and the problem
                 return OpenFailed(not_a_checkpoint(path, exc))
@@ -282,7 +286,8 @@ class MainWindow(QMainWindow):
                 self._load_default(panel)
             self._refresh_picker()
 
-        panel.submit(work, channel="load", on_result=done, on_error=failed, preempt=True)
+        panel.submit(work, channel="load", on_result=done, on_error=failed, preempt=True,
+                     label=f"Loading {folder.name}" if folder is not None else "")
         if panel is self.current_panel and panel.loaded is None:
             self._refresh_picker()  # "loading…"
 

@@ -40,8 +40,11 @@ def test_dropped_folders_open_in_their_tabs_and_a_free_text_prompt_renders(main_
     assert "diffusers ddpm" in picker.currentText() and "v_prediction" in picker.currentText()
     assert "8px" in picker.currentText()
 
+    progress = []  # loading runs in the worker, part by part, with the status bar's progress
+    text2img.worker.job_progress.connect(lambda label, done, total: progress.append((label, done, total)))
     open_dropped(main_window, folders["sd"] / "model_index.json")  # what "Open checkpoint…" hands over
     qtbot.waitUntil(lambda: _loaded_from(text2img, folders["sd"]), timeout=30000)
+    assert ("Loading sd", 100, 100) in progress and ("Loading sd", 25, 100) in progress
     assert main_window.current_panel is text2img
     text2img.prompt.set_text("an astronaut riding a horse on mars")
     assert text2img.prompt.valid and "tokens:" in text2img.prompt.message.text()

@@ -87,8 +87,10 @@ def load_diffusers(folder: str | Path, device: torch.device | str | None = None,
     schedule = dataclasses.replace(schedule, noise_dtype=dtype)
     say = progress or (lambda what, fraction: None)
 
+    parts = ("unet",) if summary.layout == "unconditional" else ("unet", "vae", "text_encoder", "tokenizer")
+
     def part(name: str, cls, **kwargs):
-        say(f"loading {name}", 0.0)
+        say(f"loading {name}", parts.index(name) / len(parts))
         weights = weights_file(summary.folder, name)
         try:
             module = cls.from_pretrained(summary.folder, subfolder=name, use_safetensors=True, local_files_only=True,
@@ -111,7 +113,7 @@ def load_diffusers(folder: str | Path, device: torch.device | str | None = None,
         unet = part("unet", diffusers.UNet2DConditionModel, dtype=dtype, low_cpu_mem_usage=_accelerate())
         vae = part("vae", diffusers.AutoencoderKL, dtype=dtype, low_cpu_mem_usage=_accelerate())
         text_encoder = part("text_encoder", transformers.CLIPTextModel, dtype=dtype)
-        say("loading tokenizer", 0.9)
+        say("loading tokenizer", parts.index("tokenizer") / len(parts))
         try:
             tokenizer = transformers.CLIPTokenizer.from_pretrained(summary.folder, subfolder="tokenizer",
                                                                    local_files_only=True)
