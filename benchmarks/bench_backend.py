@@ -3,7 +3,8 @@
     python benchmarks/bench_backend.py [--threads N] [--repeats R] [--skip-latent] [--skip-tokens]
 
 Prints, with N torch / ONNX Runtime intra-op threads (default: torch's default, every core,
-as `playground sample` runs):
+as `playground sample` runs); with one thread the times are the computing thread's CPU time
+(both runtimes then compute on the calling thread), so a busy machine inflates them less:
 - the measured peak: a 2048^3 fp32 matmul in torch, GFLOP/s (the denominator of the fractions);
 - the shipped text2img U-Net, batch 1 and 2 forward: eager vs ONNX (ms, median wall), the
   achieved GFLOP/s (FLOPs from torch.utils.flop_counter) and its fraction of the peak;
@@ -18,7 +19,17 @@ as `playground sample` runs):
 
 The ONNX sessions come from the backend's own build (exported once, cached, checked against
 torch to 1e-4); this script uses a private cache folder, so the export time is printed too.
-Wall times: on a machine busy with other jobs they inflate (the load average is printed).
+Wall times (more than one thread) inflate on a machine busy with other jobs (the load average is printed).
+
+Measured 2026-12-05 on the 2-core AMD EPYC (Zen 4), `--threads 1 --repeats 3`, load average 10-14 (other
+jobs running: CPU times hold roughly, wall times do not; a 2-thread run could not be measured idle):
+    peak: 88 GFLOP/s (one core)
+    U-Net batch 1 (0.51 GFLOP): eager 12.2 ms (47% of peak) | onnx 6.8 ms (85%) | 1.8x
+    U-Net batch 2: eager 19.5 ms (59%) | onnx 12.4 ms (93%) | 1.6x
+    guided DDIM-50 32x32: eager 1.00 s | onnx 0.65 s | 1.54x (all but ~30 ms is the 50 batch-2 forwards,
+        already at 93% of one core's matmul peak: the 0.5 s target needs the second core)
+    latent (wall, load 10): ldm DDIM-50 2.0x, dit DDIM-50 1.8x, sit Heun-10 1.6x
+    schedulers vs diffusers: DDPM 3.8x, DDIM eta 0 5.3-5.7x, eta 1 3.1-3.5x (was 2.6x)
 """
 
 from __future__ import annotations
@@ -41,9 +52,14 @@ from playground.core.assets import default_checkpoint
 PROMPT = "a large red circle at the top left"
 
 
-def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3, clock: Callable[[], float] = time.perf_counter) -> float:
-    """Median milliseconds of fn(): wall time by default (ONNX Runtime works on its own threads), or
-    `clock` (time.thread_time for work done on this thread alone: other processes do not count)."""
+# With one thread, torch and ONNX Runtime both compute on the calling thread: its CPU time is the cost,
+# whatever else the machine runs. With more, the pools' threads work too: wall time.
+CLOCK: Callable[[], float] = time.perf_counter
+
+
+def median_ms(fn: Callable[[], object], repeats: int, warmup: int = 3, clock: Callable[[], float] | None = None) -> float:
+    """Median milliseconds of fn() by `clock` (default `CLOCK`)."""
+    clock = clock or CLOCK
     for _ in range(warmup):
         fn()
     times = []
@@ -201,10 +217,13 @@ def main() -> None:
     parser.add_argument("--skip-tokens", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    global CLOCK
+    CLOCK = time.thread_time if args.threads == 1 else time.perf_counter
     os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="bench-backend-")  # the export is timed, not read back
     forget_builds()
     print(f"torch {torch.__version__}, onnxruntime {runtime_version()}, {args.threads} thread(s), "
-          f"load average {os.getloadavg()[0]:.1f}")
+          f"load average {os.getloadavg()[0]:.1f}; times: "
+          + ("CPU time of the one computing thread" if args.threads == 1 else "wall"))
     peak = peak_gflops(args.repeats)
     print(f"peak: 2048^3 fp32 matmul in torch, {peak:.0f} GFLOP/s")
     bench_pixel(args.repeats, peak)
