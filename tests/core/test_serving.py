@@ -71,9 +71,10 @@ def test_a_streamed_trajectory_is_the_local_one(served, connection, family):
     assert_same_picture(branch.final_image(), local_branch.final_image())
 
 
-def run_remote(connection, model, settings, seed, **kwargs):
+def run_remote(connection, model, settings, seed, schedule=None, **kwargs):
     trajectory = None
-    for trajectory in remote_trace(connection, model, model.noise_schedule, settings, seed, **kwargs):
+    schedule = schedule if schedule is not None else model.noise_schedule
+    for trajectory in remote_trace(connection, model, schedule, settings, seed, **kwargs):
         pass
     return trajectory
 
@@ -165,3 +166,22 @@ def test_listens_only_where_told(capsys):
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert "--allow-remote" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("family", ["text2img", "ldm"])
+def test_a_text_guided_run_streams_the_local_one(served, connection, family):
+    from playground.core.serving.remote import remember_guided
+    from playground.core.text2img.denoiser import GuidanceModels
+    from playground.core.text2img.sampling import GuidedSettings, image_shape
+
+    model = opened(served, family)
+    settings = GuidedSettings(prompt="red circle", guidance_scale=2.0, steps=6, seed=4)
+    guided = GuidanceModels().guide(model, settings)
+    remember_guided(guided.eps, model, settings)
+    shape = image_shape(guided.base)
+    run = settings.sampler_settings()
+    local = run_trajectory(guided.eps, guided.base.noise_schedule, run, settings.seed, shape=shape)
+    remote = run_remote(connection, guided.eps, run, settings.seed, guided.base.noise_schedule, shape=shape)
+    assert remote.complete and remote.recipe() == local.recipe()
+    assert_same_picture(remote.final_image(), local.final_image())
+    np.testing.assert_allclose(remote.states, local.states, atol=1e-4)

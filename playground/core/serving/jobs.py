@@ -25,6 +25,8 @@ import torch
 from ..checkpoints import CheckpointError, LoadedModel, load_checkpoint
 from ..diffusion.latent_pictures import LatentPictures
 from ..diffusion.trajectory import SamplerSettings, Trajectory, trace
+from ..text2img.denoiser import GuidanceModels
+from ..text2img.sampling import GuidedSettings
 from .wire import message
 
 Job = Callable[[LoadedModel, dict, dict, Callable[[], bool]], Iterator[dict]]
@@ -84,10 +86,13 @@ def apply_row(trajectory: Trajectory, msg: dict) -> None:
 
 @job("trajectory")
 def trajectory_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
-    """args: sampler (SamplerSettings' fields), seed, shape (or null), decode_each_step, and for a branch
-    branch = {parent_seed, start_index} with arrays["branch_x_t"], the parent's x_t there."""
-    model = loaded.model
-    schedule = model.noise_schedule
+    """args: sampler (SamplerSettings' fields), seed, shape (or null), decode_each_step; for a branch
+    branch = {parent_seed, start_index} with arrays["branch_x_t"], the parent's x_t there; for a text-guided
+    run guided = GuidedSettings' fields (its helper networks are the server's shipped ones)."""
+    model, schedule = loaded.model, loaded.model.noise_schedule
+    if args.get("guided") is not None:  # a text-guided run: the same denoiser the app built, built here
+        guided = guidance_models(model).guide(model, GuidedSettings(**args["guided"]))
+        model, schedule = guided.eps, guided.base.noise_schedule
     settings = SamplerSettings(**{k: args["sampler"][k] for k in SETTINGS_FIELDS if k in args["sampler"]})
     seed = int(args["seed"])
     shape = tuple(args["shape"]) if args.get("shape") else None
@@ -115,6 +120,17 @@ def trajectory_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Cal
 
 
 # --- the server's side: models kept loaded, and a job run to messages ----------------------------------
+
+_guidance: dict[str, GuidanceModels] = {}
+
+
+def guidance_models(model: torch.nn.Module) -> GuidanceModels:
+    """The helper networks of guided runs (classifier, CLIP, DDPM) on `model`'s device, loaded once."""
+    device = str(next(model.parameters()).device)
+    if device not in _guidance:
+        _guidance[device] = GuidanceModels(device)
+    return _guidance[device]
+
 
 class ModelCache:
     """The models a server has loaded, by weights path, the `size` most recently used."""
