@@ -17,9 +17,12 @@ class CodebookAtlas(QListWidget):
 
     code_selected = Signal(int)
 
-    def __init__(self, tile_px: int = 40, parent=None):
+    def __init__(self, tile_px: int = 40, parent=None, columns: int | None = None):
+        """`columns`: tiles grow (never below `tile_px`) so that this many fill a row: larger in a larger window."""
         super().__init__(parent)
         as_icon_grid(self, tile_px)
+        self.min_tile, self.columns = tile_px, columns
+        self._shown: tuple | None = None  # the last set_tiles arguments, drawn again at a new tile size
         self.setSpacing(0)
         self.setStyleSheet(f"QListWidget {{ background: {BACKGROUND}; }} "
                            f"QListWidget::item:selected {{ background: {HIGHLIGHT}; border: 3px solid {HIGHLIGHT}; }}")
@@ -29,6 +32,7 @@ class CodebookAtlas(QListWidget):
     def set_tiles(self, tiles: np.ndarray, order: np.ndarray, counts: np.ndarray | None, total_cells: int = 0,
                   selected: int | None = None) -> None:
         """Tiles (K, h, w, 3) uint8 in code order, shown in `order`; `counts` marks dead codes (count 0)."""
+        self._shown = (tiles, order, counts, total_cells)
         self.blockSignals(True)
         self.clear()
         scale = max(1, round(self.iconSize().width() / tiles.shape[1]))
@@ -36,7 +40,7 @@ class CodebookAtlas(QListWidget):
         for code in self.codes:
             dead = counts is not None and counts[code] == 0
             tile = np.repeat(np.repeat(tiles[code], scale, 0), scale, 1)
-            item = QListWidgetItem(_unselected_look(mark_dead(tile) if dead else tile), "")
+            item = QListWidgetItem(_unselected_look(mark_dead(tile) if dead else tile, self.iconSize().width()), "")
             item.setData(Qt.ItemDataRole.UserRole, code)
             if counts is None:
                 item.setToolTip(f"code {code}")
@@ -48,6 +52,18 @@ class CodebookAtlas(QListWidget):
             self.addItem(item)
         self.blockSignals(False)
         self.select(selected)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if not self.columns:
+            return
+        width = self.width() - 2 * self.frameWidth() - self.verticalScrollBar().sizeHint().width()  # stable: no loop
+        tile = max(self.min_tile, width // self.columns - 6)
+        if tile != self.iconSize().width():
+            as_icon_grid(self, tile)
+            if self._shown is not None:
+                current = self.currentItem()
+                self.set_tiles(*self._shown, selected=int(current.data(Qt.ItemDataRole.UserRole)) if current else None)
 
     def select(self, code: int | None) -> None:
         """Show `code` as selected without emitting."""
@@ -65,10 +81,12 @@ class CodebookAtlas(QListWidget):
             self.code_selected.emit(int(item.data(Qt.ItemDataRole.UserRole)))
 
 
-def _unselected_look(tile: np.ndarray) -> QIcon:
+def _unselected_look(tile: np.ndarray, size: int = 0) -> QIcon:
     """An icon that looks the same when selected (Qt would tint it with the highlight colour, and a
     tile must show the code's true colours): the selection shows as the item's yellow frame instead."""
     pixmap = QPixmap.fromImage(numpy_to_qimage(tile))
+    if size and pixmap.width() != size:  # the icon's size exactly, pixels kept square and sharp
+        pixmap = pixmap.scaled(size, size, Qt.AspectRatioMode.IgnoreAspectRatio, Qt.TransformationMode.FastTransformation)
     icon = QIcon(pixmap)
     icon.addPixmap(pixmap, QIcon.Mode.Selected)
     return icon

@@ -87,6 +87,12 @@ def test_the_codebook_map_at_1280x720_is_large_names_the_hovered_code_and_a_clic
     small = view.widget_rect(0).width()
     book.set_large(True)  # the usage section hidden: the map takes the column
     qtbot.waitUntil(lambda: view.widget_rect(0).width() > small, timeout=2000)
+    book.views.setCurrentIndex(0)  # the atlas: 8 tiles a row, as large as the column allows
+    qtbot.waitUntil(lambda: book.atlas.iconSize().width() >= 44, timeout=2000)
+    at_720 = book.atlas.iconSize().width()
+    main_window.resize(1920, 1080)
+    qtbot.waitUntil(lambda: book.atlas.iconSize().width() > at_720, timeout=3000)
+    assert len(book.atlas.codes) == k and book.atlas.currentItem() is not None  # redrawn, selection kept
 
 
 def test_frames_wrap_into_rows_and_grow_with_the_window():

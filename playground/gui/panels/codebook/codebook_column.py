@@ -98,7 +98,7 @@ class CodebookColumn(QWidget):
         controls.addWidget(QLabel("tiles"))
         controls.addWidget(self.tile_box, 1)
         layout.addLayout(controls)
-        self.atlas = CodebookAtlas(tile_px=40)
+        self.atlas = CodebookAtlas(tile_px=40, columns=8)  # 8 a row, as large as the column allows
         layout.addWidget(self.atlas, 1)
         self.atlas_info = subheading("")
         layout.addWidget(self.atlas_info)
