@@ -124,16 +124,23 @@ def probe(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) ->
 
 
 def _process(rank: int, world: int, port: int, scenarios: dict[str, list[str]], out: str) -> None:
+    """One process: every scenario in turn ("{rank}" in an argument becomes this process's rank)."""
     os.environ.update(torchrun_env(rank, world, port))
-    results = {name: train_once(argv) for name, argv in scenarios.items()}
-    torch.save(results, Path(out) / f"rank{rank}.pt")
     from playground.core import distributed
 
+    try:
+        results = {name: train_once([a.replace("{rank}", str(rank)) for a in argv]) for name, argv in scenarios.items()}
+    except Exception as exc:  # the test reads what stopped it
+        (Path(out) / f"rank{rank}.error").write_text(f"{type(exc).__name__}: {exc}")
+        raise SystemExit(1) from None
+    torch.save(results, Path(out) / f"rank{rank}.pt")
     distributed.shutdown()
 
 
-def run_processes(world: int, scenarios: dict[str, list[str]], out: Path, timeout: float = 120) -> list[dict]:
-    """Train every scenario with `world` processes; one result dict per rank (rank order)."""
+def run_processes(world: int, scenarios: dict[str, list[str]], out: Path, timeout: float = 120,
+                  expect_failure: bool = False) -> list:
+    """Train every scenario with `world` processes; one result dict per rank (rank order), or with
+    `expect_failure` each process's error line (None for one that succeeded)."""
     ctx = multiprocessing.get_context("spawn")
     port = free_port()
     processes = [ctx.Process(target=_process, args=(r, world, port, scenarios, str(out))) for r in range(world)]
@@ -147,5 +154,9 @@ def run_processes(world: int, scenarios: dict[str, list[str]], out: Path, timeou
         p.join()
     assert not alive, f"{len(alive)} of {world} processes still running after {timeout} s"
     codes = [p.exitcode for p in processes]
-    assert codes == [0] * world, f"exit codes {codes}"
+    if expect_failure:
+        errors = [out / f"rank{r}.error" for r in range(world)]
+        return [e.read_text() if e.exists() else None for e in errors]
+    assert codes == [0] * world, f"exit codes {codes}: " + " | ".join(
+        (out / f"rank{r}.error").read_text() for r in range(world) if (out / f"rank{r}.error").exists())
     return [torch.load(out / f"rank{r}.pt") for r in range(world)]

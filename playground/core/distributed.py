@@ -188,7 +188,7 @@ def broadcast_(tensors: Sequence[torch.Tensor], src: int = 0) -> None:
         collective(lambda t=t: dist.broadcast(t, src))
 
 
-def same_count(n: int, what: str) -> None:
+def same_count(n: int, what: str, why: str = "the task's step differs between processes") -> None:
     """Check every process has the same `n` (e.g. tensors about to be reduced), else a clear error."""
     if not active():
         return
@@ -196,7 +196,7 @@ def same_count(n: int, what: str) -> None:
     collective(lambda: dist.all_reduce(bounds, op=dist.ReduceOp.MAX))
     if int(bounds[0]) != n or int(-bounds[1]) != n:
         raise ProcessGroupFailed(f"the processes disagree on {what} ({n} here, {int(-bounds[1])}..{int(bounds[0])} "
-                                 "over all): the task's step differs between processes")
+                                 f"over all): {why}")
 
 
 def main_says(value: int) -> int:

@@ -103,3 +103,12 @@ def test_two_processes_resume_a_run_one_process_wrote(tmp_path):
     assert len(ranks[0]["resumed"]["metrics"]) == 2  # steps 3 and 4 only
     meta = json.loads((tmp_path / "run" / "model.json").read_text())
     assert meta["steps"] == 4 and meta["extra"]["processes"] == 2 and meta["extra"]["global_batch_size"] == 8
+
+
+def test_processes_that_see_different_resume_states_refuse_to_start(tmp_path):
+    """Process 0 finds a run at step 2 in its --out, process 1 none in its own (as on two machines
+    without a shared folder): continuing would train with two optimizer states; both say so."""
+    train_once([*TINY, "--out", str(tmp_path / "run0"), "--steps", "2", "--batch-size", "8"])
+    errors = run_processes(2, {"split": [*TINY, "--out", str(tmp_path / "run{rank}"), "--steps", "4",
+                                         "--batch-size", "4"]}, tmp_path, expect_failure=True)
+    assert all(e is not None and "the step this run resumes from" in e and "same --out" in e for e in errors), errors

@@ -89,10 +89,16 @@ class DataParallel:
         n = len(global_rows) // self.world_size
         return global_rows[self.rank * n:(self.rank + 1) * n]
 
-    def sync_from_main(self, *modules: nn.Module | None) -> None:
-        """Start every process from process 0's weights and buffers (as DDP does)."""
+    def sync_from_main(self, step: int, *modules: nn.Module | None) -> None:
+        """Start every process from process 0's weights and buffers (as DDP does), at the same step.
+
+        A process that found another resume state (another machine's --out) would go on with
+        another optimizer state: refused, with what to do.
+        """
         if self.world_size == 1:
             return
+        distributed.same_count(step, "the step this run resumes from",
+                               "every process must see the same --out (on several machines: a shared folder)")
         for module in modules:
             if module is not None:
                 distributed.broadcast_([t.data for t in (*module.parameters(), *module.buffers())])

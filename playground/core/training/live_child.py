@@ -14,7 +14,7 @@ import threading
 from typing import IO, Sequence
 
 from .. import distributed
-from ..distributed import ProcessGroupFailed, free_port
+from ..distributed import free_port
 from .live import RunControl, TrainingPreview, watch_training
 from .live_protocol import Message, RunFailed, RunFinished, RunStarted, encode
 from .registry import build_trainer
@@ -62,7 +62,7 @@ def _follow(args: argparse.Namespace) -> int:
     """One of the other processes of a torchrun run: train in step with process 0, silently."""
     try:
         build_trainer(args).run(progress=False)
-    except ProcessGroupFailed as exc:
+    except Exception as exc:  # process 0 reports the run's failure to the watcher; this one says why it stopped
         print(f"playground train: stopped: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -323,7 +323,7 @@ class Trainer:
         c = self.config
         bar = None
         parallel = self.parallel
-        parallel.sync_from_main(self.task.model, self.ema)
+        parallel.sync_from_main(self.step, self.task.model, self.ema)
         if progress and parallel.is_main:
             from tqdm import tqdm
 
