@@ -28,7 +28,10 @@ jobs running: CPU times hold roughly, wall times do not; a 2-thread run could no
     U-Net batch 2: eager 19.5 ms (59%) | onnx 12.4 ms (93%) | 1.6x
     guided DDIM-50 32x32: eager 1.00 s | onnx 0.65 s | 1.54x (all but ~30 ms is the 50 batch-2 forwards,
         already at 93% of one core's matmul peak: the 0.5 s target needs the second core)
-    latent (wall, load 10): ldm DDIM-50 2.0x, dit DDIM-50 1.8x, sit Heun-10 1.6x
+    ldm batch 2: eager 12.6 ms | onnx 5.7 ms (2.2x); guided DDIM-50: 0.64 s | 0.33 s (1.9x)
+    dit batch 2: eager 8.3 ms | onnx 4.4 ms (1.9x); guided DDIM-50: 0.39 s | 0.24 s (1.6x)
+    sit batch 2: eager 8.7 ms | onnx 4.9 ms (1.8x); guided Heun-10: 0.16 s | 0.09 s (1.7x)
+    dalle (eager): 278 tokens/s one image at a time, 2058 tokens/s for 16 at once
     schedulers vs diffusers: DDPM 3.8x, DDIM eta 0 5.3-5.7x, eta 1 3.1-3.5x (was 2.6x)
 """
 
