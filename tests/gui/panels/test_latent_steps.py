@@ -17,6 +17,7 @@ from playground.core.diffusion.latent_pictures import LatentPictures
 from playground.core.diffusion.trajectory import LATENT_VIEWS
 from playground.core.images import read_recipe
 from playground.gui.panels.diffusion import DiffusionPanel
+from playground.gui.panels.latent import LatentPanel
 from playground.gui.panels.text2img import Text2ImgPanel
 from playground.gui.widgets.steps.views import LATENT_SHOWN
 

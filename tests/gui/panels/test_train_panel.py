@@ -11,6 +11,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from playground.gui.panels.latent import LatentPanel
 from playground.gui.panels.train import TrainPanel
 
 
