@@ -26,8 +26,7 @@ recipe), and autoencoder-kl's latent scale factor, measured on process 0's image
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+import threading
 from typing import Callable
 
 from torch import nn
@@ -63,10 +62,6 @@ class GradientAverager:
         for g in grads:
             g.mul_(inverse)
 
-    def remove(self) -> None:
-        for handle in self.handles:
-            handle.remove()
-
 
 class DataParallel:
     """The Trainer's view of the process group; in one process every method is the identity."""
@@ -76,7 +71,6 @@ class DataParallel:
         self.rank = distributed.rank()
         self.is_main = self.rank == 0
         self.averager = GradientAverager(model) if self.world_size > 1 else None
-        self._asking: ThreadPoolExecutor | None = None
 
     def step(self):
         """Context of one training step: random draws for the global batch, cut per process."""
@@ -116,17 +110,16 @@ class DataParallel:
             while (said := distributed.main_says(_GO)) == _WAIT:
                 pass
             return said == _STOP
-        answer = False
+        answer: list[bool] = []
         if asked is not None:
-            self._asking = self._asking or ThreadPoolExecutor(1, thread_name_prefix="should-stop")
-            future = self._asking.submit(asked)
-            while True:
-                try:
-                    answer = bool(future.result(timeout=HEARTBEAT_S))
-                    break
-                except FutureTimeout:
-                    distributed.main_says(_WAIT)
-        return distributed.main_says(_STOP if answer else _GO) == _STOP
+            # a daemon thread: if a peer dies during a pause, this process still exits
+            asking = threading.Thread(target=lambda: answer.append(bool(asked())), daemon=True, name="should-stop")
+            asking.start()
+            asking.join(HEARTBEAT_S)
+            while asking.is_alive():
+                distributed.main_says(_WAIT)
+                asking.join(HEARTBEAT_S)
+        return distributed.main_says(_STOP if answer and answer[0] else _GO) == _STOP
 
     def mean_metrics(self, metrics: dict[str, float]) -> dict[str, float]:
         """The step's metrics averaged over the processes: what one process on the global batch reports."""
