@@ -45,10 +45,6 @@ def rank() -> int:
     return dist.get_rank() if active() else 0
 
 
-def is_main() -> bool:
-    return rank() == 0
-
-
 def launched_by_torchrun() -> bool:
     return int(os.environ.get("WORLD_SIZE", "1")) > 1 and "RANK" in os.environ
 
