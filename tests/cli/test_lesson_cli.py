@@ -28,7 +28,8 @@ def write_lesson(folder: Path, checkpoint: Path, extra_scene: dict | None = None
               {"title": "A grid", "tab": "VAE / AE / GAN", "caption": "Four draws from the prior.",
                "recipe": {**recipe, "picture": "grid", "n": 4, "grid_of": {"seed": 3, "temperature": 1.0}}}]
     path = folder / "mine.json"
-    path.write_text(json.dumps({"lesson": 1, "name": "mine", "title": "Mine", "scenes": scenes + ([extra_scene] if extra_scene else [])}))
+    scenes += [extra_scene] if extra_scene else []
+    path.write_text(json.dumps({"lesson": 1, "name": "mine", "title": "Mine", "scenes": scenes}))
     return path
 
 

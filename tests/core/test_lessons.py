@@ -25,7 +25,8 @@ PANELS = Path(__file__).resolve().parents[2] / "playground" / "gui" / "panels"
 
 def tab_titles() -> set[str]:
     """The panels' titles, read from their source (the core's tests import no Qt)."""
-    return {m for path in PANELS.glob("*/panel.py") for m in re.findall(r'^    title = "([^"]+)"', path.read_text(), re.M)}
+    pattern = re.compile(r'^    title = "([^"]+)"', re.M)
+    return {title for path in PANELS.glob("*/panel.py") for title in pattern.findall(path.read_text())}
 
 
 def decode_scene(action=None, **recipe) -> Scene:
@@ -125,8 +126,10 @@ def test_scene_from_recipe_copies_what_a_panel_shows():
 @pytest.mark.parametrize("content, message", [
     ("{ not json", "not valid JSON"),
     ('{"name": "x", "scenes": []}', "'scenes' must be a list of 1"),
-    ('{"name": "x", "scenes": [{"title": "A", "recipe": {"family": "vae", "model": "m"}}]}', "scene 1 'A': it names no 'tab'"),
-    ('{"name": "x", "scenes": [{"title": "A", "tab": "T", "recipe": {"model": "m"}}]}', "scene 1 'A': its recipe names no model 'family'"),
+    ('{"name": "x", "scenes": [{"title": "A", "recipe": {"family": "vae", "model": "m"}}]}',
+     "scene 1 'A': it names no 'tab'"),
+    ('{"name": "x", "scenes": [{"title": "A", "tab": "T", "recipe": {"model": "m"}}]}',
+     "scene 1 'A': its recipe names no model 'family'"),
     ('{"name": "x", "scenes": [{"title": "A", "tab": "T", "recipe": {"family": "vae", "model": "m"}, '
      '"action": {"kind": "zoom"}}]}', "scene 1 'A': its action: 'kind' must be one of"),
     ('{"name": "x", "scenes": [{"title": "A", "tab": "T", "recipe": {"family": "vae", "model": "m"}, '
@@ -159,8 +162,9 @@ def test_a_lesson_may_be_written_in_toml(tmp_path: Path):
 
 
 def test_a_missing_model_is_named_with_its_scene():
-    lesson = Lesson("x", "X", (decode_scene(), Scene("DDIM", "Diffusion", "", {"family": "ldm", "model": "nope-shapes",
-                                                                               "checkpoint": "/gone/model.safetensors"})))
+    missing = Scene("DDIM", "Diffusion", "", {"family": "ldm", "model": "nope-shapes",
+                                              "checkpoint": "/gone/model.safetensors"})
+    lesson = Lesson("x", "X", (decode_scene(), missing))
     problems = [p for p in lesson_problems(lesson) if "nope" in p]
     assert problems == ["scene 2 'DDIM': model 'nope-shapes' is not there (nor its checkpoint "
                         "/gone/model.safetensors); the shipped models are in assets/ (playground info)"]

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections import Counter
 from typing import Any
 
@@ -149,7 +150,8 @@ def _check_cells(cells: Any, grid: list[list[int]], codebook_size: Any) -> None:
         raise ValueError(f"'cells' must be a list of 1 to {MAX_FRAMES} [row, col, code]")
     for cell in cells:
         if not (isinstance(cell, list) and len(cell) == 3 and all(_is_int(v) for v in cell)
-                and 0 <= cell[0] < rows and 0 <= cell[1] < cols and cell[2] >= 0 and (codes is None or cell[2] < codes)):
+                and 0 <= cell[0] < rows and 0 <= cell[1] < cols
+                and 0 <= cell[2] < (codes if codes is not None else cell[2] + 1)):
             raise ValueError(f"each cell is [row, col, code] within the {rows}x{cols} grid"
                              + (f" and its {codes} codes" if codes else "") + f", not {cell!r}")
 
@@ -165,4 +167,4 @@ def _is_int(value: Any) -> bool:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf")
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)

@@ -126,7 +126,8 @@ def action_note(scene) -> str:
     action = scene.action or {}
     kind = action.get("kind")
     if kind == "sweep":
-        return f"▶ plays: {action['key']} {action['from']} → {action['to']}" + (" and back" if action.get("back") else "")
+        back = " and back" if action.get("back") else ""
+        return f"▶ plays: {action['key']} {action['from']} → {action['to']}{back}"
     if kind == "fill":
         return "▶ plays: the grid fills cell by cell"
     if kind == "paint":
@@ -146,7 +147,9 @@ def _draw_title(draw: ImageDraw.ImageDraw, scene, layout: dict[str, Any], size: 
                   font=note_font, fill=MUTED)
     room = right - layout["margin"] - note_width - layout["margin"]
     title_font = font(layout["title_px"])
-    title = scene.title if title_font.getlength(scene.title) <= room else _ellipsis(scene.title, room, layout["title_px"])
+    title = scene.title
+    if title_font.getlength(title) > room:
+        title = _ellipsis(title, room, layout["title_px"])
     draw.text((layout["margin"], layout["title_y"]), title, font=title_font, fill=INK, stroke_width=1, stroke_fill=INK)
 
 
