@@ -143,3 +143,26 @@ def test_a_train_scene_starts_the_train_panels_demo_run(main_window, qtbot, tmp_
     assert main_window.current_panel is train and started == [300]
     assert train.isVisible() and not presenter.caption_bar.message.isVisible()
     presenter.leave()
+
+
+def test_every_built_in_scene_caption_fits_the_caption_bar_at_1280(qtbot):
+    from playground.core.lessons import builtin_lessons
+    from playground.gui.presenter.caption import CaptionBar
+
+    bar = CaptionBar()
+    qtbot.addWidget(bar)
+    bar.resize(1280, bar.sizeHint().height())
+    bar.show()
+    cut = []
+    for lesson in builtin_lessons():
+        for index, scene in enumerate(lesson.scenes):
+            bar.show_scene(scene.title, scene.caption, index, len(lesson.scenes))
+            bar.show_progress("grid_of.temperature = 0.20")  # the widest progress text an action shows
+            bar.layout().activate()
+            for label in (bar.title, bar.caption):
+                box = label.contentsRect()
+                flags = int(Qt.TextFlag.TextWordWrap) | int(label.alignment())
+                needed = QFontMetrics(label.font()).boundingRect(box, flags, label.text())
+                if needed.height() > box.height() or needed.width() > box.width():
+                    cut.append(f"{lesson.name} scene {index + 1}: {label.text()!r}")
+    assert not cut, "captions cut at 1280x720:\n" + "\n".join(cut)

@@ -23,7 +23,8 @@ SCENE_WIDGETS: dict[str, tuple[str, ...]] = {
     "VQ-VAE codebook": ("grid_column.canvas", "codebook_column.views"),
     "Tokens": ("token_tab.grid_title", "token_tab.canvas", "token_tab.cell_title", "token_tab.entropy_label",
                "token_tab.bars", "likelihood_tab", "rerank_tab"),
-    "Text to image": ("tabs",),
+    "Text to image": ("guidance_tab", "grid_tab", "steps_tab.view.steps", "steps_tab.view.scrubber", "attention_tab",
+                      "compare_tab"),
     "CLIP": ("tabs",),
     "Latent / flow": ("tabs",),
     "Train": ("curves", "preview", "progress"),
@@ -58,7 +59,7 @@ def ignore_other_pages(root: QWidget, keep: list[QWidget]) -> list[tuple[QWidget
             if isinstance(parent, QStackedWidget):
                 for index in range(parent.count()):
                     page = parent.widget(index)
-                    if page is not child:
+                    if page is not child and all(page is not done for done, _ in changed):
                         changed.append((page, page.sizePolicy()))
                         page.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
             child, parent = parent, parent.parentWidget()
