@@ -181,7 +181,12 @@ class CodebookMap(pg.GraphicsLayoutWidget):
             used = int(self.counts[code])
             text += ": dead" if used == 0 else f": {used:,} cells"
         self.hover_label.setText(text)
-        self.hover_label.setPos(rect.center().x(), rect.top() - 2)
+        row, column = self.cells[code]
+        below = row == 0  # the top row: the name under the tile, not above the view
+        side = 0.0 if column < self.shape[1] / 3 else 1.0 if column >= 2 * self.shape[1] / 3 else 0.5  # stays inside
+        self.hover_label.setAnchor((side, 0.0 if below else 1.0))
+        x = rect.left() if side == 0.0 else rect.right() if side == 1.0 else rect.center().x()
+        self.hover_label.setPos(x, rect.bottom() + 2 if below else rect.top() - 2)
         self.hover_label.show()
 
     def _on_scene_click(self, event) -> None:
