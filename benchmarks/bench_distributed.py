@@ -9,6 +9,16 @@ would (the process group from the same environment variables). Timed: the steps 
 `--warmup`, from process 0's step reports (startup, data and the final checkpoint excluded).
 Prints steps/s and images/s (global batch x steps/s) per layout, and the load average: on a
 machine busy with other jobs the numbers inflate and wander.
+
+Measured on this project's machine (2 cores, shared with 7 other jobs: load average 6 to 14,
+so each process got well under a core; the comparison is between runs, not a speed-up):
+    vqvae defaults, global batch 64:  1x1 1.08 steps/s (69 images/s)   2x1 0.94 steps/s (60 images/s)   load 11
+                          earlier:    1x1 1.61 steps/s (103 images/s)  2x1 1.01 steps/s (64 images/s)   load 6-11
+                                      1x2 0.13 steps/s (OpenMP threads spinning on a busy machine)
+    gan --channels 8,16,32,64 fp32, global batch 64:  1x1 1.55 steps/s (100 images/s)  2x1 1.19 (76)  load 10
+Two processes on two shared cores do not pay here: the gradient all-reduce (gloo, loopback)
+and the duplicated per-process work (data, Python overhead) cost more than the halved batch
+saves. Several processes are for several GPUs or machines.
 """
 
 from __future__ import annotations
