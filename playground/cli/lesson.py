@@ -62,6 +62,7 @@ def export(lesson, folder: Path, device, video: bool = False, fps: int = 12) -> 
     returns the files written."""
     from ..core.images import save_png
     from ..core.lessons import action_frames, lesson_problems, render_slide
+    from ..core.lessons.actions import frame_labels
     from ..core.lessons.format import scene_label
     from ..core.lessons.slide import SLIDE_SIZE
     from ..core.reproduce import render_recipe
@@ -97,8 +98,9 @@ def export(lesson, folder: Path, device, video: bool = False, fps: int = 12) -> 
         from ..core.video import write_video
 
         loaded = _model(scene, device, models)
-        pictures = (render_recipe(recipe, device, loaded)[0] for recipe in frames)
-        slides_of = (render_slide(scene, loaded=loaded, picture=p, counter=f"{index + 1}/{count}") for p in pictures)
+        slides_of = (render_slide(scene, loaded=loaded, picture=render_recipe(recipe, device, loaded)[0],
+                                  counter=f"{label}   {index + 1}/{count}")
+                     for recipe, label in zip(frames, frame_labels(scene)))
         path = written[index].with_suffix(".mp4")
         written.append(write_video(slides_of, path, fps=fps, hold_last=1.0, recipe=dict(scene.recipe)))
         print(path)

@@ -210,6 +210,14 @@ def test_paint_adds_the_cells_in_order():
     assert frames[-1]["tokens"] == [[7, 5, 5], [5, 1, 2], [5, 3, 6]]
 
 
+def test_each_frame_says_where_the_action_is():
+    from playground.core.lessons.actions import frame_labels
+
+    sweep = decode_scene({"kind": "sweep", "key": "latent.1", "from": 0, "to": 2, "frames": 3})
+    assert frame_labels(sweep) == ["latent.1 = 0.0", "latent.1 = 1.0", "latent.1 = 2.0"]
+    assert frame_labels(token_scene({"kind": "fill", "key": "tokens"}))[-1] == "cell 9 of 9"
+
+
 def test_a_training_run_and_no_action_play_no_frames():
     assert action_frames(decode_scene()) == []
     train = Scene("Learn", "Train", "", {"family": "vae", "model": "vae-shapes"}, {"kind": "train", "steps": 50})

@@ -66,7 +66,8 @@ def action_frames(scene) -> list[dict[str, Any]]:
     check_action(action, recipe)
     key = action["key"]
     if action["kind"] == "sweep":
-        values = sweep_values(action["from"], action["to"], action["frames"], bool(action.get("back", False)))
+        whole = _is_int(value_at(recipe, key))  # a whole-number setting (a step, a count) stays whole
+        values = sweep_values(action["from"], action["to"], action["frames"], bool(action.get("back", False)), whole)
         return [with_value(recipe, key, v) for v in values]
     target = [list(row) for row in value_at(recipe, key)]
     if action["kind"] == "paint":
@@ -84,14 +85,24 @@ def action_frames(scene) -> list[dict[str, Any]]:
     return frames
 
 
-def sweep_values(start: float, stop: float, frames: int, back: bool = False) -> list[float | int]:
-    """`frames` values from start to stop (both ends included; whole numbers when both ends are), then back."""
-    whole = _is_int(start) and _is_int(stop)
+def frame_labels(scene) -> list[str]:
+    """A few words per frame of the action ("step_index = 12", "cell 21 of 64"), for a video's frames."""
+    action = scene.action or {}
+    frames = action_frames(scene)
+    if action.get("kind") == "sweep":
+        return [f"{action['key']} = {value_at(frame, action['key'])}" for frame in frames]
+    what = "cell" if action.get("kind") == "fill" else "token"
+    return [f"{what} {i + 1} of {len(frames)}" for i in range(len(frames))]
+
+
+def sweep_values(start: float, stop: float, frames: int, back: bool = False, whole: bool = False) -> list[float | int]:
+    """`frames` values from start to stop (both ends included; rounded to whole numbers if `whole`), then back."""
     values = []
     for i in range(frames):
         value = start + (stop - start) * (i / (frames - 1) if frames > 1 else 1.0)
         values.append(int(round(value)) if whole else round(float(value), 6))
-    values[-1] = stop
+    values[-1] = int(stop) if whole else float(stop)
+    values[0] = int(start) if whole else float(start)
     return values + values[-2::-1] if back else values
 
 
