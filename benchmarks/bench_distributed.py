@@ -20,8 +20,8 @@ Two processes do not pay here, and not because of the messages: the vqvae's grad
 floats) all-reduce over loopback gloo in 2.8 ms, under 0.3% of a step. The machine has no
 idle core to give the second process (other jobs hold them), and each process runs its
 kernels on half the batch with its own fixed costs. On an idle multi-core machine, or with
-one GPU per process, the same code scales with the processes; several processes are meant
-for several GPUs or machines.
+one GPU per process, throughput should grow with the processes (not measured: no such machine
+here); several processes are meant for several GPUs or machines.
 """
 
 from __future__ import annotations
