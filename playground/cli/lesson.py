@@ -69,10 +69,14 @@ def export(lesson, folder: Path, device, video: bool = False, fps: int = 12) -> 
 
     if folder.exists() and not folder.is_dir():
         raise ValueError(f"--export {folder}: is a file, not a folder")
-    if video:
-        from ..core.video import check_fps
+    if video:  # checked before any slide is drawn: a missing encoder writes nothing
+        import importlib.util
+
+        from ..core.video import MISSING_FFMPEG, check_fps
 
         check_fps(fps, "--fps")
+        if importlib.util.find_spec("imageio_ffmpeg") is None:
+            raise ValueError(MISSING_FFMPEG)
     problems = lesson_problems(lesson)
     if problems:
         raise ValueError(f"{lesson.name}: {problems[0]}" + (f" (and {len(problems) - 1} more)" if len(problems) > 1

@@ -85,6 +85,9 @@ def test_a_bad_name_is_one_line_and_writes_nothing(tmp_path: Path, capsys):
     assert main(["lesson", str(bad), "--export", str(out)]) == 2
     assert f"{bad}: scene 1 'A'" in one_line_error(capsys)
     assert not out.exists()
+    assert main(["lesson", "vae", "--export", str(out), "--video", "--fps", "0"]) == 2
+    assert "--fps must be" in one_line_error(capsys)
+    assert not out.exists()
 
 
 def test_a_missing_model_names_its_scene_and_overwrites_nothing(tmp_path: Path, tiny_checkpoint: Path, capsys):
