@@ -10,6 +10,11 @@ import torch
 
 pytest.importorskip("onnxruntime")
 
+# the TorchScript exporter's notes (pytest shows what the module's own filters hide: core/backends/onnx_runtime.py)
+pytestmark = [pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export"),
+              pytest.mark.filterwarnings("ignore:The feature will be removed"),
+              pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")]
+
 from latent_models import tiny_latent_model  # noqa: E402
 
 from playground.core import backends  # noqa: E402

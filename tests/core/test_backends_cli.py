@@ -13,6 +13,11 @@ from playground.cli import main
 from playground.core.backends import forget_builds
 from playground.core.images import read_recipe
 
+# the TorchScript exporter's notes (pytest shows what the module's own filters hide: core/backends/onnx_runtime.py)
+pytestmark = [pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export"),
+              pytest.mark.filterwarnings("ignore:The feature will be removed"),
+              pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")]
+
 
 def _png(path: Path) -> np.ndarray:
     with Image.open(path) as image:

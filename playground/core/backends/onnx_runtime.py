@@ -27,6 +27,14 @@ import torch
 from torch import nn
 
 OPSET = 17
+# The TorchScript exporter says it is deprecated (torch 2.9+ prefers the torch.export-based one, which needs
+# onnxscript); torch is pinned here, and it exports these networks exactly. Filters rather than
+# catch_warnings: the export runs in a background thread, and catch_warnings is process-wide.
+warnings.filterwarnings("ignore", message="You are using the legacy TorchScript-based ONNX export",
+                        category=DeprecationWarning)
+warnings.filterwarnings("ignore", message="The feature will be removed", category=DeprecationWarning,
+                        module=r"torch\.onnx")
+warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
 
 
 def runtime():
@@ -104,8 +112,7 @@ def export_onnx(model: nn.Module, signature: Signature) -> bytes:
     names = ["x", "t"] + (["cond"] if signature.cond_dim else [])
     batch_axis = {name: {0: "batch"} for name in names + ["eps"]}
     buffer = io.BytesIO()
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer notes
+    with torch.no_grad():
         torch.onnx.export(_Forward(clone, bool(signature.cond_dim)), example_inputs(signature, 2), buffer,
                           input_names=names, output_names=["eps"], dynamic_axes=batch_axis,
                           opset_version=OPSET, dynamo=False)
