@@ -141,3 +141,37 @@ def test_unsupported_scheduler_settings_are_named(tmp_path, folders, setting, va
 def test_a_folder_of_another_family_is_refused_before_loading(folders):
     with pytest.raises(CheckpointError, match="text2img"):
         load_checkpoint(folders["sd-epsilon"], "cpu", families=("ddpm",))
+
+
+def test_fp16_and_bf16_seeds_draw_as_diffusers_randn_tensor():
+    from diffusers.utils.torch_utils import randn_tensor
+
+    from playground.core.diffusion.sampling import NoiseStream
+
+    for dtype in (torch.float16, torch.bfloat16):
+        ours = NoiseStream(5, 3, (4, 8, 8), dtype).draw()
+        theirs = randn_tensor((3, 4, 8, 8), generator=generators(5, 3), dtype=dtype)
+        assert torch.equal(ours, theirs.float())
+
+
+def test_real_scheduler_configs_are_read(tmp_path):
+    from playground.core.diffusers_io.schedule import schedule_from_config
+
+    sd15 = {"_class_name": "PNDMScheduler", "_diffusers_version": "0.6.0", "beta_end": 0.012,
+            "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
+            "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1, "trained_betas": None,
+            "clip_sample": False}
+    dpm = {"_class_name": "DPMSolverMultistepScheduler", "algorithm_type": "dpmsolver++", "solver_order": 2,
+           "variance_type": None, "lower_order_final": True, "euler_at_final": False, "use_karras_sigmas": False,
+           "final_sigmas_type": "zero", "lambda_min_clipped": float("-inf"), "prediction_type": "v_prediction",
+           "timestep_spacing": "trailing", "thresholding": False, "dynamic_thresholding_ratio": 0.995,
+           "sample_max_value": 1.0}
+    assert schedule_from_config(sd15).describe() == "scaled_linear betas, T 1000, epsilon, leading + 1 spacing"
+    assert schedule_from_config(dpm).prediction_type == "v_prediction"
+
+
+def test_without_diffusers_a_folder_says_how_to_install_it(folders, monkeypatch):
+    monkeypatch.setitem(sys.modules, "diffusers", None)  # import diffusers -> ImportError
+    with pytest.raises(CheckpointError, match=r'pip install -e "\.\[diffusers\]"'):
+        load_checkpoint(folders["uncond-epsilon"], "cpu")
+    assert summarize(folders["sd-epsilon"]).family == "text2img"  # describing it needs neither library

@@ -192,7 +192,7 @@ def schedule_from_config(config: dict[str, Any]) -> DiffusersSchedule:
     spacing = config.get("timestep_spacing", "leading")
     if spacing not in SPACINGS:
         raise ScheduleConfigError(f"timestep_spacing {spacing!r} is not supported ({', '.join(SPACINGS)})")
-    variance_type = config.get("variance_type", "fixed_small")
+    variance_type = config.get("variance_type") or "fixed_small"  # DPM-Solver's configs hold null
     if variance_type not in VARIANCES:
         raise ScheduleConfigError(f"variance_type {variance_type!r} is not supported (fixed_small, fixed_large)")
     offset = config.get("steps_offset", 0)
