@@ -117,6 +117,27 @@ def test_the_diffusion_tab_runs_remotely_and_scrubs_the_cached_run(main_window, 
     assert panel.view.scrubber.label.text().startswith("seed 3") and panel.view.current is run
 
 
+def test_the_text_to_image_render_and_its_steps_run_remotely(main_window, qtbot, link, nothing_local, monkeypatch):
+    from playground.gui.panels.text2img import Text2ImgPanel
+    from playground.gui.panels.text2img import jobs as text2img_jobs
+
+    monkeypatch.setattr(text2img_jobs, "trace", runs.trace)  # refused here: the server must sample
+    panel = next(p for p in main_window.panels if isinstance(p, Text2ImgPanel))
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None and panel.result is not None, timeout=30000)
+    panel.apply_settings(panel.settings().replace(steps=4))
+    with qtbot.waitSignal(panel.rendered, timeout=30000):
+        panel.generate()
+    rendered = panel.result.trajectory
+    assert rendered.complete and rendered.num_steps == 4
+    tab = panel.steps_tab
+    main_window.show_panel(panel)
+    tab.view.run()  # the steps tab re-runs the guided denoiser of the render: on the server as well
+    qtbot.waitUntil(lambda: tab.current is not rendered and not tab.sampling, timeout=30000)
+    assert tab.current.complete
+    assert_same_picture(tab.current.final_image(), rendered.final_image())
+
+
 def test_the_connect_dialog_lists_the_servers_models(qtbot, link, served, tiny_assets):
     from playground.gui.connect_dialog import ConnectDialog
 

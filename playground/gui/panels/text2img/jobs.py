@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ....core.diffusion.trajectory import Trajectory, trace
+from ....core.serving.remote import remember_guided, remote_trace
 from ....core.text2img.clip_guidance import comparison_picture, comparison_steps
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.render import guidance_grid_picture
@@ -32,14 +33,19 @@ def render_job(models: GuidanceModels, model: nn.Module, settings: GuidedSetting
                model_name: str) -> Callable[[JobContext], RenderResult]:
     """One guided run, step by step; throttled previews of its predicted x0 (the first step at once)."""
 
-    def work(ctx: JobContext) -> RenderResult:
+    def work(ctx: JobContext, connection=None) -> RenderResult:
         started = time.perf_counter()
         guided = models.guide(model, settings)
+        remember_guided(guided.eps, model, settings)  # a model server can run this denoiser (the steps tab's too)
+        run = (guided.eps, guided.base.noise_schedule, settings.sampler_settings(), settings.seed)
         throttle, trajectory = Throttle(), None
         # a latent step's pictures cost more than its denoising: decoded later, if the steps tab shows them
-        for trajectory in trace(guided.eps, guided.base.noise_schedule, settings.sampler_settings(), settings.seed,
-                                shape=image_shape(guided.base), device=model_device(guided.base),
-                                decode_each_step=False):
+        if connection is None:
+            runs = trace(*run, shape=image_shape(guided.base), device=model_device(guided.base), decode_each_step=False)
+        else:  # `work.remote`: on the connected model server (gui/remote_worker.py), the same steps streamed
+            runs = remote_trace(connection, *run, shape=image_shape(guided.base), decode_each_step=False,
+                                stopping=lambda: ctx.cancelled)
+        for trajectory in runs:
             ctx.check()
             index = trajectory.count - 1
             if throttle.ready():
@@ -47,6 +53,7 @@ def render_job(models: GuidanceModels, model: nn.Module, settings: GuidedSetting
                     index, trajectory.num_steps, trajectory.x0_picture(index).copy()))
         return RenderResult(trajectory, guided.eps, settings, model_name, time.perf_counter() - started)
 
+    work.remote = work
     return work
 
 
