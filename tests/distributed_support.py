@@ -13,6 +13,7 @@ import multiprocessing
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -97,21 +98,21 @@ def probe(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) ->
             z = torch.randn(16, int(model.latent_dim), generator=noise)
             return {"generator": model.generator(z), "discriminator": model.discriminator(images)}
         if hasattr(model, "encode_text"):  # CLIP: both towers
-            import numpy as np
-
             from playground.core.data.tokenizer import tokenize_batch
             from playground.core.training.clip_task import training_prompts
 
             prompts = training_prompts(labels.cpu().numpy(), np.random.default_rng(0), 0.5)
             return {"image tower": model.encode_image(images), "text tower": model.encode_text(tokenize_batch(prompts))}
-        if hasattr(model, "noise_schedule") and hasattr(model, "embed"):  # text2img: the denoiser with a prompt
-            import numpy as np
+        from playground.core.data.tokenizer import prompts_from_labels, tokenize_batch
 
-            from playground.core.data.tokenizer import prompts_from_labels, tokenize_batch
-
-            tokens = tokenize_batch(prompts_from_labels(labels.cpu().numpy(), np.random.default_rng(0), 1.0))
+        tokens = tokenize_batch(prompts_from_labels(labels.cpu().numpy(), np.random.default_rng(0), 1.0))
+        if hasattr(model, "noise_schedule"):  # pixel or latent denoisers (with a prompt), the noisy classifier
+            x = model.first_stage.to_latent(images) if hasattr(model, "first_stage") else images
             t = torch.linspace(0, model.noise_schedule.num_train_timesteps - 1, len(images)).long()
-            return {"denoiser": model(images, t, cond=model.embed(tokens))}
+            out = model(x, t, cond=model.embed(tokens)) if hasattr(model, "embed") else model(x, t)
+            return {"network": torch.cat([o.flatten(1) for o in out], 1) if isinstance(out, list) else out}
+        if hasattr(model, "null_text"):  # dalle: the logits of the held-out images' tokens after their captions
+            return {"logits": model(tokens, model.encode(images))}
         if hasattr(model, "latent_dim") and hasattr(model, "decode"):  # VAE, DAE: encoder mean, decoder
             z = torch.randn(16, int(model.latent_dim), generator=noise)
             return {"encoder": model.encode(images)[0], "decoder": model.decode(z)}

@@ -42,7 +42,8 @@ class GradientAverager:
     """Average every parameter's gradient over the processes at the end of each backward pass."""
 
     def __init__(self, model: nn.Module):
-        self.params = list(model.parameters())
+        # the trainable weights (a frozen first stage or VQ model inside the network never gets gradients)
+        self.params = [p for p in model.parameters() if p.requires_grad]
         self.order = {id(p): i for i, p in enumerate(self.params)}
         self.pending: dict[int, nn.Parameter] = {}
         self.handles = [p.register_post_accumulate_grad_hook(self._ready) for p in self.params]

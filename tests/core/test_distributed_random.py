@@ -1,0 +1,36 @@
+"""The families whose step draws more random numbers, under 2 CPU processes against 1 (the tolerance:
+tests/core/test_distributed.py): the latent flow model (posterior samples of its first stage,
+times, noise, prompts and their dropout), dalle (prompts and their dropout), the DAE (noise
+levels and masks), the noisy classifier (timesteps and noise). Each process takes its rows of
+what one process draws for the global batch."""
+
+from __future__ import annotations
+
+import pytest
+
+from distributed_support import CHANGE_RTOL, LOSS_RTOL, assert_ranks_equal, assert_same_run, compare_runs
+
+SCENARIOS = {
+    "dae": ["dae", "--channels", "8,16", "--latent-dim", "4", "--precision", "fp32"],
+    "noisy-classifier": ["noisy-classifier", "--channels", "8,16", "--precision", "fp32", "--ema", "0.9"],
+}
+COMPARED = {"dae": ("loss",), "noisy-classifier": ("loss",), "sit": ("loss",), "dalle": ("loss", "bits_per_token")}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, tiny_latent_checkpoints, tiny_token_checkpoints) -> dict:
+    scenarios = {
+        **SCENARIOS,
+        "sit": ["sit", "--hidden", "16", "--depth", "1", "--heads", "2", "--cond-dim", "16", "--precision", "fp32",
+                "--first-stage", str(tiny_latent_checkpoints["autoencoder-kl"])],
+        "dalle": ["dalle", "--width", "16", "--depth", "1", "--heads", "2", "--precision", "fp32",
+                  "--vq", str(tiny_token_checkpoints["vqgan"])],
+    }
+    return compare_runs(scenarios, tmp_path_factory.mktemp("distributed-random"))
+
+
+@pytest.mark.parametrize("family", ["dae", "noisy-classifier", "sit", "dalle"])
+def test_random_draws_are_the_global_batch_s_cut_per_process(runs, family):
+    two, one = runs["two"], runs["one"]
+    assert_same_run(two[0][family], one[family], COMPARED[family], LOSS_RTOL, CHANGE_RTOL)
+    assert_ranks_equal(two, family, "model")
