@@ -21,6 +21,9 @@ from ...core.assets import shipped_named
 
 FRAME_MS = 120  # an action's frames: about 8 a second when the model keeps up
 LOAD_POLL_MS = 50
+# pictures a tab restores only in part (a strip's run, a grid's first sample, an attention map's sample):
+# a scene of one is drawn by render_recipe, as its caption describes it (tab title -> picture kinds)
+RENDERED_PICTURES = {"Diffusion": ("strip", "grid"), "Text to image": ("attention",), "Latent / flow": ("flow-compare",)}
 PATIENCE_TICKS = 50  # a worker busy this long (~6 s) with other work does not hold the action up any longer
 
 
@@ -76,6 +79,7 @@ class ScenePlayer(QObject):
     def play(self, scene) -> None:
         self.stop()
         self.scene, self.playing, self.paused, self.rendering = scene, True, False, False
+        self.frames, self.frame_index = [], -1
         self.message.emit("")
         self.picture.emit(None)
         panel = next((p for p in self.window.panels if p.title == scene.tab), None)
@@ -129,7 +133,10 @@ class ScenePlayer(QObject):
 
     def _restore(self) -> None:
         recipe = self.scene.recipe or {}
-        if "picture" in recipe:
+        if recipe.get("picture") in RENDERED_PICTURES.get(self.panel.title, ()):
+            self.rendering = True
+            self._render(dict(recipe))
+        elif "picture" in recipe:
             try:
                 self._show(dict(recipe))
             except (ValueError, KeyError, TypeError) as exc:  # a picture the tab does not show live: drawn instead
@@ -202,11 +209,15 @@ class ScenePlayer(QObject):
         def done(image) -> None:
             if ticket == self._ticket:
                 self.picture.emit(image)
+                if self.frame_index < 0:
+                    self.progress.emit("")
 
         def failed(text: str) -> None:
             if ticket == self._ticket:
                 self.message.emit(f"This scene's picture could not be drawn: {text}")
 
+        if self.frame_index < 0:
+            self.progress.emit("drawing the picture…")
         self.panel.submit(work, channel="presenter-picture", on_result=done, on_error=failed)
 
 
