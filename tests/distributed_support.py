@@ -113,6 +113,9 @@ def probe(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) ->
             return {"network": torch.cat([o.flatten(1) for o in out], 1) if isinstance(out, list) else out}
         if hasattr(model, "null_text"):  # dalle: the logits of the held-out images' tokens after their captions
             return {"logits": model(tokens, model.encode(images))}
+        if hasattr(model, "scale_factor"):  # autoencoder-kl: posterior mean, and the decoder on it
+            mean = model.encode(images)[0]
+            return {"encoder": mean, "decoder": model.decode(mean)}
         if hasattr(model, "latent_dim") and hasattr(model, "decode"):  # VAE, DAE: encoder mean, decoder
             z = torch.randn(16, int(model.latent_dim), generator=noise)
             return {"encoder": model.encode(images)[0], "decoder": model.decode(z)}

@@ -1,7 +1,8 @@
 """The families whose step draws more random numbers, under 2 CPU processes against 1 (the tolerance:
-tests/core/test_distributed.py): the latent flow model (posterior samples of its first stage,
-times, noise, prompts and their dropout), dalle (prompts and their dropout), the DAE (noise
-levels and masks), the noisy classifier (timesteps and noise). Each process takes its rows of
+tests/core/test_distributed.py): the latent denoisers, flow (sit) and eps (dit) (posterior
+samples of their first stage, times, noise, prompts and their dropout), dalle (prompts and
+their dropout), the DAE (noise levels and masks), the noisy classifier (timesteps and noise),
+autoencoder-kl (posterior samples). Each process takes its rows of
 what one process draws for the global batch."""
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ from distributed_support import CHANGE_RTOL, LOSS_RTOL, assert_ranks_equal, asse
 SCENARIOS = {
     "dae": ["dae", "--channels", "8,16", "--latent-dim", "4", "--precision", "fp32"],
     "noisy-classifier": ["noisy-classifier", "--channels", "8,16", "--precision", "fp32", "--ema", "0.9"],
+    "autoencoder-kl": ["autoencoder-kl", "--channels", "8,8,8", "--precision", "fp32"],
 }
-COMPARED = {"dae": ("loss",), "noisy-classifier": ("loss",), "sit": ("loss",), "dalle": ("loss", "bits_per_token")}
+COMPARED = {"dae": ("loss",), "noisy-classifier": ("loss",), "sit": ("loss",), "dit": ("loss",),
+            "dalle": ("loss", "bits_per_token"), "autoencoder-kl": ("loss", "mse", "kl")}
 
 
 @pytest.fixture(scope="module")
@@ -23,13 +26,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory, tiny_latent_checkpoints, tiny
         **SCENARIOS,
         "sit": ["sit", "--hidden", "16", "--depth", "1", "--heads", "2", "--cond-dim", "16", "--precision", "fp32",
                 "--first-stage", str(tiny_latent_checkpoints["autoencoder-kl"])],
+        "dit": ["dit", "--hidden", "16", "--depth", "1", "--heads", "2", "--cond-dim", "16", "--precision", "fp32",
+                "--first-stage", str(tiny_latent_checkpoints["autoencoder-kl"])],
         "dalle": ["dalle", "--width", "16", "--depth", "1", "--heads", "2", "--precision", "fp32",
                   "--vq", str(tiny_token_checkpoints["vqgan"])],
     }
     return compare_runs(scenarios, tmp_path_factory.mktemp("distributed-random"))
 
 
-@pytest.mark.parametrize("family", ["dae", "noisy-classifier", "sit", "dalle"])
+@pytest.mark.parametrize("family", ["dae", "noisy-classifier", "autoencoder-kl", "sit", "dit", "dalle"])
 def test_random_draws_are_the_global_batch_s_cut_per_process(runs, family):
     two, one = runs["two"], runs["one"]
     assert_same_run(two[0][family], one[family], COMPARED[family], LOSS_RTOL, CHANGE_RTOL)
