@@ -23,6 +23,7 @@ from ..core.serving.wire import message
 
 # options of `playground sample FAMILY` a client may not pass: they name files on the server or its resources
 UNSAFE_OPTIONS = re.compile(r"checkpoint|trajectory|init_noise|tokens|out|dir|file|path|device|threads|backend|fps|size")
+TEXT_OPTIONS = {"prompt", "negative_prompt"}  # free text that names no file
 
 
 def add_parser(commands: argparse._SubParsersAction) -> None:
@@ -69,8 +70,12 @@ def sample_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callabl
     except (argparse.ArgumentError, SystemExit) as exc:
         raise ValueError(f"bad options for sample {family}: {exc}") from None
     defaults = parser.parse_args(["sample", family, "--out", "-"])
+    own = argparse.ArgumentParser(add_help=False)
+    SAMPLERS[family][0](own)  # the family's options: which of them take free text (a path, maybe)
+    free_text = {a.dest for a in own._actions if a.choices is None and a.type is None and a.nargs != 0
+                 and not isinstance(a.default, bool)} - TEXT_OPTIONS
     for name, value in vars(parsed).items():
-        if UNSAFE_OPTIONS.search(name) and value != getattr(defaults, name) and name != "out":
+        if name != "out" and value != getattr(defaults, name) and (UNSAFE_OPTIONS.search(name) or name in free_text):
             raise ValueError(f"--{name.replace('_', '-')} cannot be given to a server")
     images, recipes = SAMPLERS[family][1](loaded, parsed)
     yield message("result", meta={"recipes": recipes}, arrays={"images": images})

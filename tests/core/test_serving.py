@@ -117,6 +117,8 @@ def test_sample_runs_any_family_sampler_on_the_server(served, connection):
     assert recipes[0]["family"] == "vae" and len(recipes) == 3
     with pytest.raises(RemoteError, match="--trajectory cannot be given"):
         remote_sample(connection, opened(served, "ddpm"), ["--steps", "2", "--trajectory", "/tmp/x.mp4"])
+    with pytest.raises(RemoteError, match="--classifier cannot be given"):  # a path on the server
+        remote_sample(connection, opened(served, "text2img"), ["--classifier", "/etc/passwd"])
 
 
 def test_bad_requests_are_one_line_errors(served, connection):
