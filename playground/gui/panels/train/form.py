@@ -128,7 +128,9 @@ class RecipeForm(QWidget):
         self.lr_edit.setText(options.get("--lr", ""))
         self.preview_every.setValue(preset.preview_every)
         self.preset = preset
-        self.preset_label.setText(f"{preset.title}: {preset.note}; a preview every {preset.preview_every} steps.")
+        self.preset_label.setText(f"{preset.title}: a {preset.family}, {preset.steps} steps in about "
+                                  f"{preset.budget_seconds / 60:g} min, a preview every {preset.preview_every}")
+        self.preset_label.setToolTip(preset.note)
         self.preset_label.show()
         self.changed.emit()
         return preset
