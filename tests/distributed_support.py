@@ -110,7 +110,7 @@ def probe(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) ->
             x = model.first_stage.to_latent(images) if hasattr(model, "first_stage") else images
             t = torch.linspace(0, model.noise_schedule.num_train_timesteps - 1, len(images)).long()
             out = model(x, t, cond=model.embed(tokens)) if hasattr(model, "embed") else model(x, t)
-            return {"network": torch.cat([o.flatten(1) for o in out], 1) if isinstance(out, list) else out}
+            return {"network": torch.cat([o.flatten(1) for o in out], 1) if isinstance(out, (list, tuple)) else out}
         if hasattr(model, "null_text"):  # dalle: the logits of the held-out images' tokens after their captions
             return {"logits": model(tokens, model.encode(images))}
         if hasattr(model, "scale_factor"):  # autoencoder-kl: posterior mean, and the decoder on it
@@ -122,7 +122,8 @@ def probe(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor) ->
         if hasattr(model, "quantizer"):  # VQ-VAE, VQGAN: both continuous halves
             z_q = torch.randn(16, model.config.code_dim, model.grid_size, model.grid_size, generator=noise)
             return {"encoder": model.encode(images), "decoder": model.decode(z_q)}
-        return {}
+        out = model(images)  # a classifier: its logits
+        return {"network": torch.cat([o.flatten(1) for o in out], 1) if isinstance(out, (list, tuple)) else out}
     finally:
         model.train(was_training)
 
