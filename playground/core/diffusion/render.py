@@ -15,6 +15,7 @@ renderer draws its frames and strips with `trajectory_picture` and its guided mo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -32,6 +33,7 @@ from .sampling import EpsModel, sample
 from .schedulers import FLOW_KINDS, SCHEDULER_KINDS, make_scheduler
 from .schedules import NoiseSchedule
 from .trajectory import VIEW_LABELS, SamplerSettings, Trajectory, run_trajectory
+from .trajectory_cache import cached_trajectory, run_key
 from .trajectory_pictures import frame_row
 
 MAX_BRANCH_DEPTH = 32
@@ -108,9 +110,10 @@ def trajectory_of(fields: RecipeFields, run: Run, depth: int = 0) -> Trajectory:
                           device=run.device)
 
 
-def trajectory_picture(fields: RecipeFields, run: Run, picture: str) -> np.ndarray:
-    """A "frame" (the chosen views of one step, side by side) or a "strip" (views by rows, steps by columns)."""
-    trajectory = trajectory_of(fields, run)
+def trajectory_picture(fields: RecipeFields, run: Run, picture: str, checkpoint: Path | None = None) -> np.ndarray:
+    """A "frame" (the chosen views of one step, side by side) or a "strip" (views by rows, steps by columns).
+    `checkpoint`: the model's file, to draw the frames of one run from one computation (`trajectory_cache`)."""
+    trajectory = cached_trajectory(run_key(fields.recipe, checkpoint), lambda: trajectory_of(fields, run))
     last = trajectory.num_steps - 1
     if picture == "frame":
         index = fields.integer("step_index", 0, last)
@@ -165,7 +168,7 @@ def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
         return upscale(make_grid(sample_images(settings, ddpm_run(settings, loaded), n)), fields.scale())
     run = ddpm_run(fields, loaded)
     if picture != "sample":
-        return trajectory_picture(fields, run, picture)
+        return trajectory_picture(fields, run, picture, loaded.path)
     n, index = fields.batch_member()
     check_image_seed(fields, index)
     return upscale(sample_images(fields, run, n)[index], fields.scale(default=1))

@@ -118,7 +118,7 @@ def _steps(fields: RecipeFields, loaded: LoadedModel, picture: str) -> np.ndarra
     base, classifier, clip = _networks(fields, loaded, settings)
     run = Run(make_denoiser(base, settings, classifier, clip=clip), base.noise_schedule, image_shape(base), model_device(base),
               guided=True)
-    return trajectory_picture(fields, run, picture)
+    return trajectory_picture(fields, run, picture, loaded.path)
 
 
 def evaluation_rows(fields: RecipeFields) -> list[str]:

@@ -1,0 +1,59 @@
+"""Frames of one run drawn from one computation: a lesson scrubbing a DDPM run (or a video of it)
+makes the run once, and every frame is the pixels a fresh run would draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from playground.core.checkpoints import WEIGHTS_NAME, load_checkpoint, save_checkpoint
+from playground.core.diffusion import render, trajectory_cache
+from playground.core.models.diffusion_model import DDPMConfig, DiffusionModel
+from playground.core.reproduce import render_recipe
+
+
+def _tiny_ddpm(folder):
+    torch.manual_seed(0)
+    config = DDPMConfig(base_channels=8, channel_mults=(1, 2), attention_resolutions=(), num_train_timesteps=40)
+    model = DiffusionModel(config)
+    torch.nn.init.normal_(model.out.weight, std=0.05)
+    save_checkpoint(folder / WEIGHTS_NAME, model, config, "ddpm", data="shapes", steps=0)
+    return folder / WEIGHTS_NAME
+
+
+def _frame(path, index):
+    return {"family": "ddpm", "checkpoint": str(path), "picture": "frame", "sampler": "ddpm", "steps": 40,
+            "clip_x0": True, "seed": 3, "step_index": index, "views": ["x_t", "pred_x0"], "scale": 2}
+
+
+def test_a_scrub_makes_the_run_once_and_draws_what_a_fresh_run_draws(tmp_path, monkeypatch):
+    path = _tiny_ddpm(tmp_path / "ddpm")
+    trajectory_cache.clear()
+    runs = []
+    real = render.trajectory_of
+    monkeypatch.setattr(render, "trajectory_of", lambda *a, **k: runs.append(1) or real(*a, **k))
+    loaded = load_checkpoint(path)
+    frames = [render_recipe(_frame(path, i), loaded=loaded)[0] for i in (0, 10, 39, 10)]
+    assert len(runs) == 1  # four frames, one run
+    assert not np.array_equal(frames[0], frames[2])  # noise at the start, a picture at the end
+    assert np.array_equal(frames[1], frames[3])
+    trajectory_cache.clear()
+    fresh = render_recipe(_frame(path, 39), loaded=loaded)[0]
+    assert len(runs) == 2 and np.array_equal(fresh, frames[2])  # same computation, same pixels
+
+
+def test_another_seed_or_retrained_weights_are_another_run(tmp_path, monkeypatch):
+    path = _tiny_ddpm(tmp_path / "ddpm")
+    trajectory_cache.clear()
+    runs = []
+    real = render.trajectory_of
+    monkeypatch.setattr(render, "trajectory_of", lambda *a, **k: runs.append(1) or real(*a, **k))
+    render_recipe(_frame(path, 5))
+    render_recipe(_frame(path, 5) | {"seed": 4})
+    assert len(runs) == 2
+    loaded = load_checkpoint(path)
+    with torch.no_grad():
+        loaded.model.out.weight.add_(0.01)
+    save_checkpoint(path, loaded.model, loaded.config, "ddpm", data="shapes", steps=1)  # the file changes
+    render_recipe(_frame(path, 5))
+    assert len(runs) == 3
