@@ -59,8 +59,11 @@ def test_sample_ddpm_on_a_diffusers_folder_is_ddim_pipelines_picture(folders, tm
     theirs = DDIMPipeline.from_pretrained(folders["ddpm"])(batch_size=2, generator=generators(4, 2),
                                                            num_inference_steps=5, output_type="np").images
     assert_same_picture(pngs(tmp_path / "out"), to_uint8(theirs))
-    recipe = read_png_recipe(sorted((tmp_path / "out").glob("*.png"))[1])
+    second = sorted((tmp_path / "out").glob("*.png"))[1]
+    recipe = read_png_recipe(second)
     assert (recipe["family"], recipe["model"], recipe["image_seed"]) == ("ddpm", "ddpm", 5)
+    rc, out, err = run(["reproduce", str(second), "--out", str(tmp_path / "again.png"), "--device", "cpu"], capsys)
+    assert rc == 0 and "identical" in out, out + err  # the recipe names the folder's unet: it opens again
 
 
 def test_sample_text2img_on_a_stable_diffusion_folder_takes_free_text(folders, tmp_path, capsys):
