@@ -235,8 +235,8 @@ class ServerMenu(QObject):
         self.dialog.raise_()
 
     def on_changed(self) -> None:
-        if self.link.connected:
-            self.window_.show_message(self.link.describe())
+        """Connected, disconnected (a lost server's own line follows, from the worker that found it)."""
+        self.window_.show_message(self.link.describe())
 
 
 def install(window: "MainWindow") -> ServerMenu:

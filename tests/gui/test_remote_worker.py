@@ -8,7 +8,7 @@ import pytest
 
 from playground.core.checkpoints import load_checkpoint
 from playground.core.diffusion.trajectory import SamplerSettings, run_trajectory
-from playground.gui.remote_worker import RemoteWorker, ServerLink, server_link
+from playground.gui.remote_worker import RemoteWorker, server_link
 from playground.gui.widgets.steps import runs
 from playground.gui.widgets.steps.runs import RunControl, StepPreview, trace_job
 from serving_support import run_server
