@@ -35,10 +35,16 @@ def test_dropped_folders_open_in_their_tabs_and_a_free_text_prompt_renders(main_
     diffusion, text2img = main_window.panel_for_family("ddpm"), main_window.panel_for_family("text2img")
     open_dropped(main_window, folders["ddpm"])
     qtbot.waitUntil(lambda: _loaded_from(diffusion, folders["ddpm"]), timeout=30000)
+    assert not diffusion.controls.clip_box.isEnabled() and diffusion.controls.clip_box.isChecked()  # its config's
+    assert "v_prediction" in diffusion.schedule_label.text()
     diffusion.controls.steps.set_value(5)
     with qtbot.waitSignal(diffusion.view.run_added, timeout=60000) as run:  # the steps view samples it
         diffusion.view.run_button.click()
     assert run.args[0].final_image().shape == (8, 8, 3)
+    main_window.resize(1280, 720)
+    QApplication.processEvents()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    main_window.grab().save(str(SHOTS / "diffusers-diffusion.png"))
     assert main_window.current_panel is diffusion
     picker = main_window.model_picker
     assert "diffusers ddpm" in picker.currentText() and "v_prediction" in picker.currentText()

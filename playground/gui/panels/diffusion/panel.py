@@ -107,6 +107,10 @@ class DiffusionPanel(Panel):
         else:
             family = f"{loaded.family}: " if latent else ""
             self.schedule_label.setText(f"{family}{schedule.name} schedule, T = {T}{where}")
+            self.schedule_label.setToolTip("")
+            if hasattr(schedule, "describe"):  # a diffusers scheduler config: all it sets, in the tooltip
+                self.schedule_label.setText(f"{schedule.name}, T = {T}, {schedule.prediction_type} (diffusers config)")
+                self.schedule_label.setToolTip(f"The checkpoint's scheduler config: {schedule.describe()}")
         self.controls.set_model(model, loaded.family)
         self.reverse.note.setText(LATENT_NOTE if latent else REVERSE_NOTE)
         self._pending, self._awaited, self._frame_run = [], None, None

@@ -140,6 +140,12 @@ class SamplerControls(QWidget):
             self.clip_box.setChecked(True)
             self.sampler_box.setCurrentIndex(self.sampler_box.findData("ddim"))
             self.steps.set_value(min(DEFAULT_DDIM_STEPS, self.schedule_length))
+        own_clip = getattr(model.noise_schedule, "clip_sample", None)  # a diffusers scheduler config decides it
+        if own_clip is not None and not latent:
+            self.clip_box.setChecked(bool(own_clip))
+            self.clip_box.setEnabled(False)
+            self.clip_box.setToolTip("Set by the checkpoint's scheduler config (diffusers' clip_sample), "
+                                     "as diffusers' own pipeline samples it")
         self._on_sampler(emit=False)
         self.blockSignals(False)
 
