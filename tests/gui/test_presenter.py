@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontInfo, QFontMetrics
 from PySide6.QtWidgets import QApplication, QSlider
 
+from playground.gui.presenter.pointer import RADIUS
 from presenter_support import panel_titled, presenter_of, wait_for_scene, write_lesson
 
 LATENT, DIFFUSION = "VAE / AE / GAN", "Diffusion"
@@ -166,3 +167,19 @@ def test_every_built_in_scene_caption_fits_the_caption_bar_at_1280(qtbot):
                 if needed.height() > box.height() or needed.width() > box.width():
                     cut.append(f"{lesson.name} scene {index + 1}: {label.text()!r}")
     assert not cut, "captions cut at 1280x720:\n" + "\n".join(cut)
+
+
+def test_the_pointer_highlight_is_a_large_circle_where_the_mouse_is(main_window, qtbot, monkeypatch):
+    presenter = presenter_of(main_window)
+    presenter.full_screen = False
+    presenter.enter()
+    pointer = presenter.pointer
+    monkeypatch.setattr(pointer, "follow", lambda: None)  # the test moves it, not the (offscreen) cursor
+    pointer.set_on(True)
+    pointer.move_to(QPoint(300, 200))
+    picture = main_window.grab().toImage()
+    centre, outside = picture.pixelColor(300, 200), picture.pixelColor(300, 200 + 3 * RADIUS)
+    assert centre.red() > centre.green() + 40 and centre != outside, "a red translucent disc at the cursor"
+    assert pointer.geometry() == main_window.rect(), "over the whole window"
+    presenter.leave()
+    assert not pointer.isVisible()
