@@ -226,7 +226,8 @@ def make_lessons(W: Path) -> list[Lesson]:
     strip_steps = [0, 500, 800, 900, 950, 980, 999]
     ddpm_strip = {k: v for k, v in ddpm_one.items() if k not in ("n", "index", "image_seed")}
     ddpm_strip.update(picture="strip", strip_step_indices=strip_steps, views=["x_t", "pred_x0"], scale=3, seed=0)
-    forward_strip = dict(ddpm_strip, strip_step_indices=strip_steps[::-1], views=["x_t"])
+    forward_strip = {"model": "ddpm-shapes", "family": "ddpm", "picture": "forward", "image": "3",
+                     "forward_t": [0, 50, 150, 300, 500, 700, 999], "seed": 0, "scale": 4}
     ddpm_frame = {k: v for k, v in ddpm_strip.items() if k not in ("strip_step_indices",)}
     ddpm_frame.update(picture="frame", step_index=600, views=["x_t", "pred_noise", "pred_x0"], scale=4)
     ddpm_grid = png("ddim20.png", scale=1)
@@ -234,8 +235,8 @@ def make_lessons(W: Path) -> list[Lesson]:
     ddpm_grid["n"] = 4
     ddpm = Lesson("ddpm", "DDPM: the forward and the reverse process", (
         S("Noise, step by step", DIF,
-          "Forward: x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε with ε ~ N(0, I). Left to right t grows to 999; ᾱ_t falls to 0 and "
-          "only noise is left.", forward_strip),
+          "Forward: x_t = √ᾱ_t x₀ + √(1−ᾱ_t) ε with ε ~ N(0, I). Left to right t grows to 999; the signal √ᾱ_t "
+          "falls to 0 and only noise is left.", forward_strip),
         S("Learning to denoise", DIF,
           "The network ε_θ(x_t, t) predicts the noise, trained on ‖ε − ε_θ(x_t, t)‖². Then "
           "x̂₀ = (x_t − √(1−ᾱ_t) ε_θ) / √ᾱ_t.", ddpm_frame),

@@ -5,7 +5,10 @@
 - "grid": n samples of a run, tiled;
 - "frame": the views of one step of a single-image run (the Diffusion tab's frame export);
 - "strip": x_t and predicted x0 at chosen steps of such a run, each column headed with its
-  step and t (its strip export, `labelled_strip`).
+  step and t (its strip export, `labelled_strip`);
+- "forward": the forward process on a data image (`image`: "N" for item N of the shapes, or a
+  file): x_t ~ q(x_t | x_0) at the timesteps `forward_t`, the noise drawn from `seed`, no network
+  (the Forward tab's picture; a lesson's "noise, step by step").
 
 A run is re-made from its sampler settings and seed; a branch (a run continued from
 step k of a parent run with another seed) re-makes its parent first. The text-to-image
@@ -159,10 +162,27 @@ def ddpm_run(fields: RecipeFields, loaded: LoadedModel) -> Run:
     return Run(make_denoiser(model, settings, classifier.model), model.noise_schedule, shape, device, guided=True)
 
 
+def forward_picture(fields: RecipeFields, loaded: LoadedModel) -> np.ndarray:
+    """x_0 noised to each of the recipe's `forward_t`, side by side, each headed with t and the weight √ᾱ_t of x_0."""
+    from ..latent.render import source_image  # "N" or a file, as the other recipes name an input image
+    from .forward import noised_image
+
+    schedule = loaded.model.noise_schedule
+    ts = fields.integers("forward_t", 0, schedule.num_train_timesteps - 1)
+    image = source_image(fields.text("image"), "shapes", loaded.model.config.image_size)
+    seed = fields.seed()
+    frames = np.stack([noised_image(schedule, image, t, seed) for t in ts])
+    roots = schedule.alphas_cumprod[torch.tensor(ts)].sqrt().tolist()
+    labels = [f"t {t} · signal {r:.2f}" for t, r in zip(ts, roots)]  # √ᾱ_t (the built-in font has no √ᾱ)
+    return labelled_grid(frames[None], labels, ["x_t"], scale=fields.scale(default=STRIP_SCALE))
+
+
 def render(recipe: dict, loaded: LoadedModel) -> np.ndarray:
     """The picture a DDPM's recipe describes, (H, W, 3) uint8."""
     fields = RecipeFields(recipe)
-    picture = fields.choice("picture", ("sample", "grid", "frame", "strip"))
+    picture = fields.choice("picture", ("sample", "grid", "frame", "strip", "forward"))
+    if picture == "forward":
+        return forward_picture(fields, loaded)
     if picture == "grid":
         n, settings = fields.within("n", checks.sample_count), fields.mapping("grid_of")
         return upscale(make_grid(sample_images(settings, ddpm_run(settings, loaded), n)), fields.scale())

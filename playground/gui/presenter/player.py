@@ -23,7 +23,7 @@ FRAME_MS = 120  # an action's frames: about 8 a second when the model keeps up
 LOAD_POLL_MS = 50
 # pictures a tab restores only in part (a strip's run, a grid's first sample, an attention map's sample):
 # a scene of one is drawn by render_recipe, as its caption describes it (tab title -> picture kinds)
-RENDERED_PICTURES = {"Diffusion": ("strip", "grid"), "Text to image": ("attention",), "Latent / flow": ("flow-compare",)}
+RENDERED_PICTURES = {"Diffusion": ("strip", "grid", "forward"), "Text to image": ("attention",), "Latent / flow": ("flow-compare",)}
 PATIENCE_TICKS = 50  # a worker busy this long (~6 s) with other work does not hold the action up any longer
 
 

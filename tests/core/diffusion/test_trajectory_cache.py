@@ -57,3 +57,21 @@ def test_another_seed_or_retrained_weights_are_another_run(tmp_path, monkeypatch
     save_checkpoint(path, loaded.model, loaded.config, "ddpm", data="shapes", steps=1)  # the file changes
     render_recipe(_frame(path, 5))
     assert len(runs) == 3
+
+
+def test_the_forward_picture_noises_a_data_image_without_the_network(tmp_path):
+    """`picture: forward`: x_0 at t 0 (the data image, all but), then noisier; the same seed, the same noise."""
+    from playground.core.latent.render import source_image
+
+    path = _tiny_ddpm(tmp_path / "ddpm")
+    recipe = {"family": "ddpm", "checkpoint": str(path), "picture": "forward", "image": "3",
+              "forward_t": [0, 20, 39], "seed": 1, "scale": 1}
+    image, _, _ = render_recipe(recipe)
+    again, _, _ = render_recipe(recipe)
+    assert np.array_equal(image, again)
+    x0 = source_image("3", "shapes", 32)
+    h, w = x0.shape[:2]
+    windows = np.lib.stride_tricks.sliding_window_view(image, (h, w, 3))[..., 0, :, :, :]
+    closest = np.abs(windows.astype(np.int16) - x0).mean(axis=(-1, -2, -3)).min()
+    assert closest < 3  # t 0 is x_0 itself (up to the first step's sliver of noise), somewhere on the picture
+    assert not np.array_equal(render_recipe(recipe | {"seed": 2})[0], image)
