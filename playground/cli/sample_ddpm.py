@@ -62,6 +62,11 @@ def sample(loaded: LoadedModel, args: argparse.Namespace) -> tuple[np.ndarray, l
         raise ValueError("--eta is a DDIM setting; DDPM's noise is chosen with --variance")
     device = model_device(loaded.model)
     config = loaded.model.config
+    schedule = loaded.model.noise_schedule
+    if hasattr(schedule, "clip_sample"):  # a diffusers folder: its scheduler config sets clipping and variance
+        args.clip, args.variance = schedule.clip_sample, schedule.variance
+        print(f"{loaded.name}: {schedule.describe()}, DDPM variance {schedule.variance} (the checkpoint's "
+              f"scheduler config; --clip and --variance follow it)")
     init, n = init_noise_and_count(args, (config.in_channels, config.image_size, config.image_size))
     model_fn, guidance_recipe = classifier_guided(loaded.model, args, device)
     # a guided run steps with the eps its clipped x0 implies, as the GUI's does (see DDIMScheduler)
