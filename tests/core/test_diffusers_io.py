@@ -175,3 +175,16 @@ def test_without_diffusers_a_folder_says_how_to_install_it(folders, monkeypatch)
     with pytest.raises(CheckpointError, match=r'pip install -e "\.\[diffusers\]"'):
         load_checkpoint(folders["uncond-epsilon"], "cpu")
     assert summarize(folders["sd-epsilon"]).family == "text2img"  # describing it needs neither library
+
+
+def test_cuda_runs_in_fp16_the_cpu_in_fp32_unless_asked(monkeypatch):
+    from playground.core.diffusers_io.load import PRECISION_VARIABLE, choose_dtype
+
+    monkeypatch.delenv(PRECISION_VARIABLE, raising=False)
+    assert choose_dtype(torch.device("cuda")) is torch.float16
+    assert choose_dtype(torch.device("cpu")) is torch.float32
+    assert choose_dtype(torch.device("cuda"), "bf16") is torch.bfloat16
+    monkeypatch.setenv(PRECISION_VARIABLE, "fp32")
+    assert choose_dtype(torch.device("cuda")) is torch.float32
+    with pytest.raises(CheckpointError, match="fp16 runs on a GPU"):
+        choose_dtype(torch.device("cpu"), "fp16")
