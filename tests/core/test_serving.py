@@ -121,6 +121,18 @@ def test_sample_runs_any_family_sampler_on_the_server(served, connection):
         remote_sample(connection, opened(served, "text2img"), ["--classifier", "/etc/passwd"])
 
 
+def test_decode_is_the_local_decoder(served, connection):
+    from playground.core.latent.sampling import decode
+    from playground.core.serving.remote import remote_decode
+
+    model = opened(served, "vae")
+    z = np.random.default_rng(0).standard_normal((3, model.config.latent_dim)).astype(np.float32)
+    remote = remote_decode(connection, model, z)
+    assert remote.shape == (3, 32, 32, 3)
+    for a, b in zip(remote, decode(model, z)):
+        assert_same_picture(a, b)
+
+
 def test_bad_requests_are_one_line_errors(served, connection):
     with pytest.raises(RemoteError, match="no model 'nope'"):
         list(connection.client.stream("trajectory", "nope", {}))

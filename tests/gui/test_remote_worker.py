@@ -42,7 +42,7 @@ def nothing_local(monkeypatch):
 
 
 def run_job(qtbot, worker, job, stop_after=None):
-    got = {"progress": [], "result": None, "errors": []}
+    got = {"progress": [], "result": None, "errors": [], "ended": False}
 
     def progress(done, total, preview):
         got["progress"].append(preview)
@@ -51,9 +51,10 @@ def run_job(qtbot, worker, job, stop_after=None):
 
     stop_after_control = getattr(job, "control", None)
     worker.error.connect(got["errors"].append)
+    worker.job_ended.connect(lambda _label: got.__setitem__("ended", True))  # after its result, in order
     worker.submit(job, channel="sample", label="Sampling", on_result=lambda r: got.__setitem__("result", r),
                   on_error=got["errors"].append, on_progress=progress)
-    qtbot.waitUntil(lambda: got["result"] is not None or (bool(got["errors"]) and not worker.is_busy()), timeout=30000)
+    qtbot.waitUntil(lambda: got["ended"], timeout=30000)
     return got
 
 
@@ -136,6 +137,23 @@ def test_the_text_to_image_render_and_its_steps_run_remotely(main_window, qtbot,
     qtbot.waitUntil(lambda: tab.current is not rendered and not tab.sampling, timeout=30000)
     assert tab.current.complete
     assert_same_picture(tab.current.final_image(), rendered.final_image())
+
+
+def test_the_latent_tabs_decoder_runs_remotely(link, main_window, qtbot, monkeypatch):
+    from playground.gui.panels.latent import LatentPanel
+    from playground.gui.panels.latent import panel as latent_panel
+
+    panel = next(p for p in main_window.panels if isinstance(p, LatentPanel))
+    qtbot.waitUntil(lambda: panel.loaded is not None and not panel.worker.is_busy(), timeout=20000)
+    local_decode = latent_panel.decode
+    monkeypatch.setattr(latent_panel, "decode", lambda *a: pytest.fail("decoded on this computer"))
+    shown = []
+    monkeypatch.setattr(panel, "_show_decoded", shown.append)
+    z = np.linspace(-1, 1, panel.loaded.model.config.latent_dim).astype(np.float32)
+    panel._request_decode(z)
+    qtbot.waitUntil(lambda: bool(shown) and not panel.worker.is_busy("decode"), timeout=20000)
+    np.testing.assert_array_equal(shown[-1][0], z)
+    assert_same_picture(shown[-1][1], local_decode(panel.loaded.model, z)[0])
 
 
 def test_the_connect_dialog_lists_the_servers_models(qtbot, link, served, tiny_assets):

@@ -119,6 +119,14 @@ def trajectory_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Cal
             return
 
 
+@job("decode")
+def decode_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """A latent model's decoder (vae, ae, dae, gan): arrays["z"] (N, D) -> images (N, H, W, 3) uint8."""
+    from ..latent.sampling import decode
+
+    yield message("result", arrays={"images": decode(loaded.model, np.asarray(arrays["z"], np.float32))})
+
+
 # --- the server's side: models kept loaded, and a job run to messages ----------------------------------
 
 _guidance: dict[str, GuidanceModels] = {}

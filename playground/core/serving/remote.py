@@ -5,7 +5,8 @@
 consumes `trace` (the steps view's job, its previews, Stop, the cache) takes either.
 A text-guided denoiser (`GuidanceModels.guide(model, settings).eps`) that the app marked with
 `remember_guided` runs remotely too: the server builds the same denoiser from the settings.
-`remote_sample` is `playground sample FAMILY` on the server: (images, recipes).
+`remote_decode` is a latent model's decoder (the Latent tab's sliders), `remote_sample` is
+`playground sample FAMILY` on the server: (images, recipes).
 """
 
 from __future__ import annotations
@@ -97,6 +98,16 @@ def remote_trace(connection: Connection, model: torch.nn.Module, schedule: Noise
             return
 
 
+def remote_decode(connection: Connection, model: torch.nn.Module, z: np.ndarray) -> np.ndarray:
+    """`core.latent.sampling.decode(model, z)` on the server: latents (N, D) or (D,) -> uint8 images (N, H, W, 3)."""
+    model_id = served_id(connection, model)
+    z = np.asarray(z, np.float32)
+    for msg in connection.client.stream("decode", model_id, {}, {"z": z[None] if z.ndim == 1 else z}):
+        if msg["kind"] == "result":
+            return msg["arrays"]["images"]
+    raise ValueError("the server's decode job returned nothing")
+
+
 def remote_sample(connection: Connection, model: torch.nn.Module, options: list[str]) -> tuple[np.ndarray, list[dict]]:
     """`playground sample FAMILY OPTIONS` of the app's `model` on the server: (images (N, H, W, 3) uint8, recipes)."""
     model_id = served_id(connection, model)
@@ -106,4 +117,4 @@ def remote_sample(connection: Connection, model: torch.nn.Module, options: list[
     raise ValueError("the server's sample job returned nothing")
 
 
-__all__ = ["NotServed", "ServerClient", "remote_sample", "remote_trace"]
+__all__ = ["NotServed", "ServerClient", "remote_decode", "remote_sample", "remote_trace"]

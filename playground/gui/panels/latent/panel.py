@@ -22,6 +22,7 @@ from ....core.checkpoints import LoadedModel
 from ....core.images import save_png, upscale
 from ....core.latent.directions import LatentDirections
 from ....core.latent.sampling import decode
+from ....core.serving.remote import remote_decode
 from ...widgets.images import ImageCanvas
 from ...widgets.nearest import nearest_button
 from ...widgets.titled import note_label
@@ -244,6 +245,7 @@ class LatentPanel(Panel):
         def work(ctx: JobContext) -> tuple[np.ndarray, np.ndarray, str]:
             return z, decode(model, z)[0], preview
 
+        work.remote = lambda ctx, server: (z, remote_decode(server, model, z)[0], preview)  # gui/remote_worker.py
         self.submit(work, channel="decode", on_result=self._show_decoded)
 
     def _show_decoded(self, result: tuple[np.ndarray, np.ndarray, str]) -> None:
