@@ -72,6 +72,11 @@ def test_the_forward_picture_noises_a_data_image_without_the_network(tmp_path):
     x0 = source_image("3", "shapes", 32)
     h, w = x0.shape[:2]
     windows = np.lib.stride_tricks.sliding_window_view(image, (h, w, 3))[..., 0, :, :, :]
-    closest = np.abs(windows.astype(np.int16) - x0).mean(axis=(-1, -2, -3)).min()
-    assert closest < 3  # t 0 is x_0 itself (up to the first step's sliver of noise), somewhere on the picture
+    from playground.core.diffusion.forward import noised_image
+
+    schedule = load_checkpoint(path).model.noise_schedule
+    for t in (0, 39):
+        assert (windows == noised_image(schedule, x0, t, 1)).all(axis=(-1, -2, -3)).any()  # each t's cell is there
+    assert np.abs(noised_image(schedule, x0, 0, 1).astype(int) - x0).mean() < np.abs(
+        noised_image(schedule, x0, 39, 1).astype(int) - x0).mean()  # noisier as t grows
     assert not np.array_equal(render_recipe(recipe | {"seed": 2})[0], image)
