@@ -79,8 +79,11 @@ def test_sample_text2img_on_a_stable_diffusion_folder_takes_free_text(folders, t
     theirs = pipe(prompt, negative_prompt=negative, guidance_scale=6.0, num_inference_steps=3, num_images_per_prompt=2,
                   generator=generators(9, 2), output_type="np").images
     assert_same_picture(pngs(tmp_path / "out"), to_uint8(theirs))
-    recipe = read_png_recipe(sorted((tmp_path / "out").glob("*.png"))[0])
+    first = sorted((tmp_path / "out").glob("*.png"))[1]
+    recipe = read_png_recipe(first)
     assert (recipe["prompt"], recipe["negative_prompt"], recipe["guidance_scale"]) == (prompt, negative, 6.0)
+    rc, out, err = run(["reproduce", str(first), "--out", str(tmp_path / "again.png"), "--device", "cpu"], capsys)
+    assert rc == 0 and "identical" in out, out + err  # a free-text prompt is read by the model's tokenizer again
 
 
 def test_info_describes_the_folder(folders, capsys):

@@ -58,7 +58,7 @@ def evaluation_samples_picture(images: np.ndarray, scale: int = EVALUATION_SCALE
 
 def _settings(fields: RecipeFields, loaded: LoadedModel) -> GuidedSettings:
     try:
-        return GuidedSettings.from_recipe(fields.recipe, loaded.model.noise_schedule.num_train_timesteps)
+        return GuidedSettings.from_recipe(fields.recipe, model=loaded.model)  # the model reads its prompt (free text?)
     except ValueError as exc:
         raise RecipeError(f"the recipe's settings: {exc}") from None
 
