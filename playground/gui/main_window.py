@@ -37,6 +37,7 @@ from .panels.base import Panel
 from .panels.registry import PANEL_CLASSES
 from .presenter import Presenter
 from .widgets.scrolling import scrolling_page
+from .widgets.backend_setting import BackendSetting
 from .worker import JobContext, ModelWorker
 from .connect_dialog import RemoteWorker, install as install_server_menu  # File > Connect to server…
 
@@ -114,6 +115,8 @@ class MainWindow(QMainWindow):
         self.device_label.setObjectName("device")
         status.addPermanentWidget(self.progress)
         status.addPermanentWidget(self.cancel_button)
+        self.backend_setting = BackendSetting()  # torch or ONNX Runtime for the denoisers' runs (core/backends)
+        status.addPermanentWidget(self.backend_setting)
         status.addPermanentWidget(self.device_label)
         status.messageChanged.connect(lambda text: None if text else self._forget_message_source())
 

@@ -46,6 +46,8 @@ VIDEO_SCALE, VIDEO_MAX_FRAMES = 4, 150
 def run_recipe(header: dict, trajectory: Trajectory) -> dict:
     """The header, the run's own recipe, and where a stopped run stopped."""
     recipe = header | trajectory.recipe()
+    if getattr(trajectory, "backend", "torch") != "torch":
+        recipe["backend"] = trajectory.backend  # made with ONNX Runtime: `reproduce` uses it too
     if not trajectory.complete:
         recipe["stopped_at_step"] = trajectory.count  # its steps 1..count are those of the full run
     return recipe

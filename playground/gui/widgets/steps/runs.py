@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import torch
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidgetItem, QWidget
 
@@ -63,6 +64,17 @@ class RunControl:
         return self._stop.is_set()
 
 
+def model_for_run(model: EpsModel) -> tuple[EpsModel, str]:
+    """A network (not a guided function) samples with the app's backend setting (`core.backends.setting`:
+    never waits for an export; one backend for the whole run); (the model to call, the backend's name)."""
+    if not isinstance(model, torch.nn.Module):
+        return model, "torch"
+    from ....core.backends.setting import backend_for_run
+
+    choice = backend_for_run(model)
+    return choice.model, choice.name
+
+
 def trace_job(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSettings, seed: int, control: RunControl,
               *, branch_from: Trajectory | None = None, branch_step: int = 0,
               shape: tuple[int, int, int] | None = None) -> Callable[[JobContext], Trajectory]:
@@ -70,8 +82,11 @@ def trace_job(model: EpsModel, schedule: NoiseSchedule, settings: SamplerSetting
     the same loop over a model server's steps (gui/remote_worker.py picks it when connected)."""
 
     def work(ctx: JobContext) -> Trajectory:
-        return follow(ctx, trace(model, schedule, settings, seed, shape=shape, branch_from=branch_from,
-                                 branch_step=branch_step))
+        run_model, backend = model_for_run(model)
+        trajectory = follow(ctx, trace(run_model, schedule, settings, seed, shape=shape, branch_from=branch_from,
+                                       branch_step=branch_step))
+        trajectory.backend = backend  # the recipe records it, so `reproduce` runs the same kernels
+        return trajectory
 
     def remote(ctx: JobContext, connection) -> Trajectory:
         from ....core.serving.remote import remote_trace
