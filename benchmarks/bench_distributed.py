@@ -12,7 +12,8 @@ machine busy with other jobs the numbers inflate and wander.
 
 Measured on this project's machine (2 cores, shared with 7 other jobs: load average 6 to 14,
 so each process got well under a core; the comparison is between runs, not a speed-up):
-    vqvae defaults, global batch 64:  1x1 1.08 steps/s (69 images/s)   2x1 0.94 steps/s (60 images/s)   load 11
+    vqvae defaults, global batch 64:  1x1 2.24 steps/s (144 images/s)  2x1 2.02 steps/s (129 images/s)  load 6
+                                      1x1 1.08 steps/s (69 images/s)   2x1 0.94 steps/s (60 images/s)   load 11
                           earlier:    1x1 1.61 steps/s (103 images/s)  2x1 1.01 steps/s (64 images/s)   load 6-11
                                       1x2 0.13 steps/s (OpenMP threads spinning on a busy machine)
     gan --channels 8,16,32,64 fp32, global batch 64:  1x1 1.55 steps/s (100 images/s)  2x1 1.19 (76)  load 10
