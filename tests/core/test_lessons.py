@@ -244,3 +244,16 @@ def test_caption_layout_wraps_and_says_when_it_does_not_fit():
     lines, fits = caption_layout("word " * 200, (600, 2 * line_height(20)), 20)
     assert not fits and len(lines) > 2
     assert caption_layout("a\nb", (600, 200), MIN_CAPTION_PX)[0] == ["a", "b"]
+
+
+def test_a_step_sweep_renders_every_frame(tmp_path):
+    """Scrubbing a run sweeps `step_index`: every frame's recipe renders (the recorded `t` of the first
+    step is dropped, not left to contradict the others)."""
+    from playground.core.lessons.actions import action_frames
+
+    scene = Scene("Steps", "Diffusion", "", {"family": "ddpm", "model": "ddpm-shapes", "picture": "frame",
+                                             "step_index": 3, "t": 700, "seed": 0},
+                  {"kind": "sweep", "key": "step_index", "from": 0, "to": 9, "frames": 4})
+    frames = action_frames(scene)
+    assert [f["step_index"] for f in frames] == [0, 3, 6, 9]
+    assert all("t" not in f for f in frames) and scene.recipe["t"] == 700

@@ -119,9 +119,16 @@ def value_at(recipe: dict[str, Any], key: str) -> Any:
     return value
 
 
+# a recipe's keys that record what another key implies (checked against it by the renderer): a frame
+# that changes the one drops the other, which the renderer then derives again
+DERIVED_KEYS = {"step_index": "t", "strip_step_indices": "strip_t"}
+
+
 def with_value(recipe: dict[str, Any], key: str, new: Any) -> dict[str, Any]:
-    """A deep copy of the recipe with the value at `key` replaced."""
+    """A deep copy of the recipe with the value at `key` replaced (and what it implies dropped)."""
     result = copy.deepcopy(recipe)
+    if key in DERIVED_KEYS:
+        result.pop(DERIVED_KEYS[key], None)
     *path, last = key.split(".")
     holder: Any = result
     for part in path:
