@@ -79,6 +79,7 @@ def test_a_killed_process_stops_the_run_with_a_message_and_the_last_checkpoint_r
             run.wait()
     assert run.returncode != 0
     assert time.monotonic() - killed < TIMEOUT_S + 30
+    assert output.count("training vqvae") == 1 and "2 processes (global batch 8)" in output  # process 0 speaks
     # process 0 says what happened in one line (unless torchrun ended it first: then torchrun's report names rank 1)
     assert "lost the others of this run" in output or "rank      : 1" in output, output[-2000:]
     saved = resume_step(out)
