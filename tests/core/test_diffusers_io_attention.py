@@ -49,3 +49,20 @@ def test_recording_gives_the_fused_kernels_numbers_and_leaves_sampling_unchanged
             explicit = model(x, t, cond=cond)
     torch.testing.assert_close(explicit, fused, atol=1e-5, rtol=1e-4)
     assert np.array_equal(generate(model, settings), before)
+
+
+def test_the_steps_view_draws_latent_channels_and_decoded_pictures(model):
+    from playground.core.diffusers_io.sampling import denoiser
+    from playground.core.diffusion.trajectory import LATENT_VIEWS, SamplerSettings, trace
+
+    trajectory = None
+    for trajectory in trace(denoiser(model, "a cat", "", 5.0), model.noise_schedule,
+                            SamplerSettings("ddim", 3, clip_x0=False), 0):
+        pass
+    assert trajectory.latent and trajectory.complete
+    decoded = trajectory.frame("decoded_x0", 2)
+    assert decoded.shape[0] >= 16 and decoded.shape[2] == 3 and decoded.dtype == np.uint8  # the 16x16 picture, framed
+    for view in LATENT_VIEWS:
+        assert trajectory.frame(view, 1).ndim == 3
+    expected = generate(model, GuidedSettings(prompt="a cat", guidance_scale=5.0, steps=3, seed=0))
+    np.testing.assert_array_equal(trajectory.final_image(), expected[0])
