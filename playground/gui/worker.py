@@ -180,6 +180,12 @@ class ModelWorker(QObject):
             except Exception as exc:  # a model error must never kill the thread or the app
                 if not job.cancel_event.is_set():
                     message = f"{job.label or job.channel}: {type(exc).__name__}: {exc}"
+                    import torch
+
+                    if isinstance(exc, torch.OutOfMemoryError):  # a large (diffusers) model on a small GPU
+                        torch.cuda.empty_cache()
+                        message = (f"{job.label or job.channel}: out of GPU memory. Ask for fewer images or steps "
+                                   f"shown at once, or restart on the CPU (playground --device cpu).")
                     self._failed.emit(job.id, message, traceback.format_exc())
             else:
                 if not job.cancel_event.is_set():

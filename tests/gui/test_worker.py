@@ -178,3 +178,21 @@ def test_a_preempting_job_runs_next_and_stops_a_long_job_but_not_a_short_one(qtb
     release.set()
     qtbot.waitUntil(lambda: order[2:] == ["short", "load 2"], timeout=5000)
     assert worker.shutdown()
+
+
+def test_out_of_gpu_memory_is_a_message_that_says_what_to_do(qtbot):
+    import torch
+
+    worker = ModelWorker("test")
+    errors = []
+
+    def work(ctx):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    try:
+        with qtbot.waitSignal(worker.job_ended, timeout=5000, raising=False):
+            worker.submit(work, channel="render", label="Rendering", on_result=lambda _: None, on_error=errors.append)
+        qtbot.waitUntil(lambda: bool(errors), timeout=5000)
+    finally:
+        worker.shutdown()
+    assert "out of GPU memory" in errors[0] and "fewer images" in errors[0] and "--device cpu" in errors[0]
