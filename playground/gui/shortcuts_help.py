@@ -72,6 +72,9 @@ def shortcut_rows(window: MainWindow) -> list[tuple[str, str, str]]:
             rows.append(("In each tab", run, f"{panel.title}: {_names(runs)}"))
         if plays:
             rows.append(("In each tab", play, f"{panel.title}: {_names(plays)}"))
+    from .presenter.presenter import KEY_HELP  # keys presenter mode takes only while presenting
+
+    rows += [("Presenter mode (F5)", keys, what) for keys, what in KEY_HELP]
     return rows
 
 

@@ -131,6 +131,7 @@ def test_f1_lists_every_shortcut_with_ctrl_enter_and_space(window, qtbot):
     text = dialog.text()
     for keys in ("Ctrl+Enter", "Space", "Ctrl+Q", "F11", "Ctrl++", "Ctrl+0", "F1", "Ctrl+O"):
         assert keys in text, keys
+    assert "PageDown" in text and "Next scene" in text  # presenter mode's (a clicker's) keys
     dialog.close()
     qtbot.keyClick(window, Qt.Key.Key_Question)
     qtbot.waitUntil(lambda: window.menus.help_dialog is not dialog and window.menus.help_dialog.isVisible(),

@@ -163,14 +163,15 @@ class ComparePanel(Panel):
             if scores is not None and key in self.rows and key in self.pending:
                 self.pending.remove(key)
                 self._take(key, scores, "cached")
-        if self.controls.measure_missing.isChecked() and problem is None:
+        measure = self.controls.measure_missing.isChecked()
+        if measure and problem is None:
             self._queue_pending(n, seed, force=False)
             return
-        if problem is not None and self.pending:
+        if measure and self.pending:
             self.report_error(problem)  # once, not once per model
         for key in self.pending:
             row = self.rows[key]
-            row.state = "not measured: " + ("no attribute classifier" if problem else "Recompute measures it")
+            row.state = "not measured: " + ("no attribute classifier" if measure else "Recompute measures it")
             self.table.show_row(row)
         self.pending = []
         self._finished()

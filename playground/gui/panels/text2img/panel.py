@@ -87,6 +87,7 @@ class Text2ImgPanel(Panel):
             root.addWidget(w)
         root.addWidget(self.tabs, 1)
         self.primary_button = self.controls.generate_button  # Ctrl+Enter (the window's); Space plays the steps
+        self.run_primary = self.generate  # Ctrl+Enter with a bad prompt says what is wrong (the button is disabled)
         mark_timeline(self.steps_tab.view.scrubber.play_button)
         for box in (self.prompt, self.negative):
             box.submitted.connect(self.generate)
