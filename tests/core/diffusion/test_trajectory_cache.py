@@ -4,6 +4,7 @@ makes the run once, and every frame is the pixels a fresh run would draw."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from playground.core.checkpoints import WEIGHTS_NAME, load_checkpoint, save_checkpoint
@@ -26,12 +27,18 @@ def _frame(path, index):
             "clip_x0": True, "seed": 3, "step_index": index, "views": ["x_t", "pred_x0"], "scale": 2}
 
 
-def test_a_scrub_makes_the_run_once_and_draws_what_a_fresh_run_draws(tmp_path, monkeypatch):
-    path = _tiny_ddpm(tmp_path / "ddpm")
+@pytest.fixture
+def runs(monkeypatch) -> list[int]:
+    """One entry per run the renderer makes (the cache emptied first)."""
     trajectory_cache.clear()
-    runs = []
+    made: list[int] = []
     real = render.trajectory_of
-    monkeypatch.setattr(render, "trajectory_of", lambda *a, **k: runs.append(1) or real(*a, **k))
+    monkeypatch.setattr(render, "trajectory_of", lambda *a, **k: made.append(1) or real(*a, **k))
+    return made
+
+
+def test_a_scrub_makes_the_run_once_and_draws_what_a_fresh_run_draws(tmp_path, runs):
+    path = _tiny_ddpm(tmp_path / "ddpm")
     loaded = load_checkpoint(path)
     frames = [render_recipe(_frame(path, i), loaded=loaded)[0] for i in (0, 10, 39, 10)]
     assert len(runs) == 1  # four frames, one run
@@ -42,12 +49,8 @@ def test_a_scrub_makes_the_run_once_and_draws_what_a_fresh_run_draws(tmp_path, m
     assert len(runs) == 2 and np.array_equal(fresh, frames[2])  # same computation, same pixels
 
 
-def test_another_seed_or_retrained_weights_are_another_run(tmp_path, monkeypatch):
+def test_another_seed_or_retrained_weights_are_another_run(tmp_path, runs):
     path = _tiny_ddpm(tmp_path / "ddpm")
-    trajectory_cache.clear()
-    runs = []
-    real = render.trajectory_of
-    monkeypatch.setattr(render, "trajectory_of", lambda *a, **k: runs.append(1) or real(*a, **k))
     render_recipe(_frame(path, 5))
     render_recipe(_frame(path, 5) | {"seed": 4})
     assert len(runs) == 2
