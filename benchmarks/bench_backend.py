@@ -11,6 +11,9 @@ as `playground sample` runs); with one thread the times are the computing thread
   targets: batch 1 at most 7 ms;
 - a guided DDIM-50 run of one 32x32 image (batch-2 forwards): eager vs ONNX wall time and
   their ratio; targets: at most 0.5 s, at least 2x;
+- with 2+ threads, ONNX two ways: "onnx" one session takes the whole batch with every thread,
+  "split" (what the backend runs) a batch of 2+ as two concurrent halves, each its own session
+  with half the threads (core/backends/onnx_runtime.py); with one thread they are the same path;
 - the same for the latent denoisers (ldm, dit: guided DDIM-50; sit: guided Heun-10);
 - the autoregressive dalle: image tokens per second (eager torch: its KV-cached steps are not
   exported);
@@ -48,7 +51,7 @@ from typing import Callable
 
 import torch
 
-from playground.core.backends import choose_backend, forget_builds, runtime_version
+from playground.core.backends import BackendModel, choose_backend, forget_builds, runtime_version
 from playground.core.checkpoints import load_checkpoint
 from playground.core.assets import default_checkpoint
 
@@ -89,29 +92,41 @@ def forward_flops(model: torch.nn.Module, *inputs: torch.Tensor, **kwargs) -> in
     return counter.get_total_flops()
 
 
-def onnx_of(model: torch.nn.Module) -> tuple[torch.nn.Module, str]:
+def onnx_of(model: torch.nn.Module) -> tuple[dict[str, torch.nn.Module], str]:
+    """The ways this run compares: eager torch, the ONNX session unsplit, and (2+ threads) split."""
     start = time.perf_counter()
     choice = choose_backend(model, "onnx")
     if choice.name != "onnx":
         sys.exit(f"no ONNX session: {choice.note}")
     build = choice.build
-    return choice.model, (f"export + check {time.perf_counter() - start:.1f} s, max |onnx - torch| "
-                          f"{build.max_difference:.1e}")
+    plain = BackendModel(model, choice.model.runner)
+    plain.split = False
+    ways = {"eager": model, "onnx": plain}
+    if torch.get_num_threads() >= 2:
+        ways["split"] = choice.model
+    return ways, (f"export + check {time.perf_counter() - start:.1f} s, max |onnx - torch| "
+                  f"{build.max_difference:.1e}")
 
 
-def bench_forwards(name: str, model, wrapped, cond_of, repeats: int, peak: float) -> None:
+def bench_forwards(name: str, ways, cond_of, repeats: int, peak: float) -> None:
+    model = ways["eager"]
     for batch in (1, 2):
         x = torch.randn(batch, *shape_of(model))
         t = torch.full((batch,), 500)
         cond = cond_of(batch)
         flops = forward_flops(model, x, t, cond=cond)
-        with torch.inference_mode():
-            eager = median_ms(lambda: model(x, t, cond=cond), repeats)
-            onnx = median_ms(lambda: wrapped(x, t, cond=cond), repeats)
-        rates = [flops / (ms / 1000) / 1e9 for ms in (eager, onnx)]
-        print(f"  {name} forward, batch {batch} ({flops / 1e9:.2f} GFLOP): eager {eager:6.2f} ms "
-              f"({rates[0]:5.1f} GFLOP/s, {rates[0] / peak:5.1%} of peak) | onnx {onnx:6.2f} ms "
-              f"({rates[1]:5.1f} GFLOP/s, {rates[1] / peak:5.1%} of peak) | {eager / onnx:.2f}x")
+        cells = []
+        for way, net in ways.items():
+            if way == "split" and batch == 1:
+                continue  # one image: nothing to split, the same path as "onnx"
+            with torch.inference_mode():
+                ms = median_ms(lambda: net(x, t, cond=cond), repeats)
+            rate = flops / (ms / 1000) / 1e9
+            cells.append((way, ms, rate))
+        eager = cells[0][1]
+        print(f"  {name} forward, batch {batch} ({flops / 1e9:.2f} GFLOP): " + " | ".join(
+            f"{way} {ms:6.2f} ms ({rate:5.1f} GFLOP/s, {rate / peak:5.1%} of peak"
+            + (")" if way == "eager" else f", {eager / ms:.2f}x)") for way, ms, rate in cells))
 
 
 def shape_of(model) -> tuple[int, ...]:
@@ -120,12 +135,14 @@ def shape_of(model) -> tuple[int, ...]:
     return image_shape(model)
 
 
-def bench_run(label: str, model, wrapped, settings, repeats: int) -> None:
+def bench_run(label: str, ways, settings, repeats: int) -> None:
     from playground.core.text2img.sampling import generate
 
-    eager = median_ms(lambda: generate(model, settings, 1), repeats, warmup=1) / 1000
-    onnx = median_ms(lambda: generate(wrapped, settings, 1), repeats, warmup=1) / 1000
-    print(f"  {label}: eager {eager:.3f} s | onnx {onnx:.3f} s | {eager / onnx:.2f}x")
+    seconds = {way: median_ms(lambda: generate(net, settings, 1), repeats, warmup=1) / 1000
+               for way, net in ways.items()}
+    eager = seconds["eager"]
+    print(f"  {label}: eager {eager:.3f} s | " + " | ".join(
+        f"{way} {s:.3f} s ({eager / s:.2f}x)" for way, s in seconds.items() if way != "eager"))
 
 
 def bench_pixel(repeats: int, peak: float) -> None:
@@ -133,11 +150,11 @@ def bench_pixel(repeats: int, peak: float) -> None:
 
     loaded = load_checkpoint(default_checkpoint("text2img"))
     model = loaded.model
-    wrapped, built = onnx_of(model)
+    ways, built = onnx_of(model)
     print(f"text2img U-Net ({loaded.name}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters; {built})")
-    bench_forwards("U-Net", model, wrapped, lambda b: model.embed(None, b), repeats * 4, peak)
+    bench_forwards("U-Net", ways, lambda b: model.embed(None, b), repeats * 4, peak)
     settings = GuidedSettings(prompt=PROMPT, guidance_scale=3.0, steps=50).validate()
-    bench_run("guided DDIM-50, one 32x32 image (target <= 0.5 s, >= 2x)", model, wrapped, settings, repeats)
+    bench_run("guided DDIM-50, one 32x32 image (target <= 0.5 s, >= 2x)", ways, settings, repeats)
 
 
 def bench_latent(repeats: int, peak: float) -> None:
@@ -150,12 +167,12 @@ def bench_latent(repeats: int, peak: float) -> None:
             print(f"{family}: skipped ({exc})")
             continue
         model = loaded.model
-        wrapped, built = onnx_of(model)
+        ways, built = onnx_of(model)
         print(f"{family} ({loaded.name}; {built})")
-        bench_forwards("denoiser", model, wrapped, lambda b: model.embed(None, b), repeats * 4, peak)
+        bench_forwards("denoiser", ways, lambda b: model.embed(None, b), repeats * 4, peak)
         settings = default_settings(loaded, prompt=PROMPT)
         bench_run(f"guided {settings.sampler}-{settings.steps} w={settings.guidance_scale:g}, one image",
-                  model, wrapped, settings, repeats)
+                  ways, settings, repeats)
 
 
 def bench_tokens(repeats: int) -> None:

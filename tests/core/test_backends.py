@@ -16,6 +16,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore:You are using the legacy TorchS
               pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning")]
 
 from latent_models import tiny_latent_model  # noqa: E402
+from tolerance import assert_same_picture  # noqa: E402
 
 from playground.core import backends  # noqa: E402
 from playground.core.backends import builds  # noqa: E402
@@ -163,3 +164,33 @@ def test_torch_is_kept_where_no_backend_applies(unet, monkeypatch):
     assert "onnxruntime is not installed" in choose_backend(unet, "onnx").note
     with pytest.raises(ValueError, match="unknown backend"):
         choose_backend(unet, "tensorrt")
+
+
+def test_a_guided_batch_split_over_two_threads_agrees_and_repeats_exactly(unet, dit):
+    from playground.core.backends.onnx_runtime import splits
+    from playground.core.reproduce import torch_threads
+
+    assert splits(2, 2) and splits(5, 4) and not splits(1, 2) and not splits(2, 1)
+    runner = choose_backend(unet, "onnx").model.runner
+    for batch in (2, 3, 4):  # a guided step of one image; odd batches split ceil(N/2) + the rest
+        x, t, cond = _inputs((3, 32, 32), batch, 16, seed=batch)
+        split = runner.run(x, t, cond, threads=2)
+        whole = runner.run(x, t, cond, threads=2, split=False)
+        with torch.inference_mode():
+            expected = unet(x, t, cond=cond)
+        assert split.shape == whole.shape == expected.shape
+        assert float((split - whole).abs().max()) <= backends.TOLERANCE
+        assert float((split - expected).abs().max()) <= backends.TOLERANCE
+        assert torch.equal(runner.run(x, t, cond, threads=2), split)  # the same split every time: the same bits
+    assert runner._second_half is not None
+    # the wrapper splits only when torch may use two threads (the CLI), not with the GUI worker's one
+    wrapped = choose_backend(dit, "onnx").model
+    settings = GuidedSettings(prompt="red circle", guidance_scale=2.0, steps=3, clip_x0=False)
+    with torch_threads(1):
+        one = generate(wrapped, settings, 1)
+    assert wrapped.runner._second_half is None
+    with torch_threads(2):
+        first, second = generate(wrapped, settings, 1), generate(wrapped, settings, 1)
+    assert wrapped.runner._second_half is not None
+    np.testing.assert_array_equal(first, second)
+    assert_same_picture(first, one)  # other threads, other sessions: the same picture
