@@ -36,6 +36,17 @@ jobs running: CPU times hold roughly, wall times do not; a 2-thread run could no
     sit batch 2: eager 8.7 ms | onnx 4.9 ms (1.8x); guided Heun-10: 0.16 s | 0.09 s (1.7x)
     dalle (eager): 278 tokens/s one image at a time, 2058 tokens/s for 16 at once
     schedulers vs diffusers: DDPM 3.8x, DDIM eta 0 5.3-5.7x, eta 1 3.1-3.5x (was 2.6x)
+
+Measured 2026-12-05 04:25-04:30 UTC, same machine, `--threads 2 --repeats 3 --skip-tokens`, nearly idle
+(load average 0.2-2.5 falling, no other process above 25% CPU when each run started; 4 runs):
+    peak: 187-193 GFLOP/s (both cores)
+    U-Net batch 1: eager 7.8-8.4 ms | onnx 4.2-4.3 ms (61-63% of the 2-core peak) | 1.8-2.0x
+    U-Net batch 2: eager 11.4-11.7 ms | onnx (one session, 2 threads) 7.3-7.5 ms | split (two 1-thread
+        halves at once) 5.7-5.9 ms (90-92% of the 2-core peak) | 2.0x
+    guided DDIM-50 32x32: eager 0.61-0.77 s | onnx 0.40-0.42 s (1.5-1.9x) | split 0.31-0.35 s (1.85-2.45x;
+        of it ~20 ms outside the network, ~12 ms waiting for the second half)
+    ldm guided DDIM-50: eager 0.52 s | onnx 0.20 s | split 0.16 s (3.2x); dit: 0.30 | 0.19 | 0.11 s (2.8x);
+    sit guided Heun-10: 0.10 | 0.06 | 0.05 s (2.0x)
 """
 
 from __future__ import annotations
