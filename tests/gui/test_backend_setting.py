@@ -25,3 +25,16 @@ def test_choosing_sets_the_app_setting_and_is_kept(qtbot):  # settings: a privat
         assert again.used.text() == "(ran torch)" and "being built" in again.used.toolTip()
     finally:
         set_app_backend("auto")
+
+
+def test_the_status_bar_says_what_a_diffusion_run_sampled_with(main_window, qtbot):
+    """A Diffusion run asks the setting in its worker; the box then says which backend ran."""
+    from playground.gui.panels.diffusion import DiffusionPanel
+
+    panel = next(p for p in main_window.panels if isinstance(p, DiffusionPanel))
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=20000)
+    box = main_window.backend_setting
+    assert box.used.text() == "" or box.used.text().startswith("(ran ")
+    panel.run_primary()  # Ctrl+Enter: Run
+    qtbot.waitUntil(lambda: box.used.text() == "(ran torch)", timeout=30000)  # a tiny model: eager torch

@@ -32,6 +32,19 @@ def set_app_backend(name: str) -> None:
         _choice = name
 
 
+_last: BackendChoice | None = None
+
+
 def backend_for_run(model: nn.Module) -> BackendChoice:
     """The model a run of the app samples with, under the app's setting (never waits for a build)."""
-    return choose_backend(model, app_backend(), wait=False)
+    global _last
+    choice = choose_backend(model, app_backend(), wait=False)
+    with _lock:
+        _last = choice
+    return choice
+
+
+def last_run() -> BackendChoice | None:
+    """What the app's last run sampled with (None: no run yet), for the status bar to say."""
+    with _lock:
+        return _last

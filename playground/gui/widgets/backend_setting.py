@@ -9,13 +9,15 @@ touches a model: panels ask `backend_for_run` in their worker.
 
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 
 from ...core.backends import BACKEND_CHOICES, BackendChoice
-from ...core.backends.setting import app_backend, set_app_backend
+from ...core.backends.setting import app_backend, last_run, set_app_backend
 from ..window_state import window_settings
 
 SETTING_KEY = "backend/choice"
+WATCH_MS = 500
 TIPS = {
     "auto": "ONNX Runtime on the CPU once the model's export is built and checked against torch; torch until then",
     "torch": "eager PyTorch, always",
@@ -44,6 +46,17 @@ class BackendSetting(QWidget):
         self.combo.setCurrentText(saved if saved in BACKEND_CHOICES else "auto")
         set_app_backend(self.combo.currentText())
         self.combo.currentTextChanged.connect(self._chosen)
+        self._shown: BackendChoice | None = None
+        self._watch = QTimer(self)  # a panel's worker records each run's backend; say the newest (cheap: no model)
+        self._watch.setInterval(WATCH_MS)
+        self._watch.timeout.connect(self._follow_runs)
+        self._watch.start()
+
+    def _follow_runs(self) -> None:
+        choice = last_run()
+        if choice is not None and choice is not self._shown:
+            self._shown = choice
+            self.show_run(choice)
 
     def _chosen(self, name: str) -> None:
         set_app_backend(name)
