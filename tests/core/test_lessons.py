@@ -18,7 +18,7 @@ from playground.core.lessons import (
 )
 from playground.core.lessons.builtin import BUILTIN_DIR, ORDER
 from playground.core.lessons.slide import CAPTION_PX, MIN_CAPTION_PX, font, line_height, slide_layout
-from playground.core.reproduce import PICTURE_RENDERERS, RENDERERS
+from playground.core.reproduce import RENDERERS
 
 PANELS = Path(__file__).resolve().parents[2] / "playground" / "gui" / "panels"
 
