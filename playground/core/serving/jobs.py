@@ -178,3 +178,6 @@ def run_job(name: str, loaded: Callable[[], LoadedModel], args: dict, arrays: di
         yield message("error", message=f"{name}: {type(exc).__name__}: {exc}")
         return
     yield message("end")  # a stream without it was cut: the connection was lost
+
+
+from . import jobs_views  # noqa: E402,F401  (registers the panels' view jobs)
