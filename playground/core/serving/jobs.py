@@ -181,3 +181,4 @@ def run_job(name: str, loaded: Callable[[], LoadedModel], args: dict, arrays: di
 
 
 from . import jobs_views  # noqa: E402,F401  (registers the panels' view jobs)
+from . import jobs_tokens  # noqa: E402,F401  (registers the token and CLIP families' jobs)
