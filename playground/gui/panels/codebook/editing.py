@@ -17,7 +17,9 @@ import numpy as np
 from ....core.codebook.analysis import decode_tokens, encode_tokens
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet
+from ....core.serving.remote_tokens import remote_decode_tokens, remote_encode_tokens
 from ...widgets.image_file import open_image_file
+from ...twins import remotable
 from ...worker import JobContext
 from ...widgets.codebook_style import code_colours
 
@@ -76,6 +78,11 @@ class GridEditing:
             tokens = encode_tokens(model, image[None])[0]
             return tokens, decode_tokens(model, tokens)[0]
 
+        def remote(ctx: JobContext, server) -> tuple[np.ndarray, np.ndarray]:  # gui/remote_worker.py
+            tokens, images = remote_encode_tokens(server, model, image[None], decode=True)
+            return tokens[0], images[0]
+
+        work.remote = remote
         def done(result: tuple[np.ndarray, np.ndarray]) -> None:
             tokens, recon = result
             self._start_grid(TokenGridEditor(tokens, model.codebook_size), image, recon, recon, description)
@@ -214,4 +221,6 @@ class GridEditing:
             self.last_latency_ms = (time.perf_counter() - requested) * 1000
             self.toolbar.show_latency(self.last_latency_ms)
 
-        self._submit_live(lambda ctx: decode_tokens(model, grid)[0], channel="decode", on_result=done, keep_stale=True)
+        self._submit_live(remotable(lambda ctx: decode_tokens(model, grid)[0],
+                                    lambda ctx, server: remote_decode_tokens(server, model, grid)[0]),
+                          channel="decode", on_result=done, keep_stale=True)

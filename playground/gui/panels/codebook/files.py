@@ -21,7 +21,9 @@ from ....core.codebook.token_editor import TokenGridEditor
 from ....core.codebook.token_grid import PNG_SIGNATURE, TokenGrid, load_token_grid, save_token_grid
 from ....core.images import save_png, upscale
 from ....core.provenance import checkpoint_differences, picture_recipe
+from ....core.serving.remote_tokens import remote_decode_tokens
 from ...dialogs import open_file
+from ...twins import remotable
 from ...widgets.image_file import ask_image_path
 from .grid_column import EXPORT_SCALE
 from .state import editor_from_recipe
@@ -79,8 +81,10 @@ class CodebookFiles:
         def done(images: np.ndarray) -> None:
             self._start_grid(editor, None, images[0], images[1], name or "a restored PNG")
 
-        self._submit_live(lambda ctx: decode_tokens(model, np.stack([encoded, tokens])), channel="encode",
-                          on_result=done)
+        grids = np.stack([encoded, tokens])
+        self._submit_live(remotable(lambda ctx: decode_tokens(model, grids),
+                                    lambda ctx, server: remote_decode_tokens(server, model, grids)),
+                          channel="encode", on_result=done)
         return "note: " + "; ".join(notes) if notes else None
 
     def load_grid(self: VQVAEPanel, path: str | Path, interactive: bool = False) -> bool:
@@ -113,7 +117,9 @@ class CodebookFiles:
         def done(recon: np.ndarray) -> None:
             self._start_grid(TokenGridEditor(tokens, model.codebook_size), None, recon, recon, name)
 
-        self._submit_live(lambda ctx: decode_tokens(model, tokens)[0], channel="encode", on_result=done)
+        self._submit_live(remotable(lambda ctx: decode_tokens(model, tokens)[0],
+                                    lambda ctx, server: remote_decode_tokens(server, model, tokens)[0]),
+                          channel="encode", on_result=done)
         return True
 
     def _error_dialog(self: VQVAEPanel, title: str, message: str) -> None:

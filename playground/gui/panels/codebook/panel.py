@@ -27,6 +27,8 @@ from PySide6.QtWidgets import QMessageBox, QSplitter, QTabWidget, QVBoxLayout, Q
 from ....core.checkpoints import LoadedModel
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet, load_dataset
+from ....core.serving.remote_tokens import remote_encode_tokens
+from ...remote_worker import RemoteWorker
 from ...worker import Job, JobContext, ModelWorker
 from ...widgets.nearest import nearest_button
 from ...widgets.titled import note_label
@@ -58,7 +60,8 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
 
     def __init__(self, worker: ModelWorker, device: torch.device, parent: QWidget | None = None):
         super().__init__(worker, device, parent)
-        self.live = ModelWorker(f"{type(self).__name__}-live", self)
+        # a connected app decodes and encodes on the model server too (the work's `remote` twins)
+        self.live = RemoteWorker(f"{type(self).__name__}-live", self, link=getattr(worker, "link", None))
         self.codebook: CodebookView | None = None
         self.usage: Usage | None = None
         self.datasets: dict[tuple[str, int], ImageSet] = {}  # data sets loaded for counting
@@ -223,6 +226,13 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
             ctx.progress(0, len(data))  # a checkpoint load cancels this job (`preempt`): it never waits behind it
             return state.count_usage(model, generation, data, ENCODE_BATCH, ctx.progress)
 
+        def remote(ctx: JobContext, server) -> Usage:  # gui/remote_worker.py: each batch encoded by the server
+            data = cached if cached is not None else load_dataset(name, n=DATA_SETS[name], seed=1, size=size)
+            ctx.progress(0, len(data))
+            return state.count_usage(model, generation, data, ENCODE_BATCH, ctx.progress,
+                                     lambda images: remote_encode_tokens(server, model, images))
+
+        work.remote = remote
         def progress(done: int, total: int, _payload: Any) -> None:
             self.codebook_column.usage_title.setText(f"Encoding {name}: {done} of {total} images…")
 

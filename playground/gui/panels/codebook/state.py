@@ -83,10 +83,15 @@ def context_crop(tile: np.ndarray, grid_size: int, cells: int = 3) -> np.ndarray
 
 
 def count_usage(model: VQVAE, generation: int, data: ImageSet, batch: int,
-                progress: Callable[[int, int], None]) -> Usage:
-    """Encode a data set batch by batch (`progress` reports and may raise to stop) and count the codes."""
+                progress: Callable[[int, int], None], encode: Callable[[np.ndarray], np.ndarray] | None = None) -> Usage:
+    """Encode a data set batch by batch (`progress` reports and may raise to stop) and count the codes;
+    `encode(images) -> tokens` encodes a batch elsewhere (the model server) instead of with `model`."""
     grids = []
-    for done, tokens in encode_tokens_progressive(model, data.images, batch):
+    if encode is None:
+        batches = encode_tokens_progressive(model, data.images, batch)
+    else:
+        batches = ((min(s + batch, len(data)), encode(data.images[s:s + batch])) for s in range(0, len(data), batch))
+    for done, tokens in batches:
         grids.append(tokens)
         progress(done, len(data))
     tokens = np.concatenate(grids)

@@ -1,0 +1,87 @@
+"""The token and CLIP families on a real `playground serve` (127.0.0.1): the codebook's decodes and
+encodes, CLIP's similarity matrix and zero-shot reading, each what the app computes itself."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from playground.core.checkpoints import load_checkpoint
+from playground.core.clip.classify import read_attributes
+from playground.core.clip.matrix import caption_matrix
+from playground.core.codebook.analysis import decode_tokens, encode_tokens
+from playground.core.data import load_dataset
+from playground.core.serving.client import Connection, ServerClient, remember
+from playground.core.serving.remote import NotServed
+from playground.core.serving.remote_tokens import (remote_caption_matrix, remote_decode_tokens, remote_encode_tokens,
+                                                   remote_read_attributes)
+from serving_support import run_server
+from token_models import tiny_vqgan
+from tolerance import assert_same_picture
+
+pytest.importorskip("litserve")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    from token_models import save_tiny_token_checkpoints
+
+    root = tmp_path_factory.mktemp("served-tokens")
+    folders = save_tiny_token_checkpoints(root / "tokens")
+    with run_server(root, folders, checkpoints=root / "tokens") as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def connection(served) -> Connection:
+    return Connection(ServerClient(served.address))
+
+
+def opened(served, family: str):
+    loaded = load_checkpoint(served.folders[family])
+    remember(loaded.model, loaded.path)
+    return loaded.model
+
+
+def test_the_server_lists_the_token_jobs(connection):
+    assert {"vq_decode", "vq_encode", "clip_matrix", "clip_zero_shot"} <= set(connection.info["jobs"])
+
+
+def test_token_grids_decode_and_images_encode_as_here(served, connection):
+    model = opened(served, "vqgan")
+    grids = np.random.default_rng(0).integers(0, model.codebook_size, (3, model.grid_size, model.grid_size))
+    remote = remote_decode_tokens(connection, model, grids)
+    assert remote.shape == decode_tokens(model, grids).shape and remote.dtype == np.uint8
+    assert_same_picture(remote, decode_tokens(model, grids))  # one computation, another process
+    assert_same_picture(remote_decode_tokens(connection, model, grids[0]), decode_tokens(model, grids[0]))
+    images = load_dataset("shapes", n=4, seed=3, size=model.config.image_size).images
+    tokens, recon = remote_encode_tokens(connection, model, images, decode=True)
+    local = encode_tokens(model, images)
+    assert tokens.shape == local.shape and (tokens == local).mean() > 0.95  # nearest codes: ties may flip
+    assert_same_picture(recon, decode_tokens(model, tokens))
+
+
+def test_clip_matrix_and_zero_shot_are_the_local_ones(served, connection):
+    model = opened(served, "clip")
+    remote, local = remote_caption_matrix(connection, model, 4, 2), caption_matrix(model, 4, 2)
+    assert remote.captions == local.captions and np.array_equal(remote.images, local.images)
+    np.testing.assert_allclose(remote.similarity, local.similarity, atol=1e-4)
+    assert remote.scale == pytest.approx(local.scale)
+    images = local.images[:3]
+    readings, here = remote_read_attributes(connection, model, images), read_attributes(model, images)
+    assert len(readings) == 3 and [list(r) for r in readings] == [list(r) for r in here]
+    for r, h in zip(readings, here):
+        for attribute in h:
+            np.testing.assert_allclose(r[attribute].probabilities, h[attribute].probabilities, atol=1e-4)
+            assert r[attribute].value == h[attribute].value or np.ptp(np.sort(h[attribute].probabilities)[-2:]) < 1e-3
+
+
+def test_a_model_the_server_lacks_runs_here(connection):
+    with pytest.raises(NotServed):
+        remote_decode_tokens(connection, tiny_vqgan(), np.zeros((1, 8, 8), np.int64))
+
+
+def test_a_bad_grid_is_one_line_from_the_server(served, connection):
+    model = opened(served, "vqgan")
+    with pytest.raises(Exception, match="token indices must lie"):
+        remote_decode_tokens(connection, model, np.full((1, model.grid_size, model.grid_size), 10_000))
