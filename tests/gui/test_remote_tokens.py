@@ -1,0 +1,71 @@
+"""The token and CLIP panels over a real `playground serve` on 127.0.0.1: with the app connected, the
+VQ-VAE codebook panel's encodes, decodes and usage count (and the CLIP panel's matrix and zero-shot
+reading) run on the server and show what a local run shows; local model calls are patched to fail."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from playground.core.codebook.analysis import codebook_usage, decode_tokens, encode_tokens
+from playground.gui.panels.codebook import VQVAEPanel, codebook_column, editing, files, state
+from playground.gui.remote_worker import RemoteWorker, server_link
+from serving_support import run_server
+from tolerance import assert_same_picture
+
+pytest.importorskip("litserve")
+
+
+def refuse(*args, **kwargs):
+    raise AssertionError("computed on this computer")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, tiny_assets):
+    """A server over the GUI's tiny assets (the window's models are the server's, weight for weight)."""
+    with run_server(tmp_path_factory.mktemp("served-tokens-gui"), {}, checkpoints=tiny_assets) as server:
+        yield server
+
+
+@pytest.fixture
+def link(served):
+    link = server_link()
+    link.connect_to(served.address)
+    yield link
+    link.disconnect()
+
+
+@pytest.fixture
+def codebook_remote_only(monkeypatch):
+    monkeypatch.setitem(codebook_column.DATA_SETS, "shapes", 120)
+    for module in (editing, files):
+        monkeypatch.setattr(module, "decode_tokens", refuse)
+    monkeypatch.setattr(editing, "encode_tokens", refuse)
+    monkeypatch.setattr(state, "encode_tokens_progressive", refuse)
+
+
+def test_the_codebook_panel_encodes_decodes_and_counts_on_the_server(link, main_window, qtbot, codebook_remote_only):
+    panel = next(p for p in main_window.panels if isinstance(p, VQVAEPanel))
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
+    assert isinstance(panel.live, RemoteWorker) and panel.live.link is link
+    errors = []
+    panel.live.error.connect(errors.append)
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.editor is not None and panel.usage is not None, timeout=30000)
+    model = panel.loaded.model
+    usage = panel.usage  # every batch encoded by the server
+    here = encode_tokens(model, usage.data.images)
+    assert usage.tokens.shape == here.shape and (usage.tokens == here).mean() > 0.95
+    assert usage.counts.sum() == here.size and np.array_equal(usage.counts, codebook_usage(usage.tokens, model.codebook_size))
+    # the shown grid came from the server's encode; painting a cell decodes it there
+    before = panel.editor.grid.copy()
+    code = (int(before[2, 5]) + 5) % model.codebook_size
+    panel.select_code(code)
+    qtbot.mouseClick(panel.grid_column.canvas.viewport(), Qt.MouseButton.LeftButton,
+                     pos=panel.grid_column.canvas.widget_pos_of_cell(2, 5).toPoint())
+    assert np.argwhere(panel.editor.grid != before).tolist() == [[2, 5]]
+    qtbot.waitUntil(lambda: panel.decoded_grid is not None and np.array_equal(panel.decoded_grid, panel.editor.grid),
+                    timeout=10000)
+    assert_same_picture(panel.current_image, decode_tokens(model, panel.editor.grid)[0])
+    assert not errors
