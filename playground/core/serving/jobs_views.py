@@ -2,6 +2,10 @@
 
 - "forward": the Diffusion panel's Forward tab (`core.diffusion.forward.forward_view`): one data
   image noised to t and the network's one-shot guess, the same `ForwardView` as a local call.
+- "text2img_grid" / "text2img_compare": the Text-to-image panel's grid (seeds x scales) and its CFG-vs-CLIP
+  comparison, one batch each, the labelled picture streamed now and then (`PREVIEW_INTERVAL_S`) and at the end.
+- "text2img_decompose": the CFG decomposition at one step of a run, from that step's x_t.
+The helper networks (classifier, CLIP) are the server's shipped ones (`jobs.guidance_models`).
 
 The DDPM-vs-DDIM comparison needs no job of its own: it is two "trajectory" runs (`remote_trace`).
 """
@@ -9,13 +13,18 @@ The DDPM-vs-DDIM comparison needs no job of its own: it is two "trajectory" runs
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Callable, Iterator
 
 import numpy as np
+import torch
 
 from ..checkpoints import LoadedModel
 from ..diffusion.forward import ForwardView, forward_view
-from .jobs import job
+from ..text2img.clip_guidance import comparison_picture, comparison_steps
+from ..text2img.render import guidance_grid_picture
+from ..text2img.sampling import GuidedSettings, decompose, grid_steps, pixels
+from .jobs import guidance_models, job
 from .wire import message
 
 FORWARD_IMAGES = tuple(f.name for f in dataclasses.fields(ForwardView) if f.type in ("np.ndarray", np.ndarray))
@@ -40,3 +49,65 @@ def forward_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callab
                         int(args.get("seed", 0)))
     meta, pictures = split_view(view)
     yield message("result", meta=meta, arrays=pictures)
+
+
+PREVIEW_INTERVAL_S = 0.2  # as the panel's own previews (text2img/jobs.py GRID_PREVIEW_INTERVAL_S)
+
+
+def guided_settings(args: dict) -> GuidedSettings:
+    return GuidedSettings(**args["settings"])
+
+
+def picture_stream(records: Iterator, draw: Callable[[torch.Tensor], np.ndarray],
+                   cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """A batch run's steps as progress (a preview picture every `PREVIEW_INTERVAL_S`), then the final picture;
+    "stopped" within one step of a cancel."""
+    last, record = time.monotonic(), None
+    for record in records:
+        if cancelled():
+            yield message("stopped", meta={"count": record.index + 1})
+            return
+        preview = None
+        if not record.is_last and time.monotonic() - last >= PREVIEW_INTERVAL_S:
+            preview, last = {"picture": draw(record.pred_x0)}, time.monotonic()
+        yield message("progress", done=record.index + 1, total=record.num_steps, arrays=preview)
+    if record is None:
+        raise ValueError("the sampler has no steps")
+    yield message("result", arrays={"picture": draw(record.x_prev)})
+
+
+@job("text2img_grid")
+def grid_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """args: settings (GuidedSettings' fields), scales, seeds, axis -> the labelled grid (`guidance_grid_picture`)."""
+    model, settings = loaded.model, guided_settings(args)
+    scales, seeds = [float(s) for s in args["scales"]], [int(s) for s in args["seeds"]]
+    models = guidance_models(model)
+    base, classifier = models.networks(model, settings, grid=True)
+    draw = lambda x: guidance_grid_picture(pixels(model, x), scales, seeds, str(args["axis"]))  # noqa: E731
+    yield from picture_stream(grid_steps(base, settings, scales, seeds, classifier, models.clip(settings)), draw,
+                              cancelled)
+
+
+@job("text2img_compare")
+def compare_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """args: settings, seeds -> no guidance, CFG, CLIP and both per seed (`comparison_picture`)."""
+    model, settings = loaded.model, guided_settings(args)
+    seeds = [int(s) for s in args["seeds"]]
+    models = guidance_models(model)
+    base, classifier = models.networks(model, settings)
+    draw = lambda x: comparison_picture(x, settings, seeds)  # noqa: E731
+    yield from picture_stream(comparison_steps(base, settings, seeds, models.clip(settings), classifier), draw,
+                              cancelled)
+
+
+@job("text2img_decompose")
+def decompose_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """args: settings, t, index; arrays["x_t"] -> the `Decomposition` (its pictures as arrays, the rest as meta)."""
+    model, settings = loaded.model, guided_settings(args)
+    models = guidance_models(model)
+    base, classifier = models.networks(model, settings)
+    x_t = torch.from_numpy(np.asarray(arrays["x_t"], np.float32).copy())
+    parts = decompose(base, settings, x_t, int(args["t"]), int(args["index"]), classifier, models.clip(settings))
+    fields = dataclasses.asdict(parts)
+    pictures = {k: fields.pop(k) for k in list(fields) if isinstance(fields[k], np.ndarray)}
+    yield message("result", meta=fields, arrays=pictures)

@@ -1,0 +1,66 @@
+"""The panels' views on a model server (`jobs_views`), each returning what its local call returns.
+
+`remote_forward_view` is `core.diffusion.forward.forward_view`; `remote_guided_picture` is the
+Text-to-image panel's grid or comparison (the labelled picture; previews through `on_preview`);
+`remote_decompose` is `core.text2img.sampling.decompose` at one step of a run. NotServed when
+the server lacks the model, ServerLost when it is gone (the worker then runs the local function).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from ..diffusion.forward import ForwardView
+from ..text2img.sampling import Decomposition, GuidedSettings
+from .client import Connection
+from .jobs_views import join_view
+from .remote import served_id
+
+
+def _result(connection: Connection, name: str, model: torch.nn.Module, args: dict,
+            arrays: dict | None = None) -> dict:
+    for msg in connection.client.stream(name, served_id(connection, model), args, arrays):
+        if msg["kind"] == "result":
+            return msg
+    raise ValueError(f"the server's {name} job returned nothing")
+
+
+def remote_forward_view(connection: Connection, model: torch.nn.Module, image: np.ndarray, t: int,
+                        seed: int = 0) -> ForwardView:
+    """`forward_view(model, model.noise_schedule, image, t, seed)` on the server."""
+    msg = _result(connection, "forward", model, {"t": int(t), "seed": int(seed)},
+                  {"image": np.asarray(image, np.uint8)})
+    return join_view(msg["meta"], msg["arrays"])
+
+
+def remote_guided_picture(connection: Connection, kind: str, model: torch.nn.Module, settings: GuidedSettings,
+                          seeds: Sequence[int], *, scales: Sequence[float] = (), axis: str = "w",
+                          on_step: Callable[[int, int, np.ndarray | None], None] = lambda d, n, p: None,
+                          stopping: Callable[[], bool] = lambda: False) -> np.ndarray | None:
+    """The panel's "grid" (seeds x `scales`, labelled along `axis`) or "compare" picture, run on the server:
+    `on_step(done, total, preview or None)` after every step; the final picture, or None when stopped."""
+    if kind not in ("grid", "compare"):
+        raise ValueError(f"kind must be grid or compare, not {kind!r}")
+    args = {"settings": dataclasses.asdict(settings), "seeds": [int(s) for s in seeds],
+            "scales": [float(s) for s in scales], "axis": axis}
+    for msg in connection.client.stream(f"text2img_{kind}", served_id(connection, model), args, None, stopping):
+        if msg["kind"] == "progress":
+            on_step(int(msg["done"]), int(msg["total"]), msg["arrays"].get("picture"))
+        elif msg["kind"] == "result":
+            return msg["arrays"]["picture"]
+        elif msg["kind"] == "stopped":
+            return None
+    raise ValueError(f"the server's {kind} job returned nothing")
+
+
+def remote_decompose(connection: Connection, model: torch.nn.Module, settings: GuidedSettings, x_t: np.ndarray,
+                     t: int, index: int = 0) -> Decomposition:
+    """`decompose` of the guided `model` at (x_t, t) (step `index` of its run) on the server."""
+    msg = _result(connection, "text2img_decompose", model,
+                  {"settings": dataclasses.asdict(settings), "t": int(t), "index": int(index)},
+                  {"x_t": np.asarray(x_t, np.float32)})
+    return Decomposition(**{"cond": None, **msg["meta"], **msg["arrays"]})
