@@ -69,3 +69,30 @@ def test_the_codebook_panel_encodes_decodes_and_counts_on_the_server(link, main_
                     timeout=10000)
     assert_same_picture(panel.current_image, decode_tokens(model, panel.editor.grid)[0])
     assert not errors
+
+
+def test_the_clip_matrix_and_zero_shot_tabs_read_on_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.core.clip.classify import read_attributes
+    from playground.core.clip.matrix import caption_matrix
+    from playground.gui.panels.clip import ClipPanel
+    from playground.gui.panels.clip import similarity_tab, zero_shot_tab
+
+    monkeypatch.setattr(similarity_tab, "caption_matrix", refuse)
+    monkeypatch.setattr(zero_shot_tab, "read_attributes", refuse)
+    panel = next(p for p in main_window.panels if isinstance(p, ClipPanel))
+    errors = []
+    panel.worker.error.connect(errors.append)
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=20000)
+    tab = panel.view(similarity_tab.SimilarityTab)
+    qtbot.waitUntil(lambda: tab.matrix is not None, timeout=20000)
+    expected = caption_matrix(panel.loaded.model, 8, 1)
+    assert tab.matrix.captions == expected.captions
+    np.testing.assert_allclose(tab.matrix.similarity, expected.similarity, atol=1e-4)
+    zero = panel.view(zero_shot_tab.ZeroShotTab)
+    panel.tabs.setCurrentWidget(zero)
+    qtbot.waitUntil(lambda: zero.reading is not None, timeout=20000)
+    here = read_attributes(panel.loaded.model, zero.image[None])[0]
+    for attribute, reading in here.items():
+        np.testing.assert_allclose(zero.reading[attribute].probabilities, reading.probabilities, atol=1e-4)
+    assert "attributes right" in zero.summary.text() and not errors

@@ -13,6 +13,8 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QSpinBox, QVB
 
 from ....core.clip.matrix import CaptionMatrix, caption_matrix
 from ....core.data import GALLERY_SEED
+from ....core.serving.remote_tokens import remote_caption_matrix
+from ...twins import remotable
 from ...widgets.titled import note_label
 from .matrix_view import MatrixView
 
@@ -70,8 +72,9 @@ class SimilarityTab(QWidget):
         if self.panel.loaded is None:
             return
         model, n, seed = self.panel.loaded.model, self.n_box.value(), self.seed_box.value()
-        self.panel.submit(lambda ctx: caption_matrix(model, n, seed), channel="matrix", on_result=self.show_matrix,
-                          cancel_running=True)
+        self.panel.submit(remotable(lambda ctx: caption_matrix(model, n, seed),
+                                    lambda ctx, server: remote_caption_matrix(server, model, n, seed)),
+                          channel="matrix", on_result=self.show_matrix, cancel_running=True)
 
     def show_matrix(self, matrix: CaptionMatrix) -> None:
         self.matrix = matrix

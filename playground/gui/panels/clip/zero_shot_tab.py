@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from ....core.clip.classify import Reading, read_attributes
 from ....core.data.shapes import ATTRIBUTE_VALUES, ATTRIBUTES
+from ....core.serving.remote_tokens import remote_read_attributes
+from ...twins import remotable
 from ...widgets.gallery import DataGallery
 from ...widgets.image_file import ask_image_path, open_image_file
 from ...widgets.images import BACKGROUND
@@ -148,7 +150,9 @@ class ZeroShotTab(QWidget):
         if self.panel.loaded is None:
             return
         model = self.panel.loaded.model
-        self.panel.submit(lambda ctx: read_attributes(model, image[None])[0], channel="zero-shot",
+        self.panel.submit(remotable(lambda ctx: read_attributes(model, image[None])[0],
+                                    lambda ctx, server: remote_read_attributes(server, model, image[None])[0]),
+                          channel="zero-shot",
                           on_result=self._show, cancel_running=True)
 
     def _show(self, reading: Reading) -> None:
