@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
 
 from ....core.diffusion.trajectory import SamplerSettings, Trajectory, trace
+from ....core.serving.remote import remote_trace
 from ...widgets.steps import SchedulePlots
 from ...widgets.steps.controls import DEFAULT_DDIM_STEPS
 from ...widgets.throttle import Throttle
@@ -139,11 +140,15 @@ class CompareTab(QWidget):
             return
         ddpm, ddim, why = compared_pair(settings, schedule.num_train_timesteps)
 
-        def work(ctx) -> Comparison:
+        def work(ctx, connection=None) -> Comparison:
             runs, done, throttle = [], 0, Throttle()
             for sampler in (ddpm, ddim):
                 start = time.perf_counter()
-                for trajectory in trace(model, schedule, sampler, seed):
+                if connection is None:
+                    steps = trace(model, schedule, sampler, seed)
+                else:  # `work.remote`: on the connected model server (gui/remote_worker.py), the same runs
+                    steps = remote_trace(connection, model, schedule, sampler, seed, stopping=lambda: ctx.cancelled)
+                for trajectory in steps:
                     ctx.check()
                     if throttle.ready():
                         ctx.progress(done + trajectory.count, ddpm.steps + ddim.steps)
@@ -151,6 +156,8 @@ class CompareTab(QWidget):
                 runs.append((trajectory, time.perf_counter() - start))
             (a, seconds_a), (b, seconds_b) = runs
             return Comparison(a, b, seconds_a, seconds_b, why)
+
+        work.remote = work
 
         self.panel.view.stop()  # a run in the steps view stops (and is kept) rather than waits
         self.panel.submit(work, channel="compare", label=f"DDPM-{ddpm.steps} vs DDIM-{ddim.steps}",

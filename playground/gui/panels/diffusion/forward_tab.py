@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
 from ....core import checks
 from ....core.diffusion.forward import ForwardView, forward_view, noised_image
+from ....core.serving.remote_views import remote_forward_view
 from ...widgets.gallery import DataGallery
 from ...widgets.steps import SchedulePlots
 from ...widgets.steps.fields import NumberField
@@ -139,8 +140,12 @@ class ForwardTab(QWidget):
         self.canvases["x0"].set_image(image)
         self.canvases["x_t"].set_image(noised_image(schedule, image, t, seed))
 
-        self.panel.submit(lambda ctx: forward_view(model, schedule, image, t, seed), channel="forward",
-                          on_result=self.show_view, cancel_running=True)
+        def work(ctx) -> ForwardView:
+            return forward_view(model, schedule, image, t, seed)
+
+        # on the connected model server, the same view (gui/remote_worker.py)
+        work.remote = lambda ctx, connection: remote_forward_view(connection, model, image, t, seed)
+        self.panel.submit(work, channel="forward", on_result=self.show_view, cancel_running=True)
 
     def show_view(self, view: ForwardView) -> None:
         """The network's one-shot guess at t (its x0 clipped, and the error of that clipped x0)."""

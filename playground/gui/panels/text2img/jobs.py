@@ -15,6 +15,7 @@ from torch import nn
 
 from ....core.diffusion.trajectory import Trajectory, trace
 from ....core.serving.remote import remember_guided, remote_trace
+from ....core.serving.remote_views import remote_decompose, remote_guided_picture
 from ....core.text2img.clip_guidance import comparison_picture, comparison_steps
 from ....core.text2img.denoiser import GuidanceModels
 from ....core.text2img.render import guidance_grid_picture
@@ -79,6 +80,8 @@ def decomposition_job(models: GuidanceModels, model: nn.Module, result: RenderRe
         base, classifier = models.networks(model, settings)
         return decompose(base, settings, x_t, t, index, classifier, models.clip(settings))
 
+    # on the connected model server (gui/remote_worker.py), with its own helper networks
+    work.remote = lambda ctx, connection: remote_decompose(connection, model, settings, x_t.numpy(), t, index)
     return work
 
 
@@ -101,6 +104,15 @@ def grid_job(models: GuidanceModels, model: nn.Module, settings: GuidedSettings,
                 ctx.progress(record.index + 1, record.num_steps, grid(record.pred_x0, False))
         return grid(record.x_prev, True)
 
+    def remote(ctx: JobContext, connection) -> GridResult:
+        picture = remote_guided_picture(connection, "grid", model, settings, seeds, scales=scales, axis=axis,
+                                        on_step=previews(ctx, lambda p: GridResult(settings, tuple(scales),
+                                                                                   tuple(seeds), axis, p, False)),
+                                        stopping=lambda: ctx.cancelled)
+        ctx.check()
+        return GridResult(settings, tuple(scales), tuple(seeds), axis, picture, True)
+
+    work.remote = remote
     return work
 
 
@@ -118,4 +130,26 @@ def comparison_job(models: GuidanceModels, model: nn.Module, settings: GuidedSet
                     settings, tuple(seeds), comparison_picture(record.pred_x0, settings, seeds), False))
         return ComparisonResult(settings, tuple(seeds), comparison_picture(record.x_prev, settings, seeds), True)
 
+    def remote(ctx: JobContext, connection) -> ComparisonResult:
+        picture = remote_guided_picture(connection, "compare", model, settings, seeds,
+                                        on_step=previews(ctx, lambda p: ComparisonResult(settings, tuple(seeds), p,
+                                                                                         False)),
+                                        stopping=lambda: ctx.cancelled)
+        ctx.check()
+        return ComparisonResult(settings, tuple(seeds), picture, True)
+
+    work.remote = remote
     return work
+
+
+def previews(ctx: JobContext, result: Callable) -> Callable:
+    """A remote batch run's `on_step`: the server's preview pictures as progress (`result(picture)`), as the
+    local run's throttled previews."""
+
+    def on_step(done: int, total: int, picture) -> None:
+        if picture is None:
+            ctx.check()
+        else:
+            ctx.progress(done, total, result(picture))
+
+    return on_step

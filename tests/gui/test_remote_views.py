@@ -1,0 +1,119 @@
+"""The panels' views over a real `playground serve` on 127.0.0.1 (the window connected): the Diffusion
+panel's Forward tab and DDPM-vs-DDIM comparison, the Text-to-image grid and CFG decomposition run on the
+server (their local computation is patched to fail) and show what a local run shows."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from playground.core.diffusion.forward import forward_view
+from playground.core.diffusion.trajectory import run_trajectory
+from playground.core.text2img.render import guidance_grid_picture
+from playground.core.text2img.sampling import decompose, grid_steps, pixels
+from playground.gui.remote_worker import server_link
+from serving_support import run_server
+from tolerance import assert_same_picture
+
+pytest.importorskip("litserve")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, tiny_assets):
+    """A server over the GUI's tiny assets (so the window's models are the server's, weight for weight)."""
+    root = tmp_path_factory.mktemp("served-views-gui")
+    with run_server(root, {}, checkpoints=tiny_assets) as server:
+        yield server
+
+
+@pytest.fixture
+def link(served):
+    link = server_link()
+    link.connect_to(served.address)
+    yield link
+    link.disconnect()
+
+
+def refuse(*args, **kwargs):
+    raise AssertionError("computed on this computer")
+
+
+def shown(main_window, qtbot, kind):
+    panel = next(p for p in main_window.panels if type(p).__name__ == kind)
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None and not panel.worker.is_busy(), timeout=30000)
+    return panel
+
+
+def test_the_forward_tab_asks_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.gui.panels.diffusion import forward_tab
+
+    panel = shown(main_window, qtbot, "DiffusionPanel")
+    tab = panel.forward_tab
+    panel.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.gallery.count() > 0 and tab.view is not None, timeout=10000)
+    monkeypatch.setattr(forward_tab, "forward_view", refuse)
+    tab.gallery.setCurrentRow(2)
+    tab.t_slider.setValue(60)
+    qtbot.waitUntil(lambda: tab.view.t == 60 and not panel.worker.is_busy("forward"), timeout=10000)
+    model, image = panel.loaded.model, tab.gallery.data.images[2]
+    expected = forward_view(model, model.noise_schedule, image, 60, 0)
+    np.testing.assert_array_equal(tab.canvases["x0"].image, image)
+    assert_same_picture(tab.canvases["pred_x0"].image, expected.pred_x0)
+    assert tab.numbers.text("t") == "60"
+
+
+def test_ddpm_vs_ddim_runs_both_on_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.gui.panels.diffusion import compare_tab
+
+    panel = shown(main_window, qtbot, "DiffusionPanel")
+    monkeypatch.setattr(compare_tab, "trace", refuse)
+    controls = panel.controls
+    controls.sampler_box.setCurrentIndex(controls.sampler_box.findData("ddim"))
+    controls.steps.setText("5")
+    controls.seed_field.setText("7")
+    tab = panel.compare_tab
+    panel.tabs.setCurrentWidget(tab)
+    tab.comparison = None
+    tab.compare_button.click()
+    qtbot.waitUntil(lambda: tab.comparison is not None and tab.compare_button.isEnabled(), timeout=60000)
+    model = panel.loaded.model
+    for run in (tab.comparison.ddpm, tab.comparison.ddim):
+        assert run.complete and run.seed == 7
+        local = run_trajectory(model, model.noise_schedule, run.settings, 7)
+        assert run.recipe() == local.recipe()
+        assert_same_picture(run.final_image(), local.final_image())
+    assert tab.comparison.ddim.num_steps == 5
+
+
+def test_the_guidance_grid_and_decomposition_run_on_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.gui.panels.text2img import jobs as text2img_jobs
+
+    panel = shown(main_window, qtbot, "Text2ImgPanel")
+    panel.apply_settings(panel.settings().replace(steps=4))
+    with qtbot.waitSignal(panel.rendered, timeout=30000):
+        panel.generate()
+    monkeypatch.setattr(text2img_jobs, "grid_steps", refuse)
+    monkeypatch.setattr(text2img_jobs, "decompose", refuse)
+    panel.grid_tab.scales_edit.setText("1, 4")
+    panel.grid_tab.seeds_box.setValue(2)
+    with qtbot.waitSignal(panel.grid_rendered, timeout=30000):
+        panel.run_grid()
+    grid, model = panel.grid_tab.grid, panel.loaded.model
+    assert grid.final and grid.scales == (1.0, 4.0)
+    base, classifier = panel.models.networks(model, grid.settings, grid=True)
+    record = None
+    for record in grid_steps(base, grid.settings, grid.scales, grid.seeds, classifier):
+        pass
+    assert_same_picture(grid.picture, guidance_grid_picture(pixels(model, record.x_prev), grid.scales, grid.seeds,
+                                                            grid.axis))
+    panel.decomposition = None
+    with qtbot.waitSignal(panel.decomposed, timeout=30000):
+        panel.request_decomposition()
+    parts, result = panel.decomposition, panel.result
+    index = parts.index
+    local = decompose(model, result.settings, torch.from_numpy(result.trajectory.states[index].copy()),
+                      int(result.trajectory.t[index]), index)
+    for name in ("uncond", "difference", "guided"):
+        assert_same_picture(getattr(parts, name), getattr(local, name))
