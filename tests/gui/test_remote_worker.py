@@ -172,8 +172,9 @@ def test_the_connect_dialog_lists_the_servers_models(qtbot, link, served, tiny_a
     assert dialog.table.item(row, 3).text() == "only on the server"
     opened = []
     dialog.open_requested.connect(opened.append)
-    dialog.table.selectRow(row)
-    assert dialog.open_button.text() == "Copy here and open"
+    # selected (again, should a refresh of the list have replaced its items meanwhile: CI saw that once)
+    qtbot.waitUntil(lambda: dialog.table.selectRow(row) or dialog.open_button.text() == "Copy here and open",
+                    timeout=10000)
     dialog.open_button.click()
     qtbot.waitUntil(lambda: bool(opened), timeout=10000)
     assert load_checkpoint(opened[0]).family == "ddpm"
