@@ -150,6 +150,7 @@ class ConnectDialog(QDialog):
         connection = self.link.connection
         self.status.setText(self.link.describe())
         models = connection.models if connection is not None else []
+        kept = {item.row() for item in self.table.selectedItems()}  # the user's choice survives a refresh
         self.table.setRowCount(len(models))
         for row, model in enumerate(models):
             here = self.local.get(model["sha256"])
@@ -161,6 +162,8 @@ class ConnectDialog(QDialog):
                     item.setForeground(Qt.GlobalColor.gray)
                 self.table.setItem(row, column, item)
         self.disconnect_button.setEnabled(connection is not None)
+        if len(kept) == 1 and next(iter(kept)) < len(models):
+            self.table.selectRow(next(iter(kept)))
         self._update_buttons()
 
     def selected(self) -> tuple[dict | None, str | None]:
