@@ -4,6 +4,7 @@ encodes, CLIP's similarity matrix and zero-shot reading, each what the app compu
 from __future__ import annotations
 
 import numpy as np
+import torch
 import pytest
 
 from playground.core.checkpoints import load_checkpoint
@@ -85,3 +86,31 @@ def test_a_bad_grid_is_one_line_from_the_server(served, connection):
     model = opened(served, "vqgan")
     with pytest.raises(Exception, match="token indices must lie"):
         remote_decode_tokens(connection, model, np.full((1, model.grid_size, model.grid_size), 10_000))
+
+
+def test_a_token_run_streams_from_the_server_as_the_local_writer_writes(served, connection):
+    from playground.core.serving.remote_tokens import RemoteTokenWriter
+    from playground.core.tokens.sampling import TokenSettings, TokenWriter
+
+    model = opened(served, "dalle")
+    settings, hotter = TokenSettings(temperature=1.0), TokenSettings(temperature=1.5, top_k=20, guidance=2.0)
+    local = TokenWriter(model, "red circle", settings, n=1, seed=7, live_guidance=True)
+    remote = RemoteTokenWriter(connection, model, "red circle", settings, 7)
+    np.testing.assert_allclose(remote.raw_logits(2.0), local.raw_logits(2.0), atol=1e-4)
+    for i in range(model.config.image_tokens):
+        if i == 20:  # the sliders moved mid-run: a new stream from the codes written so far
+            local.settings = remote.settings = hotter
+        if i == 30:
+            local.step(torch.tensor([5]))
+            remote.step(torch.tensor([5]))  # a chosen code
+        else:
+            local.step()
+            remote.step()
+        assert remote.position == local.position
+    assert remote.done and torch.equal(remote.tokens, local.tokens)
+    np.testing.assert_allclose(remote.images().numpy(), local.images().numpy(), atol=1e-4)
+    branch, here = remote.branch(10, 3), local.branch(10, 3, live_guidance=True)
+    assert branch.position == here.position == 11
+    branch.step(), here.step()
+    assert torch.equal(branch.tokens, here.tokens)
+    branch.close()

@@ -96,3 +96,37 @@ def test_the_clip_matrix_and_zero_shot_tabs_read_on_the_server(link, main_window
     for attribute, reading in here.items():
         np.testing.assert_allclose(zero.reading[attribute].probabilities, reading.probabilities, atol=1e-4)
     assert "attributes right" in zero.summary.text() and not errors
+
+
+def test_the_token_by_token_run_streams_from_the_server_and_stops_within_a_token(link, main_window, qtbot, monkeypatch):
+    from playground.core.tokens.sampling import sample_tokens
+    from playground.gui.panels.tokens import TokensPanel, session
+    from playground.gui.panels.tokens.token_tab import SPEEDS
+
+    monkeypatch.setattr(session, "TokenWriter", refuse)  # a writer here would fail the run
+    panel = next(p for p in main_window.panels if isinstance(p, TokensPanel))
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
+    tab = panel.token_tab
+    errors = []
+    panel.worker.error.connect(errors.append)
+    tab.speed_box.setCurrentIndex(len(SPEEDS) - 1)
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: tab.frame is not None and tab.frame.done and not tab.playing, timeout=30000)
+    assert tab.session.connection is not None and hasattr(tab.session.writer, "connection")
+    expected = sample_tokens(panel.loaded.model, panel.prompt.text(), panel.token_settings(), 1, panel.seed())[0].numpy()
+    np.testing.assert_array_equal(tab.frame.tokens, expected)  # the core's own run, written by the server
+    assert "64 of 64 cells written" in tab.grid_title.text()
+    # Stop: the run ends within a token (and the server's stream with it)
+    tab.speed_box.setCurrentIndex(0)
+    run = tab.frame.run
+    tab.generate_button.click()
+    qtbot.waitUntil(lambda: tab.frame.run > run and tab.frame.position >= 1, timeout=10000)
+    tab.stop_button.click()
+    qtbot.waitUntil(lambda: not tab.playing, timeout=2000)
+    stopped = tab.frame.position
+    qtbot.wait(1200)  # at 2 tokens/s, two more cells had it not stopped
+    assert tab.frame.position == stopped < 64 and tab.session.writer._stream is None
+    # one more cell: a step continues the stopped run on the server
+    with qtbot.waitSignal(tab.run_ended, timeout=10000):
+        tab.step_button.click()
+    assert tab.frame.position == stopped + 1 and not errors

@@ -4,7 +4,7 @@
 decodes and encodes; a Dalle checkpoint's own VQ model when the model is a Dalle).
 "clip_matrix": the CLIP panel's similarity matrix (`core.clip.matrix.caption_matrix`);
 "clip_zero_shot": its zero-shot reading (`core.clip.classify.read_attributes`), per attribute
-the probabilities of every value. Each computes exactly what the app would, on the server's model.
+the probabilities of every value. "tokens": the Tokens panel's token-by-token run of a Dalle, streamed. Each computes exactly what the app would, on the server's model.
 """
 
 from __future__ import annotations
@@ -65,3 +65,40 @@ def clip_zero_shot_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled:
     attributes = list(readings[0]) if readings else []
     yield message("result", arrays={a: np.stack([r[a].probabilities for r in readings]).astype(np.float32)
                                     for a in attributes})
+
+
+def _writer_message(writer, written: int | None = None) -> dict:
+    """A Dalle writer's state: its tokens, next position, the next cell's [cond, uncond] log-probs, its picture."""
+    arrays = {"tokens": writer.tokens[0].numpy(), "images": writer.images().float().cpu().numpy()}
+    if not writer.done:
+        arrays["cond"], arrays["uncond"] = writer.raw_logits(1.0)[0].numpy(), writer.raw_logits(0.0)[0].numpy()
+    return message("progress", done=writer.position, total=writer.cells,
+                   meta={"position": writer.position, "written": written}, arrays=arrays)
+
+
+@job("tokens")
+def tokens_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """A Dalle's token-by-token run (`core.tokens.sampling.TokenWriter`, one image, both guidance rows):
+    args prompt, seed, settings (TokenSettings' fields), prefix (the codes written so far), steps (how many
+    cells to write), chosen (null, or the code of the first of them). One message of the state, then one
+    after each token; a Stop ends it after the current token. Each image's draws are its seed's uniforms by
+    cell, so a run resumed from its prefix writes what it would have written."""
+    import torch
+
+    from ..tokens.sampling import TokenSettings, TokenWriter
+
+    settings = TokenSettings(**args["settings"]).checked()
+    prefix = [int(t) for t in args.get("prefix") or []]
+    head = torch.tensor([prefix], dtype=torch.int64) if prefix else None
+    writer = TokenWriter(loaded.model, str(args["prompt"]), settings, n=1, seed=int(args["seed"]), prefix=head,
+                         live_guidance=True)
+    yield _writer_message(writer)
+    chosen = args.get("chosen")
+    for i in range(int(args.get("steps", 0))):
+        if writer.done:
+            break
+        if cancelled():
+            yield message("stopped", meta={"position": writer.position})
+            return
+        event = writer.step(None if chosen is None or i else torch.tensor([int(chosen)]))
+        yield _writer_message(writer, int(event.token[0]))

@@ -3,6 +3,8 @@ returns what its local counterpart returns. NotServed (from `served_id`) when th
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 
@@ -47,3 +49,95 @@ def remote_read_attributes(connection: Connection, model: torch.nn.Module, image
     """`core.clip.classify.read_attributes(model, images)` on the server."""
     arrays = _result(connection, "clip_zero_shot", model, {}, {"images": np.asarray(images, np.uint8)})["arrays"]
     return [{a: AttributeReading(a, arrays[a][i]) for a in ATTRIBUTES if a in arrays} for i in range(len(images))]
+
+
+class RemoteTokenWriter:
+    """A one-image `core.tokens.sampling.TokenWriter` (live guidance) whose model runs on the server: the
+    same attributes and methods the Tokens panel's session uses (tokens, position, settings, step,
+    raw_logits, images, branch). Steps drawn under unchanged settings come from one streamed "tokens"
+    job (the server writes ahead); new settings or a chosen code start a new stream from the codes
+    written so far (the draws are the seed's uniforms by cell: the same run). `close()` ends the stream:
+    the server stops after its current token."""
+
+    def __init__(self, connection: Connection, model: torch.nn.Module, prompt: str, settings, seed: int = 0,
+                 prefix: np.ndarray | torch.Tensor | None = None):
+        self.connection, self.model, self.model_id = connection, model, served_id(connection, model)
+        self.prompt, self.settings, self.seed, self.n = prompt, settings.checked(), int(seed), 1
+        self.cells = model.config.image_tokens
+        self.tokens = torch.full((1, self.cells), -1, dtype=torch.int64)
+        start = 0 if prefix is None else int(np.asarray(prefix).reshape(-1).shape[0])
+        if start:
+            self.tokens[0, :start] = torch.as_tensor(np.asarray(prefix, np.int64).reshape(-1))
+        self.position = start
+        self._stream, self._stream_settings = None, None
+        self._open(None)
+
+    @property
+    def done(self) -> bool:
+        return self.position >= self.cells
+
+    @property
+    def grid_size(self) -> int:
+        return self.model.config.grid_size
+
+    def _open(self, chosen: int | None) -> None:
+        """A new stream from the codes written so far; its first message is the state there."""
+        self.close()
+        args = {"prompt": self.prompt, "seed": self.seed, "settings": dataclasses.asdict(self.settings),
+                "prefix": self.tokens[0, :self.position].tolist(), "steps": self.cells - self.position,
+                "chosen": chosen}
+        self._stream = self.connection.client.stream("tokens", self.model_id, args)
+        self._stream_settings = self.settings
+        self._apply(self._next())
+
+    def _next(self) -> dict:
+        for msg in self._stream:
+            if msg["kind"] == "progress":
+                return msg
+            if msg["kind"] == "stopped":
+                break
+        self._stream = None
+        raise ValueError("the server's token run ended early")
+
+    def _apply(self, msg: dict) -> None:
+        arrays = msg["arrays"]
+        self.tokens = torch.from_numpy(np.array(arrays["tokens"], np.int64))[None]
+        self.position = int(msg["meta"]["position"])
+        self._images = torch.from_numpy(np.array(arrays["images"], np.float32))
+        self._raw = {k: torch.from_numpy(np.array(arrays[k], np.float32))[None] for k in ("cond", "uncond") if k in arrays}
+
+    def step(self, chosen: torch.Tensor | None = None) -> None:
+        """Write the next cell (drawn under `settings`, or `chosen`)."""
+        if self.done:
+            raise ValueError("every cell is written")
+        self.settings.checked()
+        if chosen is not None or self._stream is None or self._stream_settings != self.settings:
+            self._open(None if chosen is None else int(torch.as_tensor(chosen).reshape(-1)[0]))
+        self._apply(self._next())
+
+    def raw_logits(self, guidance: float | None = None) -> torch.Tensor:
+        """The guided log-probs (1, K) of the next cell at `guidance` (default: the settings'); no server call."""
+        from ..tokens.sampling import guided_logits
+
+        if self.done:
+            raise ValueError("every cell is written")
+        w = self.settings.guidance if guidance is None else guidance
+        return guided_logits(self._raw["cond"], self._raw["uncond"], w)
+
+    def images(self) -> torch.Tensor:
+        """(1, 3, H, W) in [-1, 1]: the written cells decoded (by the server)."""
+        return self._images
+
+    def branch(self, position: int, code: int, row: int = 0, settings=None, live_guidance: bool = True) -> "RemoteTokenWriter":
+        """As `TokenWriter.branch`: the cells before `position` kept, `code` at `position`, on from there."""
+        if not 0 <= position <= min(self.position, self.cells - 1):
+            raise ValueError(f"a branch starts at a written cell or the next one (0..{min(self.position, self.cells - 1)}), "
+                             f"not {position}")
+        self.close()
+        prefix = np.append(self.tokens[0, :position].numpy(), int(code))
+        return RemoteTokenWriter(self.connection, self.model, self.prompt, settings or self.settings, self.seed, prefix)
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None

@@ -97,12 +97,41 @@ class TokenSession:
         self.branches: list[tuple[int, int]] = []
         self.last_settings = TokenSettings()
         self.forced: np.ndarray | None = None  # (N,) codes a replay writes instead of drawing them
+        self.connection = None  # a model server's connection: the writer's model runs there
+
+    def _writer(self, prompt: str, settings: TokenSettings, seed: int, prefix: np.ndarray | None):
+        if self.connection is not None:
+            from ....core.serving.remote_tokens import RemoteTokenWriter
+
+            return RemoteTokenWriter(self.connection, self.model, prompt, settings, seed, prefix)
+        head = None if prefix is None else torch.as_tensor(np.asarray(prefix, np.int64)).reshape(1, -1)
+        return TokenWriter(self.model, prompt, settings, n=1, seed=seed, prefix=head, live_guidance=True)
+
+    def use(self, connection) -> None:
+        """Run the model here (None) or on a model server from now on; a run in progress carries on
+        there exactly (a writer is its prompt, seed, settings and the codes written so far). NotServed
+        when the server lacks the model."""
+        writer, self.connection = self.writer, connection
+        if writer is None or getattr(writer, "connection", None) is connection:
+            return
+        if hasattr(writer, "close"):
+            writer.close()
+        try:
+            self.writer = self._writer(writer.prompt, writer.settings, writer.seed, writer.tokens[0, :writer.position].numpy())
+        except Exception:
+            self.connection = None
+            raise
+
+    def pause_remote(self) -> None:
+        """End the server's stream of a remote writer (Stop, pause, a finished run): it stops writing ahead."""
+        if hasattr(self.writer, "close"):
+            self.writer.close()
 
     def start(self, prompt: str, settings: TokenSettings, seed: int, prefix: np.ndarray | None = None,
               branches: tuple[tuple[int, int], ...] = ()) -> None:
         """A new run from cell 0 (or after `prefix`, a restored recipe's tokens); PromptError on a bad prompt."""
-        head = None if prefix is None else torch.as_tensor(np.asarray(prefix, np.int64))[None]
-        self.writer = TokenWriter(self.model, prompt, settings, n=1, seed=seed, prefix=head, live_guidance=True)
+        self.pause_remote()
+        self.writer = self._writer(prompt, settings, seed, prefix)
         self.run += 1
         k = self.model.config.codebook_size
         self.logprobs = np.full((self.writer.cells + 1, 2, k), np.nan, np.float32)
@@ -186,3 +215,27 @@ def _wait(ctx: JobContext, live: LiveControls) -> None:
 def unwritten_mask(frame: TokenFrame) -> np.ndarray:
     """(g, g) True where no code is written yet."""
     return frame.grid() == UNWRITTEN
+
+
+def play_job(session: TokenSession, live: LiveControls, start, max_tokens: int | None):
+    """The Token-by-token view's job: `start(session)` (or nothing), then `play`. Its remote twin (see
+    gui/remote_worker.py) plays the same run with the model on the server, a token streamed at a time;
+    when it ends (done, paused, stopped) the server's stream ends too."""
+    def run(ctx: JobContext) -> TokenFrame:
+        if start is not None:
+            start(session)
+        return play(ctx, session, live, max_tokens)
+
+    def work(ctx: JobContext) -> TokenFrame:
+        session.use(None)
+        return run(ctx)
+
+    def remote(ctx: JobContext, connection) -> TokenFrame:
+        session.use(connection)
+        try:
+            return run(ctx)
+        finally:
+            session.pause_remote()
+
+    work.remote = remote
+    return work

@@ -28,7 +28,7 @@ from ...widgets.atlas import CodebookAtlas
 from ...widgets.video_export import ask_video, export_button, frames_writer
 from .distribution import DistributionBars
 from .grid_canvas import TokenCanvas
-from .session import LiveControls, TokenFrame, TokenSession, play, unwritten_mask
+from .session import LiveControls, TokenFrame, TokenSession, play_job, unwritten_mask
 
 if TYPE_CHECKING:
     from .panel import TokensPanel
@@ -172,13 +172,7 @@ class TokenTab(QWidget):
 
     def _run(self, start, max_tokens: int | None, label: str) -> None:
         """Submit a job on the "tokens" channel: `start(session)` (or nothing), then play."""
-        session, live = self.session, self.live
-
-        def work(ctx):
-            if start is not None:
-                start(session)
-            return play(ctx, session, live, max_tokens)
-
+        work = play_job(self.session, self.live, start, max_tokens)  # with its remote twin
         self.playing = max_tokens is None
         self.stopped = False
         self._sync_buttons()
