@@ -107,3 +107,23 @@ def test_the_cfg_vs_clip_comparison_job_is_the_local_picture_and_stops(served, m
     for msg in run_job("text2img_compare", lambda: SimpleNamespace(model=model), args, {}, lambda: len(stopped) >= 2):
         stopped.append(msg)  # Stop once two steps are sent: the job ends before the third
     assert [m["kind"] for m in stopped] == ["progress", "progress", "stopped", "end"]
+
+
+@pytest.mark.parametrize("family, sampler", [("dit", "ddim"), ("sit", "heun")])
+def test_a_flow_comparison_path_is_the_local_one_and_stops(served, connection, family, sampler):
+    from playground.core.latent_diffusion.comparison import sampler_path
+    from playground.core.serving.remote_views import remote_sampler_path
+
+    model = opened(served, family)
+    ticks = []
+    remote = remote_sampler_path(connection, model, sampler, 6, 3, on_step=lambda: ticks.append(1))
+    local = sampler_path(model, sampler, 6, 3)
+    assert len(ticks) == 6 and (remote.sampler, remote.family, remote.steps) == (local.sampler, local.family, 6)
+    assert remote.timesteps == local.timesteps and remote.evaluations == local.evaluations
+    np.testing.assert_allclose(remote.levels, local.levels, rtol=1e-6)
+    np.testing.assert_allclose(remote.latents, local.latents, atol=1e-4)
+    assert_same_picture(remote.image, local.image)
+    seen = []
+    stopped = remote_sampler_path(connection, model, sampler, 100, 3, on_step=lambda: seen.append(1),
+                                  stopping=lambda: len(seen) >= 3)
+    assert stopped is None and 3 <= len(seen) < 100

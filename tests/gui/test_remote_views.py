@@ -117,3 +117,25 @@ def test_the_guidance_grid_and_decomposition_run_on_the_server(link, main_window
                       int(result.trajectory.t[index]), index)
     for name in ("uncond", "difference", "guided"):
         assert_same_picture(getattr(parts, name), getattr(local, name))
+
+
+def test_the_flow_comparison_runs_every_sampler_on_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.core.latent_diffusion.comparison import compare
+    from playground.gui.panels.flow import flow_view
+
+    panel = next(p for p in main_window.panels if type(p).__name__ == "FlowPanel")
+    main_window.show_panel(panel)
+    view = panel.flow_view
+    qtbot.waitUntil(lambda: panel.loaded is not None and bool(view.paths) and not panel.worker.is_busy("flow"),
+                    timeout=30000)
+    monkeypatch.setattr(flow_view, "compare", refuse)
+    view.seed_field.setText("11")
+    view.request()
+    qtbot.waitUntil(lambda: view.shown_key is not None and view.shown_key[0] == 11, timeout=30000)
+    assert [p.sampler for p in view.paths] == ["ddpm", "ddim", "euler", "heun"]
+    assert all(np.array_equal(p.latents[0], view.noise) for p in view.paths)  # the same x_T, drawn here
+    models = {f: m.model for f, m in view.models.items()}
+    for local in compare(models, view.shown_key[1], 11, samplers=["ddim", "heun"]):
+        remote = next(p for p in view.paths if p.sampler == local.sampler)
+        np.testing.assert_allclose(remote.latents, local.latents, atol=1e-4)
+        assert_same_picture(view.samples[local.sampler].image, local.image)

@@ -6,6 +6,8 @@
   comparison, one batch each, the labelled picture streamed now and then (`PREVIEW_INTERVAL_S`) and at the end.
 - "text2img_decompose": the CFG decomposition at one step of a run, from that step's x_t.
 The helper networks (classifier, CLIP) are the server's shipped ones (`jobs.guidance_models`).
+- "flow_path": one sampler's walk of the Flow panel's flow-vs-diffusion comparison
+  (`latent_diffusion.comparison.sampler_path`), a progress message per step.
 
 The DDPM-vs-DDIM comparison needs no job of its own: it is two "trajectory" runs (`remote_trace`).
 """
@@ -13,6 +15,8 @@ The DDPM-vs-DDIM comparison needs no job of its own: it is two "trajectory" runs
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
 import time
 from typing import Callable, Iterator
 
@@ -21,6 +25,7 @@ import torch
 
 from ..checkpoints import LoadedModel
 from ..diffusion.forward import ForwardView, forward_view
+from ..latent_diffusion.comparison import SamplerPath, sampler_path
 from ..text2img.clip_guidance import comparison_picture, comparison_steps
 from ..text2img.render import guidance_grid_picture
 from ..text2img.sampling import GuidedSettings, decompose, grid_steps, pixels
@@ -111,3 +116,67 @@ def decompose_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Call
     fields = dataclasses.asdict(parts)
     pictures = {k: fields.pop(k) for k in list(fields) if isinstance(fields[k], np.ndarray)}
     yield message("result", meta=fields, arrays=pictures)
+
+
+class _Stopped(Exception):
+    pass
+
+
+def stepped(run: Callable[[Callable[[], None]], object], cancelled: Callable[[], bool]) -> Iterator[tuple[int, object]]:
+    """`run(on_step)` (a core function that reports its steps by calling `on_step()`) as a stream: (steps done,
+    None) after every step, then (steps done, its result); it ends early, with no result, when `cancelled()`
+    turns true (checked at every step). The run is in a thread so its steps stream as they happen."""
+    events: queue.Queue = queue.Queue()
+
+    def on_step() -> None:
+        if cancelled():
+            raise _Stopped()
+        events.put(("step", None))
+
+    def target() -> None:
+        try:
+            events.put(("result", run(on_step)))
+        except _Stopped:
+            events.put(("stopped", None))
+        except BaseException as exc:  # to the job, which makes it one "error" message
+            events.put(("error", exc))
+
+    threading.Thread(target=target, name="serve-stepped", daemon=True).start()
+    done = 0
+    while True:
+        kind, value = events.get()
+        if kind == "step":
+            done += 1
+            yield done, None
+        elif kind == "result":
+            yield done, value
+            return
+        elif kind == "stopped":
+            return
+        else:
+            raise value
+
+
+PATH_ARRAYS = ("levels", "latents", "image")
+
+
+@job("flow_path")
+def flow_path_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """args: sampler, steps, seed, prompt, guidance_scale, spacing -> the `SamplerPath` (progress every step)."""
+    steps = int(args["steps"])
+
+    def run(on_step: Callable[[], None]) -> SamplerPath:
+        return sampler_path(loaded.model, str(args["sampler"]), steps, int(args["seed"]), prompt=str(args.get("prompt", "")),
+                            guidance_scale=float(args.get("guidance_scale", 1.0)),
+                            spacing=args.get("spacing", "leading"), on_step=on_step)
+
+    path = None
+    for done, path in stepped(run, cancelled):
+        if path is None:
+            yield message("progress", done=done, total=steps)
+    if path is None:
+        yield message("stopped", meta={"count": 0})
+        return
+    fields = dataclasses.asdict(path)
+    yield message("result", meta={k: v for k, v in fields.items() if k not in PATH_ARRAYS},
+                  arrays={k: fields[k] for k in PATH_ARRAYS})

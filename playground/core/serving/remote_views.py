@@ -2,7 +2,8 @@
 
 `remote_forward_view` is `core.diffusion.forward.forward_view`; `remote_guided_picture` is the
 Text-to-image panel's grid or comparison (the labelled picture; previews through `on_preview`);
-`remote_decompose` is `core.text2img.sampling.decompose` at one step of a run. NotServed when
+`remote_decompose` is `core.text2img.sampling.decompose` at one step of a run; `remote_sampler_path`
+is one sampler of the Flow panel's comparison (`latent_diffusion.comparison.sampler_path`). NotServed when
 the server lacks the model, ServerLost when it is gone (the worker then runs the local function).
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 import torch
 
 from ..diffusion.forward import ForwardView
+from ..latent_diffusion.comparison import SamplerPath
 from ..text2img.sampling import Decomposition, GuidedSettings
 from .client import Connection
 from .jobs_views import join_view
@@ -64,3 +66,22 @@ def remote_decompose(connection: Connection, model: torch.nn.Module, settings: G
                   {"settings": dataclasses.asdict(settings), "t": int(t), "index": int(index)},
                   {"x_t": np.asarray(x_t, np.float32)})
     return Decomposition(**{"cond": None, **msg["meta"], **msg["arrays"]})
+
+
+def remote_sampler_path(connection: Connection, model: torch.nn.Module, sampler: str, steps: int, seed: int, *,
+                        prompt: str = "", guidance_scale: float = 1.0, spacing: str = "leading",
+                        on_step: Callable[[], None] = lambda: None,
+                        stopping: Callable[[], bool] = lambda: False) -> SamplerPath | None:
+    """`sampler_path(model, sampler, steps, seed, ...)` on the server: `on_step()` after each of its steps;
+    None when `stopping()` ended it early."""
+    args = {"sampler": sampler, "steps": int(steps), "seed": int(seed), "prompt": prompt,
+            "guidance_scale": float(guidance_scale), "spacing": spacing}
+    for msg in connection.client.stream("flow_path", served_id(connection, model), args, None, stopping):
+        if msg["kind"] == "progress":
+            on_step()
+        elif msg["kind"] == "result":
+            meta = msg["meta"]
+            return SamplerPath(**{**meta, "timesteps": tuple(meta["timesteps"])}, **msg["arrays"])
+        elif msg["kind"] == "stopped":
+            return None
+    raise ValueError("the server's flow_path job returned nothing")

@@ -20,6 +20,9 @@ from ....core.data.shapes import parse_prompt
 from ....core.latent_diffusion.comparison import (MAX_STEPS, SAMPLER_FAMILIES, SAMPLER_NAMES, SPACINGS, SamplerPath,
                                                   compare, shared_noise)
 from ....core.images import labelled_grid
+from ....core.serving.client import remember
+from ....core.serving.remote import served_id
+from ....core.serving.remote_views import remote_sampler_path
 from ....core.latent_diffusion.first_stage import channel_image
 from ...widgets.cell_pick import CellMarker, watch_clicks
 from ...widgets.images import BACKGROUND, ImageCanvas
@@ -206,6 +209,31 @@ class FlowView(QWidget):
                             spacing=spacing, on_step=on_step)
             return key, (paths, shared_noise(next(iter(models.values())).model, seed), models)
 
+        def remote(ctx: JobContext, connection):
+            """`work` on the connected model server, one sampler's path a job (gui/remote_worker.py)."""
+            models = partners.compared(picked)
+            if not models:
+                return key, None
+            for m in models.values():  # the shipped partners are the server's too, when it has their weights
+                remember(m.model, m.path)
+                served_id(connection, m.model)  # NotServed before anything runs: then all of it runs here
+            total = steps * sum(SAMPLER_FAMILIES[s] in models for s in SAMPLER_FAMILIES)
+            done = [0]
+
+            def on_step() -> None:
+                done[0] += 1
+                ctx.progress(done[0], total)
+
+            paths = []
+            for sampler, family in SAMPLER_FAMILIES.items():
+                if family in models:
+                    paths.append(remote_sampler_path(connection, models[family].model, sampler, steps, seed,
+                                                     prompt=prompt, guidance_scale=w, spacing=spacing,
+                                                     on_step=on_step, stopping=lambda: ctx.cancelled))
+                    ctx.check()
+            return key, (paths, shared_noise(next(iter(models.values())).model, seed), models)
+
+        work.remote = remote
         self.panel.submit(work, channel="flow", on_result=self._on_result, label="Flow vs diffusion",
                           cancel_running=True)
 
