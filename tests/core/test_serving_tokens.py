@@ -114,3 +114,26 @@ def test_a_token_run_streams_from_the_server_as_the_local_writer_writes(served, 
     branch.step(), here.step()
     assert torch.equal(branch.tokens, here.tokens)
     branch.close()
+
+
+def test_rerank_candidates_and_a_likelihood_come_from_the_server_as_here(served, connection):
+    from playground.core.data import to_tensor
+    from playground.core.serving.remote_tokens import remote_sample_tokens, remote_token_nll
+    from playground.core.tokens.likelihood import token_nll
+    from playground.core.tokens.rerank import decode_tokens as decode_dalle
+    from playground.core.tokens.sampling import TokenSettings, sample_tokens
+
+    model, settings = opened(served, "dalle"), TokenSettings(temperature=0.9, top_k=30)
+    seen = []
+    tokens, decoded = remote_sample_tokens(connection, model, "blue square", settings, 3, 11,
+                                           progress=lambda done, total: seen.append((done, total)))
+    cells = model.config.image_tokens
+    assert seen == [(i + 1, cells) for i in range(cells)]  # a message per token
+    assert torch.equal(tokens, sample_tokens(model, "blue square", settings, 3, 11))
+    with torch.inference_mode():
+        np.testing.assert_allclose(decoded.numpy(), decode_dalle(model, tokens).numpy(), atol=1e-4)
+    image = load_dataset("shapes", n=1, seed=2, size=model.config.image_size).images[0]
+    nll, recon = remote_token_nll(connection, model, image, "blue square")
+    np.testing.assert_allclose(nll.numpy(), token_nll(model, to_tensor(image[None]), "blue square").numpy(), rtol=1e-4,
+                               atol=1e-5)
+    assert recon.shape == (1, 3, model.config.image_size, model.config.image_size)

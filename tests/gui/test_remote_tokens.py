@@ -130,3 +130,37 @@ def test_the_token_by_token_run_streams_from_the_server_and_stops_within_a_token
     with qtbot.waitSignal(tab.run_ended, timeout=10000):
         tab.step_button.click()
     assert tab.frame.position == stopped + 1 and not errors
+
+
+def test_the_likelihood_and_rerank_tabs_run_the_dalle_on_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.core.data import to_tensor, to_uint8
+    from playground.core.tokens.likelihood import LN2, token_nll
+    from playground.core.tokens.sampling import sample_tokens
+    from playground.gui.panels.tokens import TokensPanel, likelihood_tab, rerank_tab
+    from playground.gui.widgets import partner_models
+
+    monkeypatch.setattr(likelihood_tab, "token_nll_of_tokens", refuse)
+    monkeypatch.setattr(rerank_tab, "sample_tokens", refuse)
+    monkeypatch.setattr(partner_models, "shipped_for", lambda family: None)  # no CLIP: shown unranked
+    panel = next(p for p in main_window.panels if isinstance(p, TokensPanel))
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
+    main_window.show_panel(panel)
+    errors = []
+    panel.worker.error.connect(errors.append)
+    view = panel.likelihood_tab
+    panel.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.result is not None, timeout=20000)
+    image = view.gallery.image(0)
+    nll = token_nll(panel.loaded.model, to_tensor(image[None]), panel.prompt.text())
+    np.testing.assert_allclose(view.result.bits, nll[0].numpy() / LN2, rtol=1e-4)
+    assert view.numbers.text("bpt") != "–"
+    rerank = panel.rerank_tab
+    panel.tabs.setCurrentWidget(rerank)
+    rerank.count.setValue(3)
+    with qtbot.waitSignal(rerank.ranked, timeout=30000):
+        rerank.run_button.click()
+    model, result = panel.loaded.model, rerank.result
+    tokens = sample_tokens(model, panel.prompt.text(), panel.token_settings(), 3, panel.seed())
+    assert len(result.images) == 3 and list(result.order) == [0, 1, 2]
+    assert_same_picture(result.images, to_uint8(model.decode(tokens)))
+    assert not errors

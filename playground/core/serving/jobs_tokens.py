@@ -102,3 +102,47 @@ def tokens_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callabl
             return
         event = writer.step(None if chosen is None or i else torch.tensor([int(chosen)]))
         yield _writer_message(writer, int(event.token[0]))
+
+
+@job("sample_tokens")
+def sample_tokens_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """`core.tokens.sampling.sample_tokens(model, prompt, settings, n, seed)` (the Tokens panel's rerank
+    candidates), a progress message after each token (done = the cell written); a Stop ends it after the
+    current token. The result: arrays tokens (n, N) and decoded (n, 3, H, W) in [-1, 1] (`rerank.decode_tokens`)."""
+    import torch
+
+    from ..tokens.rerank import decode_tokens
+    from ..tokens.sampling import TokenSettings, TokenWriter, row_prompts
+
+    model, settings, n, seed = loaded.model, TokenSettings(**args["settings"]).checked(), int(args["n"]), int(args["seed"])
+    prompts, chunks, batch = row_prompts(str(args["prompt"]), n), [], 64  # as sample_tokens writes them
+    for start in range(0, n, batch):
+        rows = slice(start, start + batch)
+        writer = TokenWriter(model, prompts[rows], settings, n=len(prompts[rows]),
+                             image_seeds=[seed + i for i in range(n)][rows])
+        while not writer.done:
+            if cancelled():
+                yield message("stopped", meta={"position": writer.position})
+                return
+            event = writer.step()
+            yield message("progress", done=event.position + 1, total=writer.cells)
+        chunks.append(writer.tokens.clone())
+    tokens = torch.cat(chunks)
+    yield message("result", arrays={"tokens": tokens.numpy(), "decoded": decode_tokens(model, tokens).float().numpy()})
+
+
+@job("token_likelihood")
+def token_likelihood_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """A Dalle's surprise at an image: arrays["image"] (1, H, W, 3) uint8, args prompt -> arrays nll (1, g, g)
+    nats per cell (`token_nll_of_tokens` of the image's encoding) and decoded (1, 3, H, W) in [-1, 1]."""
+    import torch
+
+    from ..data import to_tensor
+    from ..tokens.likelihood import token_nll_of_tokens
+
+    model = loaded.model
+    with torch.inference_mode():
+        tokens = model.encode(to_tensor(np.asarray(arrays["image"], np.uint8)).to(next(model.parameters()).device))
+        nll = token_nll_of_tokens(model, tokens, str(args.get("prompt", "")))
+        decoded = model.decode(tokens)
+    yield message("result", arrays={"nll": nll.float().cpu().numpy(), "decoded": decoded.float().cpu().numpy()})

@@ -141,3 +141,29 @@ class RemoteTokenWriter:
         if self._stream is not None:
             self._stream.close()
             self._stream = None
+
+
+def remote_sample_tokens(connection: Connection, model: torch.nn.Module, prompt: str, settings, n: int, seed: int,
+                         progress=None, stopping=lambda: False) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """`sample_tokens(model, prompt, settings, n, seed)` and their decodes (`core.tokens.rerank.decode_tokens`) on
+    the server: (tokens (n, N), decoded (n, 3, H, W)); `progress(done, total)` after each token; None when
+    `stopping()` turned true and the server stopped."""
+    model_id = served_id(connection, model)
+    args = {"prompt": prompt, "settings": dataclasses.asdict(settings.checked()), "n": int(n), "seed": int(seed)}
+    for msg in connection.client.stream("sample_tokens", model_id, args, None, stopping):
+        if msg["kind"] == "progress" and progress is not None:
+            progress(int(msg["done"]), int(msg["total"]))
+        elif msg["kind"] == "stopped":
+            return None
+        elif msg["kind"] == "result":
+            return torch.from_numpy(msg["arrays"]["tokens"]), torch.from_numpy(msg["arrays"]["decoded"])
+    raise ValueError("the server's sample_tokens job returned nothing")
+
+
+def remote_token_nll(connection: Connection, model: torch.nn.Module, image: np.ndarray,
+                     prompt: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """A Dalle's nats per cell (1, g, g) of an (H, W, 3) uint8 image's encoding under `prompt`, and the
+    decoded encoding (1, 3, H, W), computed on the server."""
+    arrays = _result(connection, "token_likelihood", model, {"prompt": prompt},
+                     {"image": np.asarray(image, np.uint8)[None]})["arrays"]
+    return torch.from_numpy(arrays["nll"]), torch.from_numpy(arrays["decoded"])

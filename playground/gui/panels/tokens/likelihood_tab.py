@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWi
 
 from ....core.data import to_tensor, to_uint8
 from ....core.data.shapes import PromptError
+from ....core.serving.remote_tokens import remote_token_nll
 from ....core.tokens.likelihood import LN2, bits_per_dim, bits_per_token, discretised_gaussian_bits, token_nll_of_tokens
+from ...twins import remotable
 from ...widgets.gallery import DataGallery
 from ...widgets.image_file import ask_image_path, open_image_file
 from ...widgets.titled import SMALL_TITLE, SUBTITLE_STYLE, NumberTiles, TitledCanvas, fmt, note_label
@@ -41,12 +43,16 @@ class LikelihoodResult:
     bound_bits_per_dim: float   # tokens + the decoder's discretised-Gaussian term
 
 
-def likelihood(model, image: np.ndarray, prompt: str, name: str) -> LikelihoodResult:
-    """The per-cell surprise of one (H, W, 3) uint8 image (runs in the worker)."""
+def likelihood(model, image: np.ndarray, prompt: str, name: str, server=None) -> LikelihoodResult:
+    """The per-cell surprise of one (H, W, 3) uint8 image (runs in the worker; the model's part on the
+    model server when `server` is a connection)."""
     x = to_tensor(image[None])
-    tokens = model.encode(x)
-    nll = token_nll_of_tokens(model, tokens, prompt)
-    decoded = model.decode(tokens).cpu()
+    if server is not None:
+        nll, decoded = remote_token_nll(server, model, image, prompt)
+    else:
+        tokens = model.encode(x)
+        nll = token_nll_of_tokens(model, tokens, prompt)
+        decoded = model.decode(tokens).cpu()
     dims = x[0].numel()
     decoder_bits = float(discretised_gaussian_bits(x, decoded)[0]) / dims
     token_bpd = float(bits_per_dim(nll, dims)[0])
@@ -139,8 +145,9 @@ class LikelihoodTab(QWidget):
         model = self.panel.loaded.model
         self.image_canvas.set_image(image)
         self.image_canvas.set_caption(name)
-        self.panel.submit(lambda ctx: likelihood(model, image, prompt, name), channel="likelihood",
-                          on_result=self._show)
+        self.panel.submit(remotable(lambda ctx: likelihood(model, image, prompt, name),
+                                    lambda ctx, server: likelihood(model, image, prompt, name, server)),
+                          channel="likelihood", on_result=self._show)
 
     def _show(self, result: LikelihoodResult) -> None:
         self.result = result

@@ -16,8 +16,10 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QSp
 from ....core.data import to_uint8
 from ....core.data.shapes import PromptError
 from ....core.images import upscale
+from ....core.serving.remote_tokens import remote_sample_tokens
 from ....core.tokens.rerank import decode_tokens, rerank
 from ....core.tokens.sampling import TokenSettings, sample_tokens
+from ...twins import remotable
 from ...widgets.gallery import as_icon_grid, icon_item
 from ...widgets.titled import SUBTITLE_STYLE, note_label
 
@@ -42,13 +44,20 @@ class RerankResult:
 
 
 def rerank_candidates(ctx, model, partners: PartnerModels, prompt: str, settings: TokenSettings, n: int,
-                      seed: int) -> RerankResult:
-    """Write n candidates (progress per token, Stop within one), then score them with the shipped CLIP."""
+                      seed: int, server=None) -> RerankResult:
+    """Write n candidates (progress per token, Stop within one; on the model server when `server` is a
+    connection), then score them with the shipped CLIP."""
     cells = model.config.image_tokens
-    tokens = sample_tokens(model, prompt, settings, n, seed, progress=lambda e: ctx.progress(e.position + 1, cells),
-                           should_stop=lambda: ctx.cancelled)
-    ctx.check()
-    decoded = decode_tokens(model, tokens)
+    if server is not None:
+        written = remote_sample_tokens(server, model, prompt, settings, n, seed, progress=ctx.progress,
+                                       stopping=lambda: ctx.cancelled)
+        ctx.check()
+        tokens, decoded = written
+    else:
+        tokens = sample_tokens(model, prompt, settings, n, seed, progress=lambda e: ctx.progress(e.position + 1, cells),
+                               should_stop=lambda: ctx.cancelled)
+        ctx.check()
+        decoded = decode_tokens(model, tokens)
     images = to_uint8(decoded)
     unranked = np.arange(n)
     if not prompt.strip():
@@ -119,7 +128,9 @@ class RerankTab(QWidget):
         n, model, partners = self.count.value(), self.panel.loaded.model, self.panel.partners
         self.message.setText(f"Writing {n} candidates…")
         self.running = True
-        self.panel.submit(lambda ctx: rerank_candidates(ctx, model, partners, prompt, settings, n, seed),
+        self.panel.submit(remotable(lambda ctx: rerank_candidates(ctx, model, partners, prompt, settings, n, seed),
+                                    lambda ctx, server: rerank_candidates(ctx, model, partners, prompt, settings, n,
+                                                                          seed, server)),
                           channel="rerank", label=f"Rerank {n} candidates", on_result=self._show,
                           on_progress=lambda done, total, _: self.message.setText(
                               f"Writing {n} candidates: cell {done} of {total}…"),
