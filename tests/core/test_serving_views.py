@@ -127,3 +127,28 @@ def test_a_flow_comparison_path_is_the_local_one_and_stops(served, connection, f
     stopped = remote_sampler_path(connection, model, sampler, 100, 3, on_step=lambda: seen.append(1),
                                   stopping=lambda: len(seen) >= 3)
     assert stopped is None and 3 <= len(seen) < 100
+
+
+def test_the_score_job_is_the_local_measurement_streamed_and_stops(served, monkeypatch, tmp_path):
+    """In-process (the test server has no shipped attribute classifier to judge with): the Compare panel's job."""
+    from compare_models import use_small_comparison
+
+    from playground.core.compare.report import FamilyScores, score_checkpoint
+    from playground.core.serving.jobs import run_job
+
+    use_small_comparison(monkeypatch, tmp_path)
+    loaded = load_checkpoint(served.folders["vae"])
+    sent = list(run_job("score", lambda: loaded, {"n": 6, "seed": 0, "cache": False}, {}, lambda: False))
+    kinds = [m["kind"] for m in sent]
+    assert kinds[-2:] == ["result", "end"] and kinds.count("progress") >= 2, kinds
+    done = [m["done"] for m in sent if m["kind"] == "progress"]
+    assert done == sorted(done) and done[-1] == sent[0]["total"]
+    remote = FamilyScores.from_json(sent[-2]["meta"]["scores"])
+    local = score_checkpoint(served.folders["vae"], n=6, seed=0, cache=False)
+    assert (remote.sha256, remote.n, remote.family) == (local.sha256, 6, local.family)
+    for name in ("clean", "drawn", "combinations", "entropy", "bits_per_dim", "memorisation"):
+        assert getattr(remote, name) == pytest.approx(getattr(local, name), rel=1e-3, abs=1e-6, nan_ok=True), name
+    stopped: list[dict] = []
+    for msg in run_job("score", lambda: loaded, {"n": 6, "seed": 1, "cache": False}, {}, lambda: len(stopped) >= 1):
+        stopped.append(msg)
+    assert [m["kind"] for m in stopped][-2:] == ["stopped", "end"]

@@ -8,6 +8,8 @@
 The helper networks (classifier, CLIP) are the server's shipped ones (`jobs.guidance_models`).
 - "flow_path": one sampler's walk of the Flow panel's flow-vs-diffusion comparison
   (`latent_diffusion.comparison.sampler_path`), a progress message per step.
+- "score": the Compare panel's measurement of a served checkpoint (`compare.report.score_checkpoint`, cached
+  in the server's cache), its progress streamed; the scores as JSON (`FamilyScores.to_json`).
 
 The DDPM-vs-DDIM comparison needs no job of its own: it is two "trajectory" runs (`remote_trace`).
 """
@@ -122,34 +124,33 @@ class _Stopped(Exception):
     pass
 
 
-def stepped(run: Callable[[Callable[[], None]], object], cancelled: Callable[[], bool]) -> Iterator[tuple[int, object]]:
-    """`run(on_step)` (a core function that reports its steps by calling `on_step()`) as a stream: (steps done,
-    None) after every step, then (steps done, its result); it ends early, with no result, when `cancelled()`
-    turns true (checked at every step). The run is in a thread so its steps stream as they happen."""
+def stepped(run: Callable[[Callable[..., None]], object], cancelled: Callable[[], bool]) -> Iterator[tuple[tuple, object]]:
+    """`run(on_step)` (a core function that reports its steps by calling `on_step(...)`) as a stream: (the
+    step's arguments, None) after every step, then ((), its result); it ends early, with no result, when
+    `cancelled()` turns true (checked at every step; a core function's own InterruptedError counts too).
+    The run is in a thread so its steps stream as they happen."""
     events: queue.Queue = queue.Queue()
 
-    def on_step() -> None:
+    def on_step(*args) -> None:
         if cancelled():
             raise _Stopped()
-        events.put(("step", None))
+        events.put(("step", args))
 
     def target() -> None:
         try:
             events.put(("result", run(on_step)))
-        except _Stopped:
+        except (_Stopped, InterruptedError):
             events.put(("stopped", None))
         except BaseException as exc:  # to the job, which makes it one "error" message
             events.put(("error", exc))
 
     threading.Thread(target=target, name="serve-stepped", daemon=True).start()
-    done = 0
     while True:
         kind, value = events.get()
         if kind == "step":
-            done += 1
-            yield done, None
+            yield value, None
         elif kind == "result":
-            yield done, value
+            yield (), value
             return
         elif kind == "stopped":
             return
@@ -170,9 +171,10 @@ def flow_path_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Call
                             guidance_scale=float(args.get("guidance_scale", 1.0)),
                             spacing=args.get("spacing", "leading"), on_step=on_step)
 
-    path = None
-    for done, path in stepped(run, cancelled):
+    path, done = None, 0
+    for _, path in stepped(run, cancelled):
         if path is None:
+            done += 1
             yield message("progress", done=done, total=steps)
     if path is None:
         yield message("stopped", meta={"count": 0})
@@ -180,3 +182,25 @@ def flow_path_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Call
     fields = dataclasses.asdict(path)
     yield message("result", meta={k: v for k, v in fields.items() if k not in PATH_ARRAYS},
                   arrays={k: fields[k] for k in PATH_ARRAYS})
+
+
+@job("score")
+def score_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """args: n, seed, cache -> progress (done, total) as it measures, then meta["scores"] (`FamilyScores.to_json`)."""
+    from ..compare.report import score_checkpoint
+
+    device = next(loaded.model.parameters()).device
+
+    def run(on_step: Callable[..., None]):
+        return score_checkpoint(loaded.path, n=int(args["n"]), seed=int(args["seed"]),
+                                progress=lambda done, total, *_: on_step(done, total), should_stop=cancelled,
+                                cache=bool(args.get("cache", True)), device=device)
+
+    scores = None
+    for step, scores in stepped(run, cancelled):
+        if scores is None:
+            yield message("progress", done=int(step[0]), total=int(step[1]))
+    if scores is None:
+        yield message("stopped", meta={"count": 0})
+        return
+    yield message("result", meta={"scores": scores.to_json()})

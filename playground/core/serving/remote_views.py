@@ -3,13 +3,15 @@
 `remote_forward_view` is `core.diffusion.forward.forward_view`; `remote_guided_picture` is the
 Text-to-image panel's grid or comparison (the labelled picture; previews through `on_preview`);
 `remote_decompose` is `core.text2img.sampling.decompose` at one step of a run; `remote_sampler_path`
-is one sampler of the Flow panel's comparison (`latent_diffusion.comparison.sampler_path`). NotServed when
+is one sampler of the Flow panel's comparison (`latent_diffusion.comparison.sampler_path`); `remote_score`
+is the Compare panel's `score_checkpoint` of a checkpoint the server has (same weights). NotServed when
 the server lacks the model, ServerLost when it is gone (the worker then runs the local function).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -18,9 +20,10 @@ import torch
 from ..diffusion.forward import ForwardView
 from ..latent_diffusion.comparison import SamplerPath
 from ..text2img.sampling import Decomposition, GuidedSettings
+from .catalog import fingerprint
 from .client import Connection
 from .jobs_views import join_view
-from .remote import served_id
+from .remote import NotServed, served_id
 
 
 def _result(connection: Connection, name: str, model: torch.nn.Module, args: dict,
@@ -85,3 +88,30 @@ def remote_sampler_path(connection: Connection, model: torch.nn.Module, sampler:
         elif msg["kind"] == "stopped":
             return None
     raise ValueError("the server's flow_path job returned nothing")
+
+
+def remote_score(connection: Connection, weights: str | Path, n: int, seed: int, *, cache: bool = True,
+                 progress: Callable[[int, int], None] = lambda done, total: None,
+                 stopping: Callable[[], bool] = lambda: False):
+    """`score_checkpoint(weights, n, seed, ...)` by a server with the same weights: its `FamilyScores` (naming
+    the app's file), also stored in the app's cache as a local measurement is; None when stopped. NotServed
+    when the server lacks the weights."""
+    from ..checkpoints import resolve_paths
+    from ..compare.cache import store_row
+    from ..compare.report import FamilyScores
+
+    weights = resolve_paths(weights)[0]
+    model_id = connection.by_sha.get(fingerprint(weights))
+    if model_id is None:
+        raise NotServed("the model server does not have this checkpoint")
+    args = {"n": int(n), "seed": int(seed), "cache": bool(cache)}
+    for msg in connection.client.stream("score", model_id, args, None, stopping):
+        if msg["kind"] == "progress":
+            progress(int(msg["done"]), int(msg["total"]))
+        elif msg["kind"] == "result":
+            scores = dataclasses.replace(FamilyScores.from_json(msg["meta"]["scores"]), checkpoint=str(weights))
+            store_row(scores.sha256, scores.n, scores.seed, scores.to_json())
+            return scores
+        elif msg["kind"] == "stopped":
+            return None
+    raise ValueError("the server's score job returned nothing")

@@ -23,6 +23,7 @@ from ....core.compare.claims import check_claims
 from ....core.compare.families import ADAPTERS, compared_checkpoints
 from ....core.compare.html import write_report
 from ....core.compare.report import cached_scores, judge_problem, score_checkpoint
+from ....core.serving.remote_views import remote_score
 from ...dialogs import open_file
 from ...worker import JobContext, ModelWorker
 from ...widgets.titled import note_label
@@ -194,6 +195,17 @@ class ComparePanel(Panel):
             return score_checkpoint(path, n=n, seed=seed, progress=progress,
                                     should_stop=lambda: ctx.cancelled, cache=not force, device=device)
 
+        def remote(ctx: JobContext, connection):
+            """`work` by the connected model server when it has these weights (gui/remote_worker.py)."""
+            ctx.progress(0, n)
+            scores = remote_score(connection, path, n, seed, cache=not force, progress=ctx.progress,
+                                  stopping=lambda: ctx.cancelled)
+            if scores is None:
+                ctx.check()
+                raise InterruptedError("stopped")
+            return scores
+
+        work.remote = remote
         self.submit(work, channel=f"score:{key}", label=f"Compare: {row.name}",
                     on_result=lambda scores: self._measured(key, scores),
                     on_error=lambda message: self._failed(key, message),
