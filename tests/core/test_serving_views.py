@@ -152,3 +152,22 @@ def test_the_score_job_is_the_local_measurement_streamed_and_stops(served, monke
     for msg in run_job("score", lambda: loaded, {"n": 6, "seed": 1, "cache": False}, {}, lambda: len(stopped) >= 1):
         stopped.append(msg)
     assert [m["kind"] for m in stopped][-2:] == ["stopped", "end"]
+
+
+def test_a_run_needing_a_helper_the_server_lacks_is_run_here(served, connection, tmp_path):
+    """The test server ships no CLIP, classifier or judge: those runs are NotServed (the app runs them)."""
+    from playground.core.serving.remote import NotServed
+    from playground.core.serving.remote_views import remote_score
+
+    model = opened(served, "text2img")
+    with pytest.raises(NotServed, match="clip"):
+        remote_guided_picture(connection, "compare", model, GuidedSettings(prompt="red circle", clip_scale=100.0,
+                                                                           steps=2), [1])
+    with pytest.raises(NotServed, match="noisy-classifier"):
+        remote_decompose(connection, model, GuidedSettings(prompt="red circle", classifier_scale=2.0, steps=2),
+                         np.zeros((1, 3, 32, 32), np.float32), 10)
+    with pytest.raises(NotServed, match="classifier"):
+        remote_score(connection, served.folders["vae"], 4, 0)
+    with pytest.raises(NotServed):  # weights the server does not have
+        (tmp_path / "w.safetensors").write_bytes(b"not these")
+        remote_score(connection, tmp_path / "w.safetensors", 4, 0)

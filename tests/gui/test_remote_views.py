@@ -141,21 +141,20 @@ def test_the_flow_comparison_runs_every_sampler_on_the_server(link, main_window,
         assert_same_picture(view.samples[local.sampler].image, local.image)
 
 
-def test_a_compare_row_is_measured_by_the_server(link, main_window, qtbot, monkeypatch):
-    """The server (with no shipped attribute classifier here) answers for itself: its one-line message
-    reaches the status bar and the row, and nothing is scored on this computer (tests/core/test_serving_views.py
-    checks the job's scores against a local measurement)."""
+def test_a_compare_row_falls_back_here_when_the_server_cannot_judge(link, main_window, qtbot, monkeypatch):
+    """The server here has no shipped attribute classifier to judge samples with: the row is measured on this
+    computer (tests/core/test_serving_views.py checks the server's scores against a local measurement)."""
     from playground.gui.panels.compare import ComparePanel
     from playground.gui.panels.compare import panel as compare_panel
 
     panel = next(p for p in main_window.panels if isinstance(p, ComparePanel))
     main_window.show_panel(panel)
     qtbot.waitUntil(lambda: bool(panel.rows) and not panel.worker.is_busy(), timeout=30000)
-    monkeypatch.setattr(compare_panel, "score_checkpoint", refuse)
+    monkeypatch.setattr(compare_panel, "score_checkpoint", refuse)  # here: the fallback's run
     messages = []
     panel.status_message.connect(messages.append)
     key = next(k for k, r in panel.rows.items() if r.name == "vae-tiny")
     panel.pending.append(key)
     panel._queue(panel.rows[key], 4, 0, force=True)
     qtbot.waitUntil(lambda: panel.rows[key].state == "failed", timeout=30000)
-    assert any("score:" in m and "classifier" in m for m in messages), messages
+    assert any("computed on this computer" in m for m in messages), messages

@@ -5,7 +5,8 @@ Text-to-image panel's grid or comparison (the labelled picture; previews through
 `remote_decompose` is `core.text2img.sampling.decompose` at one step of a run; `remote_sampler_path`
 is one sampler of the Flow panel's comparison (`latent_diffusion.comparison.sampler_path`); `remote_score`
 is the Compare panel's `score_checkpoint` of a checkpoint the server has (same weights). NotServed when
-the server lacks the model, ServerLost when it is gone (the worker then runs the local function).
+the server lacks the model, or a shipped helper network the job needs (the guided runs' classifier or
+CLIP, Compare's judge), ServerLost when it is gone (the worker then runs the local function).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import torch
 
 from ..diffusion.forward import ForwardView
 from ..latent_diffusion.comparison import SamplerPath
+from ..text2img.denoiser import helper_families
 from ..text2img.sampling import Decomposition, GuidedSettings
 from .catalog import fingerprint
 from .client import Connection
@@ -32,6 +34,14 @@ def _result(connection: Connection, name: str, model: torch.nn.Module, args: dic
         if msg["kind"] == "result":
             return msg
     raise ValueError(f"the server's {name} job returned nothing")
+
+
+def check_helpers(connection: Connection, families: Sequence[str]) -> None:
+    """NotServed unless the server lists a shipped checkpoint of each of `families` (the helpers it loads)."""
+    shipped = {m.get("family") for m in connection.models if m.get("source") == "shipped"}
+    missing = [f for f in families if f not in shipped]
+    if missing:
+        raise NotServed(f"the model server has no shipped {', '.join(missing)} checkpoint")
 
 
 def remote_forward_view(connection: Connection, model: torch.nn.Module, image: np.ndarray, t: int,
@@ -50,6 +60,7 @@ def remote_guided_picture(connection: Connection, kind: str, model: torch.nn.Mod
     `on_step(done, total, preview or None)` after every step; the final picture, or None when stopped."""
     if kind not in ("grid", "compare"):
         raise ValueError(f"kind must be grid or compare, not {kind!r}")
+    check_helpers(connection, helper_families(settings, kind == "grid"))
     args = {"settings": dataclasses.asdict(settings), "seeds": [int(s) for s in seeds],
             "scales": [float(s) for s in scales], "axis": axis}
     for msg in connection.client.stream(f"text2img_{kind}", served_id(connection, model), args, None, stopping):
@@ -65,6 +76,7 @@ def remote_guided_picture(connection: Connection, kind: str, model: torch.nn.Mod
 def remote_decompose(connection: Connection, model: torch.nn.Module, settings: GuidedSettings, x_t: np.ndarray,
                      t: int, index: int = 0) -> Decomposition:
     """`decompose` of the guided `model` at (x_t, t) (step `index` of its run) on the server."""
+    check_helpers(connection, helper_families(settings))
     msg = _result(connection, "text2img_decompose", model,
                   {"settings": dataclasses.asdict(settings), "t": int(t), "index": int(index)},
                   {"x_t": np.asarray(x_t, np.float32)})
@@ -104,6 +116,7 @@ def remote_score(connection: Connection, weights: str | Path, n: int, seed: int,
     model_id = connection.by_sha.get(fingerprint(weights))
     if model_id is None:
         raise NotServed("the model server does not have this checkpoint")
+    check_helpers(connection, ("classifier",))  # the judge of every sample
     args = {"n": int(n), "seed": int(seed), "cache": bool(cache)}
     for msg in connection.client.stream("score", model_id, args, None, stopping):
         if msg["kind"] == "progress":
