@@ -76,6 +76,16 @@ def test_the_guidance_grid_is_the_local_one_with_previews(served, connection):
     assert_same_picture(picture, guidance_grid_picture(pixels(model, record.x_prev), scales, seeds, "w"))
 
 
+def test_stop_ends_a_remote_grid_after_the_step_it_is_on(served, connection):
+    model = opened(served, "text2img")
+    settings = GuidedSettings(prompt="red circle", guidance_scale=2.0, steps=100, seed=1)
+    steps = []
+    picture = remote_guided_picture(connection, "grid", model, settings, [1, 2], scales=[1.0, 3.0],
+                                    on_step=lambda done, total, p: steps.append(done), stopping=lambda: len(steps) >= 3)
+    assert picture is None and 3 <= len(steps) < 100
+    assert steps == list(range(1, len(steps) + 1))
+
+
 def test_the_decomposition_is_the_local_one(served, connection):
     model = opened(served, "text2img")
     settings = GuidedSettings(prompt="blue square", guidance_scale=3.0, steps=5, seed=2)
