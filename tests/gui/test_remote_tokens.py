@@ -5,6 +5,7 @@ reading) run on the server and show what a local run shows; local model calls ar
 from __future__ import annotations
 
 import numpy as np
+import torch
 import pytest
 from PySide6.QtCore import Qt
 
@@ -164,3 +165,34 @@ def test_the_likelihood_and_rerank_tabs_run_the_dalle_on_the_server(link, main_w
     assert len(result.images) == 3 and list(result.order) == [0, 1, 2]
     assert_same_picture(result.images, to_uint8(model.decode(tokens)))
     assert not errors
+
+
+def test_retrieval_and_the_map_embed_the_pool_on_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.core.clip import retrieval
+    from playground.core.clip.scores import image_embeddings
+    from playground.core.data import to_tensor
+    from playground.gui.panels.clip import ClipPanel, map_tab, retrieval_tab
+
+    monkeypatch.setattr(retrieval, "_cache", {})  # embedded fresh, by the server
+    monkeypatch.setattr(retrieval, "image_embeddings", refuse)
+    monkeypatch.setattr(map_tab, "prompt_embeddings", refuse)
+    for module in (retrieval_tab, map_tab):
+        monkeypatch.setattr(module, "POOL_SIZE", 200)
+    monkeypatch.setattr(map_tab, "MAP_POINTS", 100)
+    panel = next(p for p in main_window.panels if isinstance(p, ClipPanel))
+    errors = []
+    panel.worker.error.connect(errors.append)
+    main_window.show_panel(panel)
+    qtbot.waitUntil(lambda: panel.loaded is not None, timeout=20000)
+    tab = panel.view(retrieval_tab.RetrievalTab)
+    panel.tabs.setCurrentWidget(tab)
+    qtbot.waitUntil(lambda: tab.result is not None, timeout=60000)
+    pool = tab.pool
+    assert len(pool) == 200 and np.all(np.diff(tab.result.scores) <= 0)
+    with torch.no_grad():
+        here = image_embeddings(panel.loaded.model, to_tensor(pool.data.images))
+    np.testing.assert_allclose(pool.embeddings.numpy(), here.numpy(), atol=1e-4)
+    view = panel.view(map_tab.MapTab)
+    panel.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.map is not None, timeout=60000)
+    assert view.map.image_xy.shape == (100, 2) and not errors

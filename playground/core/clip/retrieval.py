@@ -53,11 +53,15 @@ class Retrieval:
         return float(self.matches.mean()) if len(self.matches) else 0.0
 
 
-def embed_pool(model: CLIP, data: ImageSet, progress: Callable[[int, int], None] | None = None) -> EmbeddedPool:
-    """Embed every image of `data` in batches; `progress(done, total)` after each (it may raise to cancel)."""
+def embed_pool(model: CLIP, data: ImageSet, progress: Callable[[int, int], None] | None = None,
+               embed: Callable[[np.ndarray], torch.Tensor] | None = None) -> EmbeddedPool:
+    """Embed every image of `data` in batches; `progress(done, total)` after each (it may raise to cancel).
+    `embed(uint8 images) -> (B, D)` embeds a batch elsewhere (the model server) instead of with `model`."""
+    if embed is None:
+        embed = lambda images: image_embeddings(model, to_tensor(images)).cpu()  # noqa: E731
     parts = []
     for start in range(0, len(data), EMBED_BATCH):
-        parts.append(image_embeddings(model, to_tensor(data.images[start:start + EMBED_BATCH])).cpu())
+        parts.append(embed(data.images[start:start + EMBED_BATCH]))
         if progress is not None:
             progress(min(start + EMBED_BATCH, len(data)), len(data))
     d = model.config.embed_dim
@@ -69,14 +73,15 @@ _lock = threading.Lock()
 
 
 def pool_embeddings(loaded: LoadedModel, n: int = POOL_SIZE, data: str = "shapes",
-                    progress: Callable[[int, int], None] | None = None) -> EmbeddedPool:
+                    progress: Callable[[int, int], None] | None = None,
+                    embed: Callable[[np.ndarray], torch.Tensor] | None = None) -> EmbeddedPool:
     """The embedded pool of `n` gallery images of `data` for this checkpoint, from the cache when it was
     embedded before (the cache keeps the newest few checkpoints; a retrained file has a new hash)."""
     key = (weights_sha256(loaded.path), data, n)
     with _lock:
         if key in _cache:
             return _cache[key]
-    pool = embed_pool(loaded.model, gallery_images(data, n), progress)
+    pool = embed_pool(loaded.model, gallery_images(data, n), progress, embed)
     with _lock:
         _cache[key] = pool
         while len(_cache) > _CACHE_ENTRIES:

@@ -146,3 +146,21 @@ def token_likelihood_job(loaded: LoadedModel, args: dict, arrays: dict, cancelle
         nll = token_nll_of_tokens(model, tokens, str(args.get("prompt", "")))
         decoded = model.decode(tokens)
     yield message("result", arrays={"nll": nll.float().cpu().numpy(), "decoded": decoded.float().cpu().numpy()})
+
+
+@job("clip_embed")
+def clip_embed_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """CLIP embeddings: arrays["images"] (N, H, W, 3) uint8 -> arrays["images"] (N, D) (`image_embeddings`),
+    args prompts [str] -> arrays["texts"] (P, D) (`prompt_embeddings`); either may be absent."""
+    import torch
+
+    from ..clip.scores import image_embeddings, prompt_embeddings
+    from ..data import to_tensor
+
+    out = {}
+    with torch.no_grad():
+        if "images" in arrays:
+            out["images"] = image_embeddings(loaded.model, to_tensor(np.asarray(arrays["images"], np.uint8))).float().cpu().numpy()
+        if args.get("prompts"):
+            out["texts"] = prompt_embeddings(loaded.model, [str(p) for p in args["prompts"]]).float().cpu().numpy()
+    yield message("result", arrays=out)

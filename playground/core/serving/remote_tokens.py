@@ -167,3 +167,14 @@ def remote_token_nll(connection: Connection, model: torch.nn.Module, image: np.n
     arrays = _result(connection, "token_likelihood", model, {"prompt": prompt},
                      {"image": np.asarray(image, np.uint8)[None]})["arrays"]
     return torch.from_numpy(arrays["nll"]), torch.from_numpy(arrays["decoded"])
+
+
+def remote_image_embeddings(connection: Connection, model: torch.nn.Module, images: np.ndarray) -> torch.Tensor:
+    """`core.clip.scores.image_embeddings(model, to_tensor(images))` on the server: uint8 (N, H, W, 3) -> (N, D)."""
+    arrays = _result(connection, "clip_embed", model, {}, {"images": np.asarray(images, np.uint8)})["arrays"]
+    return torch.from_numpy(arrays["images"])
+
+
+def remote_prompt_embeddings(connection: Connection, model: torch.nn.Module, prompts: list[str]) -> torch.Tensor:
+    """`core.clip.scores.prompt_embeddings(model, prompts)` on the server: (P, D)."""
+    return torch.from_numpy(_result(connection, "clip_embed", model, {"prompts": list(prompts)}, {})["arrays"]["texts"])

@@ -19,6 +19,7 @@ from ....core.clip.embedding_map import DEFAULT_MAP_PROMPTS, EmbeddingMap, embed
 from ....core.clip.retrieval import POOL_SIZE, pool_embeddings
 from ....core.clip.scores import prompt_embeddings
 from ....core.data.shapes import ATTRIBUTE_VALUES, ATTRIBUTES, parse_prompt
+from ....core.serving.remote_tokens import remote_image_embeddings, remote_prompt_embeddings
 from ...widgets.images import BACKGROUND
 from ...widgets.palette import label_palette
 from ...widgets.titled import note_label
@@ -127,12 +128,15 @@ class MapTab(QWidget):
             return
         loaded, method, gap = self.panel.loaded, METHOD_NAMES[self.method_box.currentText()], self.gap_box.isChecked()
 
-        def work(ctx):
-            pool = pool_embeddings(loaded, POOL_SIZE, progress=ctx.progress)
-            texts = prompt_embeddings(loaded.model, prompts).cpu().numpy()
+        def work(ctx, server=None):  # with a model server's connection (gui/remote_worker.py) its embeddings
+            embed = None if server is None else (lambda images: remote_image_embeddings(server, loaded.model, images))
+            pool = pool_embeddings(loaded, POOL_SIZE, progress=ctx.progress, embed=embed)
+            texts = (prompt_embeddings(loaded.model, prompts).cpu() if server is None
+                     else remote_prompt_embeddings(server, loaded.model, prompts)).numpy()
             found = embedding_map(pool.embeddings[:MAP_POINTS].numpy(), texts, prompts, method, gap)
             return found, pool.data.images[:MAP_POINTS], pool.data.labels[:MAP_POINTS]
 
+        work.remote = work
         label = "t-SNE map" if method == "tsne" else ""
         self.panel.submit(work, channel="map", on_result=self.show_map, label=label, cancel_running=True)
 

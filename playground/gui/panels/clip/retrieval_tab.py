@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QListWidget, QListWidgetItem, QPushBu
 
 from ....core.clip.retrieval import POOL_SIZE, EmbeddedPool, Retrieval, pool_embeddings, retrieve
 from ....core.data.shapes import PromptError, parse_prompt
+from ....core.serving.remote_tokens import remote_image_embeddings
 from ...widgets.gallery import as_icon_grid
 from ...widgets.images import thumbnail_icon
 from ...widgets.titled import note_label
@@ -79,10 +80,12 @@ class RetrievalTab(QWidget):
         self.prompt.close_popup()
         loaded, k = self.panel.loaded, self.k_box.value()
 
-        def work(ctx) -> tuple[EmbeddedPool, Retrieval]:
-            pool = pool_embeddings(loaded, POOL_SIZE, progress=ctx.progress)
+        def work(ctx, server=None) -> tuple[EmbeddedPool, Retrieval]:  # server: the pool embedded there
+            embed = None if server is None else (lambda images: remote_image_embeddings(server, loaded.model, images))
+            pool = pool_embeddings(loaded, POOL_SIZE, progress=ctx.progress, embed=embed)
             return pool, retrieve(loaded.model, pool, prompt, k)
 
+        work.remote = work
         label = "" if self.pool is not None else f"Embedding {POOL_SIZE} images"
         self.panel.submit(work, channel="retrieve", on_result=self.show_result, label=label, cancel_running=True)
 
