@@ -5,13 +5,15 @@
 - "text2img_grid" / "text2img_compare": the Text-to-image panel's grid (seeds x scales) and its CFG-vs-CLIP
   comparison, one batch each, the labelled picture streamed now and then (`PREVIEW_INTERVAL_S`) and at the end.
 - "text2img_decompose": the CFG decomposition at one step of a run, from that step's x_t.
-The helper networks (classifier, CLIP) are the server's shipped ones (`jobs.guidance_models`).
 - "flow_path": one sampler's walk of the Flow panel's flow-vs-diffusion comparison
   (`latent_diffusion.comparison.sampler_path`), a progress message per step.
 - "score": the Compare panel's measurement of a served checkpoint (`compare.report.score_checkpoint`, cached
   in the server's cache), its progress streamed; the scores as JSON (`FamilyScores.to_json`).
 
-The DDPM-vs-DDIM comparison needs no job of its own: it is two "trajectory" runs (`remote_trace`).
+The helper networks (classifier, CLIP, Compare's judge) are the server's shipped ones (`jobs.guidance_models`;
+the app runs a job here when the server lists none: `remote_views.check_helpers`). Long jobs check
+`cancelled()` at every step (`stepped` runs a core function that reports steps by callback in a thread,
+so its steps stream as they happen). The DDPM-vs-DDIM comparison needs no job of its own: it is two "trajectory" runs (`remote_trace`).
 """
 
 from __future__ import annotations
