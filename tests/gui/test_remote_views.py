@@ -158,3 +158,31 @@ def test_a_compare_row_falls_back_here_when_the_server_cannot_judge(link, main_w
     panel._queue(panel.rows[key], 4, 0, force=True)
     qtbot.waitUntil(lambda: panel.rows[key].state == "failed", timeout=30000)
     assert any("computed on this computer" in m for m in messages), messages
+
+
+def test_the_attention_tab_samples_and_reads_maps_on_the_server(link, main_window, qtbot, monkeypatch, tiny_assets):
+    from playground.core.latent_diffusion.attention import run_maps, sample_run
+    from playground.core.text2img.sampling import to_images
+    from playground.gui.panels.text2img import attention_tab
+
+    panel = shown(main_window, qtbot, "Text2ImgPanel")
+    main_window.load_into(panel, tiny_assets / "ldm-tiny" / "model.safetensors", interactive=True)
+    qtbot.waitUntil(lambda: panel.loaded is not None and panel.loaded.family == "ldm", timeout=20000)
+    panel.prompt.set_text("a large red circle at the top left")
+    panel.apply_settings(panel.settings().replace(steps=4, seed=7))
+    monkeypatch.setattr(attention_tab, "sample_run", refuse)
+    monkeypatch.setattr(attention_tab, "run_maps", refuse)
+    tab = panel.attention_tab
+    with qtbot.waitSignal(tab.computed, timeout=30000):
+        panel.tabs.setCurrentWidget(tab)
+    run, model = tab.run, panel.loaded.model
+    local = sample_run(model, run.settings)
+    assert run.num_steps == 4 and run.words == local.words and run.timesteps == local.timesteps
+    assert_same_picture(run.final, local.final)
+    with qtbot.waitSignal(tab.computed, timeout=20000):
+        tab.step_slider.setValue(0)
+    expected = run_maps(model, run, 0, "cross")
+    assert tab.maps.t == run.timesteps[0] and len(tab.maps.layers) == len(expected.layers)
+    for shown_layer, core in zip(tab.maps.layers, expected.layers):
+        np.testing.assert_allclose(shown_layer.weights, core.weights, atol=1e-5)
+    assert_same_picture(tab.step_image, to_images(model, run.pred_x0[0])[0])

@@ -9,6 +9,8 @@
   (`latent_diffusion.comparison.sampler_path`), a progress message per step.
 - "score": the Compare panel's measurement of a served checkpoint (`compare.report.score_checkpoint`, cached
   in the server's cache), its progress streamed; the scores as JSON (`FamilyScores.to_json`).
+- "attention_run" / "attention_maps": the Text-to-image panel's attention tab (a latent model's guided run
+  with every step's x_t kept, `latent_diffusion.attention.sample_run`; the maps at one step, `run_maps`).
 
 The helper networks (classifier, CLIP, Compare's judge) are the server's shipped ones (`jobs.guidance_models`;
 the app runs a job here when the server lists none: `remote_views.check_helpers`). Long jobs check
@@ -206,3 +208,40 @@ def score_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable
         yield message("stopped", meta={"count": 0})
         return
     yield message("result", meta={"scores": scores.to_json()})
+
+
+@job("attention_run")
+def attention_run_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """args: settings -> progress (done, total) per step, then the `AttentionRun` (its tensors stacked as arrays)."""
+    from ..latent_diffusion.attention import sample_run
+
+    run = None
+    for step, run in stepped(lambda on_step: sample_run(loaded.model, guided_settings(args), on_step=on_step),
+                             cancelled):
+        if run is None:
+            yield message("progress", done=int(step[0]), total=int(step[1]))
+    if run is None:
+        yield message("stopped", meta={"count": 0})
+        return
+    yield message("result", meta={"settings": dataclasses.asdict(run.settings), "words": list(run.words),
+                                  "timesteps": [int(t) for t in run.timesteps]},
+                  arrays={"states": torch.stack(run.states).numpy(), "pred_x0": torch.stack(run.pred_x0).numpy(),
+                          "final": run.final})
+
+
+@job("attention_maps")
+def attention_maps_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """args: settings, words, t, kind; arrays x_t, pred_x0 (that step's) -> the maps (a layer an array) and the
+    step's predicted image, as the attention tab computes them (`run_maps`, `to_images`)."""
+    from ..latent_diffusion.attention import AttentionRun, run_maps
+    from ..text2img.sampling import to_images
+
+    model = loaded.model
+    x_t, pred_x0 = (torch.from_numpy(np.asarray(arrays[k], np.float32).copy()) for k in ("x_t", "pred_x0"))
+    one_step = AttentionRun(guided_settings(args), tuple(args["words"]), (int(args["t"]),), (x_t,), (pred_x0,),
+                            np.zeros((1, 1, 3), np.uint8))
+    maps = run_maps(model, one_step, 0, str(args["kind"]))
+    yield message("result", meta={"kind": maps.kind, "words": list(maps.words), "t": int(maps.t),
+                                  "layers": [layer.name for layer in maps.layers]},
+                  arrays={"image": to_images(model, pred_x0)[0],
+                          **{f"layer.{i}": layer.weights for i, layer in enumerate(maps.layers)}})

@@ -4,7 +4,8 @@
 Text-to-image panel's grid or comparison (the labelled picture; previews through `on_preview`);
 `remote_decompose` is `core.text2img.sampling.decompose` at one step of a run; `remote_sampler_path`
 is one sampler of the Flow panel's comparison (`latent_diffusion.comparison.sampler_path`); `remote_score`
-is the Compare panel's `score_checkpoint` of a checkpoint the server has (same weights). NotServed when
+is the Compare panel's `score_checkpoint` of a checkpoint the server has (same weights);
+`remote_attention_run` / `remote_attention_maps` are the attention tab's `sample_run` / maps. NotServed when
 the server lacks the model, or a shipped helper network the job needs (the guided runs' classifier or
 CLIP, Compare's judge), ServerLost when it is gone (the worker then runs the local function).
 """
@@ -128,3 +129,37 @@ def remote_score(connection: Connection, weights: str | Path, n: int, seed: int,
         elif msg["kind"] == "stopped":
             return None
     raise ValueError("the server's score job returned nothing")
+
+
+def remote_attention_run(connection: Connection, model: torch.nn.Module, settings: GuidedSettings,
+                         on_step: Callable[[int, int], None] = lambda done, total: None,
+                         stopping: Callable[[], bool] = lambda: False):
+    """`latent_diffusion.attention.sample_run(model, settings, on_step)` on the server; None when stopped."""
+    from ..latent_diffusion.attention import AttentionRun
+
+    args = {"settings": dataclasses.asdict(settings)}
+    for msg in connection.client.stream("attention_run", served_id(connection, model), args, None, stopping):
+        if msg["kind"] == "progress":
+            on_step(int(msg["done"]), int(msg["total"]))
+        elif msg["kind"] == "result":
+            meta, arrays = msg["meta"], msg["arrays"]
+            return AttentionRun(GuidedSettings(**meta["settings"]), tuple(meta["words"]), tuple(meta["timesteps"]),
+                                tuple(torch.from_numpy(x.copy()) for x in arrays["states"]),
+                                tuple(torch.from_numpy(x.copy()) for x in arrays["pred_x0"]), arrays["final"])
+        elif msg["kind"] == "stopped":
+            return None
+    raise ValueError("the server's attention_run job returned nothing")
+
+
+def remote_attention_maps(connection: Connection, model: torch.nn.Module, run, step: int, kind: str):
+    """(the maps at `step` of `run`, the image of that step's predicted x0), as the attention tab's `_maps_of`."""
+    from ..latent_diffusion.attention import AttentionLayer, AttentionMaps
+
+    step = run.check_step(step)
+    args = {"settings": dataclasses.asdict(run.settings), "words": list(run.words), "t": int(run.timesteps[step]),
+            "kind": kind}
+    msg = _result(connection, "attention_maps", model, args,
+                  {"x_t": run.states[step].numpy(), "pred_x0": run.pred_x0[step].numpy()})
+    meta, arrays = msg["meta"], msg["arrays"]
+    layers = tuple(AttentionLayer(name, arrays[f"layer.{i}"]) for i, name in enumerate(meta["layers"]))
+    return AttentionMaps(meta["kind"], layers, tuple(meta["words"]), int(meta["t"])), arrays["image"]

@@ -28,6 +28,7 @@ from ....core.data.shapes import PromptError
 from ....core.latent_diffusion import is_latent
 from ....core.latent_diffusion.attention import AttentionMaps, AttentionRun, run_maps, sample_run
 from ....core.latent_diffusion.attention_picture import overlay, word_overlays
+from ....core.serving.remote_views import remote_attention_maps, remote_attention_run
 from ....core.text2img.sampling import to_images
 from ...widgets.cell_pick import watch_clicks
 from ...widgets.images import thumbnail_icon
@@ -181,6 +182,18 @@ class AttentionTab(QWidget):
             maps, image = self._maps_of(model, run, at, kind) if run.words or kind == "self" else (None, None)
             return run, at, maps, image
 
+        def remote(ctx: JobContext, connection) -> tuple[AttentionRun, int, AttentionMaps | None, np.ndarray]:
+            """`work` on the connected model server (gui/remote_worker.py)."""
+            run = remote_attention_run(connection, model, settings, on_step=ctx.progress, stopping=lambda: ctx.cancelled)
+            ctx.check()
+            if run is None:
+                raise InterruptedError("stopped")
+            at = step if run.num_steps == shown_steps else run.num_steps // 2
+            maps, image = (remote_attention_maps(connection, model, run, at, kind) if run.words or kind == "self"
+                           else (None, None))
+            return run, at, maps, image
+
+        work.remote = remote
         self.panel.submit(work, channel="attention-run", label="Attention: sampling", cancel_running=True,
                           on_result=self._on_run, on_error=self._on_error)
 
@@ -232,6 +245,7 @@ class AttentionTab(QWidget):
         def work(ctx: JobContext) -> tuple[AttentionRun, int, str, AttentionMaps, np.ndarray]:
             return (run, step, kind, *self._maps_of(model, run, step, kind))
 
+        work.remote = lambda ctx, connection: (run, step, kind, *remote_attention_maps(connection, model, run, step, kind))
         self.panel.submit(work, channel="attention-maps", cancel_running=True, on_result=self._on_maps,
                           on_error=self._on_error)
 
