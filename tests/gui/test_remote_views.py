@@ -186,3 +186,26 @@ def test_the_attention_tab_samples_and_reads_maps_on_the_server(link, main_windo
     for shown_layer, core in zip(tab.maps.layers, expected.layers):
         np.testing.assert_allclose(shown_layer.weights, core.weights, atol=1e-5)
     assert_same_picture(tab.step_image, to_images(model, run.pred_x0[0])[0])
+
+
+def test_the_autoencoder_view_encodes_and_decodes_on_the_server(link, main_window, qtbot, monkeypatch):
+    from playground.core.latent_diffusion.first_stage import first_stage_of, reconstruct
+    from playground.gui.panels.flow import autoencoder_view
+
+    panel = next(p for p in main_window.panels if type(p).__name__ == "FlowPanel")
+    main_window.show_panel(panel)
+    view = panel.autoencoder_view
+    panel.tabs.setCurrentWidget(view)
+    qtbot.waitUntil(lambda: view.latent is not None and not panel.worker.is_busy(), timeout=30000)
+    monkeypatch.setattr(autoencoder_view, "reconstruct", refuse)
+    image = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    view.encode(image, "noise")
+    qtbot.waitUntil(lambda: view.original is image and not panel.worker.is_busy("ae-encode"), timeout=20000)
+    ae = first_stage_of(panel.loaded.model)
+    local = reconstruct(ae, image)
+    np.testing.assert_allclose(view.encoded, local.latent, atol=1e-4)
+    assert_same_picture(view.recon_canvas.image, local.image)
+    view.latent[0, 1, 1] = 3.0
+    view._decode()
+    qtbot.waitUntil(lambda: "edited" in view.recon_canvas.caption.text(), timeout=20000)
+    assert_same_picture(view.recon_canvas.image, reconstruct(ae, image, view.latent).image)

@@ -11,6 +11,8 @@
   in the server's cache), its progress streamed; the scores as JSON (`FamilyScores.to_json`).
 - "attention_run" / "attention_maps": the Text-to-image panel's attention tab (a latent model's guided run
   with every step's x_t kept, `latent_diffusion.attention.sample_run`; the maps at one step, `run_maps`).
+- "reconstruct": the Flow panel's autoencoder view (`latent_diffusion.first_stage.reconstruct`: an image
+  encoded, or an edited latent, decoded by the model's autoencoder-kl).
 
 The helper networks (classifier, CLIP, Compare's judge) are the server's shipped ones (`jobs.guidance_models`;
 the app runs a job here when the server lists none: `remote_views.check_helpers`). Long jobs check
@@ -245,3 +247,14 @@ def attention_maps_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled:
                                   "layers": [layer.name for layer in maps.layers]},
                   arrays={"image": to_images(model, pred_x0)[0],
                           **{f"layer.{i}": layer.weights for i, layer in enumerate(maps.layers)}})
+
+
+@job("reconstruct")
+def reconstruct_job(loaded: LoadedModel, args: dict, arrays: dict, cancelled: Callable[[], bool]) -> Iterator[dict]:
+    """arrays: original (H, W, 3) uint8, latent (C, h, w) or absent -> the `Reconstruction` and the scale factor."""
+    from ..latent_diffusion.first_stage import first_stage_of, reconstruct
+
+    ae = first_stage_of(loaded.model)
+    recon = reconstruct(ae, np.asarray(arrays["original"], np.uint8), arrays.get("latent"))
+    yield message("result", meta={"mse": recon.mse, "scale_factor": float(ae.scale_factor)},
+                  arrays={"latent": recon.latent, "image": recon.image})

@@ -5,7 +5,8 @@ Text-to-image panel's grid or comparison (the labelled picture; previews through
 `remote_decompose` is `core.text2img.sampling.decompose` at one step of a run; `remote_sampler_path`
 is one sampler of the Flow panel's comparison (`latent_diffusion.comparison.sampler_path`); `remote_score`
 is the Compare panel's `score_checkpoint` of a checkpoint the server has (same weights);
-`remote_attention_run` / `remote_attention_maps` are the attention tab's `sample_run` / maps. NotServed when
+`remote_attention_run` / `remote_attention_maps` are the attention tab's `sample_run` / maps;
+`remote_reconstruct` is the autoencoder view's `first_stage.reconstruct`. NotServed when
 the server lacks the model, or a shipped helper network the job needs (the guided runs' classifier or
 CLIP, Compare's judge), ServerLost when it is gone (the worker then runs the local function).
 """
@@ -163,3 +164,16 @@ def remote_attention_maps(connection: Connection, model: torch.nn.Module, run, s
     meta, arrays = msg["meta"], msg["arrays"]
     layers = tuple(AttentionLayer(name, arrays[f"layer.{i}"]) for i, name in enumerate(meta["layers"]))
     return AttentionMaps(meta["kind"], layers, tuple(meta["words"]), int(meta["t"])), arrays["image"]
+
+
+def remote_reconstruct(connection: Connection, model: torch.nn.Module, original: np.ndarray,
+                       latent: np.ndarray | None = None):
+    """(`reconstruct(first_stage_of(model), original, latent)`, the autoencoder's scale factor) on the server."""
+    from ..latent_diffusion.first_stage import Reconstruction
+
+    arrays = {"original": np.asarray(original, np.uint8)}
+    if latent is not None:
+        arrays["latent"] = np.asarray(latent, np.float32)
+    msg = _result(connection, "reconstruct", model, {}, arrays)
+    return (Reconstruction(msg["arrays"]["latent"], msg["arrays"]["image"], float(msg["meta"]["mse"])),
+            float(msg["meta"]["scale_factor"]))

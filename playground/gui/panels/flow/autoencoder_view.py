@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSl
 
 from ....core.latent_diffusion.first_stage import (LATENT_DISPLAY_RANGE, Reconstruction, channel_image,
                                                    first_stage_of, reconstruct)
+from ....core.serving.remote_views import remote_reconstruct
 from ...widgets.cell_pick import CellMarker, watch_clicks
 from ...widgets.gallery import DataGallery
 from ...widgets.image_file import ask_image_path, open_image_file
@@ -157,6 +158,7 @@ class AutoencoderView(QWidget):
             self._show(recon)
             self._show_cell()
 
+        work.remote = lambda ctx, connection: remote_reconstruct(connection, model, image)  # gui/remote_worker.py
         self.panel.submit(work, channel="ae-encode", on_result=done)
 
     # --- editing a latent cell -------------------------------------------------------------------
@@ -201,8 +203,11 @@ class AutoencoderView(QWidget):
         if self.panel.loaded is None or self.latent is None or self.original is None:
             return
         model, original, latent = self.panel.loaded.model, self.original, self.latent.copy()
-        self.panel.submit(lambda ctx: reconstruct(first_stage_of(model), original, latent), channel="ae-decode",
-                          on_result=self._show)
+        def work(ctx: JobContext) -> Reconstruction:
+            return reconstruct(first_stage_of(model), original, latent)
+
+        work.remote = lambda ctx, connection: remote_reconstruct(connection, model, original, latent)[0]
+        self.panel.submit(work, channel="ae-decode", on_result=self._show)
 
     def _show(self, recon: Reconstruction) -> None:
         self.recon_canvas.set_image(recon.image)
