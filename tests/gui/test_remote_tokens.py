@@ -9,7 +9,7 @@ import torch
 import pytest
 from PySide6.QtCore import Qt
 
-from playground.core.codebook.analysis import codebook_usage, decode_tokens, encode_tokens
+from playground.core.codebook.analysis import codebook_atlas, codebook_usage, decode_tokens, encode_tokens
 from playground.gui.panels.codebook import VQVAEPanel, codebook_column, editing, files, state
 from playground.gui.remote_worker import RemoteWorker, server_link
 from serving_support import run_server
@@ -44,6 +44,7 @@ def codebook_remote_only(monkeypatch):
         monkeypatch.setattr(module, "decode_tokens", refuse)
     monkeypatch.setattr(editing, "encode_tokens", refuse)
     monkeypatch.setattr(state, "encode_tokens_progressive", refuse)
+    monkeypatch.setattr(state, "codebook_atlas", refuse)  # the atlas tiles are decoded by the server too
 
 
 def test_the_codebook_panel_encodes_decodes_and_counts_on_the_server(link, main_window, qtbot, codebook_remote_only):
@@ -69,6 +70,7 @@ def test_the_codebook_panel_encodes_decodes_and_counts_on_the_server(link, main_
     qtbot.waitUntil(lambda: panel.decoded_grid is not None and np.array_equal(panel.decoded_grid, panel.editor.grid),
                     timeout=10000)
     assert_same_picture(panel.current_image, decode_tokens(model, panel.editor.grid)[0])
+    assert_same_picture(panel.codebook.fill_tiles, codebook_atlas(model))
     assert not errors
 
 
@@ -101,10 +103,11 @@ def test_the_clip_matrix_and_zero_shot_tabs_read_on_the_server(link, main_window
 
 def test_the_token_by_token_run_streams_from_the_server_and_stops_within_a_token(link, main_window, qtbot, monkeypatch):
     from playground.core.tokens.sampling import sample_tokens
-    from playground.gui.panels.tokens import TokensPanel, session
+    from playground.gui.panels.tokens import TokensPanel, session, token_tab
     from playground.gui.panels.tokens.token_tab import SPEEDS
 
     monkeypatch.setattr(session, "TokenWriter", refuse)  # a writer here would fail the run
+    monkeypatch.setattr(token_tab, "codebook_atlas", refuse)
     panel = next(p for p in main_window.panels if isinstance(p, TokensPanel))
     qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
     tab = panel.token_tab
@@ -117,6 +120,8 @@ def test_the_token_by_token_run_streams_from_the_server_and_stops_within_a_token
     expected = sample_tokens(panel.loaded.model, panel.prompt.text(), panel.token_settings(), 1, panel.seed())[0].numpy()
     np.testing.assert_array_equal(tab.frame.tokens, expected)  # the core's own run, written by the server
     assert "64 of 64 cells written" in tab.grid_title.text()
+    qtbot.waitUntil(lambda: tab.tiles is not None, timeout=10000)
+    assert_same_picture(tab.tiles, codebook_atlas(panel.loaded.model.vq))
     # Stop: the run ends within a token (and the server's stream with it)
     tab.speed_box.setCurrentIndex(0)
     run = tab.frame.run
@@ -196,3 +201,33 @@ def test_retrieval_and_the_map_embed_the_pool_on_the_server(link, main_window, q
     panel.tabs.setCurrentWidget(view)
     qtbot.waitUntil(lambda: view.map is not None, timeout=60000)
     assert view.map.image_xy.shape == (100, 2) and not errors
+
+
+def test_a_lost_server_is_one_message_and_the_run_is_written_here(tmp_path, tiny_assets, main_window, qtbot):
+    from playground.core.tokens.sampling import sample_tokens
+    from playground.gui.panels.tokens import TokensPanel
+    from playground.gui.panels.tokens.token_tab import SPEEDS
+
+    with run_server(tmp_path, {}, checkpoints=tiny_assets) as server:
+        link = server_link()
+        link.connect_to(server.address)
+        try:
+            panel = next(p for p in main_window.panels if isinstance(p, TokensPanel))
+            qtbot.waitUntil(lambda: panel.loaded is not None, timeout=10000)
+            tab = panel.token_tab
+            errors = []
+            panel.worker.error.connect(errors.append)
+            tab.speed_box.setCurrentIndex(len(SPEEDS) - 1)
+            main_window.show_panel(panel)
+            qtbot.waitUntil(lambda: tab.frame is not None and tab.frame.done and not tab.playing, timeout=30000)
+            assert hasattr(tab.session.writer, "connection")  # written by the server
+            server.kill()
+            run = tab.frame.run
+            tab.generate_button.click()
+            qtbot.waitUntil(lambda: tab.frame.run > run and tab.frame.done and not tab.playing, timeout=30000)
+            assert not link.connected and any("lost the model server" in e for e in errors)
+            assert tab.session.connection is None and not hasattr(tab.session.writer, "connection")
+            expected = sample_tokens(panel.loaded.model, panel.prompt.text(), panel.token_settings(), 1, panel.seed())
+            np.testing.assert_array_equal(tab.frame.tokens, expected[0].numpy())
+        finally:
+            link.disconnect()

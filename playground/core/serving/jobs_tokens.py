@@ -4,7 +4,10 @@
 decodes and encodes; a Dalle checkpoint's own VQ model when the model is a Dalle).
 "clip_matrix": the CLIP panel's similarity matrix (`core.clip.matrix.caption_matrix`);
 "clip_zero_shot": its zero-shot reading (`core.clip.classify.read_attributes`), per attribute
-the probabilities of every value. "tokens": the Tokens panel's token-by-token run of a Dalle, streamed. Each computes exactly what the app would, on the server's model.
+the probabilities of every value; "clip_embed": image and prompt embeddings (retrieval, the map).
+"tokens": the Tokens panel's token-by-token run of a Dalle, streamed; "sample_tokens": its rerank
+candidates; "token_likelihood": its likelihood tab's per-cell surprise. Each computes exactly what
+the app would, on the server's model.
 """
 
 from __future__ import annotations

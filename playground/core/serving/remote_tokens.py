@@ -178,3 +178,14 @@ def remote_image_embeddings(connection: Connection, model: torch.nn.Module, imag
 def remote_prompt_embeddings(connection: Connection, model: torch.nn.Module, prompts: list[str]) -> torch.Tensor:
     """`core.clip.scores.prompt_embeddings(model, prompts)` on the server: (P, D)."""
     return torch.from_numpy(_result(connection, "clip_embed", model, {"prompts": list(prompts)}, {})["arrays"]["texts"])
+
+
+def remote_codebook_atlas(connection: Connection, model: torch.nn.Module, background: int | None = None,
+                          batch_size: int = 256) -> np.ndarray:
+    """`core.codebook.analysis.codebook_atlas` of `model`'s VQ model (a Dalle's own) decoded on the server."""
+    from ..codebook.analysis import atlas_grids
+    from .jobs_tokens import vq_model
+
+    grids = atlas_grids(vq_model(model), background)
+    return np.concatenate([remote_decode_tokens(connection, model, grids[s:s + batch_size])
+                           for s in range(0, len(grids), batch_size)])

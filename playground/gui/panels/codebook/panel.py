@@ -16,6 +16,7 @@ the columns' widgets to it and to the workers. Nothing is computed until the tab
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, Callable
 
 import numpy as np
@@ -27,8 +28,9 @@ from PySide6.QtWidgets import QMessageBox, QSplitter, QTabWidget, QVBoxLayout, Q
 from ....core.checkpoints import LoadedModel
 from ....core.codebook.token_editor import TokenGridEditor
 from ....core.data import ImageSet, load_dataset
-from ....core.serving.remote_tokens import remote_encode_tokens
+from ....core.serving.remote_tokens import remote_codebook_atlas, remote_encode_tokens
 from ...remote_worker import RemoteWorker
+from ...twins import remotable
 from ...worker import Job, JobContext, ModelWorker
 from ...widgets.nearest import nearest_button
 from ...widgets.titled import note_label
@@ -181,7 +183,9 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
         model, generation = self.loaded.model, self.model_generation
         background = int(self.checkpoint_counts.argmax()) if self.checkpoint_counts is not None else None
         self.codebook_column.atlas_info.setText("Decoding one tile per code…")
-        self.submit(lambda ctx: build_codebook_view(model, generation, background, ctx.check),
+        self.submit(remotable(lambda ctx: build_codebook_view(model, generation, background, ctx.check),
+                              lambda ctx, server: build_codebook_view(model, generation, background, ctx.check,
+                                                                      partial(remote_codebook_atlas, server))),
                     channel="codebook", on_result=self._codebook_ready)
 
     def _codebook_ready(self, view: CodebookView) -> None:
@@ -207,7 +211,10 @@ class VQVAEPanel(GridEditing, CodebookFiles, Panel):
                         self._show_codebook()
                         self._show_selected()
 
-                self.submit(lambda ctx: context_tiles(model, background), channel="context-tiles", on_result=done)
+                self.submit(remotable(lambda ctx: context_tiles(model, background),
+                                      lambda ctx, server: context_tiles(model, background,
+                                                                        partial(remote_codebook_atlas, server))),
+                            channel="context-tiles", on_result=done)
                 return
         self._show_codebook()
 

@@ -50,14 +50,16 @@ class Usage:
     counts: np.ndarray  # (K,)
 
 
-def build_codebook_view(model: VQVAE, generation: int, background: int | None,
-                        check: Callable[[], None]) -> CodebookView:
-    """Tiles, PCA map, colours, order and neighbours of every code (`check` raises on cancel)."""
+def build_codebook_view(model: VQVAE, generation: int, background: int | None, check: Callable[[], None],
+                        atlas: Callable[..., np.ndarray] | None = None) -> CodebookView:
+    """Tiles, PCA map, colours, order and neighbours of every code (`check` raises on cancel); `atlas(model,
+    background=None)` decodes the tiles (`codebook_atlas`, or its twin on the model server)."""
     vectors = codebook_vectors(model)
     projection = Projection2D(vectors)
     check()
     neighbours = np.stack([nearest_codes(model, c, NEAREST)[0] for c in range(len(vectors))])
-    tiles = codebook_atlas(model)
+    atlas = atlas or codebook_atlas
+    tiles = atlas(model)
     h, w = tiles.shape[1:3]
     drawn = tiles[:, h // 4:3 * h // 4, w // 4:3 * w // 4].reshape(len(tiles), -1, 3).mean(1).astype(np.uint8)
     view = CodebookView(generation, tiles, projection.coords,
@@ -65,13 +67,13 @@ def build_codebook_view(model: VQVAE, generation: int, background: int | None,
                         code_colours(len(vectors)), drawn, similarity_order(vectors), neighbours)
     check()
     if background is not None:
-        view.context_tiles, view.background = context_tiles(model, background), background
+        view.context_tiles, view.background = context_tiles(model, background, atlas), background
     return view
 
 
-def context_tiles(model: VQVAE, background: int) -> np.ndarray:
+def context_tiles(model: VQVAE, background: int, atlas: Callable[..., np.ndarray] | None = None) -> np.ndarray:
     """Each code alone in the centre cell amid `background`, cropped to the 3x3 cells around it."""
-    tiles = codebook_atlas(model, background=background)
+    tiles = (atlas or codebook_atlas)(model, background=background)
     return np.stack([context_crop(t, model.grid_size) for t in tiles])
 
 

@@ -21,8 +21,10 @@ from ....core.checkpoints import LoadedModel
 from ....core.codebook.analysis import codebook_atlas
 from ....core.data.shapes import PromptError
 from ....core.provenance import picture_recipe
+from ....core.serving.remote_tokens import remote_codebook_atlas
 from ....core.tokens.animation import FRAME_SCALE, fill_frames
 from ....core.tokens.sampling import TokenSettings
+from ...twins import remotable
 from ...widgets.titled import SMALL_TITLE, SUBTITLE_STYLE, TITLE_STYLE
 from ...widgets.atlas import CodebookAtlas
 from ...widgets.video_export import ask_video, export_button, frames_writer
@@ -147,7 +149,8 @@ class TokenTab(QWidget):
     def activate(self) -> None:
         """Decode one atlas tile per code, then write a first image."""
         model = self.panel.loaded.model
-        self.panel.submit(lambda ctx: codebook_atlas(model.vq), channel="atlas", on_result=self._on_tiles)
+        atlas = remotable(lambda ctx: codebook_atlas(model.vq), lambda ctx, server: remote_codebook_atlas(server, model))
+        self.panel.submit(atlas, channel="atlas", on_result=self._on_tiles)
         if not self.panel.requested("tokens"):  # a restored recipe's grid may be on its way
             self.generate()
 
