@@ -110,3 +110,20 @@ def listening_sockets(group: int) -> set[tuple[str, int]]:
                 address = socket.inet_ntop(socket.AF_INET6, b"".join(words))
             found.add((address, int(port, 16)))
     return found
+
+
+def connect(served: "Served"):
+    """A client's connection to a test server."""
+    from playground.core.serving.client import Connection, ServerClient
+
+    return Connection(ServerClient(served.address))
+
+
+def opened(served: "Served", family: str):
+    """The app's copy of the server's `family` model, remembered by its weights (as the window does)."""
+    from playground.core.checkpoints import load_checkpoint
+    from playground.core.serving.client import remember
+
+    loaded = load_checkpoint(served.folders[family])
+    remember(loaded.model, loaded.path)
+    return loaded.model

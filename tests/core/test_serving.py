@@ -11,10 +11,10 @@ import pytest
 from playground.core.checkpoints import load_checkpoint
 from playground.core.diffusion.trajectory import SamplerSettings, run_trajectory, trace
 from playground.core.serving.catalog import fingerprint
-from playground.core.serving.client import Connection, RemoteError, ServerClient, ServerLost, parse_address, remember
+from playground.core.serving.client import Connection, RemoteError, ServerClient, ServerLost, parse_address
 from playground.core.serving.remote import NotServed, remote_sample, remote_trace
 from playground.core.serving.server import check_host
-from serving_support import free_port, listening_sockets, run_server, tiny_serving_checkpoints
+from serving_support import connect, opened, free_port, listening_sockets, run_server, tiny_serving_checkpoints
 from tolerance import assert_same_picture
 
 pytest.importorskip("litserve")
@@ -29,13 +29,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def connection(served) -> Connection:
-    return Connection(ServerClient(served.address))
-
-
-def opened(served, family: str):
-    loaded = load_checkpoint(served.folders[family])
-    remember(loaded.model, loaded.path)
-    return loaded.model
+    return connect(served)
 
 
 def test_lists_the_checkpoints_it_serves_by_their_weights(served, connection):

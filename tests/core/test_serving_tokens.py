@@ -7,16 +7,15 @@ import numpy as np
 import torch
 import pytest
 
-from playground.core.checkpoints import load_checkpoint
 from playground.core.clip.classify import read_attributes
 from playground.core.clip.matrix import caption_matrix
 from playground.core.codebook.analysis import decode_tokens, encode_tokens
 from playground.core.data import load_dataset
-from playground.core.serving.client import Connection, ServerClient, remember
+from playground.core.serving.client import Connection
 from playground.core.serving.remote import NotServed
 from playground.core.serving.remote_tokens import (remote_caption_matrix, remote_decode_tokens, remote_encode_tokens,
                                                    remote_read_attributes)
-from serving_support import run_server
+from serving_support import connect, opened, run_server
 from token_models import tiny_vqgan
 from tolerance import assert_same_picture
 
@@ -35,13 +34,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def connection(served) -> Connection:
-    return Connection(ServerClient(served.address))
-
-
-def opened(served, family: str):
-    loaded = load_checkpoint(served.folders[family])
-    remember(loaded.model, loaded.path)
-    return loaded.model
+    return connect(served)
 
 
 def test_the_server_lists_the_token_jobs(connection):

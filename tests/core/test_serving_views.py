@@ -12,14 +12,14 @@ import torch
 
 from playground.core.checkpoints import load_checkpoint
 from playground.core.diffusion.forward import forward_view
-from playground.core.serving.client import Connection, ServerClient, remember
+from playground.core.serving.client import Connection
 from playground.core.serving.wire import unpack_arrays
 from playground.core.serving.remote_views import remote_decompose, remote_forward_view, remote_guided_picture
 from playground.core.text2img.clip_guidance import comparison_picture, comparison_steps
 from playground.core.text2img.denoiser import GuidanceModels
 from playground.core.text2img.render import guidance_grid_picture
 from playground.core.text2img.sampling import GuidedSettings, decompose, grid_steps, pixels
-from serving_support import run_server, tiny_serving_checkpoints
+from serving_support import connect, opened, run_server, tiny_serving_checkpoints
 from tolerance import assert_same_picture
 
 pytest.importorskip("litserve")
@@ -34,13 +34,7 @@ def served(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def connection(served) -> Connection:
-    return Connection(ServerClient(served.address))
-
-
-def opened(served, family: str):
-    loaded = load_checkpoint(served.folders[family])
-    remember(loaded.model, loaded.path)
-    return loaded.model
+    return connect(served)
 
 
 def last(records):

@@ -121,3 +121,25 @@ def main_window(qtbot, tiny_assets, monkeypatch):
     gc.collect()  # the window's garbage goes here, on the GUI thread (automatic collection is off: gui/collector.py)
     leaked = [t for t in threading.enumerate() if t.ident not in threads_before and t.is_alive()]
     assert not leaked, f"threads left running after close: {leaked}"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, tiny_assets):
+    """A model server (`playground serve`) over the GUI's tiny assets, so the window's models are the
+    server's weight for weight; one per test module (a module may kill its own)."""
+    pytest.importorskip("litserve")
+    from serving_support import run_server
+
+    with run_server(tmp_path_factory.mktemp("served-gui"), {}, checkpoints=tiny_assets) as server:
+        yield server
+
+
+@pytest.fixture
+def link(served):
+    """The app's link to that server, connected."""
+    from playground.gui.remote_worker import server_link
+
+    link = server_link()
+    link.connect_to(served.address)
+    yield link
+    link.disconnect()

@@ -22,21 +22,6 @@ def refuse(*args, **kwargs):
     raise AssertionError("computed on this computer")
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, tiny_assets):
-    """A server over the GUI's tiny assets (the window's models are the server's, weight for weight)."""
-    with run_server(tmp_path_factory.mktemp("served-tokens-gui"), {}, checkpoints=tiny_assets) as server:
-        yield server
-
-
-@pytest.fixture
-def link(served):
-    link = server_link()
-    link.connect_to(served.address)
-    yield link
-    link.disconnect()
-
-
 @pytest.fixture
 def codebook_remote_only(monkeypatch):
     monkeypatch.setitem(codebook_column.DATA_SETS, "shapes", 120)

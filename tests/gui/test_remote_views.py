@@ -12,27 +12,9 @@ from playground.core.diffusion.forward import forward_view
 from playground.core.diffusion.trajectory import run_trajectory
 from playground.core.text2img.render import guidance_grid_picture
 from playground.core.text2img.sampling import decompose, grid_steps, pixels
-from playground.gui.remote_worker import server_link
-from serving_support import run_server
 from tolerance import assert_same_picture
 
 pytest.importorskip("litserve")
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, tiny_assets):
-    """A server over the GUI's tiny assets (so the window's models are the server's, weight for weight)."""
-    root = tmp_path_factory.mktemp("served-views-gui")
-    with run_server(root, {}, checkpoints=tiny_assets) as server:
-        yield server
-
-
-@pytest.fixture
-def link(served):
-    link = server_link()
-    link.connect_to(served.address)
-    yield link
-    link.disconnect()
 
 
 def refuse(*args, **kwargs):

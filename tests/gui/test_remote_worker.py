@@ -8,29 +8,12 @@ import pytest
 
 from playground.core.checkpoints import load_checkpoint
 from playground.core.diffusion.trajectory import SamplerSettings, run_trajectory
-from playground.gui.remote_worker import RemoteWorker, server_link
+from playground.gui.remote_worker import RemoteWorker
 from playground.gui.widgets.steps import runs
 from playground.gui.widgets.steps.runs import RunControl, StepPreview, trace_job
-from serving_support import run_server
 from tolerance import assert_same_picture
 
 pytest.importorskip("litserve")
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory, tiny_assets):
-    """A server over the GUI's tiny assets (so the window's models are the server's, weight for weight)."""
-    root = tmp_path_factory.mktemp("served-gui")
-    with run_server(root, {}, checkpoints=tiny_assets) as server:
-        yield server
-
-
-@pytest.fixture
-def link(served):
-    link = server_link()
-    link.connect_to(served.address)
-    yield link
-    link.disconnect()
 
 
 @pytest.fixture
