@@ -17,13 +17,12 @@ from pathlib import Path
 import torch
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtWidgets import (
-    QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QPushButton, QSizePolicy, QTabWidget,
+    QApplication, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar, QSizePolicy, QTabWidget,
     QToolBar,
 )
 
 from ..core.assets import list_shipped, shipped_for
 from ..core.checkpoints import WEIGHTS_NAME, LoadedModel, load_checkpoint, read_meta, resolve_paths
-from ..core.device import describe_device
 from ..core.diffusers_io.folder import diffusers_folder_of, picker_text
 from ..core.diffusers_io.load import open_folder
 from . import theme, window_state
@@ -37,7 +36,7 @@ from .panels.base import Panel
 from .panels.registry import PANEL_CLASSES
 from .presenter import Presenter
 from .widgets.scrolling import scrolling_page
-from .widgets.backend_setting import BackendSetting
+from .status_bar import PROGRESS_WIDTH, build_status_bar
 from .worker import JobContext, ModelWorker
 from .connect_dialog import RemoteWorker, install as install_server_menu  # File > Connect to server…
 
@@ -52,7 +51,6 @@ class OpenFailed:
 
 
 PROGRESS_INTERVAL_S = 0.1
-PROGRESS_WIDTH = 300  # the bar carries the job's name (elided to fit) and "done / total"
 
 
 class MainWindow(QMainWindow):
@@ -104,21 +102,9 @@ class MainWindow(QMainWindow):
         self.presenter = Presenter(self)
         self._present = (lesson, present)  # presenter mode starts once the window is shown
 
-        status = self.statusBar()
-        self.progress = QProgressBar()
-        self.progress.setMaximumWidth(PROGRESS_WIDTH)
-        self.progress.setVisible(False)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setVisible(False)
+        build_status_bar(self, device)  # progress, cancel_button, backend_setting, device_label
         self.cancel_button.clicked.connect(self._cancel_current)
-        self.device_label = QLabel(f"device: {describe_device(device)}")
-        self.device_label.setObjectName("device")
-        status.addPermanentWidget(self.progress)
-        status.addPermanentWidget(self.cancel_button)
-        self.backend_setting = BackendSetting()  # torch or ONNX Runtime for the denoisers' runs (core/backends)
-        status.addPermanentWidget(self.backend_setting)
-        status.addPermanentWidget(self.device_label)
-        status.messageChanged.connect(lambda text: None if text else self._forget_message_source())
+        self.statusBar().messageChanged.connect(lambda text: None if text else self._forget_message_source())
 
         window_state.restore(self, self.tabs, self.panels, window_state.window_settings())
         self.tabs.currentChanged.connect(self._on_tab_changed)
