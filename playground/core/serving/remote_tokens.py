@@ -11,6 +11,7 @@ import torch
 from ..clip.classify import AttributeReading, Reading
 from ..clip.matrix import CaptionMatrix
 from ..data.shapes import ATTRIBUTES
+from ..tokens.sampling import GridPosition
 from .client import Connection
 from .remote import served_id
 
@@ -51,7 +52,7 @@ def remote_read_attributes(connection: Connection, model: torch.nn.Module, image
     return [{a: AttributeReading(a, arrays[a][i]) for a in ATTRIBUTES if a in arrays} for i in range(len(images))]
 
 
-class RemoteTokenWriter:
+class RemoteTokenWriter(GridPosition):
     """A one-image `core.tokens.sampling.TokenWriter` (live guidance) whose model runs on the server: the
     same attributes and methods the Tokens panel's session uses (tokens, position, settings, step,
     raw_logits, images, branch). Steps drawn under unchanged settings come from one streamed "tokens"
@@ -71,14 +72,6 @@ class RemoteTokenWriter:
         self.position = start
         self._stream, self._stream_settings = None, None
         self._open(None)
-
-    @property
-    def done(self) -> bool:
-        return self.position >= self.cells
-
-    @property
-    def grid_size(self) -> int:
-        return self.model.config.grid_size
 
     def _open(self, chosen: int | None) -> None:
         """A new stream from the codes written so far; its first message is the state there."""

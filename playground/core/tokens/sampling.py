@@ -151,7 +151,23 @@ class TokenEvent:
     entropy_bits: torch.Tensor
 
 
-class TokenWriter:
+class GridPosition:
+    """Where a writer of a token grid stands: `position` cells of `cells` written (its model's grid)."""
+
+    model: Dalle
+    position: int
+    cells: int
+
+    @property
+    def done(self) -> bool:
+        return self.position >= self.cells
+
+    @property
+    def grid_size(self) -> int:
+        return self.model.config.grid_size
+
+
+class TokenWriter(GridPosition):
     """Writes n images cell by cell (raster order) with a KV cache; see the module docstring.
 
     `tokens` (n, N) int64 holds UNWRITTEN (-1) where no code is written yet; `position` is the
@@ -198,14 +214,6 @@ class TokenWriter:
             with torch.inference_mode():
                 logits, self._cache = model.start(torch.cat(rows), head.repeat(len(rows), 1) if start else None)
             self._split(logits)
-
-    @property
-    def done(self) -> bool:
-        return self.position >= self.cells
-
-    @property
-    def grid_size(self) -> int:
-        return self.model.config.grid_size
 
     def _split(self, logits: torch.Tensor) -> None:
         empty = not any(p.strip() for p in self.prompts)
