@@ -90,12 +90,20 @@ def test_a_token_run_streams_from_the_server_as_the_local_writer_writes(served, 
     local = TokenWriter(model, "red circle", settings, n=1, seed=7, live_guidance=True)
     remote = RemoteTokenWriter(connection, model, "red circle", settings, 7)
     np.testing.assert_allclose(remote.raw_logits(2.0), local.raw_logits(2.0), atol=1e-4)
+    def resumed(writer: TokenWriter) -> TokenWriter:
+        """The local run picked up from the codes written so far, as the server's new stream is: the same
+        computation (a prefix read at once, not one token at a time), so the tokens may be compared exactly."""
+        return TokenWriter(model, "red circle", writer.settings, n=1, seed=7, live_guidance=True,
+                           prefix=writer.tokens[:, :writer.position])
+
     for i in range(model.config.image_tokens):
         if i == 20:  # the sliders moved mid-run: a new stream from the codes written so far
             local.settings = remote.settings = hotter
+            local = resumed(local)
         if i == 30:
+            local = resumed(local)
             local.step(torch.tensor([5]))
-            remote.step(torch.tensor([5]))  # a chosen code
+            remote.step(torch.tensor([5]))  # a chosen code: a new stream too
         else:
             local.step()
             remote.step()
