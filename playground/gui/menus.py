@@ -43,7 +43,7 @@ class WindowMenus:
         self.window = window
         self.bar = QMenuBar()  # the window puts it at the head of its toolbar: one row for both on a projector
         self.bar.setNativeMenuBar(False)
-        self.bar.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)  # its menus' width only
+        self.bar.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)  # all its menus, never folded into "»"
         self.menus: dict[str, QMenu] = {name: self.bar.addMenu(f"&{name}") for name in MENUS}
         self.actions: dict[str, QAction] = {}
         self.help_dialog: ShortcutsDialog | None = None
